@@ -9,6 +9,7 @@ import (
 	"net"
 	"net/netip"
 	"sync"
+	"sync/atomic"
 
 	"github.com/wgxdp/wgxdp/conn"
 	"github.com/wgxdp/wgxdp/packet"
@@ -24,7 +25,13 @@ type Network struct {
 	filter   Filter
 	nextPort uint16
 	QueueLen int
+	inFlight atomic.Int64
 }
+
+// InFlight counts datagrams queued to a Bind or in a batch a receiver has
+// not finished with (it is done when it asks for the next batch), so a
+// test in virtual time can wait until the network is quiet.
+func (n *Network) InFlight() int64 { return n.inFlight.Load() }
 
 // NewNetwork returns an empty network.
 func NewNetwork() *Network {
@@ -107,7 +114,11 @@ func (b *Bind) Open(port uint16) ([]conn.ReceiveFunc, uint16, error) {
 	b.done = make(chan struct{})
 	b.open = true
 	q, done := b.q, b.done
+	var held int64
 	recv := func(bt *packet.Batch) error {
+		n.inFlight.Add(-held)
+		held = 0
+		defer func() { held = int64(bt.N) }()
 		bt.N = 0
 		var d dgram
 		select {
@@ -120,6 +131,8 @@ func (b *Bind) Open(port uint16) ([]conn.ReceiveFunc, uint16, error) {
 			if s.Set(d.p) {
 				s.Ep = conn.Endpoint{Dst: d.from}
 				bt.Commit()
+			} else {
+				n.inFlight.Add(-1)
 			}
 			if bt.N == bt.Cap() {
 				return nil
@@ -153,6 +166,7 @@ func (b *Bind) Close() error {
 	delete(b.net.ports, netip.AddrPortFrom(b.addr, b.port))
 	b.net.mu.Unlock()
 	close(b.done)
+	b.net.inFlight.Add(-int64(len(b.q)))
 	b.open = false
 	return nil
 }
@@ -198,9 +212,11 @@ func (b *Bind) deliver(from netip.AddrPort, p []byte) {
 	if !b.open {
 		return
 	}
+	b.net.inFlight.Add(1)
 	select {
 	case b.q <- dgram{from, p}:
 	default: // queue full: drop, as a socket would
+		b.net.inFlight.Add(-1)
 	}
 }
 

@@ -1,0 +1,44 @@
+# wgxdp — see README.md. `make test` is what CI runs (.ci/run).
+GO      ?= go
+BIN     := bin
+PKGS    := ./...
+# Packages whose state is shared between goroutines: run under -race.
+RACE_PKGS := ./clock/ ./device/ ./allowedips/ ./ratelimiter/ ./replay/ ./uapi/ ./conn/... ./tun/... ./noise/
+
+.PHONY: all build test test-short lint deps bench demo clean wireguard-go
+
+all: build
+
+build:
+	$(GO) build -o $(BIN)/wgxdp ./cmd/wgxdp
+	$(GO) build -o $(BIN)/wgxdp-bench ./cmd/wgxdp-bench
+
+# The pinned reference peer, built from the Go tool dependency in go.mod.
+wireguard-go:
+	$(GO) build -o $(BIN)/wireguard-go golang.zx2c4.com/wireguard
+
+# System packages the integration tests need (root, Debian).
+deps:
+	@./scripts/deps.sh
+
+lint:
+	@out="$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go'))"; \
+	if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
+	$(GO) vet $(PKGS)
+
+test: deps lint build wireguard-go
+	$(GO) test -count=1 -timeout 15m $(PKGS)
+	$(GO) test -count=1 -race -timeout 15m $(RACE_PKGS)
+	WGXDP_CPU=generic $(GO) test -count=1 -timeout 5m ./crypto/...
+
+test-short: lint
+	$(GO) test -short -count=1 $(PKGS)
+
+bench:
+	$(GO) test -run '^$$' -bench . -benchmem -benchtime 500ms ./crypto/... ./noise/ ./replay/ ./allowedips/
+
+demo: build wireguard-go
+	@./scripts/demo.sh
+
+clean:
+	rm -rf $(BIN)

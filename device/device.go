@@ -1,0 +1,455 @@
+// Package device is a WireGuard interface: its peers and their sessions,
+// the handshake state machine with its timers, and the batched pipelines
+// that move packets between a tun.Device and a conn.Bind. It is configured
+// through Set/Get (the uapi.Device interface) or directly.
+package device
+
+import (
+	"crypto/rand"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/netip"
+	"os"
+	"runtime"
+	"sync"
+	"sync/atomic"
+
+	"github.com/wgxdp/wgxdp/allowedips"
+	"github.com/wgxdp/wgxdp/clock"
+	"github.com/wgxdp/wgxdp/conn"
+	"github.com/wgxdp/wgxdp/noise"
+	"github.com/wgxdp/wgxdp/packet"
+	"github.com/wgxdp/wgxdp/ratelimiter"
+	"github.com/wgxdp/wgxdp/tun"
+)
+
+var packetZeroAddr netip.Addr
+
+// noStatic stands in for our identity before a private key is set: the
+// per-peer mac1 and cookie keys depend only on the peer's public key.
+var noStatic = noise.NewStatic(noise.PrivateKey{})
+
+// Logger has two levels, as wireguard-go's.
+type Logger struct {
+	Verbosef func(format string, args ...any)
+	Errorf   func(format string, args ...any)
+}
+
+// DiscardLogger logs nothing.
+var DiscardLogger = &Logger{Verbosef: func(string, ...any) {}, Errorf: func(string, ...any) {}}
+
+// Config is what a Device is built from. Zero fields take defaults.
+type Config struct {
+	Bind   conn.Bind
+	TUN    tun.Device
+	Clock  clock.Clock // default: the real clock
+	Rand   io.Reader   // default: crypto/rand
+	Logger *Logger     // default: DiscardLogger
+
+	// BatchSize is the packets per batch on every pipeline (default: the
+	// smaller of the Bind's and TUN's, at most packet.MaxBatch).
+	BatchSize int
+	// HandshakeWorkers is the number of goroutines that process handshake
+	// messages (default: GOMAXPROCS).
+	HandshakeWorkers int
+	// HandshakeQueue bounds the handshake messages waiting (default 1024);
+	// beyond an eighth of it the device is under load and asks for cookies.
+	HandshakeQueue int
+	// RateLimiterEntries bounds the per-source limiter's table (default 4096).
+	RateLimiterEntries int
+}
+
+// Device is one WireGuard interface.
+type Device struct {
+	cfg  Config
+	clk  clock.Clock
+	rand io.Reader
+	log  *Logger
+
+	// mu guards the configuration: static identity, the peer map, the
+	// listen port and fwmark, and the bind's open state.
+	mu         sync.RWMutex
+	static     *noise.Static
+	privateKey noise.PrivateKey // as set, for Get
+	checker    *noise.CookieChecker
+	peers      map[noise.PublicKey]*Peer
+	listenPort uint16
+	fwmark     uint32
+	bindOpen   bool
+	recvWG     sync.WaitGroup
+
+	allowed *allowedips.Table[*Peer]
+	indices indexTable
+	limiter *ratelimiter.Limiter
+
+	hsQueue        chan hsMsg
+	hsBusy         atomic.Int64 // queued or being processed
+	underLoadUntil atomic.Int64
+
+	mtu       atomic.Int32
+	up        atomic.Bool
+	closed    chan struct{}
+	closeOnce sync.Once
+	wg        sync.WaitGroup
+	slotSize  int
+	batchSize int
+	ctrlPool  *packet.Pool
+
+	stats counters
+}
+
+type hsMsg struct {
+	buf [noise.MessageInitiationSize]byte
+	n   int
+	ep  packet.Endpoint
+}
+
+// New creates a device. It is down until Up.
+func New(cfg Config) (*Device, error) {
+	if cfg.Bind == nil || cfg.TUN == nil {
+		return nil, errors.New("device: Config needs a Bind and a TUN")
+	}
+	d := &Device{cfg: cfg, clk: cfg.Clock, rand: cfg.Rand, log: cfg.Logger}
+	if d.clk == nil {
+		d.clk = clock.Real{}
+	}
+	if d.rand == nil {
+		d.rand = rand.Reader
+	}
+	if d.log == nil {
+		d.log = DiscardLogger
+	}
+	d.batchSize = cfg.BatchSize
+	if d.batchSize <= 0 {
+		d.batchSize = min(cfg.Bind.BatchSize(), cfg.TUN.BatchSize())
+	}
+	d.batchSize = max(1, min(d.batchSize, packet.MaxBatch))
+	if cfg.HandshakeWorkers <= 0 {
+		cfg.HandshakeWorkers = runtime.GOMAXPROCS(0)
+	}
+	if cfg.HandshakeQueue <= 0 {
+		cfg.HandshakeQueue = 1024
+	}
+	if cfg.RateLimiterEntries <= 0 {
+		cfg.RateLimiterEntries = 4096
+	}
+	d.cfg = cfg
+	mtu, err := cfg.TUN.MTU()
+	if err != nil || mtu <= 0 {
+		mtu = 1420
+	}
+	d.mtu.Store(int32(mtu))
+	// Slots hold the largest datagram the outer side may bring (an MTU
+	// of 65535 is legal); a 64 KiB slot per packet would cost too much,
+	// so slots fit a 9000-byte jumbo inner packet plus framing.
+	d.slotSize = packet.SlotSize(max(mtu, 9000) + 64)
+	d.peers = make(map[noise.PublicKey]*Peer)
+	d.allowed = new(allowedips.Table[*Peer])
+	d.indices.init()
+	d.limiter = ratelimiter.New(d.clk.Now, cfg.RateLimiterEntries)
+	d.hsQueue = make(chan hsMsg, cfg.HandshakeQueue)
+	d.closed = make(chan struct{})
+	d.ctrlPool = packet.NewPool(8, 1, packet.SlotSize(256))
+	d.wg.Add(1)
+	go d.tunEvents()
+	return d, nil
+}
+
+func (d *Device) isUp() bool { return d.up.Load() }
+
+// Up opens the bind on the configured port and starts the pipelines.
+func (d *Device) Up() error {
+	var keepalive []*Peer
+	defer func() {
+		for _, p := range keepalive {
+			p.sendKeepalive()
+		}
+	}()
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	select {
+	case <-d.closed:
+		return errors.New("device: closed")
+	default:
+	}
+	if d.up.Load() {
+		return nil
+	}
+	if err := d.openBindLocked(d.listenPort); err != nil {
+		return err
+	}
+	d.up.Store(true)
+	for range d.cfg.HandshakeWorkers {
+		d.wg.Add(1)
+		go d.handshakeWorker()
+	}
+	d.wg.Add(1)
+	go d.routineReadFromTUN()
+	for _, p := range d.peers {
+		p.start()
+		if p.persistentKeepalive.Load() > 0 {
+			keepalive = append(keepalive, p)
+		}
+	}
+	return nil
+}
+
+// openBindLocked (re)opens the bind and starts one receive pipeline per
+// receive function. Caller holds d.mu.
+func (d *Device) openBindLocked(port uint16) error {
+	d.closeBindLocked()
+	fns, actual, err := d.cfg.Bind.Open(port)
+	if err != nil {
+		return err
+	}
+	if d.fwmark != 0 {
+		if err := d.cfg.Bind.SetMark(d.fwmark); err != nil {
+			d.log.Errorf("setting fwmark: %v", err)
+		}
+	}
+	d.listenPort = actual
+	d.bindOpen = true
+	for _, fn := range fns {
+		d.recvWG.Add(1)
+		go d.routineReceive(fn)
+	}
+	return nil
+}
+
+func (d *Device) closeBindLocked() {
+	if !d.bindOpen {
+		return
+	}
+	d.cfg.Bind.Close()
+	d.recvWG.Wait()
+	d.bindOpen = false
+}
+
+// Close stops the device: pipelines end, peers are stopped, the Bind and
+// TUN are closed. It waits for every goroutine it started.
+func (d *Device) Close() error {
+	d.closeOnce.Do(func() {
+		d.mu.Lock()
+		d.up.Store(false)
+		close(d.closed)
+		for _, p := range d.peers {
+			p.stop()
+		}
+		d.closeBindLocked()
+		d.mu.Unlock()
+		d.cfg.TUN.Close()
+		d.wg.Wait()
+		d.limiter.Close()
+	})
+	return nil
+}
+
+// Wait returns a channel closed when the device is closed.
+func (d *Device) Wait() <-chan struct{} { return d.closed }
+
+// ListenPort returns the bound UDP port.
+func (d *Device) ListenPort() uint16 {
+	d.mu.RLock()
+	defer d.mu.RUnlock()
+	return d.listenPort
+}
+
+// tunEvents follows the TUN's MTU.
+func (d *Device) tunEvents() {
+	defer d.wg.Done()
+	for ev := range d.cfg.TUN.Events() {
+		if ev&tun.EventMTUUpdate != 0 {
+			if mtu, err := d.cfg.TUN.MTU(); err == nil && mtu > 0 {
+				old := d.mtu.Swap(int32(mtu))
+				if int(old) != mtu {
+					d.log.Verbosef("MTU updated: %d", mtu)
+				}
+			}
+		}
+	}
+}
+
+// SetPrivateKey sets the static private key (zero removes it).
+func (d *Device) SetPrivateKey(sk noise.PrivateKey) error {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	return d.setPrivateKeyLocked(sk)
+}
+
+func (d *Device) setPrivateKeyLocked(sk noise.PrivateKey) error {
+	if d.static != nil && d.privateKey == sk {
+		return nil
+	}
+	if sk == (noise.PrivateKey{}) {
+		d.static = nil
+		d.privateKey = sk
+		d.checker = nil
+		for _, p := range d.peers {
+			p.hsMu.Lock()
+			p.static, _ = noise.NewPeerStatic(&noStatic, p.public, p.psk)
+			p.hsMu.Unlock()
+			p.zeroKeyMaterial()
+		}
+		return nil
+	}
+	stv := noise.NewStatic(sk)
+	st := &stv
+	// A peer with our own public key would talk to itself: remove it.
+	if p, ok := d.peers[st.Public]; ok {
+		d.removePeerLocked(p)
+	}
+	d.static = st
+	d.privateKey = sk
+	d.checker = noise.NewCookieChecker(st, d.clk.Now, d.rand)
+	for _, p := range d.peers {
+		p.hsMu.Lock()
+		ps, err := noise.NewPeerStatic(st, p.public, p.psk)
+		if err != nil {
+			d.log.Verbosef("%v: %v", p, err)
+		}
+		p.static = ps
+		p.hsMu.Unlock()
+		p.zeroKeyMaterial()
+	}
+	return nil
+}
+
+// NewPeer adds a peer (or returns the existing one).
+func (d *Device) NewPeer(pk noise.PublicKey) (*Peer, error) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	return d.newPeerLocked(pk)
+}
+
+func (d *Device) newPeerLocked(pk noise.PublicKey) (*Peer, error) {
+	if p, ok := d.peers[pk]; ok {
+		return p, nil
+	}
+	if d.static != nil && d.static.Public == pk {
+		return nil, errors.New("device: peer has our own public key")
+	}
+	p := &Peer{dev: d, public: pk}
+	st := d.static
+	if st == nil {
+		st = &noStatic
+	}
+	ps, err := noise.NewPeerStatic(st, pk, p.psk)
+	if err != nil && d.static != nil {
+		d.log.Verbosef("%v: %v", p, err)
+	}
+	p.static = ps
+	p.cookieGen = noise.NewCookieGenerator(&p.static, d.clk.Now)
+	p.timersInit()
+	d.peers[pk] = p
+	if d.isUp() {
+		p.start()
+	}
+	return p, nil
+}
+
+// LookupPeer returns the peer with public key pk.
+func (d *Device) LookupPeer(pk noise.PublicKey) *Peer {
+	d.mu.RLock()
+	defer d.mu.RUnlock()
+	return d.peers[pk]
+}
+
+// RemovePeer removes the peer with public key pk.
+func (d *Device) RemovePeer(pk noise.PublicKey) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if p, ok := d.peers[pk]; ok {
+		d.removePeerLocked(p)
+	}
+}
+
+func (d *Device) removePeerLocked(p *Peer) {
+	d.allowed.RemoveByPeer(p)
+	p.stop()
+	delete(d.peers, p.public)
+}
+
+// SetPresharedKey sets a peer's preshared key.
+func (p *Peer) SetPresharedKey(psk noise.PresharedKey) {
+	p.hsMu.Lock()
+	p.psk = psk
+	p.static.PSK = psk
+	p.hsMu.Unlock()
+}
+
+// SetPersistentKeepalive sets the interval in seconds (0: off). Turning it
+// on sends a keepalive at once, as the kernel does.
+func (p *Peer) SetPersistentKeepalive(sec uint16) {
+	if p.setPersistentKeepalive(sec) && p.dev.isUp() {
+		p.sendKeepalive()
+	}
+}
+
+// setPersistentKeepalive reports whether a keepalive should go out now.
+func (p *Peer) setPersistentKeepalive(sec uint16) bool {
+	old := p.persistentKeepalive.Swap(uint32(sec))
+	if sec == 0 {
+		p.timers.persistentKeepalive.del()
+		return false
+	}
+	return old != uint32(sec)
+}
+
+// AddAllowedIP routes prefix to the peer.
+func (d *Device) AddAllowedIP(p *Peer, prefix netip.Prefix) { d.allowed.Insert(prefix, p) }
+
+// Stats are the device's drop and event counters.
+type Stats struct {
+	RxPackets, TxPackets   uint64
+	DropNoRoute            uint64 // TUN packet with no peer for its destination
+	DropNoEndpoint         uint64 // peer has no endpoint yet
+	DropMalformed          uint64 // wrong size or unknown message type
+	DropUnknownIndex       uint64 // transport message for no session
+	DropDecrypt            uint64 // authentication failed
+	DropReplay             uint64 // counter seen before or too old
+	DropExpired            uint64 // session past REJECT_AFTER_TIME
+	DropInner              uint64 // inner packet not IPv4/IPv6 or bad length
+	DropSourceCheck        uint64 // inner source not allowed for the peer
+	DropHandshakeQueueFull uint64
+	DropMAC1               uint64
+	DropRateLimited        uint64
+	DropHandshakeInvalid   uint64 // failed to decrypt or unknown peer
+	DropHandshakeReplay    uint64 // timestamp not newer, or flood limit
+	CookiesSent            uint64
+	HandshakesInitiated    uint64
+	HandshakesCompleted    uint64
+	StagedDropped          uint64
+	SendErrors             uint64
+}
+
+type counters struct {
+	rxPackets, txPackets                                atomic.Uint64
+	noRoute, noEndpoint, malformed, unknownIndex        atomic.Uint64
+	decrypt, replay, expired, inner, sourceCheck        atomic.Uint64
+	hsQueueFull, mac1, rateLimited, hsInvalid, hsReplay atomic.Uint64
+	cookiesSent, hsInitiated, hsCompleted               atomic.Uint64
+	stagedDropped, sendErrors                           atomic.Uint64
+}
+
+// Stats returns the counters.
+func (d *Device) Stats() Stats {
+	c := &d.stats
+	return Stats{
+		RxPackets: c.rxPackets.Load(), TxPackets: c.txPackets.Load(),
+		DropNoRoute: c.noRoute.Load(), DropNoEndpoint: c.noEndpoint.Load(), DropMalformed: c.malformed.Load(),
+		DropUnknownIndex: c.unknownIndex.Load(), DropDecrypt: c.decrypt.Load(), DropReplay: c.replay.Load(),
+		DropExpired: c.expired.Load(), DropInner: c.inner.Load(), DropSourceCheck: c.sourceCheck.Load(),
+		DropHandshakeQueueFull: c.hsQueueFull.Load(), DropMAC1: c.mac1.Load(), DropRateLimited: c.rateLimited.Load(),
+		DropHandshakeInvalid: c.hsInvalid.Load(), DropHandshakeReplay: c.hsReplay.Load(),
+		CookiesSent: c.cookiesSent.Load(), HandshakesInitiated: c.hsInitiated.Load(), HandshakesCompleted: c.hsCompleted.Load(),
+		StagedDropped: c.stagedDropped.Load(), SendErrors: c.sendErrors.Load(),
+	}
+}
+
+func isClosed(err error) bool {
+	return errors.Is(err, net.ErrClosed) || errors.Is(err, os.ErrClosed)
+}
+
+var errNoKey = fmt.Errorf("device: no private key")

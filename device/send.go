@@ -1,0 +1,286 @@
+package device
+
+import (
+	"sync"
+
+	"github.com/wgxdp/wgxdp/dataplane"
+	"github.com/wgxdp/wgxdp/noise"
+	"github.com/wgxdp/wgxdp/packet"
+)
+
+// The outbound pipeline, run to completion by one goroutine per TUN queue:
+//
+//  1. tun.Read fills the goroutine's own batch `in` (packets at headroom).
+//  2. Each packet's destination is looked up in the allowed-IPs table; the
+//     peer is remembered per slot. Packets with no peer are dropped.
+//  3. For each peer in order of first appearance, its slots are moved (by
+//     swapping slot pointers, no copy) into the goroutine's batch `out`,
+//     which peer.sendBatch encrypts in place and hands to the Bind.
+//  4. Slots swapped out come back as spares; nothing is allocated.
+//
+// Locks: the allowed-IPs lookup is the table's own; sendBatch takes the
+// peer's kpMu for reading and epMu briefly. A peer without a usable session
+// copies its packets to its bounded staged queue and starts a handshake;
+// the staged packets go out from the handshake path once a session exists.
+
+func (d *Device) routineReadFromTUN() {
+	defer d.wg.Done()
+	in := packet.NewBatch(d.batchSize, d.slotSize)
+	out := packet.NewBatch(d.batchSize, d.slotSize)
+	cr := dataplane.NewCrypter(d.batchSize)
+	peers := make([]*Peer, d.batchSize)
+	for {
+		if err := d.cfg.TUN.Read(in); err != nil {
+			if isClosed(err) {
+				return
+			}
+			select {
+			case <-d.closed:
+				return
+			default:
+			}
+			d.log.Errorf("TUN read: %v", err)
+			continue
+		}
+		pkts := in.Packets()
+		for i, s := range pkts {
+			p, ok := d.allowed.LookupDst(s.Data())
+			if !ok {
+				d.stats.noRoute.Add(1)
+				peers[i] = nil
+				continue
+			}
+			peers[i] = p
+		}
+		for i := range pkts {
+			p := peers[i]
+			if p == nil {
+				continue
+			}
+			out.N = 0
+			for j := i; j < len(pkts); j++ {
+				if peers[j] == p {
+					out.Slots[out.N], in.Slots[j] = in.Slots[j], out.Slots[out.N]
+					out.N++
+					peers[j] = nil
+				}
+			}
+			p.sendBatch(out, cr)
+			out.Reset()
+		}
+		clear(peers)
+	}
+}
+
+var crypterPool = sync.Pool{New: func() any { return dataplane.NewCrypter(packet.MaxBatch) }}
+
+// sendBatch encrypts b's inner packets with the current session and sends
+// them; without a usable session it stages them and starts a handshake.
+// Empty packets are keepalives. b is left with transport messages.
+func (p *Peer) sendBatch(b *packet.Batch, cr *dataplane.Crypter) {
+	if !p.running.Load() || b.N == 0 {
+		return
+	}
+	if p.hasStaged() {
+		p.stage(b.Packets())
+		p.sendStaged()
+		return
+	}
+	if !p.sealAndSend(b, cr) {
+		p.stage(b.Packets())
+		p.sendHandshakeInitiation(false)
+	}
+}
+
+// sealAndSend reports false when no session can carry b (nothing sent).
+func (p *Peer) sealAndSend(b *packet.Batch, cr *dataplane.Crypter) bool {
+	d := p.dev
+	kp := p.currentKeypair()
+	now := d.clk.Now()
+	if kp == nil || now.Sub(kp.created) >= noise.RejectAfterTime {
+		return false
+	}
+	n := uint64(b.N)
+	first := kp.sendNonce.Add(n) - n
+	if first+n > noise.RejectAfterMessages || first+n < first {
+		kp.sendNonce.Store(noise.RejectAfterMessages)
+		return false
+	}
+	data := false
+	for _, s := range b.Packets() {
+		if s.Len() > 0 {
+			data = true
+		}
+	}
+	if !cr.Seal(b.Packets(), &kp.sendKey, kp.remoteIndex, first, int(d.mtu.Load())) {
+		d.stats.malformed.Add(n)
+		return true
+	}
+	ep := p.Endpoint()
+	if !ep.IsValid() {
+		d.stats.noEndpoint.Add(n)
+		return true
+	}
+	var bytes uint64
+	for _, s := range b.Packets() {
+		bytes += uint64(s.Len())
+	}
+	if err := d.cfg.Bind.Send(b, ep); err != nil {
+		d.stats.sendErrors.Add(1)
+		d.log.Verbosef("%v: send: %v", p, err)
+		return true
+	}
+	p.txBytes.Add(bytes)
+	d.stats.txPackets.Add(n)
+	p.timersAnyAuthenticatedPacketTraversal()
+	p.timersAnyAuthenticatedPacketSent()
+	if data {
+		p.timersDataSent()
+	}
+	// keepKeyFreshSending
+	if first+n > noise.RekeyAfterMessages || (kp.isInitiator && now.Sub(kp.created) > noise.RekeyAfterTime) {
+		p.sendHandshakeInitiation(false)
+	}
+	return true
+}
+
+// sendStaged sends the staged packets if a session exists, or starts a
+// handshake.
+func (p *Peer) sendStaged() {
+	if !p.running.Load() {
+		return
+	}
+	cr := crypterPool.Get().(*dataplane.Crypter)
+	defer crypterPool.Put(cr)
+	var b *packet.Batch
+	for {
+		p.stagedMu.Lock()
+		if len(p.staged) == 0 {
+			p.stagedMu.Unlock()
+			return
+		}
+		if p.currentKeypair() == nil {
+			p.stagedMu.Unlock()
+			p.sendHandshakeInitiation(false)
+			return
+		}
+		if b == nil {
+			b = packet.NewBatch(min(len(p.staged), packet.MaxBatch), p.dev.slotSize)
+		}
+		b.Reset()
+		taken := 0
+		for _, pkt := range p.staged {
+			if !b.Append(pkt, packet.Endpoint{}) {
+				break
+			}
+			taken++
+		}
+		rest := p.staged[taken:]
+		p.staged = append(p.staged[:0:0], rest...)
+		p.stagedMu.Unlock()
+		if !p.sealAndSend(b, cr) {
+			// Session vanished meanwhile: put them back in front.
+			p.stagedMu.Lock()
+			back := make([][]byte, 0, taken+len(p.staged))
+			for _, s := range b.Packets() {
+				back = append(back, append([]byte(nil), s.Data()...))
+			}
+			p.staged = append(back, p.staged...)
+			if len(p.staged) > MaxStagedPackets {
+				p.staged = p.staged[len(p.staged)-MaxStagedPackets:]
+			}
+			p.stagedMu.Unlock()
+			p.sendHandshakeInitiation(false)
+			return
+		}
+	}
+}
+
+// sendKeepalive sends an empty data packet (or stages one and starts a
+// handshake when there is no session).
+func (p *Peer) sendKeepalive() {
+	if !p.running.Load() {
+		return
+	}
+	if p.hasStaged() {
+		p.sendStaged()
+		return
+	}
+	b := p.dev.ctrlPool.Get()
+	defer p.dev.ctrlPool.Put(b)
+	s := b.Next()
+	s.SetLen(0)
+	b.Commit()
+	cr := crypterPool.Get().(*dataplane.Crypter)
+	defer crypterPool.Put(cr)
+	if !p.sealAndSend(b, cr) {
+		b.Slots[0].Reset()
+		b.N = 1
+		p.stage(b.Packets())
+		p.sendHandshakeInitiation(false)
+	}
+}
+
+// sendRaw sends one handshake or cookie message to the peer's endpoint.
+func (d *Device) sendRaw(msg []byte, ep packet.Endpoint) error {
+	if !ep.IsValid() {
+		d.stats.noEndpoint.Add(1)
+		return nil
+	}
+	b := d.ctrlPool.Get()
+	defer d.ctrlPool.Put(b)
+	b.Append(msg, packet.Endpoint{})
+	err := d.cfg.Bind.Send(b, ep)
+	if err != nil {
+		d.stats.sendErrors.Add(1)
+	}
+	return err
+}
+
+// sendHandshakeInitiation starts a handshake unless one was sent less
+// than REKEY_TIMEOUT ago.
+func (p *Peer) sendHandshakeInitiation(isRetry bool) {
+	d := p.dev
+	if !isRetry {
+		p.timers.mu.Lock()
+		p.timers.handshakeAttempts = 0
+		p.timers.mu.Unlock()
+	}
+	d.mu.RLock()
+	st := d.static
+	d.mu.RUnlock()
+	if st == nil || !p.running.Load() {
+		return
+	}
+	p.hsMu.Lock()
+	now := d.clk.Now()
+	if !p.lastSentInit.IsZero() && now.Sub(p.lastSentInit) < noise.RekeyTimeout {
+		p.hsMu.Unlock()
+		return
+	}
+	p.lastSentInit = now
+	d.indices.delete(p.hsLocalIndex)
+	p.hsLocalIndex = d.indices.newIndex(p)
+	var msg noise.MessageInitiation
+	err := noise.CreateInitiation(st, &p.static, p.hsLocalIndex, noise.Stamp(now), d.rand, &p.initiator, &msg)
+	if err != nil {
+		d.indices.delete(p.hsLocalIndex)
+		p.clearHandshakeLocked(false)
+		p.hsMu.Unlock()
+		d.log.Verbosef("%v: creating initiation: %v", p, err)
+		return
+	}
+	p.hsState = hsInitiationCreated
+	var buf [noise.MessageInitiationSize]byte
+	msg.Marshal(buf[:])
+	p.cookieGen.AddMACs(buf[:])
+	p.hsMu.Unlock()
+	d.log.Verbosef("%v: sending handshake initiation", p)
+	d.stats.hsInitiated.Add(1)
+	p.timersAnyAuthenticatedPacketTraversal()
+	p.timersAnyAuthenticatedPacketSent()
+	if err := d.sendRaw(buf[:], p.Endpoint()); err != nil {
+		d.log.Verbosef("%v: sending initiation: %v", p, err)
+	}
+	p.timersHandshakeInitiated()
+}

@@ -1,0 +1,5 @@
+//go:build race
+
+package noise
+
+const raceEnabled = true // the race detector makes sync.Pool drop items
