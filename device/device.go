@@ -260,6 +260,11 @@ func (d *Device) ListenPort() uint16 {
 func (d *Device) tunEvents() {
 	defer d.wg.Done()
 	for ev := range d.cfg.TUN.Events() {
+		if ev&tun.EventDeleted != 0 {
+			d.log.Verbosef("interface deleted: closing")
+			go d.Close()
+			continue
+		}
 		if ev&tun.EventMTUUpdate != 0 {
 			if mtu, err := d.cfg.TUN.MTU(); err == nil && mtu > 0 {
 				old := d.mtu.Swap(int32(mtu))

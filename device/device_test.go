@@ -106,7 +106,9 @@ func checkGoroutines(t testing.TB) {
 // a's from the handshake unless both is set.
 func newPair(t testing.TB, fake bool, both bool) *pair {
 	t.Helper()
-	checkGoroutines(t)
+	if _, fuzzing := t.(*testing.F); !fuzzing { // the fuzzer starts goroutines of its own
+		checkGoroutines(t)
+	}
 	pr := &pair{net: conntest.NewNetwork()}
 	var clk clock.Clock = clock.Real{}
 	if fake {
@@ -456,3 +458,57 @@ func TestUAPISetGet(t *testing.T) {
 }
 
 var _ = packet.Headroom
+
+// TestCookieUnderLoad: a responder under load answers an initiation with a
+// cookie reply instead of computing anything; the initiator's retry carries
+// mac2 and completes the handshake.
+func TestCookieUnderLoad(t *testing.T) {
+	pr := newPair(t, true, true)
+	// Hold b under load for the whole test (virtual time).
+	pr.b.dev.underLoadUntil.Store(pr.clk.Now().Add(time.Hour).UnixNano())
+	pr.a.tun.Inbound <- ipv4UDP(pr.a.ip4, pr.b.ip4, []byte("through the cookie"))
+	waitFor(t, func() bool { return pr.a.dev.Stats().HandshakesInitiated == 1 })
+	pr.settle(t)
+	if s := pr.b.dev.Stats(); s.CookiesSent != 1 || s.HandshakesCompleted != 0 {
+		t.Fatalf("b under load: %+v", s)
+	}
+	// The retry after REKEY_TIMEOUT carries a valid mac2.
+	for range 7 {
+		pr.clk.Advance(time.Second)
+		pr.settle(t)
+	}
+	got := recvPacket(t, pr.b, 5*time.Second)
+	if !bytes.Contains(got, []byte("through the cookie")) {
+		t.Fatalf("got %x", got)
+	}
+	if s := pr.b.dev.Stats(); s.CookiesSent != 1 {
+		t.Fatalf("cookies sent %d", s.CookiesSent)
+	}
+}
+
+// FuzzReceive feeds arbitrary datagrams to a device with a live session:
+// nothing may panic, and the session keeps working.
+func FuzzReceive(f *testing.F) {
+	f.Add([]byte{4, 0, 0, 0})
+	f.Add(make([]byte, 148))
+	f.Add(append([]byte{1, 0, 0, 0}, make([]byte, 144)...))
+	f.Add(append([]byte{2, 0, 0, 0}, make([]byte, 88)...))
+	f.Add(append([]byte{3, 0, 0, 0}, make([]byte, 60)...))
+	pr := newPair(f, false, true)
+	ping(f, pr.a, pr.b, []byte("up"), false)
+	aAddr := netip.AddrPortFrom(pr.a.addr, pr.a.dev.ListenPort())
+	bAddr := netip.AddrPortFrom(pr.b.addr, pr.b.dev.ListenPort())
+	recv := pr.b.dev.LookupPeer(pr.a.pk)
+	f.Fuzz(func(t *testing.T, data []byte) {
+		// Aim transport messages at the live session half of the time.
+		if len(data) >= 8 && data[0] == 4 && data[1]&1 == 1 {
+			recv.kpMu.RLock()
+			if kp := recv.kp.current; kp != nil {
+				binary.LittleEndian.PutUint32(data[4:], kp.localIndex)
+			}
+			recv.kpMu.RUnlock()
+		}
+		pr.net.Inject(aAddr, bAddr, data)
+	})
+	ping(f, pr.a, pr.b, []byte("still up"), false)
+}

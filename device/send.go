@@ -1,6 +1,9 @@
 package device
 
 import (
+	"errors"
+
+	"github.com/wgxdp/wgxdp/tun"
 	"sync"
 
 	"github.com/wgxdp/wgxdp/dataplane"
@@ -31,6 +34,11 @@ func (d *Device) routineReadFromTUN() {
 	peers := make([]*Peer, d.batchSize)
 	for {
 		if err := d.cfg.TUN.Read(in); err != nil {
+			if errors.Is(err, tun.ErrDeleted) {
+				d.log.Verbosef("interface deleted: closing")
+				go d.Close()
+				return
+			}
 			if isClosed(err) {
 				return
 			}
