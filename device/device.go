@@ -15,6 +15,7 @@ import (
 	"runtime"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"github.com/wgxdp/wgxdp/allowedips"
 	"github.com/wgxdp/wgxdp/clock"
@@ -71,9 +72,12 @@ type Device struct {
 	// mu guards the configuration: static identity, the peer map, the
 	// listen port and fwmark, and the bind's open state.
 	mu         sync.RWMutex
-	static     *noise.Static
+	static     *noise.Static    // nil: no private key; replaced, never mutated
 	privateKey noise.PrivateKey // as set, for Get
 	checker    *noise.CookieChecker
+	// ident publishes static and checker to the handshake and send paths
+	// without Device.mu, which they must not take (see locking.md).
+	ident      atomic.Pointer[identity]
 	peers      map[noise.PublicKey]*Peer
 	listenPort uint16
 	fwmark     uint32
@@ -86,6 +90,7 @@ type Device struct {
 
 	hsQueue        chan hsMsg
 	hsBusy         atomic.Int64 // queued or being processed
+	gcTimer        clock.Timer
 	underLoadUntil atomic.Int64
 
 	mtu       atomic.Int32
@@ -98,6 +103,11 @@ type Device struct {
 	ctrlPool  *packet.Pool
 
 	stats counters
+}
+
+type identity struct {
+	static  *noise.Static
+	checker *noise.CookieChecker
 }
 
 type hsMsg struct {
@@ -152,6 +162,7 @@ func New(cfg Config) (*Device, error) {
 	d.hsQueue = make(chan hsMsg, cfg.HandshakeQueue)
 	d.closed = make(chan struct{})
 	d.ctrlPool = packet.NewPool(8, 1, packet.SlotSize(256))
+	d.gcTimer = d.clk.AfterFunc(time.Second, d.gcLimiter)
 	d.wg.Add(1)
 	go d.tunEvents()
 	return d, nil
@@ -239,6 +250,7 @@ func (d *Device) Close() error {
 		}
 		d.closeBindLocked()
 		d.mu.Unlock()
+		d.gcTimer.Stop()
 		d.cfg.TUN.Close()
 		d.wg.Wait()
 		d.limiter.Close()
@@ -291,6 +303,7 @@ func (d *Device) setPrivateKeyLocked(sk noise.PrivateKey) error {
 		d.static = nil
 		d.privateKey = sk
 		d.checker = nil
+		d.ident.Store(nil)
 		for _, p := range d.peers {
 			p.hsMu.Lock()
 			p.static, _ = noise.NewPeerStatic(&noStatic, p.public, p.psk)
@@ -308,6 +321,7 @@ func (d *Device) setPrivateKeyLocked(sk noise.PrivateKey) error {
 	d.static = st
 	d.privateKey = sk
 	d.checker = noise.NewCookieChecker(st, d.clk.Now, d.rand)
+	d.ident.Store(&identity{static: st, checker: d.checker})
 	for _, p := range d.peers {
 		p.hsMu.Lock()
 		ps, err := noise.NewPeerStatic(st, p.public, p.psk)

@@ -68,12 +68,11 @@ func srcBytes(ep packet.Endpoint, buf *[18]byte) []byte {
 func (d *Device) handleHandshake(m *hsMsg) {
 	msg := m.buf[:m.n]
 	typ := binary.LittleEndian.Uint32(msg)
-	d.mu.RLock()
-	st, checker := d.static, d.checker
-	d.mu.RUnlock()
-	if st == nil {
+	id := d.ident.Load()
+	if id == nil {
 		return
 	}
+	st, checker := id.static, id.checker
 	if typ == noise.MessageCookieReplyType {
 		var reply noise.MessageCookieReply
 		if reply.Unmarshal(msg) != nil {
@@ -251,4 +250,13 @@ func (d *Device) handleResponse(st *noise.Static, msg []byte, ep packet.Endpoint
 	}
 }
 
-var _ = time.Second
+// gcLimiter drops idle rate-limiter entries once a second.
+func (d *Device) gcLimiter() {
+	select {
+	case <-d.closed:
+		return
+	default:
+	}
+	d.limiter.GC()
+	d.gcTimer.Reset(time.Second)
+}

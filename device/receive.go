@@ -3,14 +3,11 @@ package device
 import (
 	"encoding/binary"
 
-	"github.com/wgxdp/wgxdp/allowedips"
 	"github.com/wgxdp/wgxdp/conn"
 	"github.com/wgxdp/wgxdp/dataplane"
 	"github.com/wgxdp/wgxdp/noise"
 	"github.com/wgxdp/wgxdp/packet"
 )
-
-var _ = allowedips.Table[*Peer]{}
 
 // The inbound pipeline, run to completion by one goroutine per receive
 // function of the Bind:
@@ -125,10 +122,6 @@ func (d *Device) receiveRun(kp *Keypair, run []*packet.Slot, ok []bool, ctrs []u
 		d.stats.expired.Add(uint64(len(run)))
 		clear(ok[:len(run)])
 		return
-	}
-	lens := 0
-	for _, s := range run {
-		lens += s.Len()
 	}
 	cr.Open(run, &kp.recvKey, ok, ctrs)
 	var last packet.Endpoint

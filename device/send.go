@@ -254,12 +254,11 @@ func (p *Peer) sendHandshakeInitiation(isRetry bool) {
 		p.timers.handshakeAttempts = 0
 		p.timers.mu.Unlock()
 	}
-	d.mu.RLock()
-	st := d.static
-	d.mu.RUnlock()
-	if st == nil || !p.running.Load() {
+	id := d.ident.Load()
+	if id == nil || !p.running.Load() {
 		return
 	}
+	st := id.static
 	p.hsMu.Lock()
 	now := d.clk.Now()
 	if !p.lastSentInit.IsZero() && now.Sub(p.lastSentInit) < noise.RekeyTimeout {

@@ -1,0 +1,3 @@
+module github.com/wgxdp/wgxdp/asm/amd64/_gen
+
+go 1.26.8
