@@ -8,23 +8,65 @@ import (
 	"github.com/wgxdp/wgxdp/packet"
 )
 
-// Handshake messages leave the receive pipelines through one bounded queue
-// (copies of ≤ 148 bytes; the queue is sized at start) and are processed by
-// HandshakeWorkers goroutines in parallel. The queue's depth is the
-// under-load signal: beyond an eighth of its capacity, and for a second
-// after, initiations and responses must carry a valid mac2 (a cookie), and
-// each source address passes the rate limiter, all before any
-// Diffie-Hellman is computed.
+// Handshake messages are filtered in the receive pipelines, where they
+// arrive in batches, and only what survives the cheap checks is copied
+// (≤ 148 bytes) onto one bounded queue for HandshakeWorkers goroutines that
+// do the Diffie-Hellman work in parallel:
+//
+//   - cookie replies are consumed at once (one XChaCha20-Poly1305 open);
+//   - initiations and responses need a valid mac1 (a keyed BLAKE2s);
+//   - under load — the queue beyond an eighth of its capacity, and for
+//     UNDER_LOAD_AFTER_TIME after — they also need a valid mac2, which only a
+//     sender that received our cookie at its real address can compute;
+//     without it they get a cookie reply and go no further, and with it the
+//     per-source rate limiter still applies.
+//
+// So a flood of forged initiations costs a MAC and a cookie reply each and
+// never reaches the queue once it is under load, while a legitimate peer
+// gets its cookie, retries after REKEY_TIMEOUT and is served. A full queue
+// drops and counts.
 
+// queueHandshake runs on a receive goroutine: it must not take Device.mu.
 func (d *Device) queueHandshake(s *packet.Slot) {
 	msg := s.Data()
+	typ := binary.LittleEndian.Uint32(msg)
 	switch {
-	case len(msg) == noise.MessageInitiationSize && binary.LittleEndian.Uint32(msg) == noise.MessageInitiationType,
-		len(msg) == noise.MessageResponseSize && binary.LittleEndian.Uint32(msg) == noise.MessageResponseType,
-		len(msg) == noise.MessageCookieReplySize && binary.LittleEndian.Uint32(msg) == noise.MessageCookieReplyType:
+	case len(msg) == noise.MessageInitiationSize && typ == noise.MessageInitiationType,
+		len(msg) == noise.MessageResponseSize && typ == noise.MessageResponseType:
+	case len(msg) == noise.MessageCookieReplySize && typ == noise.MessageCookieReplyType:
+		d.consumeCookieReply(msg)
+		return
 	default:
 		d.stats.malformed.Add(1)
 		return
+	}
+	id := d.ident.Load()
+	if id == nil {
+		return
+	}
+	if !id.checker.CheckMAC1(msg) {
+		d.stats.mac1.Add(1)
+		return
+	}
+	if d.underLoad() {
+		var sb [18]byte
+		src := srcBytes(s.Ep, &sb)
+		// An all-zero mac2 (no cookie held) needs no MAC to refuse.
+		if allZero(msg[len(msg)-16:]) || !id.checker.CheckMAC2(msg, src) {
+			sender := binary.LittleEndian.Uint32(msg[4:])
+			var reply noise.MessageCookieReply
+			if err := id.checker.CreateReply(msg, sender, src, &reply); err == nil {
+				var out [noise.MessageCookieReplySize]byte
+				reply.Marshal(out[:])
+				d.stats.cookiesSent.Add(1)
+				d.sendRaw(out[:], s.Ep)
+			}
+			return
+		}
+		if !d.limiter.Allow(s.Ep.Dst.Addr()) {
+			d.stats.rateLimited.Add(1)
+			return
+		}
 	}
 	var m hsMsg
 	m.n = copy(m.buf[:], msg)
@@ -35,6 +77,22 @@ func (d *Device) queueHandshake(s *packet.Slot) {
 	default:
 		d.hsBusy.Add(-1)
 		d.stats.hsQueueFull.Add(1)
+	}
+}
+
+func (d *Device) consumeCookieReply(msg []byte) {
+	var reply noise.MessageCookieReply
+	if reply.Unmarshal(msg) != nil {
+		d.stats.malformed.Add(1)
+		return
+	}
+	e := d.indices.lookup(reply.Receiver)
+	if e.peer == nil {
+		d.stats.unknownIndex.Add(1)
+		return
+	}
+	if !e.peer.cookieGen.ConsumeReply(&reply) {
+		d.stats.hsInvalid.Add(1)
 	}
 }
 
@@ -65,59 +123,18 @@ func srcBytes(ep packet.Endpoint, buf *[18]byte) []byte {
 	return noise.AppendSource(buf[:0], ep.Dst)
 }
 
+// handleHandshake runs on a worker; the MACs were checked on receive.
 func (d *Device) handleHandshake(m *hsMsg) {
 	msg := m.buf[:m.n]
-	typ := binary.LittleEndian.Uint32(msg)
 	id := d.ident.Load()
 	if id == nil {
 		return
 	}
-	st, checker := id.static, id.checker
-	if typ == noise.MessageCookieReplyType {
-		var reply noise.MessageCookieReply
-		if reply.Unmarshal(msg) != nil {
-			d.stats.malformed.Add(1)
-			return
-		}
-		e := d.indices.lookup(reply.Receiver)
-		if e.peer == nil {
-			d.stats.unknownIndex.Add(1)
-			return
-		}
-		if !e.peer.cookieGen.ConsumeReply(&reply) {
-			d.stats.hsInvalid.Add(1)
-		}
-		return
-	}
-
-	if !checker.CheckMAC1(msg) {
-		d.stats.mac1.Add(1)
-		return
-	}
-	var sb [18]byte
-	src := srcBytes(m.ep, &sb)
-	if d.underLoad() {
-		if !checker.CheckMAC2(msg, src) {
-			var sender uint32 = binary.LittleEndian.Uint32(msg[4:])
-			var reply noise.MessageCookieReply
-			if err := checker.CreateReply(msg, sender, src, &reply); err == nil {
-				var out [noise.MessageCookieReplySize]byte
-				reply.Marshal(out[:])
-				d.stats.cookiesSent.Add(1)
-				d.sendRaw(out[:], m.ep)
-			}
-			return
-		}
-		if !d.limiter.Allow(m.ep.Dst.Addr()) {
-			d.stats.rateLimited.Add(1)
-			return
-		}
-	}
-	switch typ {
+	switch binary.LittleEndian.Uint32(msg) {
 	case noise.MessageInitiationType:
-		d.handleInitiation(st, msg, m.ep)
+		d.handleInitiation(id.static, msg, m.ep)
 	case noise.MessageResponseType:
-		d.handleResponse(st, msg, m.ep)
+		d.handleResponse(id.static, msg, m.ep)
 	}
 }
 
@@ -259,4 +276,12 @@ func (d *Device) gcLimiter() {
 	}
 	d.limiter.GC()
 	d.gcTimer.Reset(time.Second)
+}
+
+func allZero(b []byte) bool {
+	var x byte
+	for _, c := range b {
+		x |= c
+	}
+	return x == 0
 }

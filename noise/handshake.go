@@ -1,7 +1,6 @@
 package noise
 
 import (
-	"crypto/cipher"
 	"io"
 	"sync"
 
@@ -123,32 +122,32 @@ var scratches = sync.Pool{New: func() any { return new(scratch) }}
 // with the zero nonce; otherwise XChaCha20-Poly1305 with the given 24-byte
 // nonce. in is at most 48 bytes, ad at most 32. dst is untouched on failure.
 func crypt(sealing bool, dst []byte, key *[32]byte, nonce, in, ad []byte) bool {
+	// The key-array functions of our AEAD do not allocate; the scratch
+	// keeps the output off the caller's slices until it authenticated.
 	s := scratches.Get().(*scratch)
 	defer func() {
 		*s = scratch{}
 		scratches.Put(s)
 	}()
-	s.key = *key
-	copy(s.ad[:], ad)
-	n := copy(s.in[:], in)
-	var aead cipher.AEAD
-	var nc []byte
-	if nonce == nil {
-		aead, _ = chacha20poly1305.New(s.key[:])
-		nc = s.nonce[:chacha20poly1305.NonceSize]
-	} else {
-		aead, _ = chacha20poly1305.NewX(s.key[:])
-		nc = s.nonce[:copy(s.nonce[:], nonce)]
+	var out []byte
+	var err error
+	switch {
+	case nonce == nil && sealing:
+		out = chacha20poly1305.SealKey(s.out[:0], key, &zeroNonce, in, ad)
+	case nonce == nil:
+		out, err = chacha20poly1305.OpenKey(s.out[:0], key, &zeroNonce, in, ad)
+	default:
+		copy(s.nonce[:], nonce)
+		if sealing {
+			out = chacha20poly1305.XSealKey(s.out[:0], key, &s.nonce, in, ad)
+		} else {
+			out, err = chacha20poly1305.XOpenKey(s.out[:0], key, &s.nonce, in, ad)
+		}
 	}
-	if sealing {
-		copy(dst, aead.Seal(s.out[:0], nc, s.in[:n], s.ad[:len(ad)]))
-		return true
-	}
-	pt, err := aead.Open(s.out[:0], nc, s.in[:n], s.ad[:len(ad)])
 	if err != nil {
 		return false
 	}
-	copy(dst, pt)
+	copy(dst, out)
 	return true
 }
 
