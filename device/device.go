@@ -95,7 +95,8 @@ type Device struct {
 
 	mtu       atomic.Int32
 	up        atomic.Bool
-	closed    chan struct{}
+	closed    chan struct{} // closed when Close starts: goroutines stop
+	done      chan struct{} // closed when Close has finished
 	closeOnce sync.Once
 	wg        sync.WaitGroup
 	slotSize  int
@@ -161,6 +162,7 @@ func New(cfg Config) (*Device, error) {
 	d.limiter = ratelimiter.New(d.clk.Now, cfg.RateLimiterEntries)
 	d.hsQueue = make(chan hsMsg, cfg.HandshakeQueue)
 	d.closed = make(chan struct{})
+	d.done = make(chan struct{})
 	d.ctrlPool = packet.NewPool(8, 1, packet.SlotSize(256))
 	d.gcTimer = d.clk.AfterFunc(time.Second, d.gcLimiter)
 	d.wg.Add(1)
@@ -254,12 +256,16 @@ func (d *Device) Close() error {
 		d.cfg.TUN.Close()
 		d.wg.Wait()
 		d.limiter.Close()
+		close(d.done)
 	})
+	<-d.done
 	return nil
 }
 
-// Wait returns a channel closed when the device is closed.
-func (d *Device) Wait() <-chan struct{} { return d.closed }
+// Wait returns a channel closed once the device has closed — by Close, or
+// by itself when its interface is deleted — and everything it started has
+// stopped.
+func (d *Device) Wait() <-chan struct{} { return d.done }
 
 // ListenPort returns the bound UDP port.
 func (d *Device) ListenPort() uint16 {

@@ -35,8 +35,7 @@ func (d *Device) routineReadFromTUN() {
 	for {
 		if err := d.cfg.TUN.Read(in); err != nil {
 			if errors.Is(err, tun.ErrDeleted) {
-				d.log.Verbosef("interface deleted: closing")
-				go d.Close()
+				go d.Close() // tunEvents logs the deletion
 				return
 			}
 			if isClosed(err) {

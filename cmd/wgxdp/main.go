@@ -1,0 +1,339 @@
+// Command wgxdp is the wgxdp daemon, a drop-in replacement for wireguard-go:
+//
+//	wgxdp [-f|--foreground] INTERFACE-NAME
+//
+// creates the TUN interface INTERFACE-NAME and its UAPI socket
+// /var/run/wireguard/INTERFACE-NAME.sock, so that wg(8), wg-quick(8) and
+// wgctrl configure it as they do wireguard-go. Without -f (and without
+// WG_PROCESS_FOREGROUND=1) it puts itself in the background and returns
+// once both exist and the daemon is serving.
+//
+// The command line, the environment (WG_TUN_FD, WG_UAPI_FD,
+// WG_PROCESS_FOREGROUND, LOG_LEVEL) and the log format follow wireguard-go's
+// main.go (MIT, Copyright (C) 2017-2025 WireGuard LLC). WGXDP_CPU, read by the
+// crypto packages, forces a crypto implementation.
+//
+// The daemon stops, removing its socket and interface, on SIGINT or SIGTERM,
+// when the interface is deleted (ip link del) and when the socket file is
+// removed.
+package main
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"log"
+	"net"
+	"os"
+	"os/signal"
+	"runtime"
+	"strconv"
+	"strings"
+
+	"golang.org/x/sys/unix"
+
+	"github.com/wgxdp/wgxdp/conn"
+	"github.com/wgxdp/wgxdp/crypto/blake2s"
+	"github.com/wgxdp/wgxdp/crypto/chacha20poly1305"
+	"github.com/wgxdp/wgxdp/crypto/curve25519"
+	"github.com/wgxdp/wgxdp/device"
+	"github.com/wgxdp/wgxdp/tun"
+	"github.com/wgxdp/wgxdp/uapi"
+)
+
+// Exit codes, as wireguard-go's.
+const (
+	exitSetupSuccess = 0
+	exitSetupFailed  = 1
+)
+
+// The environment, as wireguard-go's.
+const (
+	envTUNFD      = "WG_TUN_FD"
+	envUAPIFD     = uapi.EnvUAPIFD
+	envForeground = "WG_PROCESS_FOREGROUND"
+	envLogLevel   = "LOG_LEVEL"
+)
+
+// defaultMTU is the MTU of a new interface: wireguard-go's DefaultMTU (1500
+// less the IPv6, UDP and WireGuard overhead).
+const defaultMTU = 1420
+
+// maxIfnameLen is IFNAMSIZ less the terminating NUL.
+const maxIfnameLen = 15
+
+// Log levels, as wireguard-go's.
+const (
+	logLevelSilent = iota
+	logLevelError
+	logLevelVerbose
+)
+
+func main() {
+	os.Exit(run(os.Args, os.Stdout))
+}
+
+// command is what the command line asks for.
+type command struct {
+	version    bool // --version
+	help       bool // -h, --help
+	usage      error
+	foreground bool
+	ifname     string
+}
+
+// parseArgs reads the command line as wireguard-go does: "--version" alone,
+// or an optional -f/--foreground followed by exactly one interface name.
+// Unlike wireguard-go it knows -h/--help, and it refuses other words that
+// begin with "-" (wireguard-go takes them for interface names).
+func parseArgs(args []string) command {
+	if len(args) == 2 {
+		switch args[1] {
+		case "--version":
+			return command{version: true}
+		case "-h", "--help":
+			return command{help: true}
+		}
+	}
+	var c command
+	switch {
+	case len(args) < 2 || len(args) > 3:
+		c.usage = errors.New("wrong number of arguments")
+		return c
+	case args[1] == "-f" || args[1] == "--foreground":
+		if len(args) != 3 {
+			c.usage = errors.New("wrong number of arguments")
+			return c
+		}
+		c.foreground, c.ifname = true, args[2]
+	default:
+		if len(args) != 2 {
+			c.usage = fmt.Errorf("unknown option %q", args[1])
+			return c
+		}
+		c.ifname = args[1]
+	}
+	if strings.HasPrefix(c.ifname, "-") {
+		c.usage = fmt.Errorf("unknown option %q", c.ifname)
+	}
+	return c
+}
+
+// validIfname checks name as the kernel's dev_valid_name does. A "%d" in
+// the name is left to the kernel, which picks the number.
+func validIfname(name string) error {
+	switch {
+	case name == "":
+		return errors.New("interface name is empty")
+	case len(name) > maxIfnameLen:
+		return fmt.Errorf("interface name %q is longer than %d bytes", name, maxIfnameLen)
+	case name == "." || name == "..":
+		return fmt.Errorf("interface name %q is not allowed", name)
+	case strings.ContainsAny(name, "/:\x00") || strings.ContainsFunc(name, isSpace):
+		return fmt.Errorf("interface name %q contains '/', ':', NUL or white space", name)
+	}
+	return nil
+}
+
+// isSpace is the kernel's isspace, which dev_valid_name uses.
+func isSpace(r rune) bool {
+	return r == ' ' || (r >= '\t' && r <= '\r')
+}
+
+func printUsage(w io.Writer, prog string) {
+	fmt.Fprintf(w, "Usage: %s [-f/--foreground] INTERFACE-NAME\n", prog)
+}
+
+func printVersion(w io.Writer) {
+	fmt.Fprintf(w, "wgxdp v%s\n\nUserspace WireGuard daemon for %s-%s, built with %s.\n"+
+		"Crypto: chacha20poly1305=%s blake2s=%s curve25519=%s.\n",
+		Version, runtime.GOOS, runtime.GOARCH, runtime.Version(),
+		chacha20poly1305.Active(), blake2s.Active(), curve25519.Active())
+}
+
+// logLevel reads LOG_LEVEL as wireguard-go does; the default is error.
+func logLevel() int {
+	switch os.Getenv(envLogLevel) {
+	case "verbose", "debug":
+		return logLevelVerbose
+	case "silent":
+		return logLevelSilent
+	}
+	return logLevelError
+}
+
+// newLogger is wireguard-go's device.NewLogger: "DEBUG: " or "ERROR: ",
+// the date and time, then prefix, written to w.
+func newLogger(w io.Writer, level int, prefix string) *device.Logger {
+	discard := func(string, ...any) {}
+	l := &device.Logger{Verbosef: discard, Errorf: discard}
+	logf := func(tag string) func(string, ...any) {
+		return log.New(w, tag+": "+prefix, log.Ldate|log.Ltime).Printf
+	}
+	if level >= logLevelVerbose {
+		l.Verbosef = logf("DEBUG")
+	}
+	if level >= logLevelError {
+		l.Errorf = logf("ERROR")
+	}
+	return l
+}
+
+// run is main, returning the exit code.
+func run(args []string, stdout io.Writer) int {
+	c := parseArgs(args)
+	switch {
+	case c.version:
+		printVersion(stdout)
+		return exitSetupSuccess
+	case c.help:
+		printUsage(stdout, args[0])
+		return exitSetupSuccess
+	case c.usage != nil:
+		// wireguard-go prints the usage and exits 0; so do we.
+		printUsage(stdout, args[0])
+		return exitSetupSuccess
+	}
+	if !c.foreground {
+		c.foreground = os.Getenv(envForeground) == "1"
+	}
+	level := logLevel()
+	ifname := c.ifname
+	if err := validIfname(ifname); err != nil {
+		newLogger(stdout, level, fmt.Sprintf("(%s) ", ifname)).Errorf("Invalid interface name: %v", err)
+		return exitSetupFailed
+	}
+
+	// A SIGINT or SIGTERM during setup must not kill us before we can
+	// remove the socket; the foreground daemon watches this channel.
+	term := make(chan os.Signal, 1)
+	var ready *readyPipe
+	if c.foreground {
+		signal.Notify(term, unix.SIGTERM, os.Interrupt)
+		ready = takeReadyPipe()
+	}
+
+	tdev, err := openTUN(ifname)
+	if err == nil {
+		if name, err := tdev.Name(); err == nil {
+			ifname = name // the kernel's choice for a "%d" name
+		}
+	}
+	logger := newLogger(stdout, level, fmt.Sprintf("(%s) ", ifname))
+	logger.Verbosef("Starting wgxdp version %s (pid %d)", Version, os.Getpid())
+	if err != nil {
+		logger.Errorf("Failed to create TUN device: %v", err)
+		ready.report(fmt.Errorf("failed to create TUN device: %w", err))
+		return exitSetupFailed
+	}
+
+	if !c.foreground {
+		uapiFile, err := openUAPI(ifname)
+		if err != nil {
+			logger.Errorf("UAPI listen error: %v", err)
+			return exitSetupFailed
+		}
+		return daemonize(ifname, tdev, uapiFile, logger, level)
+	}
+
+	fail := func(format string, args ...any) int {
+		err := fmt.Errorf(format, args...)
+		logger.Errorf("%v", err)
+		ready.report(err)
+		return exitSetupFailed
+	}
+	l, err := uapi.ListenEnv(ifname)
+	if err != nil {
+		tdev.Close()
+		return fail("UAPI listen error: %w", err)
+	}
+	logger.Verbosef("Crypto: chacha20poly1305=%s blake2s=%s curve25519=%s",
+		chacha20poly1305.Active(), blake2s.Active(), curve25519.Active())
+	dev, err := device.New(device.Config{Bind: conn.NewStdNetBind(), TUN: tdev, Logger: logger})
+	if err != nil {
+		l.Close()
+		tdev.Close()
+		return fail("Failed to create device: %w", err)
+	}
+	if err := dev.Up(); err != nil {
+		l.Close()
+		dev.Close()
+		return fail("Failed to bring up device: %w", err)
+	}
+	logger.Verbosef("Device started")
+	return serve(ifname, dev, l, logger, term, ready)
+}
+
+// openTUN creates the interface, or takes the TUN fd in WG_TUN_FD. An fd
+// keeps its interface's MTU: the parent set it, and setting it again in the
+// daemon (as wireguard-go does) could undo an `ip link set mtu` made in
+// between.
+func openTUN(ifname string) (tun.Device, error) {
+	s := os.Getenv(envTUNFD)
+	if s == "" {
+		return tun.Create(ifname, defaultMTU)
+	}
+	fd, err := strconv.ParseUint(s, 10, 31)
+	if err != nil {
+		return nil, fmt.Errorf("bad %s=%q: %w", envTUNFD, s, err)
+	}
+	return tun.CreateFromFD(int(fd))
+}
+
+// openUAPI creates the UAPI socket for the daemon, or takes the one in
+// WG_UAPI_FD.
+func openUAPI(ifname string) (*os.File, error) {
+	s := os.Getenv(envUAPIFD)
+	if s == "" {
+		return uapi.Open(ifname)
+	}
+	fd, err := strconv.ParseUint(s, 10, 31)
+	if err != nil {
+		return nil, fmt.Errorf("bad %s=%q: %w", envUAPIFD, s, err)
+	}
+	return os.NewFile(uintptr(fd), "uapi"), nil
+}
+
+// serve answers UAPI requests until a signal, the deletion of the
+// interface or the removal of the socket file, then closes everything and
+// returns the exit code.
+func serve(ifname string, dev *device.Device, l net.Listener, logger *device.Logger, term <-chan os.Signal, ready *readyPipe) int {
+	srv := &uapi.Server{Device: dev, Logf: logger.Verbosef}
+	errs := make(chan error, 1)
+	go func() { errs <- srv.Serve(l) }()
+	logger.Verbosef("UAPI listener started")
+
+	// The socket's path is the listener's own, which is SocketPath(ifname)
+	// unless someone handed us another socket in WG_UAPI_FD. An unnamed
+	// or abstract socket cannot be removed, so it is not watched.
+	done := make(chan struct{})
+	var removed <-chan struct{}
+	if a, ok := l.Addr().(*net.UnixAddr); ok && a.Name != "" && a.Name[0] != '@' {
+		removed = uapi.WatchRemoval(a.Name, done)
+	} else {
+		logger.Verbosef("Not watching UAPI socket %v for removal", l.Addr())
+	}
+	ready.report(nil)
+
+	code := exitSetupSuccess
+	select {
+	case sig := <-term:
+		logger.Verbosef("Received %v", sig)
+	case <-dev.Wait():
+		logger.Verbosef("Device closed (interface %s deleted?)", ifname)
+	case <-removed:
+		logger.Verbosef("UAPI socket removed")
+	case err := <-errs:
+		if err != nil {
+			logger.Errorf("UAPI server failed: %v", err)
+			code = exitSetupFailed
+		}
+	}
+
+	logger.Verbosef("Shutting down")
+	close(done)
+	srv.Close()
+	l.Close() // removes the socket file, if it is still ours
+	dev.Close()
+	return code
+}

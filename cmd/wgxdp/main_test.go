@@ -1,0 +1,382 @@
+package main
+
+import (
+	"bytes"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strconv"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/wgxdp/wgxdp/uapi"
+)
+
+func TestParseArgs(t *testing.T) {
+	tests := []struct {
+		args []string
+		want command
+		bad  bool
+	}{
+		{args: []string{"wgxdp", "--version"}, want: command{version: true}},
+		{args: []string{"wgxdp", "-h"}, want: command{help: true}},
+		{args: []string{"wgxdp", "--help"}, want: command{help: true}},
+		{args: []string{"wgxdp", "wg0"}, want: command{ifname: "wg0"}},
+		{args: []string{"wgxdp", "-f", "wg0"}, want: command{foreground: true, ifname: "wg0"}},
+		{args: []string{"wgxdp", "--foreground", "wg0"}, want: command{foreground: true, ifname: "wg0"}},
+		// A name that looks like an option is one only where wireguard-go
+		// would take it for a name too.
+		{args: []string{"wgxdp", "-f", "--version"}, bad: true},
+		{args: []string{"wgxdp"}, bad: true},
+		{args: []string{"wgxdp", "-f"}, bad: true},
+		{args: []string{"wgxdp", "--foreground"}, bad: true},
+		{args: []string{"wgxdp", "wg0", "-f"}, bad: true},
+		{args: []string{"wgxdp", "wg0", "wg1"}, bad: true},
+		{args: []string{"wgxdp", "-f", "wg0", "x"}, bad: true},
+		{args: []string{"wgxdp", "--version", "x"}, bad: true},
+		{args: []string{"wgxdp", "-x"}, bad: true},
+	}
+	for _, tt := range tests {
+		got := parseArgs(tt.args)
+		if tt.bad {
+			if got.usage == nil {
+				t.Errorf("parseArgs(%q) = %+v, want a usage error", tt.args, got)
+			}
+			continue
+		}
+		if got != tt.want {
+			t.Errorf("parseArgs(%q) = %+v, want %+v", tt.args, got, tt.want)
+		}
+	}
+}
+
+func TestValidIfname(t *testing.T) {
+	for _, name := range []string{"wg0", "a", "123456789012345", "wg%d", "wg-home_1.x"} {
+		if err := validIfname(name); err != nil {
+			t.Errorf("validIfname(%q) = %v, want nil", name, err)
+		}
+	}
+	for _, name := range []string{"", "1234567890123456", ".", "..", "wg/0", "wg:0", "wg 0", "wg\t0", "wg\x000"} {
+		if err := validIfname(name); err == nil {
+			t.Errorf("validIfname(%q) = nil, want an error", name)
+		}
+	}
+}
+
+// TestRunWithoutInterface covers what run does before it touches the
+// system: it needs no root.
+func TestRunWithoutInterface(t *testing.T) {
+	t.Setenv(envLogLevel, "")
+	tests := []struct {
+		args []string
+		code int
+		out  string
+	}{
+		{[]string{"wgxdp", "--version"}, 0, "wgxdp v" + Version + "\n"},
+		{[]string{"wgxdp", "--help"}, 0, "Usage: wgxdp [-f/--foreground] INTERFACE-NAME\n"},
+		// wireguard-go exits 0 after printing the usage.
+		{[]string{"wgxdp"}, 0, "Usage: wgxdp [-f/--foreground] INTERFACE-NAME\n"},
+		{[]string{"wgxdp", "a", "b"}, 0, "Usage: "},
+		{[]string{"wgxdp", "-f", "0123456789abcdef"}, 1, "longer than 15 bytes"},
+		{[]string{"wgxdp", "wg/0"}, 1, "Invalid interface name"},
+	}
+	for _, tt := range tests {
+		var out bytes.Buffer
+		code := run(tt.args, &out)
+		if code != tt.code || !strings.Contains(out.String(), tt.out) {
+			t.Errorf("run(%q) = %d, %q; want %d and output containing %q", tt.args, code, out.String(), tt.code, tt.out)
+		}
+	}
+	var out bytes.Buffer
+	t.Setenv(envLogLevel, "silent")
+	if code := run([]string{"wgxdp", "wg/0"}, &out); code != 1 || out.Len() != 0 {
+		t.Errorf("LOG_LEVEL=silent: run = %d, %q; want 1 and no output", code, out.String())
+	}
+}
+
+func TestChildEnv(t *testing.T) {
+	got := childEnv([]string{"PATH=/bin", "WG_TUN_FD=7", "LOG_LEVEL=verbose", "WG_UAPI_FD=8", "WGXDP_READY_FD=9", "WG_PROCESS_FOREGROUND=0"})
+	want := []string{"PATH=/bin", "LOG_LEVEL=verbose", "WG_TUN_FD=3", "WG_UAPI_FD=4", "WG_PROCESS_FOREGROUND=1", "WGXDP_READY_FD=5"}
+	if fmt.Sprint(got) != fmt.Sprint(want) {
+		t.Errorf("childEnv = %q, want %q", got, want)
+	}
+}
+
+// The tests below run the real daemon in network namespaces they create.
+
+// daemonEnv prepares a root test: it skips without root or tools, and
+// builds the daemon.
+func daemonEnv(t *testing.T) (bin string) {
+	t.Helper()
+	if testing.Short() {
+		t.Skip("skipping the daemon tests in -short mode")
+	}
+	if os.Geteuid() != 0 {
+		t.Skip("skipping: the daemon tests need root (TUN devices and network namespaces)")
+	}
+	for _, tool := range []string{"ip", "wg"} {
+		if _, err := exec.LookPath(tool); err != nil {
+			t.Skipf("skipping: %s not found (make deps installs it)", tool)
+		}
+	}
+	gobin, err := exec.LookPath("go")
+	if err != nil {
+		gobin = filepath.Join(os.Getenv("GOROOT"), "bin", "go")
+	}
+	bin = filepath.Join(t.TempDir(), "wgxdp")
+	if out, err := exec.Command(gobin, "build", "-o", bin, ".").CombinedOutput(); err != nil {
+		t.Fatalf("go build: %v\n%s", err, out)
+	}
+	return bin
+}
+
+func randHex(t *testing.T, n int) string {
+	b := make([]byte, n)
+	if _, err := rand.Read(b); err != nil {
+		t.Fatal(err)
+	}
+	return hex.EncodeToString(b)
+}
+
+// newNetns creates a network namespace that is deleted when the test ends.
+func newNetns(t *testing.T) string {
+	t.Helper()
+	ns := "wgxdptest" + randHex(t, 4)
+	if out, err := exec.Command("ip", "netns", "add", ns).CombinedOutput(); err != nil {
+		t.Fatalf("ip netns add %s: %v\n%s", ns, err, out)
+	}
+	t.Cleanup(func() {
+		if out, err := exec.Command("ip", "netns", "del", ns).CombinedOutput(); err != nil {
+			t.Errorf("ip netns del %s: %v\n%s", ns, err, out)
+		}
+	})
+	return ns
+}
+
+// newIfname returns an interface name no other test run uses: the socket
+// directory is shared by all namespaces.
+func newIfname(t *testing.T) string {
+	name := "wgt" + randHex(t, 4)
+	t.Cleanup(func() { os.Remove(uapi.SocketPath(name)) })
+	return name
+}
+
+// inNetns runs a command in ns and returns its combined output.
+func inNetns(ns string, args ...string) (string, error) {
+	out, err := exec.Command("ip", append([]string{"netns", "exec", ns}, args...)...).CombinedOutput()
+	if err != nil {
+		return string(out), fmt.Errorf("%s: %w\n%s", strings.Join(args, " "), err, out)
+	}
+	return string(out), nil
+}
+
+var daemonPID = regexp.MustCompile(`Daemon started \(pid (\d+)\)`)
+
+// startDaemon runs `wgxdp IFNAME` in ns, checks that it returned only once
+// the interface and the socket were there, and returns the daemon's pid. The
+// daemon is killed when the test ends, if it still runs.
+func startDaemon(t *testing.T, bin, ns, ifname string) (pid int, logf string) {
+	t.Helper()
+	logf = filepath.Join(t.TempDir(), "log")
+	f, err := os.Create(logf)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	cmd := exec.Command("ip", "netns", "exec", ns, bin, ifname)
+	cmd.Env = append(os.Environ(), "LOG_LEVEL=verbose", "WG_PROCESS_FOREGROUND=")
+	cmd.Stdout, cmd.Stderr = f, f
+	if err := cmd.Run(); err != nil {
+		t.Fatalf("wgxdp %s: %v\n%s", ifname, err, readFile(logf))
+	}
+	// No waiting: both must exist when the parent has returned.
+	if _, err := inNetns(ns, "ip", "link", "show", "dev", ifname); err != nil {
+		t.Errorf("interface missing after wgxdp returned: %v", err)
+	}
+	if fi, err := os.Stat(uapi.SocketPath(ifname)); err != nil || fi.Mode()&os.ModeSocket == 0 {
+		t.Errorf("socket missing after wgxdp returned: %v", err)
+	}
+	m := daemonPID.FindStringSubmatch(readFile(logf))
+	if m == nil {
+		t.Fatalf("no daemon pid in the log:\n%s", readFile(logf))
+	}
+	pid, _ = strconv.Atoi(m[1])
+	t.Cleanup(func() {
+		if running(pid) {
+			syscall.Kill(pid, syscall.SIGKILL)
+		}
+	})
+	return pid, logf
+}
+
+func readFile(name string) string {
+	b, _ := os.ReadFile(name)
+	return string(b)
+}
+
+// running reports whether pid is a live (not zombie) process. The daemon is
+// not our child: init reaps it.
+func running(pid int) bool {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		return false
+	}
+	// pid (comm) state ...; comm may hold spaces and parentheses.
+	s := string(b)
+	i := strings.LastIndexByte(s, ')')
+	return i < 0 || i+2 >= len(s) || s[i+2] != 'Z'
+}
+
+// waitStopped waits for the daemon to exit and checks that it took its
+// socket and interface with it.
+func waitStopped(t *testing.T, pid int, ns, ifname, logf string) {
+	t.Helper()
+	deadline := time.Now().Add(5 * time.Second)
+	for running(pid) {
+		if time.Now().After(deadline) {
+			t.Fatalf("daemon %d still running after 5s\n%s", pid, readFile(logf))
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	if _, err := os.Lstat(uapi.SocketPath(ifname)); !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("socket still there after the daemon stopped: %v", err)
+	}
+	if out, err := inNetns(ns, "ip", "link", "show", "dev", ifname); err == nil {
+		t.Errorf("interface still there after the daemon stopped:\n%s", out)
+	}
+	if t.Failed() {
+		t.Logf("daemon log:\n%s", readFile(logf))
+	}
+}
+
+func TestDaemon(t *testing.T) {
+	bin := daemonEnv(t)
+
+	t.Run("ConfigureThenSIGTERM", func(t *testing.T) {
+		ns, ifname := newNetns(t), newIfname(t)
+		pid, logf := startDaemon(t, bin, ns, ifname)
+		if out, err := inNetns(ns, "wg", "show", ifname); err != nil || !strings.Contains(out, "interface: "+ifname) {
+			t.Fatalf("wg show: %v\n%s", err, out)
+		}
+
+		key, err := exec.Command("wg", "genkey").Output()
+		if err != nil {
+			t.Fatalf("wg genkey: %v", err)
+		}
+		keyFile := filepath.Join(t.TempDir(), "key")
+		if err := os.WriteFile(keyFile, key, 0o600); err != nil {
+			t.Fatal(err)
+		}
+		cmd := exec.Command("wg", "pubkey")
+		cmd.Stdin = bytes.NewReader(key)
+		pub, err := cmd.Output()
+		if err != nil {
+			t.Fatalf("wg pubkey: %v", err)
+		}
+		if _, err := inNetns(ns, "wg", "set", ifname, "private-key", keyFile, "listen-port", "51999"); err != nil {
+			t.Fatalf("wg set: %v", err)
+		}
+		out, err := inNetns(ns, "wg", "show", ifname, "dump")
+		if err != nil {
+			t.Fatalf("wg show dump: %v", err)
+		}
+		fields := strings.Fields(strings.SplitN(out, "\n", 2)[0])
+		want := []string{strings.TrimSpace(string(key)), strings.TrimSpace(string(pub)), "51999", "off"}
+		if fmt.Sprint(fields) != fmt.Sprint(want) {
+			t.Errorf("wg show dump: first line %q, want %q", fields, want)
+		}
+
+		// A second daemon for the same name fails, and leaves the first
+		// alone: in the same namespace on the interface, in another one on
+		// the socket.
+		for _, ns2 := range []string{ns, newNetns(t)} {
+			cmd := exec.Command("ip", "netns", "exec", ns2, bin, ifname)
+			cmd.Env = append(os.Environ(), "LOG_LEVEL=", "WG_PROCESS_FOREGROUND=")
+			out, err := cmd.CombinedOutput()
+			if err == nil || cmd.ProcessState.ExitCode() != 1 || !strings.Contains(string(out), "ERROR") {
+				t.Errorf("second wgxdp %s in %s: %v, want exit 1 with an error\n%s", ifname, ns2, err, out)
+			}
+		}
+		if _, err := inNetns(ns, "wg", "show", ifname); err != nil {
+			t.Errorf("first daemon hurt by the second: %v", err)
+		}
+
+		if err := syscall.Kill(pid, syscall.SIGTERM); err != nil {
+			t.Fatal(err)
+		}
+		waitStopped(t, pid, ns, ifname, logf)
+	})
+
+	t.Run("LinkDeleted", func(t *testing.T) {
+		ns, ifname := newNetns(t), newIfname(t)
+		pid, logf := startDaemon(t, bin, ns, ifname)
+		if _, err := inNetns(ns, "ip", "link", "del", "dev", ifname); err != nil {
+			t.Fatal(err)
+		}
+		waitStopped(t, pid, ns, ifname, logf)
+	})
+
+	t.Run("SocketRemoved", func(t *testing.T) {
+		ns, ifname := newNetns(t), newIfname(t)
+		pid, logf := startDaemon(t, bin, ns, ifname)
+		if err := os.Remove(uapi.SocketPath(ifname)); err != nil {
+			t.Fatal(err)
+		}
+		waitStopped(t, pid, ns, ifname, logf)
+	})
+
+	t.Run("ForegroundSIGINT", func(t *testing.T) {
+		ns, ifname := newNetns(t), newIfname(t)
+		logf := filepath.Join(t.TempDir(), "log")
+		f, err := os.Create(logf)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer f.Close()
+		// ip netns exec execs the daemon, so the pid is the daemon's.
+		cmd := exec.Command("ip", "netns", "exec", ns, bin, "-f", ifname)
+		cmd.Env = append(os.Environ(), "LOG_LEVEL=verbose")
+		cmd.Stdout, cmd.Stderr = f, f
+		if err := cmd.Start(); err != nil {
+			t.Fatal(err)
+		}
+		var waitErr error
+		exited := make(chan struct{})
+		go func() { waitErr = cmd.Wait(); close(exited) }()
+		t.Cleanup(func() {
+			select {
+			case <-exited:
+			default:
+				cmd.Process.Kill()
+				<-exited
+			}
+		})
+		deadline := time.Now().Add(5 * time.Second)
+		for {
+			if out, err := inNetns(ns, "wg", "show", ifname); err == nil && strings.Contains(out, "listening port") {
+				break
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("foreground daemon not serving after 5s\n%s", readFile(logf))
+			}
+			time.Sleep(20 * time.Millisecond)
+		}
+		cmd.Process.Signal(os.Interrupt)
+		select {
+		case <-exited:
+			if waitErr != nil {
+				t.Errorf("wgxdp -f after SIGINT: %v\n%s", waitErr, readFile(logf))
+			}
+		case <-time.After(5 * time.Second):
+			t.Fatalf("wgxdp -f still running 5s after SIGINT\n%s", readFile(logf))
+		}
+		waitStopped(t, cmd.Process.Pid, ns, ifname, logf)
+	})
+}
