@@ -1,0 +1,42 @@
+package cpu
+
+import (
+	"runtime"
+	"testing"
+
+	"github.com/klauspost/cpuid/v2"
+)
+
+func TestSelectHonoursCeiling(t *testing.T) {
+	if runtime.GOARCH != "amd64" {
+		t.Skip("level names below are amd64's")
+	}
+	var tab Table[string]
+	tab.Register(Impl[string]{Name: "generic", Level: "generic", Fn: "g"})
+	tab.Register(Impl[string]{Name: "fast", Level: "avx2", Fn: "a"})
+	tab.Register(Impl[string]{Name: "impossible", Level: "avx512", Features: []cpuid.FeatureID{cpuid.AVX512F, cpuid.AMXTILE, cpuid.AVX512FP16}, Fn: "x"})
+	usable := tab.Usable()
+	for _, u := range usable {
+		if u.Name == "impossible" && !cpuid.CPU.Supports(cpuid.AVX512F, cpuid.AMXTILE, cpuid.AVX512FP16) {
+			t.Fatal("unsupported implementation listed as usable")
+		}
+	}
+	c, err := Ceiling()
+	if err != nil {
+		t.Logf("WGXDP_CPU: %v", err)
+	}
+	got := tab.Select().Name
+	switch c {
+	case "generic":
+		if got != "generic" {
+			t.Fatalf("ceiling generic selected %s", got)
+		}
+	default:
+		if got == "impossible" {
+			t.Fatal("selected an implementation the CPU lacks")
+		}
+	}
+	if tab.Generic().Name != "generic" {
+		t.Fatal("Generic")
+	}
+}
