@@ -122,26 +122,31 @@ var scratches = sync.Pool{New: func() any { return new(scratch) }}
 // with the zero nonce; otherwise XChaCha20-Poly1305 with the given 24-byte
 // nonce. in is at most 48 bytes, ad at most 32. dst is untouched on failure.
 func crypt(sealing bool, dst []byte, key *[32]byte, nonce, in, ad []byte) bool {
-	// The key-array functions of our AEAD do not allocate; the scratch
-	// keeps the output off the caller's slices until it authenticated.
+	// Operands are copied into a pooled scratch: slices passed through the
+	// AEAD's indirect (dispatched) call escape, and the caller's handshake
+	// state must stay on its stack. The key-array functions of our AEAD
+	// allocate nothing themselves.
 	s := scratches.Get().(*scratch)
 	defer func() {
 		*s = scratch{}
 		scratches.Put(s)
 	}()
+	s.key = *key
+	adn := copy(s.ad[:], ad)
+	n := copy(s.in[:], in)
 	var out []byte
 	var err error
 	switch {
 	case nonce == nil && sealing:
-		out = chacha20poly1305.SealKey(s.out[:0], key, &zeroNonce, in, ad)
+		out = chacha20poly1305.SealKey(s.out[:0], &s.key, &zeroNonce, s.in[:n], s.ad[:adn])
 	case nonce == nil:
-		out, err = chacha20poly1305.OpenKey(s.out[:0], key, &zeroNonce, in, ad)
+		out, err = chacha20poly1305.OpenKey(s.out[:0], &s.key, &zeroNonce, s.in[:n], s.ad[:adn])
 	default:
 		copy(s.nonce[:], nonce)
 		if sealing {
-			out = chacha20poly1305.XSealKey(s.out[:0], key, &s.nonce, in, ad)
+			out = chacha20poly1305.XSealKey(s.out[:0], &s.key, &s.nonce, s.in[:n], s.ad[:adn])
 		} else {
-			out, err = chacha20poly1305.XOpenKey(s.out[:0], key, &s.nonce, in, ad)
+			out, err = chacha20poly1305.XOpenKey(s.out[:0], &s.key, &s.nonce, s.in[:n], s.ad[:adn])
 		}
 	}
 	if err != nil {

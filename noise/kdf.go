@@ -1,91 +1,27 @@
 package noise
 
 import (
-	"hash"
-	"sync"
-
 	"github.com/wgxdp/wgxdp/crypto/blake2s"
 )
 
-// All hashing goes through this file, so that the allocation-free BLAKE2s
-// helpers can replace the hash.Hash interface in one place.
+// All hashing goes through this file. It uses the allocation-free helpers
+// of crypto/blake2s (HMAC, Sum256To, MAC128) on stack values, so the
+// handshake's hashing allocates nothing and needs no pool.
 
-const hmacBlockSize = blake2s.BlockSize
-
-// hasher is an unkeyed BLAKE2s-256 state with scratch space. Callers'
-// bytes reach the hash.Hash interface only by way of buf, so they do not
-// escape to the heap; hashers recycles the whole thing, which makes HMAC,
-// the KDFs and mixHash allocation-free in the steady state.
-type hasher struct {
-	h     hash.Hash
-	buf   [hmacBlockSize]byte
-	pad   [hmacBlockSize]byte
-	inner [blake2s.Size]byte
+// HMAC1 sets sum = HMAC-BLAKE2s(key, in0). sum may alias key or in0.
+func HMAC1(sum *[blake2s.Size]byte, key, in0 []byte) {
+	var out [blake2s.Size]byte
+	blake2s.HMAC(&out, key, in0)
+	*sum = out
 }
 
-var hashers = sync.Pool{New: func() any {
-	h, _ := blake2s.New256(nil)
-	return &hasher{h: h}
-}}
-
-func getHasher() *hasher { return hashers.Get().(*hasher) }
-
-func (x *hasher) put() {
-	x.h.Reset()
-	setZero(x.buf[:])
-	setZero(x.pad[:])
-	setZero(x.inner[:])
-	hashers.Put(x)
+// HMAC2 sets sum = HMAC-BLAKE2s(key, in0 || in1). sum may alias key or the
+// inputs.
+func HMAC2(sum *[blake2s.Size]byte, key, in0, in1 []byte) {
+	var out [blake2s.Size]byte
+	blake2s.HMAC(&out, key, in0, in1)
+	*sum = out
 }
-
-// write feeds b to the hash through buf.
-func (x *hasher) write(b []byte) {
-	for len(b) > 0 {
-		n := copy(x.buf[:], b)
-		x.h.Write(x.buf[:n])
-		b = b[n:]
-	}
-}
-
-// sum writes the digest to out and resets the hash.
-func (x *hasher) sum(out *[blake2s.Size]byte) {
-	copy(out[:], x.h.Sum(x.buf[:0]))
-	x.h.Reset()
-}
-
-// hmac2 sets sum = HMAC-BLAKE2s(key, in0 || in1) (RFC 2104 over BLAKE2s-256,
-// the same construction as crypto/hmac with blake2s.New256). sum may alias
-// key or the inputs.
-func hmac2(sum *[blake2s.Size]byte, key, in0, in1 []byte) {
-	x := getHasher()
-	if len(key) > hmacBlockSize {
-		x.write(key)
-		x.sum(&x.inner)
-		copy(x.pad[:], x.inner[:])
-	} else {
-		copy(x.pad[:], key)
-	}
-	for i := range x.pad {
-		x.pad[i] ^= 0x36
-	}
-	x.h.Write(x.pad[:])
-	x.write(in0)
-	x.write(in1)
-	x.sum(&x.inner)
-	for i := range x.pad {
-		x.pad[i] ^= 0x36 ^ 0x5c
-	}
-	x.h.Write(x.pad[:])
-	x.h.Write(x.inner[:])
-	x.sum(sum)
-	x.put()
-}
-
-// HMAC1 sets sum = HMAC-BLAKE2s(key, in0).
-func HMAC1(sum *[blake2s.Size]byte, key, in0 []byte) { hmac2(sum, key, in0, nil) }
-
-// HMAC2 sets sum = HMAC-BLAKE2s(key, in0 || in1).
-func HMAC2(sum *[blake2s.Size]byte, key, in0, in1 []byte) { hmac2(sum, key, in0, in1) }
 
 var (
 	one   = []byte{1}
@@ -123,11 +59,9 @@ func KDF3(t0, t1, t2 *[blake2s.Size]byte, key, input []byte) {
 
 // mixHash sets dst = BLAKE2s(h || data); dst may be h.
 func mixHash(dst, h *[blake2s.Size]byte, data []byte) {
-	x := getHasher()
-	x.write(h[:])
-	x.write(data)
-	x.sum(dst)
-	x.put()
+	var out [blake2s.Size]byte
+	blake2s.Sum256To(&out, h[:], data)
+	*dst = out
 }
 
 // mixKey sets dst = KDF1(c, data); dst may be c.
@@ -138,27 +72,14 @@ func mixKey(dst, c *[blake2s.Size]byte, data []byte) {
 // hashLabel returns BLAKE2s(label || key): the mac1 and cookie keys.
 func hashLabel(label string, key *PublicKey) [blake2s.Size]byte {
 	var out [blake2s.Size]byte
-	x := getHasher()
-	x.write([]byte(label))
-	x.write(key[:])
-	x.sum(&out)
-	x.put()
+	blake2s.Sum256To(&out, []byte(label), key[:])
 	return out
 }
 
 // mac128 sets out = BLAKE2s-128 keyed by key over data (mac1, mac2 and the
 // cookie itself).
 func mac128(out *[macSize]byte, key []byte, data []byte) {
-	x := getHasher()
-	copy(x.pad[:], key) // keys are 16 or 32 bytes
-	h, _ := blake2s.New128(x.pad[:len(key)])
-	for len(data) > 0 {
-		n := copy(x.buf[:], data)
-		h.Write(x.buf[:n])
-		data = data[n:]
-	}
-	copy(out[:], h.Sum(x.buf[:0]))
-	x.put()
+	blake2s.MAC128(out, key, data)
 }
 
 // The initial chaining key and hash, the same for every handshake.

@@ -101,3 +101,39 @@ func TestKDFAllocs(t *testing.T) {
 		t.Fatalf("%v allocations", n)
 	}
 }
+
+// TestHandshakeKDFAllocs: all the hashing of a full handshake, both sides
+// (every KDF, HMAC, mixHash and MAC the two messages need, with their real
+// input sizes), allocates nothing.
+func TestHandshakeKDFAllocs(t *testing.T) {
+	var ck, h, k0, k1, k2 [32]byte
+	var pub PublicKey
+	var mac [macSize]byte
+	dh := make([]byte, 32)
+	init := make([]byte, MessageInitiationSize)
+	resp := make([]byte, MessageResponseSize)
+	if n := testing.AllocsPerRun(100, func() {
+		for range 2 { // initiator and responder do the same work
+			_ = hashLabel(WGLabelMAC1, &pub)
+			ck, h = initialChainKey, initialHash
+			mixHash(&h, &h, pub[:])
+			mixKey(&ck, &ck, dh) // e
+			mixHash(&h, &h, dh)
+			KDF2(&ck, &k0, ck[:], dh)   // es
+			mixHash(&h, &h, init[8:56]) // encrypted static
+			KDF2(&ck, &k0, ck[:], dh)   // ss
+			mixHash(&h, &h, init[56:84])
+			mixKey(&ck, &ck, dh) // response e
+			mixHash(&h, &h, dh)
+			mixKey(&ck, &ck, dh)           // ee
+			mixKey(&ck, &ck, dh)           // se
+			KDF3(&ck, &k0, &k1, ck[:], dh) // psk
+			mixHash(&h, &h, k0[:])
+			KDF2(&k1, &k2, ck[:], nil)       // transport keys
+			mac128(&mac, k0[:], init[:116])  // mac1 of the initiation
+			mac128(&mac, k0[:16], resp[:60]) // mac2-style, 16-byte key
+		}
+	}); n != 0 {
+		t.Fatalf("%v allocations", n)
+	}
+}

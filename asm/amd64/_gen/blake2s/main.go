@@ -1,0 +1,428 @@
+// Command blake2s generates asm/amd64/blake2s_amd64.s and its Go
+// declarations: the BLAKE2s compression function (RFC 7693) for one message
+// with the state's four rows in xmm registers, and for eight independent
+// messages at once with one message per 32-bit lane of the ymm registers.
+//
+// The one-message kernel is the classic SIMD layout of the BLAKE2 reference
+// SSE code (Samuel Neves, CC0; also x/crypto/blake2s's amd64 assembly):
+// rows a, b, c, d in four registers, the column step, a diagonalization by
+// PSHUFD, the diagonal step, and rotations by 16 and 8 with PSHUFB. It uses
+// the three-operand VEX forms of AVX and, instead of inserting the 16
+// message words one by one each round, builds each round's permuted
+// message vectors with two VPERMD and one VPBLENDD (AVX2).
+//
+// The eight-message kernel follows BLAKE3's hash_many AVX2 code (Jack
+// O'Connor, Samuel Neves; CC0/Apache-2.0): the message blocks and the
+// states are transposed 8×8 so that vector k holds word k of every
+// message, and the rounds then run as scalar code on vectors.
+//
+// Run from asm/amd64/_gen: go run ./blake2s
+package main
+
+import (
+	"fmt"
+	"os"
+
+	. "github.com/mmcloughlin/avo/build"
+	. "github.com/mmcloughlin/avo/operand"
+	. "github.com/mmcloughlin/avo/reg"
+)
+
+var iv = [8]uint32{
+	0x6a09e667, 0xbb67ae85, 0x3c6ef372, 0xa54ff53a,
+	0x510e527f, 0x9b05688c, 0x1f83d9ab, 0x5be0cd19,
+}
+
+var sigma = [10][16]int{
+	{0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15},
+	{14, 10, 4, 8, 9, 15, 13, 6, 1, 12, 0, 2, 11, 7, 5, 3},
+	{11, 8, 12, 0, 5, 2, 15, 13, 10, 14, 3, 6, 7, 1, 9, 4},
+	{7, 9, 3, 1, 13, 12, 11, 14, 2, 6, 5, 10, 4, 0, 15, 8},
+	{9, 0, 5, 7, 2, 4, 10, 15, 14, 1, 11, 12, 6, 8, 3, 13},
+	{2, 12, 6, 10, 0, 11, 8, 3, 4, 13, 7, 5, 15, 14, 1, 9},
+	{12, 5, 1, 15, 14, 13, 4, 10, 0, 7, 6, 3, 9, 2, 8, 11},
+	{13, 11, 7, 14, 12, 1, 3, 9, 5, 0, 15, 4, 8, 6, 2, 10},
+	{6, 15, 14, 9, 11, 3, 0, 8, 12, 2, 13, 7, 1, 4, 10, 5},
+	{10, 2, 8, 4, 7, 6, 1, 5, 15, 11, 9, 14, 3, 12, 13, 0},
+}
+
+// Constants.
+var (
+	rot16, rot8, ivLo, ivHi Mem
+	permIdx                 [10][2]Mem
+	permMask                [10][2]uint8
+	ctrBias                 Mem
+)
+
+func constants() {
+	shuf := func(name string, b [4]byte) Mem {
+		m := GLOBL(name, RODATA|NOPTR)
+		for i := 0; i < 8; i++ {
+			for j := 0; j < 4; j++ {
+				DATA(4*i+j, U8(b[j]+byte(4*(i%4))))
+			}
+		}
+		return m
+	}
+	rot16 = shuf("b2s_rot16", [4]byte{2, 3, 0, 1})
+	rot8 = shuf("b2s_rot8", [4]byte{1, 2, 3, 0})
+	ivLo = GLOBL("b2s_iv_lo", RODATA|NOPTR)
+	for i := 0; i < 4; i++ {
+		DATA(4*i, U32(iv[i]))
+	}
+	ivHi = GLOBL("b2s_iv_hi", RODATA|NOPTR)
+	for i := 0; i < 4; i++ {
+		DATA(4*i, U32(iv[4+i]))
+	}
+	// For round r, vector k (k = 0: column step, 1: diagonal step) holds
+	// message words sigma[r][8k+0,2,4,6] in its low half and
+	// sigma[r][8k+1,3,5,7] in its high half.
+	for r := 0; r < 10; r++ {
+		for k := 0; k < 2; k++ {
+			m := GLOBL(fmt.Sprintf("b2s_perm_%d_%d", r, k), RODATA|NOPTR)
+			var mask uint8
+			for lane := 0; lane < 8; lane++ {
+				// In the diagonal step lane l computes G number
+				// (l+3)%4 of that step (see hashBlocks).
+				g := lane % 4
+				if k == 1 {
+					g = (g + 3) % 4
+				}
+				w := sigma[r][8*k+2*g+lane/4]
+				DATA(4*lane, U32(uint32(w%8)))
+				if w >= 8 {
+					mask |= 1 << lane
+				}
+			}
+			permIdx[r][k], permMask[r][k] = m, mask
+		}
+	}
+	ctrBias = GLOBL("b2s_ctr_bias", RODATA|NOPTR)
+	for i := 0; i < 8; i++ {
+		DATA(4*i, U32(64^0x80000000))
+	}
+}
+
+// ---- one message ----
+
+// halfG runs half of the G function on the four columns held in rows a, b,
+// c, d, adding message vector m to a and rotating d by rd (PSHUFB mask)
+// and b by rb bits.
+func halfG(a, b, c, d, t VecPhysical, m, rd Op, rb int) {
+	VPADDD(m, a, a)
+	VPADDD(b, a, a)
+	VPXOR(a, d, d)
+	VPSHUFB(rd, d, d)
+	VPADDD(d, c, c)
+	VPXOR(c, b, b)
+	VPSRLD(U8(rb), b, t)
+	VPSLLD(U8(32-rb), b, b)
+	VPOR(t, b, b)
+}
+
+func hashBlocks() {
+	TEXT("Blake2sHashBlocks", NOSPLIT, "func(h *[8]uint32, c *[2]uint32, flag uint32, blocks []byte)")
+	Pragma("noescape")
+	Doc("Blake2sHashBlocks compresses len(blocks)/64 whole blocks into h, adding",
+		"64 to the 64-bit byte counter c before each and using flag as the",
+		"finalization word. It needs AVX2.")
+
+	Load(Param("h"), RDI)
+	Load(Param("c"), RBX)
+	Load(Param("flag"), RDX)
+	Load(Param("blocks").Base(), RSI)
+	Load(Param("blocks").Len(), RCX)
+	SHRQ(U8(6), RCX)
+	JZ(LabelRef("done"))
+	MOVQ(Mem{Base: RBX}, RAX) // the counter, 64 bits
+
+	a, b, c, d := X0, X1, X2, X3
+	t := X4
+	r16, r8 := Y6, Y7
+	mlo, mhi := Y8, Y9
+	idx, m01, m1, m23, m3 := Y10, Y11, Y12, Y13, Y5
+	hA, hB := X14, X15
+
+	VMOVDQU(rot16, r16)
+	VMOVDQU(rot8, r8)
+	VMOVDQU(Mem{Base: RDI}, hA)
+	VMOVDQU(Mem{Base: RDI, Disp: 16}, hB)
+
+	Label("loop")
+	ADDQ(U8(64), RAX)
+	VMOVQ(RAX, d)
+	VPINSRD(U8(2), EDX, d, d)
+	VPXOR(ivHi, d, d)
+	VMOVDQA(hA, a)
+	VMOVDQA(hB, b)
+	VMOVDQU(ivLo, c)
+	VMOVDQU(Mem{Base: RSI}, mlo)
+	VMOVDQU(Mem{Base: RSI, Disp: 32}, mhi)
+
+	for r := 0; r < 10; r++ {
+		for k, dst := range []VecPhysical{m01, m23} {
+			VMOVDQU(permIdx[r][k], idx)
+			VPERMD(mhi, idx, t.AsY())
+			VPERMD(mlo, idx, dst)
+			VPBLENDD(U8(permMask[r][k]), t.AsY(), dst, dst)
+		}
+		VEXTRACTI128(U8(1), m01, m1.AsX())
+		VEXTRACTI128(U8(1), m23, m3.AsX())
+		halfG(a, b, c, d, t, m01.AsX(), r16.AsX(), 12)
+		halfG(a, b, c, d, t, m1.AsX(), r8.AsX(), 7)
+		// Diagonalize by rotating rows a, c and d, not b: b is the
+		// last value each half of G computes, so rotating it would
+		// lengthen the dependency chain, while a, c and d are ready
+		// early and rotate in the shadow of b's rotation (as BLAKE3's
+		// SSE4.1 code does). Lane l then computes diagonal G (l+3)%4.
+		VPSHUFD(U8(0x93), a, a)
+		VPSHUFD(U8(0x4e), d, d)
+		VPSHUFD(U8(0x39), c, c)
+		halfG(a, b, c, d, t, m23.AsX(), r16.AsX(), 12)
+		halfG(a, b, c, d, t, m3.AsX(), r8.AsX(), 7)
+		VPSHUFD(U8(0x39), a, a)
+		VPSHUFD(U8(0x4e), d, d)
+		VPSHUFD(U8(0x93), c, c)
+	}
+	VPXOR(c, a, a)
+	VPXOR(a, hA, hA)
+	VPXOR(d, b, b)
+	VPXOR(b, hB, hB)
+
+	ADDQ(U8(64), RSI)
+	DECQ(RCX)
+	JNZ(LabelRef("loop"))
+
+	VMOVDQU(hA, Mem{Base: RDI})
+	VMOVDQU(hB, Mem{Base: RDI, Disp: 16})
+	MOVQ(RAX, Mem{Base: RBX})
+	VZEROUPPER()
+	Label("done")
+	RET()
+}
+
+// ---- eight messages ----
+
+// transpose8 transposes the 8×8 matrix of 32-bit words in rows (row k in
+// rows[k]) using tmp, leaving column k in out[k].
+func transpose8(rows, tmp [8]VecPhysical) (out [8]VecPhysical) {
+	for i := 0; i < 8; i += 2 {
+		VPUNPCKLDQ(rows[i+1], rows[i], tmp[i])
+		VPUNPCKHDQ(rows[i+1], rows[i], tmp[i+1])
+	}
+	// tmp: A01lo A01hi A23lo A23hi A45lo A45hi A67lo A67hi
+	for g := 0; g < 8; g += 4 {
+		VPUNPCKLQDQ(tmp[g+2], tmp[g], rows[g+0])   // words 0,4
+		VPUNPCKHQDQ(tmp[g+2], tmp[g], rows[g+1])   // words 1,5
+		VPUNPCKLQDQ(tmp[g+3], tmp[g+1], rows[g+2]) // words 2,6
+		VPUNPCKHQDQ(tmp[g+3], tmp[g+1], rows[g+3]) // words 3,7
+	}
+	for w := 0; w < 4; w++ {
+		VPERM2I128(U8(0x20), rows[4+w], rows[w], tmp[w])
+		VPERM2I128(U8(0x31), rows[4+w], rows[w], tmp[4+w])
+	}
+	return tmp
+}
+
+func hashBlocks8() {
+	TEXT("Blake2sHashBlocks8", 0, "func(h *[8][8]uint32, c *[8][2]uint32, flag uint32, blocks *[8]*byte, n int)")
+	Pragma("noescape")
+	Doc("Blake2sHashBlocks8 does what Blake2sHashBlocks does for eight messages",
+		"at once: lane i compresses n blocks from blocks[i] into h[i] with",
+		"counter c[i]; all lanes use flag. It needs AVX2.")
+
+	msg := AllocLocal(16 * 32)
+	hs := AllocLocal(8 * 32)
+	ctrLo := AllocLocal(32)
+	ctrHi := AllocLocal(32)
+	flagv := AllocLocal(32)
+	spill := AllocLocal(32)
+
+	var ys [16]VecPhysical
+	for i := range ys {
+		ys[i] = []VecPhysical{Y0, Y1, Y2, Y3, Y4, Y5, Y6, Y7, Y8, Y9, Y10, Y11, Y12, Y13, Y14, Y15}[i]
+	}
+	rows := [8]VecPhysical{ys[0], ys[1], ys[2], ys[3], ys[4], ys[5], ys[6], ys[7]}
+	tmp := [8]VecPhysical{ys[8], ys[9], ys[10], ys[11], ys[12], ys[13], ys[14], ys[15]}
+	ptr := [8]GPPhysical{R8, R9, R10, R11, R12, R13, R14, R15}
+
+	Load(Param("n"), RCX)
+	TESTQ(RCX, RCX)
+	JZ(LabelRef("done8"))
+
+	// States: transpose h so that vector k holds word k of each lane.
+	Load(Param("h"), RDI)
+	for i := 0; i < 8; i++ {
+		VMOVDQU(Mem{Base: RDI, Disp: 32 * i}, rows[i])
+	}
+	cols := transpose8(rows, tmp)
+	for k := 0; k < 8; k++ {
+		VMOVDQU(cols[k], hs.Offset(32*k))
+	}
+	// Counters: split the (lo, hi) pairs into a vector of lows and one of highs.
+	Load(Param("c"), RBX)
+	VMOVDQU(Mem{Base: RBX}, Y0)
+	VMOVDQU(Mem{Base: RBX, Disp: 32}, Y1)
+	// Build the index vector 0,2,4,6,1,3,5,7 through the stack.
+	MOVL(U32(0), spill)
+	MOVL(U32(2), spill.Offset(4))
+	MOVL(U32(4), spill.Offset(8))
+	MOVL(U32(6), spill.Offset(12))
+	MOVL(U32(1), spill.Offset(16))
+	MOVL(U32(3), spill.Offset(20))
+	MOVL(U32(5), spill.Offset(24))
+	MOVL(U32(7), spill.Offset(28))
+	VMOVDQU(spill, Y2)
+	VPERMD(Y0, Y2, Y0) // lo0..3 | hi0..3
+	VPERMD(Y1, Y2, Y1) // lo4..7 | hi4..7
+	VPERM2I128(U8(0x20), Y1, Y0, Y2)
+	VPERM2I128(U8(0x31), Y1, Y0, Y3)
+	VMOVDQU(Y2, ctrLo)
+	VMOVDQU(Y3, ctrHi)
+	Load(Param("flag"), RAX)
+	VMOVD(EAX, X0)
+	VPBROADCASTD(X0, Y0)
+	VMOVDQU(Y0, flagv)
+
+	Load(Param("blocks"), RSI)
+	for i := 0; i < 8; i++ {
+		MOVQ(Mem{Base: RSI, Disp: 8 * i}, ptr[i])
+	}
+
+	Label("loop8")
+	// Message: two 8×8 transposes into msg.
+	for half := 0; half < 2; half++ {
+		for i := 0; i < 8; i++ {
+			VMOVDQU(Mem{Base: ptr[i], Disp: 32 * half}, rows[i])
+		}
+		cols := transpose8(rows, tmp)
+		for k := 0; k < 8; k++ {
+			VMOVDQU(cols[k], msg.Offset(32*(8*half+k)))
+		}
+	}
+	for i := 0; i < 8; i++ {
+		ADDQ(U8(64), ptr[i])
+	}
+
+	// Counter += 64, carrying into the high word (unsigned compare by bias).
+	VMOVDQU(ctrLo, Y0)
+	MOVL(U32(64), EAX)
+	VMOVD(EAX, X1)
+	VPBROADCASTD(X1, Y1)
+	VPADDD(Y1, Y0, Y0)
+	VMOVDQU(Y0, ctrLo)
+	MOVL(U32(0x80000000), EAX)
+	VMOVD(EAX, X2)
+	VPBROADCASTD(X2, Y2)
+	VPXOR(Y2, Y0, Y3)
+	VMOVDQU(ctrBias, Y4)
+	VPCMPGTD(Y3, Y4, Y4) // bias > lo^2^31: the add wrapped
+	VMOVDQU(ctrHi, Y5)
+	VPSUBD(Y4, Y5, Y5)
+	VMOVDQU(Y5, ctrHi)
+
+	// State.
+	v := ys
+	for k := 0; k < 8; k++ {
+		VMOVDQU(hs.Offset(32*k), v[k])
+	}
+	for k := 0; k < 4; k++ {
+		MOVL(U32(iv[k]), EAX)
+		VMOVD(EAX, v[8+k].AsX())
+		VPBROADCASTD(v[8+k].AsX(), v[8+k])
+	}
+	for k := 4; k < 8; k++ {
+		MOVL(U32(iv[k]), EAX)
+		VMOVD(EAX, v[8+k].AsX())
+		VPBROADCASTD(v[8+k].AsX(), v[8+k])
+	}
+	VPXOR(ctrLo, v[12], v[12])
+	VPXOR(ctrHi, v[13], v[13])
+	VPXOR(flagv, v[14], v[14])
+
+	m := func(w int) Mem { return msg.Offset(32 * w) }
+	// halfStep runs one half of the four G functions on columns
+	// (a[i], b[i], c[i], d[i]) with message words w[i].
+	halfStep := func(a, b, c, d [4]VecPhysical, w [4]int, rd Mem, rb int) {
+		for i := 0; i < 4; i++ {
+			VPADDD(m(w[i]), a[i], a[i])
+		}
+		for i := 0; i < 4; i++ {
+			VPADDD(b[i], a[i], a[i])
+		}
+		for i := 0; i < 4; i++ {
+			VPXOR(a[i], d[i], d[i])
+		}
+		for i := 0; i < 4; i++ {
+			VPSHUFB(rd, d[i], d[i])
+		}
+		for i := 0; i < 4; i++ {
+			VPADDD(d[i], c[i], c[i])
+		}
+		for i := 0; i < 4; i++ {
+			VPXOR(c[i], b[i], b[i])
+		}
+		// One register is needed as a temporary: spill v8.
+		VMOVDQU(v[8], spill)
+		t := v[8]
+		for i := 0; i < 4; i++ {
+			VPSRLD(U8(rb), b[i], t)
+			VPSLLD(U8(32-rb), b[i], b[i])
+			VPOR(t, b[i], b[i])
+		}
+		VMOVDQU(spill, v[8])
+	}
+	for r := 0; r < 10; r++ {
+		s := sigma[r]
+		a := [4]VecPhysical{v[0], v[1], v[2], v[3]}
+		b := [4]VecPhysical{v[4], v[5], v[6], v[7]}
+		c := [4]VecPhysical{v[8], v[9], v[10], v[11]}
+		d := [4]VecPhysical{v[12], v[13], v[14], v[15]}
+		halfStep(a, b, c, d, [4]int{s[0], s[2], s[4], s[6]}, rot16, 12)
+		halfStep(a, b, c, d, [4]int{s[1], s[3], s[5], s[7]}, rot8, 7)
+		b = [4]VecPhysical{v[5], v[6], v[7], v[4]}
+		c = [4]VecPhysical{v[10], v[11], v[8], v[9]}
+		d = [4]VecPhysical{v[15], v[12], v[13], v[14]}
+		halfStep(a, b, c, d, [4]int{s[8], s[10], s[12], s[14]}, rot16, 12)
+		halfStep(a, b, c, d, [4]int{s[9], s[11], s[13], s[15]}, rot8, 7)
+	}
+	for k := 0; k < 8; k++ {
+		VPXOR(v[8+k], v[k], v[k])
+		VPXOR(hs.Offset(32*k), v[k], v[k])
+		VMOVDQU(v[k], hs.Offset(32*k))
+	}
+
+	DECQ(RCX)
+	JNZ(LabelRef("loop8"))
+
+	// Transpose the states back and store them, with the counters.
+	for k := 0; k < 8; k++ {
+		VMOVDQU(hs.Offset(32*k), rows[k])
+	}
+	cols = transpose8(rows, tmp)
+	Load(Param("h"), RDI)
+	for i := 0; i < 8; i++ {
+		VMOVDQU(cols[i], Mem{Base: RDI, Disp: 32 * i})
+	}
+	VMOVDQU(ctrLo, Y0)
+	VMOVDQU(ctrHi, Y1)
+	VPUNPCKLDQ(Y1, Y0, Y2) // lo0 hi0 lo1 hi1 | lo4 hi4 lo5 hi5
+	VPUNPCKHDQ(Y1, Y0, Y3) // lo2 hi2 lo3 hi3 | lo6 hi6 lo7 hi7
+	VPERM2I128(U8(0x20), Y3, Y2, Y4)
+	VPERM2I128(U8(0x31), Y3, Y2, Y5)
+	Load(Param("c"), RBX)
+	VMOVDQU(Y4, Mem{Base: RBX})
+	VMOVDQU(Y5, Mem{Base: RBX, Disp: 32})
+	VZEROUPPER()
+	Label("done8")
+	RET()
+}
+
+func main() {
+	os.Args = append(os.Args[:1], "-out", "../blake2s_amd64.s", "-stubs", "../blake2s_amd64.go", "-pkg", "amd64")
+	ConstraintExpr("amd64,gc,!purego")
+	constants()
+	hashBlocks()
+	hashBlocks8()
+	Generate()
+}

@@ -1,0 +1,460 @@
+// Command x25519 generates asm/amd64/x25519_amd64.s and its Go declarations:
+// GF(2^255-19) arithmetic in radix 2^64 (four 64-bit limbs, values kept
+// below 2^256 and reduced only at the end) with MULX/ADCX/ADOX, and a
+// constant-time Montgomery ladder built on it.
+//
+// The design follows the well-known "fe64" approach of Oliveira, López,
+// Hisil, Faz-Hernández and Rodríguez-Henríquez, "How to (pre-)compute a
+// ladder" (SAC 2017) and its rfc7748_precomputed code, also used by
+// HACL*/Vale's Curve25519 (two interleaved carry chains with ADCX/ADOX for
+// each row of the 256×256 product, then one fold by 38 = 2^256 mod p).
+// The code here is written from the algorithm, not copied.
+//
+// Run from asm/amd64/_gen: go run ./x25519
+package main
+
+import (
+	"os"
+
+	. "github.com/mmcloughlin/avo/build"
+	. "github.com/mmcloughlin/avo/operand"
+	. "github.com/mmcloughlin/avo/reg"
+)
+
+// Registers: the eight limbs of a product, two temporaries, RDX for MULX,
+// and CX held at zero by every field operation.
+var (
+	t    = [8]GPPhysical{R8, R9, R10, R11, R12, R13, R14, R15}
+	lo   = RAX
+	hi   = RBX
+	zero = RCX
+)
+
+func limb(m Mem, i int) Mem { return m.Offset(8 * i) }
+
+// setZero loads 0 into zero without touching the flags' meaning for later
+// (MOV does not write flags).
+func setZero() { MOVQ(U32(0), zero) }
+
+// store writes t0..t3 to out.
+func store(out Mem) {
+	for i := 0; i < 4; i++ {
+		MOVQ(t[i], limb(out, i))
+	}
+}
+
+// reduce38 folds t4..t7 into t0..t3 (2^256 = 38 mod p) leaving a value
+// below 2^256 in t0..t3. zero must hold 0.
+func reduce38() {
+	MOVQ(U32(38), RDX)
+	XORL(lo.As32(), lo.As32()) // clears CF and OF
+	MULXQ(t[4], lo, hi)
+	ADCXQ(lo, t[0])
+	ADOXQ(hi, t[1])
+	MULXQ(t[5], lo, hi)
+	ADCXQ(lo, t[1])
+	ADOXQ(hi, t[2])
+	MULXQ(t[6], lo, hi)
+	ADCXQ(lo, t[2])
+	ADOXQ(hi, t[3])
+	MULXQ(t[7], lo, t[4])
+	ADCXQ(lo, t[3])
+	ADOXQ(zero, t[4])
+	ADCXQ(zero, t[4]) // t4 ≤ 39
+	fold(t[4])
+}
+
+// fold adds 38·c (c small) to t0..t3 and absorbs the final carry.
+func fold(c GPPhysical) {
+	IMUL3Q(U8(38), c, c)
+	ADDQ(c, t[0])
+	ADCQ(zero, t[1])
+	ADCQ(zero, t[2])
+	ADCQ(zero, t[3])
+	SBBQ(lo, lo)
+	ANDQ(U8(38), lo)
+	ADDQ(lo, t[0]) // cannot carry: the sum wrapped, so t0 is small
+}
+
+// mul sets out = a·b.
+func mul(out, a, b Mem) {
+	// Row 0: t0..t4 = a0·b.
+	MOVQ(limb(a, 0), RDX)
+	MULXQ(limb(b, 0), t[0], t[1])
+	MULXQ(limb(b, 1), lo, t[2])
+	ADDQ(lo, t[1])
+	MULXQ(limb(b, 2), lo, t[3])
+	ADCQ(lo, t[2])
+	MULXQ(limb(b, 3), lo, t[4])
+	ADCQ(lo, t[3])
+	ADCQ(zero, t[4])
+	// Rows 1..3: two carry chains, CF over the low halves, OF over the
+	// high halves.
+	for i := 1; i < 4; i++ {
+		MOVQ(limb(a, i), RDX)
+		XORL(t[i+4].As32(), t[i+4].As32()) // new top limb; clears CF, OF
+		for j := 0; j < 4; j++ {
+			MULXQ(limb(b, j), lo, hi)
+			ADCXQ(lo, t[i+j])
+			ADOXQ(hi, t[i+j+1])
+		}
+		ADCXQ(zero, t[i+4])
+	}
+	reduce38()
+	store(out)
+}
+
+// sqr sets t0..t3 = a² (not stored).
+func sqr(a Mem) {
+	// Cross products a_i·a_j, i<j, into t1..t6.
+	MOVQ(limb(a, 0), RDX)
+	MULXQ(limb(a, 1), t[1], t[2])
+	MULXQ(limb(a, 2), lo, t[3])
+	ADDQ(lo, t[2])
+	MULXQ(limb(a, 3), lo, t[4])
+	ADCQ(lo, t[3])
+	MOVQ(limb(a, 3), RDX)
+	MULXQ(limb(a, 1), lo, t[5])
+	ADCQ(lo, t[4])
+	MULXQ(limb(a, 2), lo, t[6])
+	ADCQ(lo, t[5])
+	ADCQ(zero, t[6])
+	MOVQ(limb(a, 1), RDX)
+	MULXQ(limb(a, 2), lo, hi)
+	ADDQ(lo, t[3])
+	ADCQ(hi, t[4])
+	ADCQ(zero, t[5])
+	ADCQ(zero, t[6])
+	// Double them.
+	XORL(t[7].As32(), t[7].As32())
+	ADDQ(t[1], t[1])
+	for i := 2; i <= 6; i++ {
+		ADCQ(t[i], t[i])
+	}
+	ADCQ(zero, t[7])
+	// Add the squares a_i².
+	MOVQ(limb(a, 0), RDX)
+	MULXQ(RDX, t[0], lo)
+	ADDQ(lo, t[1])
+	for i := 1; i < 4; i++ {
+		MOVQ(limb(a, i), RDX)
+		MULXQ(RDX, lo, hi)
+		ADCQ(lo, t[2*i])
+		ADCQ(hi, t[2*i+1])
+	}
+	reduce38()
+}
+
+// add sets out = a + b.
+func add(out, a, b Mem) {
+	for i := 0; i < 4; i++ {
+		MOVQ(limb(a, i), t[i])
+	}
+	ADDQ(limb(b, 0), t[0])
+	for i := 1; i < 4; i++ {
+		ADCQ(limb(b, i), t[i])
+	}
+	SBBQ(hi, hi)
+	ANDQ(U8(38), hi)
+	ADDQ(hi, t[0])
+	ADCQ(zero, t[1])
+	ADCQ(zero, t[2])
+	ADCQ(zero, t[3])
+	SBBQ(hi, hi)
+	ANDQ(U8(38), hi)
+	ADDQ(hi, t[0])
+	store(out)
+}
+
+// sub sets out = a - b.
+func sub(out, a, b Mem) {
+	for i := 0; i < 4; i++ {
+		MOVQ(limb(a, i), t[i])
+	}
+	SUBQ(limb(b, 0), t[0])
+	for i := 1; i < 4; i++ {
+		SBBQ(limb(b, i), t[i])
+	}
+	// A borrow means 2^256 was added: take 38 = 2^256 - 2p back off.
+	SBBQ(hi, hi)
+	ANDQ(U8(38), hi)
+	SUBQ(hi, t[0])
+	SBBQ(zero, t[1])
+	SBBQ(zero, t[2])
+	SBBQ(zero, t[3])
+	SBBQ(hi, hi)
+	ANDQ(U8(38), hi)
+	SUBQ(hi, t[0])
+	store(out)
+}
+
+// mulA24 sets out = a·121666.
+func mulA24(out, a Mem) {
+	MOVQ(U32(121666), RDX)
+	MULXQ(limb(a, 0), t[0], t[1])
+	MULXQ(limb(a, 1), lo, t[2])
+	ADDQ(lo, t[1])
+	MULXQ(limb(a, 2), lo, t[3])
+	ADCQ(lo, t[2])
+	MULXQ(limb(a, 3), lo, t[4])
+	ADCQ(lo, t[3])
+	ADCQ(zero, t[4])
+	fold(t[4])
+	store(out)
+}
+
+// cswap exchanges a and b when mask is all ones, by masked XOR.
+func cswap(a, b Mem, mask GPPhysical) {
+	for i := 0; i < 4; i++ {
+		MOVQ(limb(a, i), t[0])
+		MOVQ(limb(b, i), t[1])
+		MOVQ(t[0], t[2])
+		XORQ(t[1], t[2])
+		ANDQ(mask, t[2])
+		XORQ(t[2], t[0])
+		XORQ(t[2], t[1])
+		MOVQ(t[0], limb(a, i))
+		MOVQ(t[1], limb(b, i))
+	}
+}
+
+func main() {
+	os.Args = append(os.Args[:1], "-out", "../x25519_amd64.s", "-stubs", "../x25519_amd64.go", "-pkg", "amd64")
+	ConstraintExpr("amd64,gc,!purego")
+
+	TEXT("X25519Mul", NOSPLIT, "func(out, a, b *[4]uint64)")
+	Pragma("noescape")
+	Doc("X25519Mul sets out = a·b mod 2^255-19 for any 256-bit a, b; out is",
+		"below 2^256 but not canonical. It needs BMI2 and ADX.")
+	{
+		// Registers are short (no BP), so b is copied into the frame.
+		b := AllocLocal(32)
+		Load(Param("b"), RSI)
+		for i := 0; i < 4; i++ {
+			MOVQ(limb(Mem{Base: RSI}, i), RAX)
+			MOVQ(RAX, limb(b, i))
+		}
+		Load(Param("out"), RDI)
+		Load(Param("a"), RSI)
+		setZero()
+		mul(Mem{Base: RDI}, Mem{Base: RSI}, b)
+		RET()
+	}
+
+	TEXT("X25519Square", NOSPLIT, "func(out, a *[4]uint64, n int)")
+	Pragma("noescape")
+	Doc("X25519Square sets out = a^(2^n) mod 2^255-19 (n ≥ 1 squarings); out is",
+		"below 2^256 but not canonical. It needs BMI2 and ADX.")
+	{
+		n := AllocLocal(8)
+		Load(Param("n"), RAX)
+		MOVQ(RAX, n)
+		Load(Param("out"), RDI)
+		Load(Param("a"), RSI)
+		setZero()
+		sqr(Mem{Base: RSI})
+		store(Mem{Base: RDI})
+		Label("sqrloop")
+		DECQ(n)
+		JLE(LabelRef("sqrdone"))
+		sqr(Mem{Base: RDI})
+		store(Mem{Base: RDI})
+		JMP(LabelRef("sqrloop"))
+		Label("sqrdone")
+		RET()
+	}
+
+	TEXT("X25519Ladder", NOSPLIT, "func(xz *[8]uint64, scalar *[32]byte, x1 *[4]uint64)")
+	Pragma("noescape")
+	Doc("X25519Ladder runs the Montgomery ladder of RFC 7748 over bits 254..0 of",
+		"the clamped scalar from the u-coordinate x1 (any 256-bit value) and",
+		"writes the projective result x2 (xz[0:4]) and z2 (xz[4:8]), not",
+		"canonical. The only scalar-dependent operation is a masked swap: no",
+		"branch or memory index depends on the scalar. It needs BMI2 and ADX.")
+	{
+		x2 := AllocLocal(32)
+		z2 := AllocLocal(32)
+		x3 := AllocLocal(32)
+		z3 := AllocLocal(32)
+		t0 := AllocLocal(32)
+		t1 := AllocLocal(32)
+		x1 := AllocLocal(32)
+		swap := AllocLocal(8)
+		pos := AllocLocal(8)
+
+		Load(Param("x1"), RSI)
+		for i := 0; i < 4; i++ {
+			MOVQ(limb(Mem{Base: RSI}, i), RAX)
+			MOVQ(RAX, limb(x1, i))
+			MOVQ(RAX, limb(x3, i))
+		}
+		MOVQ(U32(1), RAX)
+		MOVQ(RAX, limb(x2, 0))
+		MOVQ(RAX, limb(z3, 0))
+		XORL(EAX, EAX)
+		for i := 1; i < 4; i++ {
+			MOVQ(RAX, limb(x2, i))
+			MOVQ(RAX, limb(z3, i))
+		}
+		for i := 0; i < 4; i++ {
+			MOVQ(RAX, limb(z2, i))
+		}
+		MOVQ(RAX, swap)
+		MOVQ(U32(254), pos)
+
+		Label("loop")
+		// b = bit pos of the scalar (pos is public, the bit is not).
+		Load(Param("scalar"), RSI)
+		MOVQ(pos, RCX)
+		MOVQ(RCX, RAX)
+		SHRQ(U8(3), RAX)
+		MOVBQZX(Mem{Base: RSI, Index: RAX, Scale: 1}, RBX)
+		ANDQ(U8(7), RCX)
+		SHRQ(CL, RBX)
+		ANDQ(U8(1), RBX)
+		MOVQ(swap, RAX)
+		XORQ(RBX, RAX)
+		MOVQ(RBX, swap)
+		NEGQ(RAX)
+		cswap(x2, x3, RAX)
+		cswap(z2, z3, RAX)
+
+		setZero()
+		sub(t0, x3, z3) // D = x3 - z3
+		sub(t1, x2, z2) // B = x2 - z2
+		add(x2, x2, z2) // A = x2 + z2
+		add(z2, x3, z3) // C = x3 + z3
+		mul(z3, t0, x2) // DA
+		mul(z2, z2, t1) // CB
+		sqr(t1)         // BB
+		store(t0)
+		sqr(x2) // AA
+		store(t1)
+		add(x3, z3, z2) // DA + CB
+		sub(z2, z3, z2) // DA - CB
+		mul(x2, t1, t0) // x2 = AA·BB
+		sub(t1, t1, t0) // E = AA - BB
+		sqr(z2)         // (DA - CB)²
+		store(z2)
+		mulA24(z3, t1) // 121666·E
+		sqr(x3)        // x3 = (DA + CB)²
+		store(x3)
+		add(t0, t0, z3) // BB + 121666·E
+		mul(z3, x1, z2) // z3 = x1·(DA - CB)²
+		mul(z2, t1, t0) // z2 = E·(BB + 121666·E)
+
+		DECQ(pos)
+		JGE(LabelRef("loop"))
+
+		MOVQ(swap, RAX)
+		NEGQ(RAX)
+		cswap(x2, x3, RAX)
+		cswap(z2, z3, RAX)
+		Load(Param("xz"), RDI)
+		for i := 0; i < 4; i++ {
+			MOVQ(limb(x2, i), RAX)
+			MOVQ(RAX, limb(Mem{Base: RDI}, i))
+			MOVQ(limb(z2, i), RAX)
+			MOVQ(RAX, limb(Mem{Base: RDI}, 4+i))
+		}
+		RET()
+	}
+
+	TEXT("X25519EdMadd", NOSPLIT, "func(p *[16]uint64, q *[12]uint64)")
+	Pragma("noescape")
+	Doc("X25519EdMadd sets p = p + q on edwards25519, p in extended coordinates",
+		"(X, Y, Z, T) and q an affine point as (y+x, y-x, 2d·x·y), with the",
+		"unified formulas of Hisil, Wong, Carter and Dawson (ref10's ge_madd).",
+		"It needs BMI2 and ADX.")
+	{
+		a, b, c, d := AllocLocal(32), AllocLocal(32), AllocLocal(32), AllocLocal(32)
+		e, f, g, h := AllocLocal(32), AllocLocal(32), AllocLocal(32), AllocLocal(32)
+		Load(Param("p"), RDI)
+		Load(Param("q"), RSI)
+		P := Mem{Base: RDI}
+		X, Y, Z, T := P, P.Offset(32), P.Offset(64), P.Offset(96)
+		Q := Mem{Base: RSI}
+		setZero()
+		add(a, Y, X)
+		sub(b, Y, X)
+		mul(a, a, Q)
+		mul(b, b, Q.Offset(32))
+		mul(c, Q.Offset(64), T)
+		add(d, Z, Z)
+		sub(e, a, b)
+		add(h, a, b)
+		add(g, d, c)
+		sub(f, d, c)
+		mul(X, e, f)
+		mul(Y, h, g)
+		mul(Z, g, f)
+		mul(T, e, h)
+		RET()
+	}
+
+	TEXT("X25519EdDouble", NOSPLIT, "func(p *[16]uint64)")
+	Pragma("noescape")
+	Doc("X25519EdDouble sets p = 2p on edwards25519, p in extended coordinates",
+		"(ref10's ge_p2_dbl). It needs BMI2 and ADX.")
+	{
+		xx, yy, zz, aa := AllocLocal(32), AllocLocal(32), AllocLocal(32), AllocLocal(32)
+		x, y, z, t := AllocLocal(32), AllocLocal(32), AllocLocal(32), AllocLocal(32)
+		Load(Param("p"), RDI)
+		P := Mem{Base: RDI}
+		X, Y, Z, T := P, P.Offset(32), P.Offset(64), P.Offset(96)
+		setZero()
+		sqr(X)
+		store(xx)
+		sqr(Y)
+		store(yy)
+		sqr(Z)
+		store(zz)
+		add(zz, zz, zz)
+		add(aa, X, Y)
+		sqr(aa)
+		store(aa)
+		add(y, yy, xx)
+		sub(z, yy, xx)
+		sub(x, aa, y)
+		sub(t, zz, z)
+		mul(X, x, t)
+		mul(Y, y, z)
+		mul(Z, z, t)
+		mul(T, x, y)
+		RET()
+	}
+
+	TEXT("X25519EdSelect", NOSPLIT, "func(q *[12]uint64, tab *[8][12]uint64, abs uint64)")
+	Pragma("noescape")
+	Doc("X25519EdSelect sets q = tab[abs-1], or the identity (1, 1, 0) when abs",
+		"is 0, reading every entry and blending with masks so that neither a",
+		"branch nor an address depends on abs (0..8). It needs AVX2.")
+	{
+		Load(Param("abs"), RAX)
+		VMOVQ(RAX, X0)
+		VPBROADCASTQ(X0, Y0)
+		MOVQ(U32(1), RAX)
+		VMOVQ(RAX, X1) // (1, 0, 0, 0): the identity's y+x and y-x
+		VMOVDQA(Y1, Y2)
+		VPXOR(Y3, Y3, Y3)
+		VPBROADCASTQ(X1, Y5)
+		VMOVDQA(Y5, Y4) // j+1
+		Load(Param("tab"), RSI)
+		for j := 0; j < 8; j++ {
+			VPCMPEQQ(Y0, Y4, Y6)
+			e := Mem{Base: RSI, Disp: 96 * j}
+			VPBLENDVB(Y6, e, Y1, Y1)
+			VPBLENDVB(Y6, e.Offset(32), Y2, Y2)
+			VPBLENDVB(Y6, e.Offset(64), Y3, Y3)
+			VPADDQ(Y5, Y4, Y4)
+		}
+		Load(Param("q"), RDI)
+		VMOVDQU(Y1, Mem{Base: RDI})
+		VMOVDQU(Y2, Mem{Base: RDI, Disp: 32})
+		VMOVDQU(Y3, Mem{Base: RDI, Disp: 64})
+		VZEROUPPER()
+		RET()
+	}
+
+	Generate()
+}
