@@ -5,7 +5,7 @@ PKGS    := ./...
 # Packages whose state is shared between goroutines: run under -race.
 RACE_PKGS := ./clock/ ./device/ ./allowedips/ ./ratelimiter/ ./replay/ ./uapi/ ./conn/... ./tun/... ./noise/
 
-.PHONY: all build test test-short lint deps bench demo clean wireguard-go
+.PHONY: all build test test-short lint deps bench demo clean wireguard-go asm asm-check cross
 
 all: build
 
@@ -21,12 +21,20 @@ wireguard-go:
 deps:
 	@./scripts/deps.sh
 
+# Regenerate the amd64 assembly from the avo programs (their own module).
+asm:
+	@set -e; cd asm/amd64/_gen; for g in */; do echo "avo: $${g%/}"; $(GO) run ./$${g%/}; done
+
+# Fail when the committed assembly differs from a fresh generation.
+asm-check: asm
+	@git diff --exit-code --stat -- asm/amd64 || { echo "asm/amd64 differs from its generators: run 'make asm' and commit"; exit 1; }
+
 lint:
 	@out="$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go'))"; \
 	if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
 	$(GO) vet $(PKGS)
 
-test: deps lint build wireguard-go
+test: deps lint asm-check build wireguard-go
 	$(GO) test -count=1 -timeout 15m $(PKGS)
 	$(GO) test -count=1 -race -timeout 15m $(RACE_PKGS)
 	WGXDP_CPU=generic $(GO) test -count=1 -timeout 5m ./crypto/...
