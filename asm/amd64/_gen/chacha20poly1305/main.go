@@ -1,0 +1,760 @@
+// Command chacha20poly1305 generates asm/amd64/chacha20poly1305_amd64.s and
+// its Go declarations: AVX2 ChaCha20 (eight blocks across the 128-bit lanes
+// of sixteen ymm registers, with two-, four- and six-block variants for
+// short tails), Poly1305 on 64-bit limbs with MULX and ADCX/ADOX, the two
+// fused into one pass per packet for Seal and Open, a multi-buffer kernel
+// that runs eight independent ChaCha20 states at once, and HChaCha20.
+//
+// Run it from asm/amd64/_gen:
+//
+//	go run ./chacha20poly1305
+//
+// With no arguments it writes ../chacha20poly1305_amd64.s and
+// ../chacha20poly1305_amd64.go; the arguments are fixed so that the "Code
+// generated" header does not depend on where it runs (the regeneration check
+// runs the built binary from a scratch directory).
+//
+// The shape follows golang.org/x/crypto/chacha20poly1305's amd64 assembly
+// (Copyright The Go Authors, BSD-style license; originally by Vlad Krasnov,
+// CloudFlare): the row-per-register layout with two blocks per ymm, the
+// diagonalisation by in-lane shuffles, the spill of one row when eight blocks
+// need all sixteen registers, and Poly1305 blocks interleaved with the
+// ChaCha20 rounds. The code is our own; see ../../README-chacha20poly1305.md.
+package main
+
+import (
+	"fmt"
+	"os"
+
+	"github.com/mmcloughlin/avo/gotypes"
+
+	. "github.com/mmcloughlin/avo/build"
+	. "github.com/mmcloughlin/avo/operand"
+	. "github.com/mmcloughlin/avo/reg"
+)
+
+func main() {
+	if len(os.Args) == 1 {
+		os.Args = append(os.Args, "-out", "../chacha20poly1305_amd64.s", "-stubs", "../chacha20poly1305_amd64.go", "-pkg", "amd64")
+	}
+	ConstraintExpr("amd64,gc,!purego")
+
+	constants()
+	hchacha20()
+	poly1305Blocks()
+	poly1305AEAD()
+	chacha20Blocks8()
+	aead(true)
+	aead(false)
+	Generate()
+}
+
+var (
+	rol16, rol8, sigma, inc Mem
+)
+
+func constants() {
+	rol16 = GLOBL("rol16", RODATA|NOPTR)
+	for i := 0; i < 32; i += 16 {
+		DATA(i, U64(0x0504070601000302))
+		DATA(i+8, U64(0x0D0C0F0E09080B0A))
+	}
+	rol8 = GLOBL("rol8", RODATA|NOPTR)
+	for i := 0; i < 32; i += 16 {
+		DATA(i, U64(0x0605040702010003))
+		DATA(i+8, U64(0x0E0D0C0F0A09080B))
+	}
+	sigma = GLOBL("sigma", RODATA|NOPTR)
+	for i := 0; i < 32; i += 16 {
+		DATA(i, U32(0x61707865))
+		DATA(i+4, U32(0x3320646e))
+		DATA(i+8, U32(0x79622d32))
+		DATA(i+12, U32(0x6b206574))
+	}
+	// inc holds the block-counter offsets of the two lanes of each of the
+	// four groups: {2g, 0, 0, 0, 2g+1, 0, 0, 0}.
+	inc = GLOBL("inc", RODATA|NOPTR)
+	for g := 0; g < 4; g++ {
+		for w := 0; w < 8; w++ {
+			v := 0
+			if w == 0 {
+				v = 2 * g
+			} else if w == 4 {
+				v = 2*g + 1
+			}
+			DATA(32*g+4*w, U32(v))
+		}
+	}
+}
+
+var ymm = []VecPhysical{Y0, Y1, Y2, Y3, Y4, Y5, Y6, Y7, Y8, Y9, Y10, Y11, Y12, Y13, Y14, Y15}
+var xmm = []VecPhysical{X0, X1, X2, X3, X4, X5, X6, X7, X8, X9, X10, X11, X12, X13, X14, X15}
+
+// group is one ChaCha20 state in rows: with ymm registers, two blocks, one
+// per 128-bit lane.
+type group struct{ a, b, c, d VecPhysical }
+
+func groups(regs []VecPhysical, n int) []group {
+	gs := make([]group, n)
+	for g := range gs {
+		gs[g] = group{regs[4*g], regs[4*g+1], regs[4*g+2], regs[4*g+3]}
+	}
+	return gs
+}
+
+// seq is a list of instructions still to be emitted, so that two streams
+// (the vector rounds and the scalar MAC) can be interleaved.
+type seq []func()
+
+func (s *seq) add(f func()) { *s = append(*s, f) }
+func (s seq) emit() {
+	for _, f := range s {
+		f()
+	}
+}
+
+// merge emits a and b spread evenly over each other.
+func merge(a, b seq) {
+	j := 0
+	for i, f := range a {
+		f()
+		for j < len(b) && j*len(a) < (i+1)*len(b) {
+			b[j]()
+			j++
+		}
+	}
+	for ; j < len(b); j++ {
+		b[j]()
+	}
+}
+
+// doubleRound returns a column round and a diagonal round over n groups.
+// With four groups every register holds a row, so the third row of the
+// last group is spilled to spill while its register serves as the
+// temporary of the 12- and 7-bit rotations.
+func doubleRound(regs []VecPhysical, n int, spill Mem) seq {
+	gs := groups(regs, n)
+	tmp := regs[15]
+	spilled := n == 4
+	if spilled {
+		tmp = gs[3].c
+	}
+	var s seq
+	rot := func(bits uint8) {
+		if spilled {
+			s.add(func() { VMOVDQU(tmp, spill) })
+		}
+		for _, g := range gs {
+			g := g
+			s.add(func() { VPSLLD(U8(bits), g.b, tmp) })
+			s.add(func() { VPSRLD(U8(32-bits), g.b, g.b) })
+			s.add(func() { VPXOR(tmp, g.b, g.b) })
+		}
+		if spilled {
+			s.add(func() { VMOVDQU(spill, tmp) })
+		}
+	}
+	quarter := func() {
+		for _, g := range gs {
+			g := g
+			s.add(func() { VPADDD(g.b, g.a, g.a) })
+		}
+		for _, g := range gs {
+			g := g
+			s.add(func() { VPXOR(g.a, g.d, g.d) })
+			s.add(func() { VPSHUFB(rol16, g.d, g.d) })
+		}
+		for _, g := range gs {
+			g := g
+			s.add(func() { VPADDD(g.d, g.c, g.c) })
+			s.add(func() { VPXOR(g.c, g.b, g.b) })
+		}
+		rot(12)
+		for _, g := range gs {
+			g := g
+			s.add(func() { VPADDD(g.b, g.a, g.a) })
+		}
+		for _, g := range gs {
+			g := g
+			s.add(func() { VPXOR(g.a, g.d, g.d) })
+			s.add(func() { VPSHUFB(rol8, g.d, g.d) })
+		}
+		for _, g := range gs {
+			g := g
+			s.add(func() { VPADDD(g.d, g.c, g.c) })
+			s.add(func() { VPXOR(g.c, g.b, g.b) })
+		}
+		rot(7)
+	}
+	shuffle := func(b, c, d uint8) {
+		for _, g := range gs {
+			g := g
+			s.add(func() { VPSHUFD(U8(b), g.b, g.b) })
+			s.add(func() { VPSHUFD(U8(c), g.c, g.c) })
+			s.add(func() { VPSHUFD(U8(d), g.d, g.d) })
+		}
+	}
+	quarter()
+	shuffle(0x39, 0x4e, 0x93)
+	quarter()
+	shuffle(0x93, 0x4e, 0x39)
+	return s
+}
+
+var labels int
+
+func label(name string) string {
+	labels++
+	return fmt.Sprintf("%s_%d", name, labels)
+}
+
+// ---- Poly1305 -----------------------------------------------------------
+
+// The accumulator h lives in h0..h2 across the whole function; t0..t3, AX,
+// CX, DX and R8 are scratch for one block.
+var (
+	h0, h1, h2     = R10, R11, R12
+	t0, t1, t2, t3 = R13, R14, R15, RBX
+)
+
+// polyBlock returns the instructions that absorb the 16-byte block at m (with
+// the 2¹²⁸ bit) and multiply by r, reduced partially as in the portable
+// polyMul: h = (h + m)·r mod 2¹³⁰−5. r0 and r1 are in memory.
+func polyBlock(m Mem, r0, r1 Mem) seq {
+	var s seq
+	a := func(f func()) { s.add(f) }
+	a(func() { ADDQ(m, h0) })
+	a(func() { ADCQ(m.Offset(8), h1) })
+	a(func() { ADCQ(U32(1), h2) })
+	polyMul(&s, r0, r1)
+	return s
+}
+
+// polyMul appends h = h·r: four MULX products, h2·r by IMUL (h2 ≤ 7 and r
+// is clamped, so h2·r0 and h2·r1 fit in 63 bits and can be added to the
+// high halves of h0·r1 and h1·r1 without a carry), and the cross sums on
+// two independent carry chains, ADCX (CF) and ADOX (OF).
+func polyMul(s *seq, r0, r1 Mem) {
+	a := func(f func()) { s.add(f) }
+	a(func() { MOVQ(r0, RDX) })
+	a(func() { MULXQ(h0, t0, t1) })  // t1:t0 = h0·r0
+	a(func() { MULXQ(h1, RAX, t2) }) // t2:AX = h1·r0
+	a(func() { MOVQ(h2, RCX) })
+	a(func() { IMULQ(r1, RCX) }) // CX = h2·r1
+	a(func() { IMULQ(RDX, h2) }) // h2 = h2·r0
+	a(func() { MOVQ(r1, RDX) })
+	a(func() { MULXQ(h0, h0, R8) }) // R8:h0 = h0·r1
+	a(func() { MULXQ(h1, h1, t3) }) // t3:h1 = h1·r1
+	a(func() { ADDQ(h2, R8) })
+	a(func() { ADDQ(RCX, t3) })
+	a(func() { XORQ(RCX, RCX) }) // CX = 0, CF = OF = 0
+	a(func() { ADCXQ(RAX, t1) })
+	a(func() { ADOXQ(h0, t1) })
+	a(func() { ADCXQ(h1, t2) })
+	a(func() { ADOXQ(R8, t2) })
+	a(func() { ADCXQ(RCX, t3) })
+	a(func() { ADOXQ(RCX, t3) })
+	// Fold the part above 2¹³⁰ back in: with k = t >> 130, add 4k + k.
+	a(func() { MOVQ(t0, h0) })
+	a(func() { MOVQ(t1, h1) })
+	a(func() { MOVQ(t2, h2) })
+	a(func() { ANDQ(U32(3), h2) })
+	a(func() { MOVQ(t2, t0) })
+	a(func() { ANDQ(I32(-4), t0) })
+	a(func() { MOVQ(t3, t1) })
+	a(func() { SHRQ(U8(2), t3, t2) })
+	a(func() { SHRQ(U8(2), t3) })
+	a(func() { ADDQ(t0, h0) })
+	a(func() { ADCQ(t1, h1) })
+	a(func() { ADCQ(U32(0), h2) })
+	a(func() { ADDQ(t2, h0) })
+	a(func() { ADCQ(t3, h1) })
+	a(func() { ADCQ(U32(0), h2) })
+}
+
+// polyCatchUp absorbs whole blocks from SI on while at least 16 bytes are
+// left before the address in limit.
+func polyCatchUp(limit, r0, r1 Mem) {
+	loop, done := label("catchup"), label("catchupdone")
+	Label(loop)
+	MOVQ(limit, RAX)
+	SUBQ(RSI, RAX)
+	CMPQ(RAX, U32(16))
+	JB(LabelRef(done))
+	polyBlock(Mem{Base: RSI}, r0, r1).emit()
+	ADDQ(U32(16), RSI)
+	JMP(LabelRef(loop))
+	Label(done)
+}
+
+// polyPadded absorbs CX (0..15) bytes at SI zero-padded to a block, using
+// the 16-byte pad. It clobbers SI.
+func polyPadded(pad, r0, r1 Mem) {
+	done, loop := label("paddone"), label("padloop")
+	TESTQ(RCX, RCX)
+	JZ(LabelRef(done))
+	MOVQ(U32(0), pad)
+	MOVQ(U32(0), pad.Offset(8))
+	LEAQ(pad, RDX)
+	Label(loop)
+	MOVB(Mem{Base: RSI}, AL)
+	MOVB(AL, Mem{Base: RDX})
+	INCQ(RSI)
+	INCQ(RDX)
+	DECQ(RCX)
+	JNZ(LabelRef(loop))
+	LEAQ(pad, RSI)
+	polyBlock(Mem{Base: RSI}, r0, r1).emit()
+	Label(done)
+}
+
+// polyKey clamps r from the 32 bytes at k and stores r and s. It uses R8
+// and R9, so k may be based on any other register.
+func polyKey(k Mem, r0, r1, s0, s1 Mem) {
+	MOVQ(k, R8)
+	MOVQ(U64(0x0ffffffc0fffffff), R9)
+	ANDQ(R9, R8)
+	MOVQ(R8, r0)
+	MOVQ(k.Offset(8), R8)
+	MOVQ(U64(0x0ffffffc0ffffffc), R9)
+	ANDQ(R9, R8)
+	MOVQ(R8, r1)
+	MOVQ(k.Offset(16), R8)
+	MOVQ(R8, s0)
+	MOVQ(k.Offset(24), R8)
+	MOVQ(R8, s1)
+	XORQ(h0, h0)
+	XORQ(h1, h1)
+	XORQ(h2, h2)
+}
+
+// polyFinish reduces h fully, adds s and writes the tag to (DI).
+func polyFinish(s0, s1 Mem) {
+	MOVQ(h0, t0)
+	MOVQ(h1, t1)
+	MOVQ(h2, t2)
+	SUBQ(I32(-5), h0)
+	SBBQ(I32(-1), h1)
+	SBBQ(U32(3), h2)
+	CMOVQCS(t0, h0)
+	CMOVQCS(t1, h1)
+	ADDQ(s0, h0)
+	ADCQ(s1, h1)
+	MOVQ(h0, Mem{Base: RDI})
+	MOVQ(h1, Mem{Base: RDI, Disp: 8})
+}
+
+// polyAEADTail absorbs the lengths block (adLen, ctLen from memory) and
+// writes the tag to the address in tag.
+func polyAEADTail(adLen, ctLen, pad, r0, r1, s0, s1, tag Mem) {
+	MOVQ(adLen, RAX)
+	MOVQ(RAX, pad)
+	MOVQ(ctLen, RAX)
+	MOVQ(RAX, pad.Offset(8))
+	LEAQ(pad, RSI)
+	polyBlock(Mem{Base: RSI}, r0, r1).emit()
+	MOVQ(tag, RDI)
+	polyFinish(s0, s1)
+}
+
+func poly1305Blocks() {
+	TEXT("Poly1305BlocksADX", NOSPLIT, "func(st *[5]uint64, msg []byte)")
+	Pragma("noescape")
+	Doc("Poly1305BlocksADX absorbs len(msg)/16 whole blocks of msg into the",
+		"state st = {h0, h1, h2, r0, r1} (r clamped, h partially reduced).",
+		"It needs BMI2 and ADX.")
+	Load(Param("st"), RDI)
+	Load(Param("msg").Base(), RSI)
+	Load(Param("msg").Len(), R9)
+	MOVQ(Mem{Base: RDI}, h0)
+	MOVQ(Mem{Base: RDI, Disp: 8}, h1)
+	MOVQ(Mem{Base: RDI, Disp: 16}, h2)
+	ANDQ(I32(-16), R9)
+	ADDQ(RSI, R9)
+	r0, r1 := Mem{Base: RDI, Disp: 24}, Mem{Base: RDI, Disp: 32}
+	loop, done := label("blocks"), label("blocksdone")
+	Label(loop)
+	CMPQ(RSI, R9)
+	JAE(LabelRef(done))
+	polyBlock(Mem{Base: RSI}, r0, r1).emit()
+	ADDQ(U32(16), RSI)
+	JMP(LabelRef(loop))
+	Label(done)
+	MOVQ(h0, Mem{Base: RDI})
+	MOVQ(h1, Mem{Base: RDI, Disp: 8})
+	MOVQ(h2, Mem{Base: RDI, Disp: 16})
+	RET()
+}
+
+func poly1305AEAD() {
+	TEXT("Poly1305AEADADX", 0, "func(key *[32]byte, ad, ct []byte, tag *[16]byte)")
+	Pragma("noescape")
+	Doc("Poly1305AEADADX computes the RFC 8439 AEAD tag under the one-time key:",
+		"ad and ct each zero-padded to 16 bytes, then both lengths. It needs",
+		"BMI2 and ADX.")
+	r0, r1, s0, s1 := AllocLocal(8), AllocLocal(8), AllocLocal(8), AllocLocal(8)
+	pad, limit := AllocLocal(16), AllocLocal(8)
+	Load(Param("key"), RAX)
+	polyKey(Mem{Base: RAX}, r0, r1, s0, s1)
+	for _, p := range []string{"ad", "ct"} {
+		Load(Param(p).Base(), RSI)
+		Load(Param(p).Len(), RCX)
+		ANDQ(I32(-16), RCX)
+		ADDQ(RSI, RCX)
+		MOVQ(RCX, limit)
+		polyCatchUp(limit, r0, r1)
+		Load(Param(p).Len(), RCX)
+		ANDQ(U32(15), RCX)
+		polyPadded(pad, r0, r1)
+	}
+	adLen, ctLen := addr(Param("ad").Len()), addr(Param("ct").Len())
+	polyAEADTail(adLen, ctLen, pad, r0, r1, s0, s1, addr(Param("tag")))
+	RET()
+}
+
+// ---- ChaCha20 -----------------------------------------------------------
+
+func hchacha20() {
+	TEXT("HChaCha20AVX", NOSPLIT, "func(out *[32]byte, key *[32]byte, nonce *[16]byte)")
+	Pragma("noescape")
+	Doc("HChaCha20AVX derives an XChaCha20 subkey: twenty rounds over",
+		"sigma, key and the 16-byte nonce without the final addition, keeping",
+		"the first and last rows. It needs AVX.")
+	Load(Param("key"), RAX)
+	Load(Param("nonce"), RBX)
+	VMOVDQU(sigma, X0)
+	VMOVDQU(Mem{Base: RAX}, X1)
+	VMOVDQU(Mem{Base: RAX, Disp: 16}, X2)
+	VMOVDQU(Mem{Base: RBX}, X3)
+	MOVQ(U32(10), RCX)
+	loop := label("hrounds")
+	Label(loop)
+	doubleRound(xmm, 1, Mem{}).emit()
+	DECQ(RCX)
+	JNZ(LabelRef(loop))
+	Load(Param("out"), RAX)
+	VMOVDQU(X0, Mem{Base: RAX})
+	VMOVDQU(X3, Mem{Base: RAX, Disp: 16})
+	RET()
+}
+
+// storeKeyStream writes the key stream of n groups, lane by lane, to ks:
+// group g's low lane is block 2g, its high lane block 2g+1.
+func storeKeyStream(n int, ks Mem) {
+	for g, gr := range groups(ymm, n) {
+		for r, y := range []VecPhysical{gr.a, gr.b, gr.c, gr.d} {
+			VMOVDQU(y.AsX(), ks.Offset(128*g+16*r))
+			VEXTRACTI128(U8(1), y, ks.Offset(128*g+64+16*r))
+		}
+	}
+}
+
+func chacha20Blocks8() {
+	TEXT("ChaCha20Blocks8AVX2", 0, "func(in *[512]byte, out *[512]byte)")
+	Pragma("noescape")
+	Doc("ChaCha20Blocks8AVX2 computes eight independent ChaCha20 blocks. in",
+		"holds their initial states lane-interleaved: 32 bytes per (group g,",
+		"row r) at 128g+32r, row r of state 2g in the low half and of state",
+		"2g+1 in the high half. out receives the eight 64-byte key-stream",
+		"blocks in state order. It needs AVX2.")
+	spill := AllocLocal(32)
+	Load(Param("in"), RSI)
+	for i := 0; i < 16; i++ {
+		VMOVDQU(Mem{Base: RSI, Disp: 32 * i}, ymm[i])
+	}
+	MOVQ(U32(10), RCX)
+	loop := label("mrounds")
+	Label(loop)
+	doubleRound(ymm, 4, spill).emit()
+	DECQ(RCX)
+	JNZ(LabelRef(loop))
+	for i := 0; i < 16; i++ {
+		VPADDD(Mem{Base: RSI, Disp: 32 * i}, ymm[i], ymm[i])
+	}
+	Load(Param("out"), RDI)
+	storeKeyStream(4, Mem{Base: RDI})
+	VZEROUPPER()
+	RET()
+}
+
+// aead generates the fused Seal (seal) or Open (!seal) of one packet.
+//
+// The key stream is made in chunks of up to eight blocks into a 512-byte
+// buffer on the stack: the first chunk starts at block 0, whose first 32
+// bytes are the one-time Poly1305 key, later chunks carry on from the
+// counter. While the rounds of a chunk run, the MAC absorbs the ciphertext
+// that is ready, three blocks per double round: for Seal the ciphertext
+// written so far, for Open the ciphertext of the chunk at hand. Open
+// finishes absorbing a chunk before decrypting it, so that in-place use
+// never hashes plaintext.
+func aead(seal bool) {
+	name := "ChaCha20Poly1305OpenAVX2"
+	if seal {
+		name = "ChaCha20Poly1305SealAVX2"
+	}
+	TEXT(name, 0, "func(key *[32]byte, nonce *[12]byte, dst, src, ad []byte, tag *[16]byte)")
+	Pragma("noescape")
+	if seal {
+		Doc(name+" encrypts src into dst[:len(src)] under key and nonce (block",
+			"counter 1 on) and writes the Poly1305 tag over ad and the ciphertext",
+			"to tag. dst and src are the same or disjoint. It needs AVX2, BMI2",
+			"and ADX.")
+	} else {
+		Doc(name+" decrypts src into dst[:len(src)] under key and nonce (block",
+			"counter 1 on) and writes the Poly1305 tag over ad and src to tag;",
+			"the caller compares it and clears dst on a mismatch. dst and src are",
+			"the same or disjoint. It needs AVX2, BMI2 and ADX.")
+	}
+	ks := AllocLocal(512)
+	spill := AllocLocal(32)
+	keyLo, keyHi := AllocLocal(32), AllocLocal(32)
+	dsave := AllocLocal(128)
+	row3 := AllocLocal(16)
+	r0, r1, s0, s1 := AllocLocal(8), AllocLocal(8), AllocLocal(8), AllocLocal(8)
+	pad := AllocLocal(16)
+	pos, mlen, limit := AllocLocal(8), AllocLocal(8), AllocLocal(8)
+
+	dstP, srcP := addr(Param("dst").Base()), addr(Param("src").Base())
+	n := addr(Param("src").Len())
+	hashP := srcP // what the MAC reads: the ciphertext
+	if seal {
+		hashP = dstP
+	}
+
+	Load(Param("key"), RAX)
+	VBROADCASTI128(Mem{Base: RAX}, Y0)
+	VMOVDQU(Y0, keyLo)
+	VBROADCASTI128(Mem{Base: RAX, Disp: 16}, Y0)
+	VMOVDQU(Y0, keyHi)
+	Load(Param("nonce"), RAX)
+	MOVL(U32(0), row3)
+	MOVL(Mem{Base: RAX}, ECX)
+	MOVL(ECX, row3.Offset(4))
+	MOVQ(Mem{Base: RAX, Disp: 4}, RCX)
+	MOVQ(RCX, row3.Offset(8))
+	MOVQ(U32(0), pos)
+
+	setup := func(ng int) {
+		for g, gr := range groups(ymm, ng) {
+			VMOVDQU(sigma, gr.a)
+			VMOVDQU(keyLo, gr.b)
+			VMOVDQU(keyHi, gr.c)
+			VBROADCASTI128(row3, gr.d)
+			VPADDD(inc.Offset(32*g), gr.d, gr.d)
+			VMOVDQU(gr.d, dsave.Offset(32*g))
+		}
+	}
+	finishChunk := func(ng int) {
+		for g, gr := range groups(ymm, ng) {
+			VPADDD(sigma, gr.a, gr.a)
+			VPADDD(keyLo, gr.b, gr.b)
+			VPADDD(keyHi, gr.c, gr.c)
+			VPADDD(dsave.Offset(32*g), gr.d, gr.d)
+		}
+		storeKeyStream(ng, ks)
+		ADDL(U32(2*ng), row3)
+	}
+	plainRounds := func(ng int) {
+		MOVQ(U32(10), RDI)
+		loop := label("rounds")
+		Label(loop)
+		doubleRound(ymm, ng, spill).emit()
+		DECQ(RDI)
+		JNZ(LabelRef(loop))
+	}
+	// Rounds with three MAC blocks in each double round while at least
+	// three whole blocks are ready below limit.
+	macRounds := func(ng int) {
+		MOVQ(U32(10), RDI)
+		loop, plain, done := label("macrounds"), label("plainround"), label("roundsdone")
+		Label(loop)
+		MOVQ(limit, RAX)
+		SUBQ(RSI, RAX)
+		CMPQ(RAX, U32(48))
+		JB(LabelRef(plain))
+		var p seq
+		for b := 0; b < 3; b++ {
+			p = append(p, polyBlock(Mem{Base: RSI, Disp: 16 * b}, r0, r1)...)
+		}
+		merge(doubleRound(ymm, ng, spill), p)
+		ADDQ(U32(48), RSI)
+		DECQ(RDI)
+		JNZ(LabelRef(loop))
+		JMP(LabelRef(done))
+		Label(plain)
+		doubleRound(ymm, ng, spill).emit()
+		DECQ(RDI)
+		JNZ(LabelRef(loop))
+		Label(done)
+	}
+	// xorChunk XORs mlen bytes of src at pos with the key stream from
+	// ks+off into dst, after (Open) absorbing them.
+	xorChunk := func(off int) {
+		if !seal {
+			MOVQ(srcP, RAX)
+			ADDQ(pos, RAX)
+			ADDQ(mlen, RAX)
+			MOVQ(RAX, limit)
+			polyCatchUp(limit, r0, r1)
+			// The last chunk: absorb the padded tail too, before
+			// decryption may overwrite it.
+			notLast := label("notlast")
+			MOVQ(pos, RAX)
+			ADDQ(mlen, RAX)
+			CMPQ(RAX, n)
+			JNE(LabelRef(notLast))
+			MOVQ(n, RCX)
+			ANDQ(U32(15), RCX)
+			polyPadded(pad, r0, r1)
+			Label(notLast)
+		}
+		MOVQ(srcP, RAX)
+		ADDQ(pos, RAX)
+		MOVQ(dstP, RCX)
+		ADDQ(pos, RCX)
+		LEAQ(ks.Offset(off), RDX)
+		MOVQ(mlen, R8)
+		l64, l8, l1, done := label("xor64"), label("xor8"), label("xor1"), label("xordone")
+		Label(l64)
+		CMPQ(R8, U32(64))
+		JB(LabelRef(l8))
+		VMOVDQU(Mem{Base: RDX}, Y0)
+		VMOVDQU(Mem{Base: RDX, Disp: 32}, Y1)
+		VPXOR(Mem{Base: RAX}, Y0, Y0)
+		VPXOR(Mem{Base: RAX, Disp: 32}, Y1, Y1)
+		VMOVDQU(Y0, Mem{Base: RCX})
+		VMOVDQU(Y1, Mem{Base: RCX, Disp: 32})
+		ADDQ(U32(64), RAX)
+		ADDQ(U32(64), RCX)
+		ADDQ(U32(64), RDX)
+		SUBQ(U32(64), R8)
+		JMP(LabelRef(l64))
+		Label(l8)
+		CMPQ(R8, U32(8))
+		JB(LabelRef(l1))
+		MOVQ(Mem{Base: RDX}, R9)
+		XORQ(Mem{Base: RAX}, R9)
+		MOVQ(R9, Mem{Base: RCX})
+		ADDQ(U32(8), RAX)
+		ADDQ(U32(8), RCX)
+		ADDQ(U32(8), RDX)
+		SUBQ(U32(8), R8)
+		JMP(LabelRef(l8))
+		Label(l1)
+		TESTQ(R8, R8)
+		JZ(LabelRef(done))
+		MOVB(Mem{Base: RDX}, R9B)
+		XORB(Mem{Base: RAX}, R9B)
+		MOVB(R9B, Mem{Base: RCX})
+		INCQ(RAX)
+		INCQ(RCX)
+		INCQ(RDX)
+		DECQ(R8)
+		JMP(LabelRef(l1))
+		Label(done)
+		MOVQ(mlen, RAX)
+		ADDQ(RAX, pos)
+		if seal {
+			MOVQ(dstP, RAX)
+			ADDQ(pos, RAX)
+			MOVQ(RAX, limit)
+		}
+	}
+
+	// The first chunk: block 0 for the MAC key, then up to seven blocks of
+	// data. Nothing is ready to hash yet.
+	c0 := []string{label("first1"), label("first2"), label("first3"), label("first4")}
+	firstDone := label("firstdone")
+	MOVQ(n, RAX)
+	for ng := 1; ng <= 3; ng++ {
+		CMPQ(RAX, U32(128*ng-64))
+		JBE(LabelRef(c0[ng-1]))
+	}
+	JMP(LabelRef(c0[3]))
+	for ng := 1; ng <= 4; ng++ {
+		Label(c0[ng-1])
+		// mlen = min(n, 128·ng − 64)
+		MOVQ(U32(128*ng-64), RCX)
+		CMPQ(RAX, RCX)
+		CMOVQHI(RCX, RAX)
+		MOVQ(RAX, mlen)
+		setup(ng)
+		plainRounds(ng)
+		finishChunk(ng)
+		JMP(LabelRef(firstDone))
+	}
+	Label(firstDone)
+	polyKey(ks, r0, r1, s0, s1)
+	// The additional data, zero-padded.
+	Load(Param("ad").Base(), RSI)
+	Load(Param("ad").Len(), RCX)
+	ANDQ(I32(-16), RCX)
+	ADDQ(RSI, RCX)
+	MOVQ(RCX, limit)
+	polyCatchUp(limit, r0, r1)
+	Load(Param("ad").Len(), RCX)
+	ANDQ(U32(15), RCX)
+	polyPadded(pad, r0, r1)
+	MOVQ(hashP, RSI)
+	if seal {
+		MOVQ(RSI, limit)
+	}
+	xorChunk(64)
+
+	// The remaining chunks.
+	loop, finish := label("chunk"), label("finish")
+	cs := []string{label("chunk1"), label("chunk2"), label("chunk3"), label("chunk4")}
+	Label(loop)
+	MOVQ(n, RAX)
+	SUBQ(pos, RAX)
+	JZ(LabelRef(finish))
+	for ng := 1; ng <= 3; ng++ {
+		CMPQ(RAX, U32(128*ng))
+		JBE(LabelRef(cs[ng-1]))
+	}
+	JMP(LabelRef(cs[3]))
+	for ng := 1; ng <= 4; ng++ {
+		Label(cs[ng-1])
+		MOVQ(U32(128*ng), RCX)
+		CMPQ(RAX, RCX)
+		CMOVQHI(RCX, RAX)
+		MOVQ(RAX, mlen)
+		if !seal {
+			MOVQ(srcP, RCX)
+			ADDQ(pos, RCX)
+			ADDQ(RAX, RCX)
+			MOVQ(RCX, limit)
+		}
+		setup(ng)
+		macRounds(ng)
+		finishChunk(ng)
+		xorChunk(0)
+		JMP(LabelRef(loop))
+	}
+
+	// The rest of the ciphertext, its padded tail, the lengths, the tag.
+	// (Open absorbed all of the ciphertext in the last chunk.)
+	Label(finish)
+	if seal {
+		MOVQ(n, RAX)
+		ANDQ(I32(-16), RAX)
+		ADDQ(hashP, RAX)
+		MOVQ(RAX, limit)
+		polyCatchUp(limit, r0, r1)
+		MOVQ(n, RCX)
+		ANDQ(U32(15), RCX)
+		polyPadded(pad, r0, r1)
+	}
+	polyAEADTail(addr(Param("ad").Len()), n, pad, r0, r1, s0, s1, addr(Param("tag")))
+	VZEROUPPER()
+	RET()
+}
+
+// addr is the stack address of an argument.
+func addr(c gotypes.Component) Mem {
+	b, err := c.Resolve()
+	if err != nil {
+		panic(err)
+	}
+	return b.Addr
+}
