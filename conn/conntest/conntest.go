@@ -26,7 +26,11 @@ type Network struct {
 	nextPort uint16
 	QueueLen int
 	inFlight atomic.Int64
+	dropped  atomic.Int64
 }
+
+// Dropped counts datagrams dropped because a receiver's queue was full.
+func (n *Network) Dropped() int64 { return n.dropped.Load() }
 
 // InFlight counts datagrams queued to a Bind or in a batch a receiver has
 // not finished with (it is done when it asks for the next batch), so a
@@ -217,6 +221,7 @@ func (b *Bind) deliver(from netip.AddrPort, p []byte) {
 	case b.q <- dgram{from, p}:
 	default: // queue full: drop, as a socket would
 		b.net.inFlight.Add(-1)
+		b.net.dropped.Add(1)
 	}
 }
 
