@@ -512,3 +512,35 @@ func FuzzReceive(f *testing.F) {
 	})
 	ping(f, pr.a, pr.b, []byte("still up"), false)
 }
+
+// TestPersistentKeepalive: turning persistent keepalive on sends a
+// keepalive at once (as the kernel does), then one per interval of silence.
+func TestPersistentKeepalive(t *testing.T) {
+	pr := newPair(t, true, true)
+	pr.stepPing(t, pr.a, pr.b, []byte("x"))
+	pr.stepPing(t, pr.b, pr.a, []byte("y"))
+	peerA := pr.b.dev.LookupPeer(pr.a.pk)
+	rx0, _ := peerA.Stats()
+	ka := uint16(25)
+	if err := pr.a.dev.Set(&uapi.Config{Peers: []uapi.PeerConfig{{PublicKey: uapi.Key(pr.b.pk), PersistentKeepalive: &ka}}}); err != nil {
+		t.Fatal(err)
+	}
+	pr.settle(t)
+	rx1, _ := peerA.Stats()
+	if rx1-rx0 != 32 {
+		t.Fatalf("b received %d bytes after keepalive was turned on, want one 32-byte keepalive", rx1-rx0)
+	}
+	// 100 s of silence: one keepalive every 25 s (plus none from b, whose
+	// keepalive timer only answers data).
+	for range 100 {
+		pr.clk.Advance(time.Second)
+		pr.settle(t)
+	}
+	rx2, _ := peerA.Stats()
+	if n := (rx2 - rx1) / 32; n < 3 || n > 5 {
+		t.Fatalf("%d keepalives in 100 s at interval 25 s", n)
+	}
+	if st := pr.a.dev.Get(); st.Peers[0].PersistentKeepalive != 25 {
+		t.Fatalf("get: %d", st.Peers[0].PersistentKeepalive)
+	}
+}
