@@ -1,0 +1,5 @@
+//go:build race
+
+package fqcodel
+
+const raceEnabled = true
