@@ -7,7 +7,7 @@ PKGS    := ./...
 # Packages whose state is shared between goroutines: run under -race.
 RACE_PKGS := ./clock/ ./device/ ./allowedips/ ./ratelimiter/ ./replay/ ./uapi/ ./conn/... ./tun/... ./noise/ ./gro/ ./fqcodel/
 
-.PHONY: all build test test-short lint deps bench demo clean wireguard-go asm asm-check cross
+.PHONY: all build test test-short lint deps bench demo clean wireguard-go asm asm-check cross cross-count
 
 all: build
 
@@ -27,6 +27,14 @@ deps:
 asm:
 	@set -e; cd asm/amd64/_gen; for g in */; do echo "avo: $${g%/}"; $(GO) run ./$${g%/}; done
 
+# arm64 and MIPS assembly under qemu-user (installs qemu-user-static when root).
+cross:
+	@./scripts/cross.sh
+
+# Instructions per byte of a 1420-byte Seal under qemu (see asm/*/README.md).
+cross-count:
+	@./scripts/cross.sh count
+
 # Fail when the committed assembly differs from a fresh generation.
 asm-check: asm
 	@git diff --exit-code --stat -- asm/amd64 || { echo "asm/amd64 differs from its generators: run 'make asm' and commit"; exit 1; }
@@ -43,6 +51,7 @@ test: deps lint asm-check build wireguard-go
 	# Timing-sensitive tests alone, so other packages do not starve them.
 	WGXDP_FLOOD_STRICT=1 $(GO) test -count=1 -run 'TestHandshakeFlood' -v ./device/ | grep -E '^(---|ok|FAIL)|flood_test'
 	$(GO) test -count=1 -timeout 10m ./tests/interop/
+	./scripts/cross.sh
 
 test-short: lint
 	$(GO) test -short -count=1 $(PKGS)
