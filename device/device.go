@@ -20,6 +20,7 @@ import (
 	"github.com/wgxdp/wgxdp/allowedips"
 	"github.com/wgxdp/wgxdp/clock"
 	"github.com/wgxdp/wgxdp/conn"
+	"github.com/wgxdp/wgxdp/fqcodel"
 	"github.com/wgxdp/wgxdp/noise"
 	"github.com/wgxdp/wgxdp/packet"
 	"github.com/wgxdp/wgxdp/ratelimiter"
@@ -60,6 +61,14 @@ type Config struct {
 	HandshakeQueue int
 	// RateLimiterEntries bounds the per-source limiter's table (default 4096).
 	RateLimiterEntries int
+	// Egress configures each peer's outbound queue: fq_codel by default,
+	// Mode fqcodel.ModeFIFO for a plain bounded FIFO. Zero fields take
+	// fqcodel's defaults, except PacketLimit, which defaults to half of
+	// EgressSlots.
+	Egress fqcodel.Config
+	// EgressSlots is the number of packet buffers shared by all peers'
+	// queues (default 1024); when they are all queued, TUN reads wait.
+	EgressSlots int
 }
 
 // Device is one WireGuard interface.
@@ -101,9 +110,18 @@ type Device struct {
 	wg        sync.WaitGroup
 	slotSize  int
 	batchSize int
+	pool      *slotPool
+	egressCfg fqcodel.Config
 	ctrlPool  *packet.Pool
 
 	stats counters
+}
+
+// multiQueue is a TUN with several queues (IFF_MULTI_QUEUE): one reader
+// goroutine runs per queue.
+type multiQueue interface {
+	Queues() int
+	Queue(i int) tun.Device
 }
 
 type identity struct {
@@ -146,6 +164,13 @@ func New(cfg Config) (*Device, error) {
 	if cfg.RateLimiterEntries <= 0 {
 		cfg.RateLimiterEntries = 4096
 	}
+	if cfg.EgressSlots <= 0 {
+		cfg.EgressSlots = 1024
+	}
+	if cfg.Egress.PacketLimit <= 0 {
+		cfg.Egress.PacketLimit = max(cfg.EgressSlots/2, 64)
+	}
+	d.egressCfg = cfg.Egress
 	d.cfg = cfg
 	mtu, err := cfg.TUN.MTU()
 	if err != nil || mtu <= 0 {
@@ -156,6 +181,7 @@ func New(cfg Config) (*Device, error) {
 	// of 65535 is legal); a 64 KiB slot per packet would cost too much,
 	// so slots fit a 9000-byte jumbo inner packet plus framing.
 	d.slotSize = packet.SlotSize(max(mtu, 9000) + 64)
+	d.pool = newSlotPool(cfg.EgressSlots, d.slotSize)
 	d.peers = make(map[noise.PublicKey]*Peer)
 	d.allowed = new(allowedips.Table[*Peer])
 	d.indices.init()
@@ -198,8 +224,17 @@ func (d *Device) Up() error {
 		d.wg.Add(1)
 		go d.handshakeWorker()
 	}
-	d.wg.Add(1)
-	go d.routineReadFromTUN()
+	queues := []tun.Device{d.cfg.TUN}
+	if mq, ok := d.cfg.TUN.(multiQueue); ok && mq.Queues() > 1 {
+		queues = queues[:0]
+		for i := range mq.Queues() {
+			queues = append(queues, mq.Queue(i))
+		}
+	}
+	for _, q := range queues {
+		d.wg.Add(1)
+		go d.routineReadFromTUN(q)
+	}
 	for _, p := range d.peers {
 		p.start()
 		if p.persistentKeepalive.Load() > 0 {
@@ -366,6 +401,9 @@ func (d *Device) newPeerLocked(pk noise.PublicKey) (*Peer, error) {
 	}
 	p.static = ps
 	p.cookieGen = noise.NewCookieGenerator(&p.static, d.clk.Now)
+	if err := p.initEgress(); err != nil {
+		return nil, err
+	}
 	p.timersInit()
 	d.peers[pk] = p
 	if d.isUp() {

@@ -44,6 +44,7 @@ type Peer struct {
 	stagedMu sync.Mutex
 	staged   [][]byte
 
+	eg                  egress
 	timers              peerTimers
 	persistentKeepalive atomic.Uint32
 	lastHandshakeNano   atomic.Int64
@@ -242,12 +243,15 @@ func (p *Peer) hasStaged() bool {
 
 // start lets the peer's timers run.
 func (p *Peer) start() {
-	p.running.Store(true)
+	if p.running.CompareAndSwap(false, true) {
+		p.startEgress()
+	}
 }
 
 // stop halts timers and forgets keys.
 func (p *Peer) stop() {
 	p.running.Store(false)
+	p.stopEgress()
 	p.timersStop()
 	p.zeroKeyMaterial()
 	p.flushStaged()

@@ -11,29 +11,35 @@ import (
 	"github.com/wgxdp/wgxdp/packet"
 )
 
-// The outbound pipeline, run to completion by one goroutine per TUN queue:
+// The outbound pipeline. One goroutine per TUN queue reads and routes;
+// each peer's sender goroutine encrypts and sends (egress.go):
 //
-//  1. tun.Read fills the goroutine's own batch `in` (packets at headroom).
-//  2. Each packet's destination is looked up in the allowed-IPs table; the
-//     peer is remembered per slot. Packets with no peer are dropped.
-//  3. For each peer in order of first appearance, its slots are moved (by
-//     swapping slot pointers, no copy) into the goroutine's batch `out`,
-//     which peer.sendBatch encrypts in place and hands to the Bind.
-//  4. Slots swapped out come back as spares; nothing is allocated.
+//  1. tun.Read fills the reader's own batch `in` (packets at headroom; GSO
+//     super-packets arrive already split by the tun package).
+//  2. Each packet's destination is looked up in the allowed-IPs table.
+//     Packets with no peer are dropped and counted.
+//  3. For each peer in order of first appearance, its slots move into the
+//     peer's fq_codel queue and `in` gets fresh slots from the device's
+//     bounded pool — one lock and one wake-up per peer per batch, no copy.
+//  4. The peer's sender dequeues up to a batch, seals it in place with the
+//     current session (dataplane.Crypter, one batch call) and hands it to
+//     the Bind, whose blocking send is the backpressure that keeps the
+//     standing queue in fq_codel.
 //
-// Locks: the allowed-IPs lookup is the table's own; sendBatch takes the
-// peer's kpMu for reading and epMu briefly. A peer without a usable session
-// copies its packets to its bounded staged queue and starts a handshake;
-// the staged packets go out from the handshake path once a session exists.
+// Locks: the allowed-IPs lookup takes none; enqueue and dequeue take the
+// peer's egress.mu; sendBatch takes the peer's kpMu for reading and epMu
+// briefly. A peer without a usable session copies its packets to its
+// bounded staged queue and starts a handshake; the staged packets go out
+// from the handshake path once a session exists.
 
-func (d *Device) routineReadFromTUN() {
+func (d *Device) routineReadFromTUN(t tun.Device) {
 	defer d.wg.Done()
 	in := packet.NewBatch(d.batchSize, d.slotSize)
-	out := packet.NewBatch(d.batchSize, d.slotSize)
-	cr := dataplane.NewCrypter(d.batchSize)
 	peers := make([]*Peer, d.batchSize)
+	idx := make([]int, 0, d.batchSize)
+	fresh := make([]*packet.Slot, d.batchSize)
 	for {
-		if err := d.cfg.TUN.Read(in); err != nil {
+		if err := t.Read(in); err != nil {
 			if errors.Is(err, tun.ErrDeleted) {
 				go d.Close() // tunEvents logs the deletion
 				return
@@ -64,16 +70,19 @@ func (d *Device) routineReadFromTUN() {
 			if p == nil {
 				continue
 			}
-			out.N = 0
+			idx = idx[:0]
 			for j := i; j < len(pkts); j++ {
 				if peers[j] == p {
-					out.Slots[out.N], in.Slots[j] = in.Slots[j], out.Slots[out.N]
-					out.N++
+					idx = append(idx, j)
 					peers[j] = nil
 				}
 			}
-			p.sendBatch(out, cr)
-			out.Reset()
+			if !p.running.Load() {
+				continue
+			}
+			if !p.enqueue(in, idx, fresh) {
+				return // closing
+			}
 		}
 		clear(peers)
 	}

@@ -1,0 +1,159 @@
+package device
+
+import (
+	"sync"
+
+	"github.com/wgxdp/wgxdp/dataplane"
+	"github.com/wgxdp/wgxdp/fqcodel"
+	"github.com/wgxdp/wgxdp/packet"
+)
+
+// Each peer's outbound packets wait in an fq_codel queue (or a plain FIFO,
+// Config.Egress.Mode) between the TUN read and encryption, so that when the
+// wire is slower than the TUN the standing queue lives here — where CoDel
+// keeps it near its target and a sparse flow overtakes a bulk one — rather
+// than in a kernel buffer that only drops at its tail.
+//
+// Ownership: a TUN reader moves the slots it read for a peer into that
+// peer's queue and takes fresh ones from the device's slot pool (blocking
+// when the pool is empty: memory is bounded by Config.EgressSlots). The
+// peer's sender goroutine dequeues a batch, encrypts and sends it — the
+// Bind's blocking send is the backpressure — and puts the slots back.
+// Dropped slots go back to the pool through the queue's onDrop. The queue
+// is guarded by egress.mu, held only for enqueue and dequeue.
+
+// slotPool is a bounded pool of packet slots.
+type slotPool struct {
+	ch chan *packet.Slot
+}
+
+func newSlotPool(n, size int) *slotPool {
+	p := &slotPool{ch: make(chan *packet.Slot, n)}
+	for range n {
+		p.ch <- packet.NewSlot(size)
+	}
+	return p
+}
+
+// get takes a slot, blocking while none is free; nil once done is closed.
+func (p *slotPool) get(done <-chan struct{}) *packet.Slot {
+	select {
+	case s := <-p.ch:
+		s.Reset()
+		return s
+	default:
+	}
+	select {
+	case s := <-p.ch:
+		s.Reset()
+		return s
+	case <-done:
+		return nil
+	}
+}
+
+func (p *slotPool) put(s *packet.Slot) {
+	select {
+	case p.ch <- s:
+	default: // not one of ours (cannot happen): let the GC have it
+	}
+}
+
+type egress struct {
+	mu       sync.Mutex
+	q        *fqcodel.Queue[*packet.Slot]
+	wake     chan struct{}
+	quit     chan struct{}
+	quitOnce sync.Once
+}
+
+func (p *Peer) initEgress() error {
+	d := p.dev
+	q, err := fqcodel.New[*packet.Slot](d.egressCfg, d.clk.Now, (*packet.Slot).Data, d.pool.put)
+	if err != nil {
+		return err
+	}
+	p.eg.q = q
+	p.eg.wake = make(chan struct{}, 1)
+	p.eg.quit = make(chan struct{})
+	return nil
+}
+
+// enqueue moves the slots at idx of b into the peer's queue, replacing each
+// with a fresh slot from the pool (fresh is the caller's scratch, len ≥
+// len(idx)). It reports false if the device closed while waiting for slots
+// (b is then left as it was).
+func (p *Peer) enqueue(b *packet.Batch, idx []int, fresh []*packet.Slot) bool {
+	d := p.dev
+	for i := range idx {
+		s := d.pool.get(d.closed)
+		if s == nil {
+			for _, f := range fresh[:i] {
+				d.pool.put(f)
+			}
+			return false
+		}
+		fresh[i] = s
+	}
+	p.eg.mu.Lock()
+	for i, j := range idx {
+		p.eg.q.Enqueue(b.Slots[j])
+		b.Slots[j] = fresh[i]
+		fresh[i] = nil
+	}
+	p.eg.mu.Unlock()
+	select {
+	case p.eg.wake <- struct{}{}:
+	default:
+	}
+	return true
+}
+
+// routineSend is the peer's sender: it drains the queue a batch at a time.
+func (p *Peer) routineSend() {
+	d := p.dev
+	defer d.wg.Done()
+	out := &packet.Batch{Slots: make([]*packet.Slot, d.batchSize)}
+	cr := dataplane.NewCrypter(d.batchSize)
+	for {
+		select {
+		case <-p.eg.wake:
+		case <-p.eg.quit:
+			p.eg.mu.Lock()
+			p.eg.q.Flush(nil) // to onDrop: back to the pool
+			p.eg.mu.Unlock()
+			return
+		}
+		for {
+			p.eg.mu.Lock()
+			n := p.eg.q.DequeueBatch(out.Slots)
+			p.eg.mu.Unlock()
+			if n == 0 {
+				break
+			}
+			out.N = n
+			p.sendBatch(out, cr)
+			for i := range n {
+				d.pool.put(out.Slots[i])
+				out.Slots[i] = nil
+			}
+			out.N = 0
+		}
+	}
+}
+
+// EgressStats returns the peer's queue counters.
+func (p *Peer) EgressStats() fqcodel.Stats {
+	p.eg.mu.Lock()
+	defer p.eg.mu.Unlock()
+	return p.eg.q.Stats()
+}
+
+// startEgress starts the sender; stopEgress ends it (its queue is flushed
+// back to the pool).
+func (p *Peer) startEgress() {
+	p.dev.wg.Add(1)
+	go p.routineSend()
+}
+
+func (p *Peer) stopEgress() { p.eg.quitOnce.Do(func() { close(p.eg.quit) }) }
