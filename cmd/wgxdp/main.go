@@ -249,7 +249,14 @@ func run(args []string, stdout io.Writer) int {
 	}
 	logger.Verbosef("Crypto: chacha20poly1305=%s blake2s=%s curve25519=%s",
 		chacha20poly1305.Active(), blake2s.Active(), curve25519.Active())
-	dev, err := device.New(device.Config{Bind: conn.NewStdNetBind(), TUN: tdev, Logger: logger})
+	egress, slots, err := egressFromEnv()
+	if err != nil {
+		l.Close()
+		tdev.Close()
+		return fail("%w", err)
+	}
+	logger.Verbosef("Egress queue: %v", egress.Mode)
+	dev, err := device.New(device.Config{Bind: conn.NewStdNetBind(), TUN: tdev, Logger: logger, Egress: egress, EgressSlots: slots})
 	if err != nil {
 		l.Close()
 		tdev.Close()

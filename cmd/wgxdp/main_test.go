@@ -16,6 +16,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/wgxdp/wgxdp/fqcodel"
 	"github.com/wgxdp/wgxdp/uapi"
 )
 
