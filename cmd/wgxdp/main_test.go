@@ -381,3 +381,21 @@ func TestDaemon(t *testing.T) {
 		waitStopped(t, cmd.Process.Pid, ns, ifname, logf)
 	})
 }
+
+func TestEgressFromEnv(t *testing.T) {
+	t.Setenv("WGXDP_QDISC", "fifo")
+	t.Setenv("WGXDP_FQ_TARGET", "2ms")
+	t.Setenv("WGXDP_EGRESS_SLOTS", "4096")
+	c, slots, err := egressFromEnv()
+	if err != nil || c.Mode != fqcodel.ModeFIFO || c.Target != 2*time.Millisecond || slots != 4096 {
+		t.Fatalf("got %+v %d %v", c, slots, err)
+	}
+	for _, bad := range [][2]string{{"WGXDP_QDISC", "red"}, {"WGXDP_FQ_TARGET", "soon"}, {"WGXDP_FQ_LIMIT", "-1"}, {"WGXDP_FQ_ECN", "maybe"}} {
+		t.Run(bad[0], func(t *testing.T) {
+			t.Setenv(bad[0], bad[1])
+			if _, _, err := egressFromEnv(); err == nil {
+				t.Fatalf("%s=%s accepted", bad[0], bad[1])
+			}
+		})
+	}
+}
