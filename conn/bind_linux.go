@@ -5,7 +5,10 @@ package conn
 // IPv4 and one IPv6 socket on the same port, PKTINFO for sticky sources,
 // big socket buffers, SO_MARK. Unlike it, batches are packet.Batch slots
 // and the message headers are preallocated, so neither receive nor send
-// allocates per batch.
+// allocates per batch. UDP GSO and GRO follow wireguard-go's
+// conn/bind_std.go, conn/gso_linux.go, conn/features_linux.go and
+// conn/errors_linux.go (same licence); unlike it, a GSO send gathers the
+// slots with an iovec per datagram instead of copying them into one buffer.
 
 import (
 	"context"
@@ -13,8 +16,10 @@ import (
 	"fmt"
 	"net"
 	"net/netip"
+	"os"
 	"strconv"
 	"sync"
+	"sync/atomic"
 	"syscall"
 
 	"golang.org/x/sys/unix"
@@ -26,10 +31,11 @@ import (
 // handles in StdNetBind.
 const StdBatchSize = packet.MaxBatch
 
-// socketBufferSize is asked for SO_RCVBUF and SO_SNDBUF (7 MiB, as
-// wireguard-go); the kernel clamps it to net.core.[rw]mem_max unless the
-// FORCE variants succeed (CAP_NET_ADMIN).
-const socketBufferSize = 7 << 20
+// DefaultSocketBuffer is asked for SO_RCVBUF and SO_SNDBUF (7 MiB, as
+// wireguard-go) unless StdNetBind.SocketBuffer or WGXDP_UDP_BUFFER say
+// otherwise; the kernel clamps it to net.core.[rw]mem_max unless the FORCE
+// variants succeed (CAP_NET_ADMIN).
+const DefaultSocketBuffer = 7 << 20
 
 // ErrBindAlreadyOpen is returned by Open on a Bind that is open.
 var ErrBindAlreadyOpen = errors.New("conn: bind already open")
@@ -38,7 +44,36 @@ var ErrBindAlreadyOpen = errors.New("conn: bind already open")
 // socket bound to the same port on all addresses. Received datagrams carry
 // the local address they were sent to (Endpoint.Src), and Send replies from
 // that address when Endpoint.Src is set.
+//
+// Offloads. Where the kernel has them (Linux ≥ 4.18 for GSO, ≥ 5.0 for
+// GRO), Send hands runs of equal-size datagrams to the kernel as one
+// UDP_SEGMENT send of up to 64 datagrams (GSO), and the sockets set
+// UDP_GRO so that the kernel may deliver many datagrams of a flow as one,
+// which the receive functions split again (GRO). Neither changes what the
+// peer sees on the wire. A socket whose GSO sends fail with EIO or EINVAL
+// (a route through a device without checksum offload, an xfrm policy)
+// turns GSO off for good and resends the failed datagrams one by one.
+//
+// Options are read by Open, so set the fields before it; the environment
+// supplies the defaults for a daemon that builds its Bind with
+// NewStdNetBind:
+//
+//	WGXDP_UDP_GSO=0     no UDP_SEGMENT on send       (or DisableGSO)
+//	WGXDP_UDP_GRO=0     no UDP_GRO on receive        (or DisableGRO)
+//	WGXDP_UDP_BUFFER=N  SO_SNDBUF/SO_RCVBUF bytes, with an optional K, M
+//	                    or G suffix; default 7M      (or SocketBuffer)
 type StdNetBind struct {
+	// DisableGSO turns UDP segmentation offload off on send.
+	DisableGSO bool
+	// DisableGRO turns UDP receive coalescing off.
+	DisableGRO bool
+	// SocketBuffer is the send and receive buffer asked for each socket,
+	// in bytes; 0 means WGXDP_UDP_BUFFER or DefaultSocketBuffer.
+	SocketBuffer int
+	// GROBuffers is the number of 64 KiB buffers each GRO receive function
+	// reads into per recvmmsg; 0 means 8 (512 KiB per socket).
+	GROBuffers int
+
 	mu   sync.RWMutex // guards the fields below; Send takes it for reading
 	v4   *udpSocket
 	v6   *udpSocket
@@ -50,6 +85,73 @@ var _ Bind = (*StdNetBind)(nil)
 type udpSocket struct {
 	conn *net.UDPConn
 	rc   syscall.RawConn
+	// gso is set at Open if UDP_SEGMENT is usable and wanted, and cleared
+	// for good by a send error that blames it.
+	gso atomic.Bool
+	// gro is set at Open if UDP_GRO is on.
+	gro   bool
+	stats offloadCounters
+}
+
+type offloadCounters struct {
+	gsoSends, gsoSegments, gsoFallbacks atomic.Uint64
+	groDatagrams, groSegments           atomic.Uint64
+}
+
+// OffloadStats says which offloads a StdNetBind's open sockets use and
+// what they did since Open.
+type OffloadStats struct {
+	GSO4, GSO6 bool // UDP_SEGMENT in use on the IPv4 / IPv6 socket
+	GRO4, GRO6 bool // UDP_GRO on on the IPv4 / IPv6 socket
+	// GSOSends counts messages sent with UDP_SEGMENT and GSOSegments the
+	// datagrams they held.
+	GSOSends, GSOSegments uint64
+	// GSOFallbacks counts sockets that turned GSO off after a send error.
+	GSOFallbacks uint64
+	// GRODatagrams counts coalesced datagrams received and GROSegments
+	// the datagrams split out of them.
+	GRODatagrams, GROSegments uint64
+}
+
+// OffloadStats reports the offload state and counters of the open sockets.
+func (b *StdNetBind) OffloadStats() OffloadStats {
+	b.mu.RLock()
+	defer b.mu.RUnlock()
+	var st OffloadStats
+	for _, s := range []*udpSocket{b.v4, b.v6} {
+		if s == nil {
+			continue
+		}
+		if s == b.v4 {
+			st.GSO4, st.GRO4 = s.gso.Load(), s.gro
+		} else {
+			st.GSO6, st.GRO6 = s.gso.Load(), s.gro
+		}
+		st.GSOSends += s.stats.gsoSends.Load()
+		st.GSOSegments += s.stats.gsoSegments.Load()
+		st.GSOFallbacks += s.stats.gsoFallbacks.Load()
+		st.GRODatagrams += s.stats.groDatagrams.Load()
+		st.GROSegments += s.stats.groSegments.Load()
+	}
+	return st
+}
+
+// options resolves the fields and the environment into what Open does.
+func (b *StdNetBind) options() (gso, gro bool, sockBuf, groBufs int) {
+	gso = !b.DisableGSO && !envOff(envGSO)
+	gro = !b.DisableGRO && !envOff(envGRO)
+	sockBuf = b.SocketBuffer
+	if sockBuf <= 0 {
+		sockBuf = parseSize(os.Getenv(envBuffer))
+	}
+	if sockBuf <= 0 {
+		sockBuf = DefaultSocketBuffer
+	}
+	groBufs = b.GROBuffers
+	if groBufs <= 0 {
+		groBufs = defaultGROBuffers
+	}
+	return gso, gro, sockBuf, groBufs
 }
 
 // NewStdNetBind returns a closed StdNetBind.
@@ -66,6 +168,7 @@ func (b *StdNetBind) Open(port uint16) ([]ReceiveFunc, uint16, error) {
 	if b.v4 != nil || b.v6 != nil {
 		return nil, 0, ErrBindAlreadyOpen
 	}
+	wantGSO, wantGRO, sockBuf, groBufs := b.options()
 	var (
 		v4, v6 *udpSocket
 		actual uint16
@@ -73,7 +176,7 @@ func (b *StdNetBind) Open(port uint16) ([]ReceiveFunc, uint16, error) {
 	)
 	for tries := 0; ; tries++ {
 		actual = port
-		v4, actual, err = listenUDP("udp4", port)
+		v4, actual, err = listenUDP("udp4", port, sockBuf)
 		if err != nil && !errors.Is(err, syscall.EAFNOSUPPORT) {
 			return nil, 0, err
 		}
@@ -81,7 +184,7 @@ func (b *StdNetBind) Open(port uint16) ([]ReceiveFunc, uint16, error) {
 			actual = port
 		}
 		var p6 uint16
-		v6, p6, err = listenUDP("udp6", actual)
+		v6, p6, err = listenUDP("udp6", actual, sockBuf)
 		if v6 != nil {
 			actual = p6
 		}
@@ -108,11 +211,16 @@ func (b *StdNetBind) Open(port uint16) ([]ReceiveFunc, uint16, error) {
 		}
 	}
 	var fns []ReceiveFunc
-	if v4 != nil {
-		fns = append(fns, newReceiver(v4.rc, StdBatchSize).receive)
-	}
-	if v6 != nil {
-		fns = append(fns, newReceiver(v6.rc, StdBatchSize).receive)
+	for _, s := range []*udpSocket{v4, v6} {
+		if s == nil {
+			continue
+		}
+		s.probeOffloads(wantGSO, wantGRO)
+		n := 0
+		if s.gro {
+			n = groBufs
+		}
+		fns = append(fns, newReceiver(s, StdBatchSize, n).receive)
 	}
 	b.v4, b.v6 = v4, v6
 	return fns, actual, nil
@@ -121,11 +229,11 @@ func (b *StdNetBind) Open(port uint16) ([]ReceiveFunc, uint16, error) {
 // listenUDP opens a socket of network ("udp4" or "udp6") on port of all
 // addresses, with PKTINFO on, IPV6_V6ONLY for udp6 and big buffers, and
 // returns the port bound. A nil socket with a nil error cannot happen.
-func listenUDP(network string, port uint16) (*udpSocket, uint16, error) {
+func listenUDP(network string, port uint16, sockBuf int) (*udpSocket, uint16, error) {
 	lc := net.ListenConfig{Control: func(network, _ string, c syscall.RawConn) error {
 		var err error
 		cerr := c.Control(func(fd uintptr) {
-			setBuffers(int(fd))
+			setBuffers(int(fd), sockBuf)
 			if network == "udp4" {
 				err = unix.SetsockoptInt(int(fd), unix.IPPROTO_IP, unix.IP_PKTINFO, 1)
 				return
@@ -152,11 +260,27 @@ func listenUDP(network string, port uint16) (*udpSocket, uint16, error) {
 
 // setBuffers raises the socket buffers, beyond [rw]mem_max where allowed;
 // failure only costs throughput on fast or long links, so it is silent.
-func setBuffers(fd int) {
-	_ = unix.SetsockoptInt(fd, unix.SOL_SOCKET, unix.SO_RCVBUF, socketBufferSize)
-	_ = unix.SetsockoptInt(fd, unix.SOL_SOCKET, unix.SO_SNDBUF, socketBufferSize)
-	_ = unix.SetsockoptInt(fd, unix.SOL_SOCKET, unix.SO_RCVBUFFORCE, socketBufferSize)
-	_ = unix.SetsockoptInt(fd, unix.SOL_SOCKET, unix.SO_SNDBUFFORCE, socketBufferSize)
+func setBuffers(fd, size int) {
+	_ = unix.SetsockoptInt(fd, unix.SOL_SOCKET, unix.SO_RCVBUF, size)
+	_ = unix.SetsockoptInt(fd, unix.SOL_SOCKET, unix.SO_SNDBUF, size)
+	_ = unix.SetsockoptInt(fd, unix.SOL_SOCKET, unix.SO_RCVBUFFORCE, size)
+	_ = unix.SetsockoptInt(fd, unix.SOL_SOCKET, unix.SO_SNDBUFFORCE, size)
+}
+
+// probeOffloads turns on what the kernel supports of the wanted offloads:
+// UDP_SEGMENT is usable if the socket option exists (as wireguard-go's
+// supportsUDPOffload checks), UDP_GRO if setting it sticks.
+func (s *udpSocket) probeOffloads(wantGSO, wantGRO bool) {
+	_ = s.rc.Control(func(fd uintptr) {
+		if wantGSO {
+			_, err := unix.GetsockoptInt(int(fd), unix.IPPROTO_UDP, unix.UDP_SEGMENT)
+			s.gso.Store(err == nil)
+		}
+		if wantGRO && unix.SetsockoptInt(int(fd), unix.IPPROTO_UDP, unix.UDP_GRO, 1) == nil {
+			v, err := unix.GetsockoptInt(int(fd), unix.IPPROTO_UDP, unix.UDP_GRO)
+			s.gro = err == nil && v == 1
+		}
+	})
 }
 
 func (s *udpSocket) close() error {
@@ -217,6 +341,13 @@ func (b *StdNetBind) BatchSize() int { return StdBatchSize }
 // retries the rest of the batch with the source left to the kernel; the
 // caller should then clear ep.Src, which Send cannot do for it.
 //
+// With GSO on, each run of equal-size datagrams (the last may be shorter)
+// goes as one UDP_SEGMENT message of up to 64 datagrams and 64 KiB, and
+// the messages of the batch go in one sendmmsg. A run the kernel refuses
+// as a whole is resent datagram by datagram (and GSO turned off for good
+// if the error says it cannot work; OffloadStats counts that), so the
+// caller sees the same result either way.
+//
 // A datagram too big for the path (EMSGSIZE) is skipped and reported after
 // the rest of the batch is sent; any other error ends the Send.
 func (b *StdNetBind) Send(bt *packet.Batch, ep Endpoint) error {
@@ -259,12 +390,16 @@ func (b *StdNetBind) Send(bt *packet.Batch, ep Endpoint) error {
 		s.setSrc(src, ep.IfIndex, is6)
 	}
 
+	maxPayload := maxIPv4Payload
+	if is6 {
+		maxPayload = maxIPv6Payload
+	}
 	var firstErr error
 	pkts := bt.Packets()
 	for len(pkts) > 0 {
 		chunk := pkts[:min(len(pkts), len(s.m.hdrs))]
 		pkts = pkts[len(chunk):]
-		s.load(chunk, sticky)
+		s.load(chunk, sticky, len(chunk) > 1 && sock.gso.Load(), maxPayload)
 		for s.start < s.vlen {
 			if err := sock.rc.Write(s.writeFn); err != nil {
 				if errors.Is(err, net.ErrClosed) {
@@ -272,12 +407,31 @@ func (b *StdNetBind) Send(bt *packet.Batch, ep Endpoint) error {
 				}
 				return fmt.Errorf("conn: sendmmsg to %v: %w", dst, err)
 			}
+			gsoMsg := s.errno != 0 && s.segSize[s.start] > 0
 			switch {
 			case s.errno == 0:
+				if m, n := s.segments(s.start, s.start+s.n); m > 0 {
+					sock.stats.gsoSends.Add(m)
+					sock.stats.gsoSegments.Add(n)
+				}
 				s.start += s.n
 			case sticky && stickyRefused(s.errno):
+				// Blame the source first: refused sources are common
+				// (addresses come and go), GSO failures rare. If
+				// GSO was to blame, the retry fails again and the next
+				// case turns it off.
 				sticky = false
 				s.setControl(s.start, s.vlen, false)
+			case gsoMsg && gsoBroken(s.errno):
+				if sock.gso.CompareAndSwap(true, false) {
+					sock.stats.gsoFallbacks.Add(1)
+				}
+				s.load(chunk[s.first[s.start]:], sticky, false, maxPayload)
+			case gsoMsg && s.errno == unix.EMSGSIZE:
+				// The segments exceed the path MTU; sent one by one
+				// the kernel may fragment them, or reports which ones
+				// are too big. GSO stays on for the next batch.
+				s.load(chunk[s.first[s.start]:], sticky, false, maxPayload)
 			case s.errno == unix.EMSGSIZE:
 				if firstErr == nil {
 					firstErr = fmt.Errorf("conn: sendmmsg to %v: %w", dst, s.errno)
@@ -289,6 +443,14 @@ func (b *StdNetBind) Send(bt *packet.Batch, ep Endpoint) error {
 		}
 	}
 	return firstErr
+}
+
+// gsoBroken reports whether errno from a UDP_SEGMENT send means GSO cannot
+// work on this socket: EIO when the route's device lacks checksum offload
+// or an xfrm policy applies (udp_send_skb), EINVAL for what else the
+// kernel refuses in a segmented send.
+func gsoBroken(errno unix.Errno) bool {
+	return errno == unix.EIO || errno == unix.EINVAL
 }
 
 // stickyRefused reports whether errno is how the kernel refuses a PKTINFO

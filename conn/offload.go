@@ -1,0 +1,111 @@
+package conn
+
+// UDP offload planning, free of system calls: how a send batch is cut into
+// UDP_SEGMENT messages (GSO) and how a coalesced UDP_GRO datagram is cut
+// back into datagrams. The coalescing rule follows wireguard-go's
+// coalesceMessages and splitCoalescedMessages in conn/bind_std.go (MIT,
+// Copyright (C) 2017-2025 WireGuard LLC).
+
+import (
+	"os"
+	"strconv"
+	"strings"
+
+	"github.com/wgxdp/wgxdp/packet"
+)
+
+const (
+	// maxGSOSegments is the kernel's UDP_MAX_SEGMENTS: more datagrams in
+	// one UDP_SEGMENT send fail with EINVAL.
+	maxGSOSegments = 64
+	// maxIPv4Payload and maxIPv6Payload bound one UDP_SEGMENT send: the
+	// whole payload must fit one (unsegmented) UDP datagram, or the send
+	// fails with EMSGSIZE. IPv6's payload length excludes its header.
+	maxIPv4Payload = 1<<16 - 1 - 20 - 8
+	maxIPv6Payload = 1<<16 - 1 - 8
+	// groBufferSize holds the largest datagram a UDP_GRO socket delivers.
+	groBufferSize = 1 << 16
+	// defaultGROBuffers is how many groBufferSize buffers a GRO receiver
+	// reads into per recvmmsg: 512 KiB per socket. Eight coalesced
+	// datagrams of 1452-byte segments fill more than two full batches;
+	// uncoalesced traffic gets eight datagrams per system call.
+	defaultGROBuffers = 8
+)
+
+// Environment switches read by StdNetBind.Open (see StdNetBind).
+const (
+	envGSO    = "WGXDP_UDP_GSO"
+	envGRO    = "WGXDP_UDP_GRO"
+	envBuffer = "WGXDP_UDP_BUFFER"
+)
+
+// gsoRun returns how many datagrams from the start of pkts (non-empty) go
+// into one UDP_SEGMENT message, and the segment size: a run of equal
+// sizes, of which the last may be shorter, at most maxGSOSegments of them
+// and at most maxPayload bytes in all. An empty datagram is never coalesced
+// (a segment cannot be empty). A run of 1 is sent without UDP_SEGMENT.
+func gsoRun(pkts []*packet.Slot, maxPayload int) (count, segSize int) {
+	segSize = pkts[0].Len()
+	if segSize == 0 {
+		return 1, 0
+	}
+	total := segSize
+	count = 1
+	for count < len(pkts) && count < maxGSOSegments {
+		l := pkts[count].Len()
+		if l == 0 || l > segSize || total+l > maxPayload {
+			break
+		}
+		total += l
+		count++
+		if l < segSize {
+			break
+		}
+	}
+	return count, segSize
+}
+
+// nextSegment returns the end of the segment of a coalesced datagram of
+// n bytes that starts at off, when segments are segSize bytes (0: the
+// datagram is one segment). off < n.
+func nextSegment(off, n, segSize int) int {
+	if segSize <= 0 {
+		return n
+	}
+	return min(off+segSize, n)
+}
+
+// envOff reports whether the environment variable name turns a feature
+// off ("0", "off", "false", "no").
+func envOff(name string) bool {
+	switch strings.ToLower(strings.TrimSpace(os.Getenv(name))) {
+	case "0", "off", "false", "no":
+		return true
+	}
+	return false
+}
+
+// parseSize parses a byte count with an optional K, M or G suffix (powers
+// of 1024), e.g. "7340032", "16M", "512k". It reports 0 for anything else.
+func parseSize(s string) int {
+	s = strings.TrimSpace(s)
+	shift := 0
+	if n := len(s); n > 0 {
+		switch s[n-1] {
+		case 'k', 'K':
+			shift = 10
+		case 'm', 'M':
+			shift = 20
+		case 'g', 'G':
+			shift = 30
+		}
+		if shift != 0 {
+			s = s[:n-1]
+		}
+	}
+	v, err := strconv.ParseUint(s, 10, 31)
+	if err != nil || v<<shift > 1<<31-1 {
+		return 0
+	}
+	return int(v << shift)
+}
