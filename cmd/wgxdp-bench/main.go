@@ -8,6 +8,7 @@
 //
 //	wgxdp-bench crypto [--sizes 64,128,...] [--batch 16] [--benchtime 300ms] [--json FILE] [--svg FILE]
 //	wgxdp-bench handshake [--benchtime 1s] [--responders 128] [--json FILE]
+//	wgxdp-bench tunnel [--pairs wgxdp,wireguard-go,veth] [--duration 5s] [--json FILE] [--svg FILE]
 //	wgxdp-bench help
 //
 // Timing uses testing.Benchmark, one goroutine at a time, so ns/op is the
@@ -45,6 +46,8 @@ commands:
              beside golang.org/x/crypto: Seal and Open per size, SealBatch
   handshake  a full WireGuard handshake beside wireguard-go's, and X25519,
              BLAKE2s and HMAC-BLAKE2s beside crypto/ecdh and golang.org/x/crypto
+  tunnel     TCP, 64-byte UDP and ping through wgxdp, wireguard-go and a bare veth
+             pair between network namespaces (root; iperf3, wg, ping)
   help       print this text, or the flags of COMMAND: wgxdp-bench help COMMAND
 
 Run "wgxdp-bench COMMAND -h" for a command's flags. Each ratio is the
@@ -64,6 +67,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 		return runCrypto(args[1:], stdout, stderr)
 	case "handshake":
 		return runHandshake(args[1:], stdout, stderr)
+	case "tunnel":
+		return runTunnel(args[1:], stdout, stderr)
 	case "help", "-h", "-help", "--help":
 		if len(args) > 1 {
 			switch args[1] {
@@ -71,6 +76,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 				return runCrypto([]string{"-h"}, stdout, stdout)
 			case "handshake":
 				return runHandshake([]string{"-h"}, stdout, stdout)
+			case "tunnel":
+				return runTunnel([]string{"-h"}, stdout, stdout)
 			}
 			fmt.Fprintf(stderr, "wgxdp-bench: no command %q\n\n%s", args[1], usage)
 			return 2
