@@ -34,3 +34,36 @@ type Device interface {
 	// BatchSize is the number of packets one Read returns at most.
 	BatchSize() int
 }
+
+// Options configure a Linux TUN at creation (CreateWithOptions).
+type Options struct {
+	// Offload opens the TUN with IFF_VNET_HDR and asks the kernel for
+	// TCP and UDP segmentation offloads (TUNSETOFFLOAD): Read then splits
+	// the kernel's super-packets into MTU-sized ones, and Write coalesces
+	// runs of segments of one flow into super-packets. What the kernel
+	// refuses is left off, down to no offloads at all; a Device never
+	// fails to open for want of them.
+	Offload bool
+	// Queues is the number of queues (IFF_MULTI_QUEUE when more than 1),
+	// each with its own fd, read by its own goroutine through
+	// MultiQueue.Queue. 0 means 1.
+	Queues int
+}
+
+// EnvOffload names the environment variable that turns the TUN offloads
+// off when it is "0": WGXDP_TUN_OFFLOAD=0 makes DefaultOptions (and so
+// Create and CreateFromFD) behave as a TUN without IFF_VNET_HDR, one
+// packet per read and write, for comparison and debugging.
+const EnvOffload = "WGXDP_TUN_OFFLOAD"
+
+// MultiQueue is implemented by a Device with more than one queue. Each
+// Queue(i) is a Device whose Read and Write use queue i, so that one
+// goroutine per queue can read; its MTU, Name, Events, BatchSize and Close
+// are the whole device's (closing any of them closes all). Queue(0)'s
+// Read and Write are the Device's own. A Device with one queue may
+// implement it too, with Queues() == 1.
+type MultiQueue interface {
+	Device
+	Queues() int
+	Queue(i int) Device
+}

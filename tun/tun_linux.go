@@ -7,20 +7,22 @@ package tun
 // packet.Batch slots, a Read drains several packets (non-blocking reads
 // after the first), and a deleted interface is reported as EventDeleted.
 //
-// Not enabled yet, with room left for them: IFF_VNET_HDR (offloads; the
-// slot headroom already fits a virtio_net_hdr) and IFF_MULTI_QUEUE (one
-// queue per CPU). Both are flags to create and per-queue state in Device.
+// With Options.Offload the fd has IFF_VNET_HDR and the kernel's TCP/UDP
+// segmentation offloads (offload_linux.go); with Options.Queues > 1 it is
+// IFF_MULTI_QUEUE, one fd (a queue) per reader.
 
 import (
 	"errors"
 	"fmt"
 	"os"
+	"runtime"
 	"sync"
 	"sync/atomic"
 	"syscall"
 
 	"golang.org/x/sys/unix"
 
+	"github.com/wgxdp/wgxdp/gro"
 	"github.com/wgxdp/wgxdp/packet"
 )
 
@@ -29,10 +31,19 @@ const cloneDevicePath = "/dev/net/tun"
 // ReadBatchSize is the most packets one Read returns.
 const ReadBatchSize = packet.MaxBatch
 
-// linuxTUN is a Linux TUN interface opened on one fd (one queue).
+// linuxTUN is a Linux TUN interface opened on one fd per queue.
 type linuxTUN struct {
+	// q[0] is the Device's own queue; file and rc are its fd's, for the
+	// ioctls that ask the interface (Name, detached) and for File.
+	q    []*queue
 	file *os.File
 	rc   syscall.RawConn
+
+	// vnet: the fd has IFF_VNET_HDR, so every read and write carries a
+	// virtio_net_hdr; gro says which offloads the kernel took and so what
+	// Write may coalesce (both false: a zero header on every packet).
+	vnet bool
+	gro  gro.Options
 
 	// ctl is an AF_INET datagram socket for interface ioctls, opened when
 	// the device is, so it is in the device's network namespace whatever
@@ -49,50 +60,115 @@ type linuxTUN struct {
 	closeOnce sync.Once
 	closed    atomic.Bool
 
-	// Read state: one reader at a time (the interface's contract); the
-	// callback is bound once so Read does not allocate.
-	readMu  sync.Mutex
-	rb      *packet.Batch
-	rmax    int
-	rerr    error
-	readFn  func(fd uintptr) bool
-	writers sync.Pool // of *tunWriter, so concurrent Writes need no lock
+	// Writers: a bounded free list of write states, made on demand up to
+	// its capacity, so concurrent Writes need no lock and a coalescing
+	// writer's 8 MiB of big slots exist at most cap(writers) times.
+	writers chan *tunWriter
+	nwriter atomic.Int32
+
+	stats offloadStats
 }
 
-var _ Device = (*linuxTUN)(nil)
+var (
+	_ Device     = (*linuxTUN)(nil)
+	_ MultiQueue = (*linuxTUN)(nil)
+	_ Device     = (*queueDevice)(nil)
+)
 
 // Create creates (or attaches to a persistent) TUN interface name
-// (IFF_TUN|IFF_NO_PI), sets its MTU and starts watching its state.
+// (IFF_TUN|IFF_NO_PI), sets its MTU and starts watching its state, with
+// DefaultOptions: offloads on unless WGXDP_TUN_OFFLOAD=0, one queue.
 func Create(name string, mtu int) (Device, error) {
-	return create(name, mtu, unix.IFF_TUN|unix.IFF_NO_PI)
+	return CreateWithOptions(name, mtu, DefaultOptions())
 }
 
-func create(name string, mtu int, flags uint16) (Device, error) {
+// CreateWithOptions is Create with explicit options. With opts.Offload it
+// adds IFF_VNET_HDR and sets the offloads the kernel takes (see Options);
+// with opts.Queues > 1 it adds IFF_MULTI_QUEUE and opens the interface
+// once per queue, and the Device implements MultiQueue.
+func CreateWithOptions(name string, mtu int, opts Options) (Device, error) {
+	queues := max(opts.Queues, 1)
+	flags := uint16(unix.IFF_TUN | unix.IFF_NO_PI)
+	if queues > 1 {
+		flags |= unix.IFF_MULTI_QUEUE
+	}
+	if opts.Offload {
+		fd, err := openQueue(name, flags|unix.IFF_VNET_HDR)
+		if err == nil {
+			var tcp, udp bool
+			if tcp, udp, err = setOffloads(fd, true); err == nil {
+				return newFromFDs(name, fd, mtu, queues, flags|unix.IFF_VNET_HDR, tcp, udp)
+			}
+			// A kernel that takes IFF_VNET_HDR but not even TCP
+			// offloads: start again without the header (TUNSETIFF
+			// resets the flags of a persistent interface; a fresh one
+			// goes with its fd).
+			unix.Close(fd)
+		}
+	}
+	fd, err := openQueue(name, flags)
+	if err != nil {
+		return nil, err
+	}
+	return newFromFDs(name, fd, mtu, queues, flags, false, false)
+}
+
+// openQueue opens /dev/net/tun and attaches it to name with flags; the fd
+// is non-blocking.
+func openQueue(name string, flags uint16) (int, error) {
 	fd, err := unix.Open(cloneDevicePath, unix.O_RDWR|unix.O_CLOEXEC, 0)
 	if err != nil {
-		return nil, fmt.Errorf("tun: open %s: %w", cloneDevicePath, err)
+		return -1, fmt.Errorf("tun: open %s: %w", cloneDevicePath, err)
 	}
 	ifr, err := unix.NewIfreq(name)
 	if err != nil {
 		unix.Close(fd)
-		return nil, fmt.Errorf("tun: interface name %q: %w", name, err)
+		return -1, fmt.Errorf("tun: interface name %q: %w", name, err)
 	}
 	ifr.SetUint16(flags)
 	if err := unix.IoctlIfreq(fd, unix.TUNSETIFF, ifr); err != nil {
 		unix.Close(fd)
-		return nil, fmt.Errorf("tun: TUNSETIFF %q: %w", name, err)
+		return -1, fmt.Errorf("tun: TUNSETIFF %q: %w", name, err)
 	}
 	// The fd must be non-blocking before os.NewFile so that the file is
 	// registered with the poller and Close unblocks readers.
 	if err := unix.SetNonblock(fd, true); err != nil {
 		unix.Close(fd)
-		return nil, fmt.Errorf("tun: %w", err)
+		return -1, fmt.Errorf("tun: %w", err)
 	}
-	return CreateFromFile(os.NewFile(uintptr(fd), cloneDevicePath), mtu)
+	return fd, nil
+}
+
+// newFromFDs makes the Device of the first queue's fd and opens the
+// others. It owns fd.
+func newFromFDs(name string, fd, mtu, queues int, flags uint16, tcp, udp bool) (Device, error) {
+	files := make([]*os.File, 0, queues)
+	files = append(files, os.NewFile(uintptr(fd), cloneDevicePath))
+	for len(files) < queues {
+		fd, err := openQueue(name, flags)
+		if err != nil {
+			for _, f := range files {
+				f.Close()
+			}
+			return nil, err
+		}
+		files = append(files, os.NewFile(uintptr(fd), cloneDevicePath))
+	}
+	t, err := newLinuxTUN(files, mtu, flags&unix.IFF_VNET_HDR != 0, tcp, udp)
+	if err != nil {
+		for _, f := range files {
+			f.Close()
+		}
+		return nil, err
+	}
+	return t, nil
 }
 
 // CreateFromFD makes a Device of an open TUN fd, as the daemon receives it
-// in WG_TUN_FD. The interface keeps its MTU. The Device owns fd.
+// in WG_TUN_FD. The interface keeps its MTU. The Device owns fd. If the fd
+// was opened with IFF_VNET_HDR, the offloads are set as Create would
+// (DefaultOptions().Offload; with WGXDP_TUN_OFFLOAD=0, none, but the
+// header stays: it is the fd's for good); it has one queue.
 func CreateFromFD(fd int) (Device, error) {
 	if err := unix.SetNonblock(fd, true); err != nil {
 		return nil, fmt.Errorf("tun: fd %d: %w", fd, err)
@@ -103,8 +179,14 @@ func CreateFromFD(fd int) (Device, error) {
 // CreateFromFile makes a Device of an open TUN file, whose fd must already
 // be non-blocking, as wireguard-go's CreateTUNFromFile. A positive mtu is
 // set on the interface. The Device owns file, and closes it on error too.
+// Offloads are detected and set as by CreateFromFD.
 func CreateFromFile(file *os.File, mtu int) (Device, error) {
-	t, err := newLinuxTUN(file, mtu)
+	vnet, tcp, udp, err := detectOffloads(file, DefaultOptions().Offload)
+	if err != nil {
+		file.Close()
+		return nil, err
+	}
+	t, err := newLinuxTUN([]*os.File{file}, mtu, vnet, tcp, udp)
 	if err != nil {
 		file.Close()
 		return nil, err
@@ -112,21 +194,27 @@ func CreateFromFile(file *os.File, mtu int) (Device, error) {
 	return t, nil
 }
 
-func newLinuxTUN(file *os.File, mtu int) (*linuxTUN, error) {
-	rc, err := file.SyscallConn()
-	if err != nil {
-		return nil, fmt.Errorf("tun: %w", err)
-	}
+// newLinuxTUN makes the Device of its queues' files (which the caller
+// closes on error).
+func newLinuxTUN(files []*os.File, mtu int, vnet, tcp, udp bool) (*linuxTUN, error) {
 	t := &linuxTUN{
-		file:   file,
-		rc:     rc,
-		ctl:    -1,
-		events: make(chan Event, 16),
-		done:   make(chan struct{}),
+		ctl:     -1,
+		vnet:    vnet,
+		gro:     gro.Options{TCP: tcp, UDP: udp},
+		events:  make(chan Event, 16),
+		done:    make(chan struct{}),
+		writers: make(chan *tunWriter, max(2, runtime.GOMAXPROCS(0), len(files))),
 	}
-	t.readFn = t.readPackets
-	t.writers.New = func() any { w := &tunWriter{}; w.fn = w.write; return w }
+	for _, f := range files {
+		q, err := newQueue(t, f)
+		if err != nil {
+			return nil, err
+		}
+		t.q = append(t.q, q)
+	}
+	t.file, t.rc = t.q[0].file, t.q[0].rc
 
+	var err error
 	t.ctl, err = unix.Socket(unix.AF_INET, unix.SOCK_DGRAM|unix.SOCK_CLOEXEC, 0)
 	if err != nil {
 		return nil, fmt.Errorf("tun: control socket: %w", err)
@@ -209,42 +297,103 @@ func (t *linuxTUN) state(name string) (linkState, error) {
 	return st, nil
 }
 
-// Read implements Device. The first packet is waited for in the poller;
-// more are taken with non-blocking reads until none is ready or the batch
-// (at most ReadBatchSize) is full. A packet too big for its slot is
-// dropped.
-func (t *linuxTUN) Read(b *packet.Batch) error {
-	t.readMu.Lock()
-	defer t.readMu.Unlock()
+// queue is one fd of the interface with its reader's state.
+type queue struct {
+	t    *linuxTUN
+	file *os.File
+	rc   syscall.RawConn
+
+	// Read state: one reader at a time (the interface's contract); the
+	// callback is bound once so Read does not allocate.
+	readMu sync.Mutex
+	rb     *packet.Batch
+	rmax   int
+	rerr   error
+	readFn func(fd uintptr) bool
+	vr     vnetReader // with IFF_VNET_HDR
+}
+
+func newQueue(t *linuxTUN, f *os.File) (*queue, error) {
+	rc, err := f.SyscallConn()
+	if err != nil {
+		return nil, fmt.Errorf("tun: %w", err)
+	}
+	q := &queue{t: t, file: f, rc: rc}
+	if t.vnet {
+		q.vr.init(&t.stats)
+		q.readFn = q.readVnet
+	} else {
+		q.readFn = q.readPackets
+	}
+	return q, nil
+}
+
+// Read implements Device: it reads the first queue.
+func (t *linuxTUN) Read(b *packet.Batch) error { return t.q[0].read(b) }
+
+// Write implements Device: it writes to the first queue.
+func (t *linuxTUN) Write(b *packet.Batch) error { return t.q[0].write(b) }
+
+// Queues implements MultiQueue.
+func (t *linuxTUN) Queues() int { return len(t.q) }
+
+// Queue implements MultiQueue. It panics if i is out of range, as an
+// index does.
+func (t *linuxTUN) Queue(i int) Device {
+	if i == 0 {
+		return t
+	}
+	return &queueDevice{t, t.q[i]}
+}
+
+// queueDevice is one queue of a multi-queue TUN as a Device.
+type queueDevice struct {
+	*linuxTUN
+	q *queue
+}
+
+func (d *queueDevice) Read(b *packet.Batch) error  { return d.q.read(b) }
+func (d *queueDevice) Write(b *packet.Batch) error { return d.q.write(b) }
+
+// read: the first packet is waited for in the poller; more are taken with
+// non-blocking reads until none is ready or the batch (at most
+// ReadBatchSize) is full. A packet too big for its slot is dropped.
+func (q *queue) read(b *packet.Batch) error {
+	q.readMu.Lock()
+	defer q.readMu.Unlock()
 	b.N = 0
-	t.rmax = min(b.Cap(), ReadBatchSize)
-	if t.rmax == 0 {
+	q.rmax = min(b.Cap(), ReadBatchSize)
+	if q.rmax == 0 {
 		return errors.New("tun: read into a batch with no slots")
 	}
-	t.rb, t.rerr = b, nil
-	err := t.rc.Read(t.readFn)
-	t.rb = nil
+	q.rb, q.rerr = b, nil
+	var err error
+	if !q.t.vnet || !q.vr.ready(b, q.rmax) {
+		err = q.rc.Read(q.readFn)
+	}
+	q.rb = nil
 	if err == nil {
-		err = t.rerr
+		err = q.rerr
 	}
 	if err != nil {
 		b.N = 0
-		return t.ioError("read", err)
+		return q.t.ioError("read", err)
 	}
 	return nil
 }
 
-// readPackets is the RawConn read callback; it returns false to wait for
-// the fd to become readable, which it does only while no packet is read.
-func (t *linuxTUN) readPackets(fd uintptr) bool {
-	b := t.rb
-	for b.N < t.rmax {
+// readPackets is the RawConn read callback without IFF_VNET_HDR; it
+// returns false to wait for the fd to become readable, which it does only
+// while no packet is read.
+func (q *queue) readPackets(fd uintptr) bool {
+	b := q.rb
+	for b.N < q.rmax {
 		s := b.Slots[b.N]
 		s.Reset()
 		room := s.Room()
 		if len(room) == 0 {
 			if b.N == 0 {
-				t.rerr = errors.New("slot has no room for a packet")
+				q.rerr = errors.New("slot has no room for a packet")
 			}
 			return true
 		}
@@ -256,7 +405,7 @@ func (t *linuxTUN) readPackets(fd uintptr) bool {
 			return b.N > 0
 		case err != nil:
 			if b.N == 0 {
-				t.rerr = err
+				q.rerr = err
 			}
 			// With packets in hand, report them; the error recurs on
 			// the next Read.
@@ -265,6 +414,31 @@ func (t *linuxTUN) readPackets(fd uintptr) bool {
 			continue // larger than the slot: the kernel cut it; drop it
 		}
 		b.N++
+	}
+	return true
+}
+
+// readVnet is the RawConn read callback with IFF_VNET_HDR: each read is a
+// virtio_net_hdr and a packet of up to 64 KiB into the queue's buffer,
+// split into the batch.
+func (q *queue) readVnet(fd uintptr) bool {
+	b := q.rb
+	for b.N < q.rmax {
+		n, err := unix.Read(int(fd), q.vr.buf)
+		switch {
+		case err == unix.EINTR:
+			continue
+		case err == unix.EAGAIN:
+			return b.N > 0
+		case err != nil:
+			if b.N == 0 {
+				q.rerr = err
+			}
+			return true
+		}
+		if !q.vr.split(b, q.rmax, n) {
+			return true // the packet waits for the next Read
+		}
 	}
 	return true
 }
@@ -298,20 +472,29 @@ func (t *linuxTUN) detached() bool {
 
 // tunWriter is the state of one Write.
 type tunWriter struct {
-	b   *packet.Batch
-	i   int
-	err error
-	fn  func(fd uintptr) bool
+	b      *packet.Batch
+	i, end int  // b.Slots[i:end] are yet to be written
+	hdr    bool // put a zero virtio_net_hdr in front of each packet
+	err    error
+	fn     func(fd uintptr) bool
+	// big holds copies of the packets for gro.Coalesce, in slots that can
+	// grow to 64 KiB; nil unless the TUN coalesces.
+	big *packet.Batch
 }
 
 func (w *tunWriter) write(fd uintptr) bool {
-	for ; w.i < w.b.N; w.i++ {
-		p := w.b.Slots[w.i].Data()
-		if len(p) == 0 {
+	for ; w.i < w.end; w.i++ {
+		s := w.b.Slots[w.i]
+		if s.Len() == 0 {
 			continue
 		}
 		for {
-			_, err := unix.Write(int(fd), p)
+			var err error
+			if w.hdr {
+				err = writeZeroHdr(int(fd), s)
+			} else {
+				_, err = unix.Write(int(fd), s.Data())
+			}
 			if err == unix.EINTR {
 				continue
 			}
@@ -327,23 +510,57 @@ func (w *tunWriter) write(fd uintptr) bool {
 	return true
 }
 
-// Write implements Device: each packet is one write. A packet the kernel
-// refuses does not stop the others; the first error is returned. Writes
-// may run concurrently.
-func (t *linuxTUN) Write(b *packet.Batch) error {
+// getWriter takes a free write state, or makes one while fewer than
+// cap(t.writers) exist, or waits for one.
+func (t *linuxTUN) getWriter() *tunWriter {
+	select {
+	case w := <-t.writers:
+		return w
+	default:
+	}
+	if t.nwriter.Add(1) <= int32(cap(t.writers)) {
+		w := &tunWriter{}
+		w.fn = w.write
+		if t.vnet && (t.gro.TCP || t.gro.UDP) {
+			w.big = newBigBatch()
+		}
+		return w
+	}
+	t.nwriter.Add(-1)
+	return <-t.writers
+}
+
+// write writes b on q: each packet is one write or, where the TUN
+// coalesces, each run of segments of a flow one super-packet. A packet the
+// kernel refuses does not stop the others; the first error is returned.
+// Writes may run concurrently. b's packets are left as they were (a
+// virtio_net_hdr may be put in their headroom, and taken off again).
+func (q *queue) write(b *packet.Batch) error {
 	if b.N == 0 {
 		return nil
 	}
-	w := t.writers.Get().(*tunWriter)
-	w.b, w.i, w.err = b, 0, nil
-	err := t.rc.Write(w.fn)
-	if err == nil {
-		err = w.err
+	t := q.t
+	w := t.getWriter()
+	var first error
+	for from := 0; from < b.N; from += packet.MaxBatch {
+		to := min(from+packet.MaxBatch, b.N)
+		w.b, w.i, w.end, w.hdr, w.err = b, from, to, t.vnet, nil
+		if w.big != nil && to-from > 1 && w.coalesce(b, from, to, t.gro, &t.stats) {
+			w.b, w.i, w.end, w.hdr = w.big, 0, w.big.N, false
+		}
+		err := q.rc.Write(w.fn)
+		if err != nil {
+			first = err // the fd is closed or gone: the rest would fail too
+			break
+		}
+		if first == nil {
+			first = w.err
+		}
 	}
 	w.b, w.err = nil, nil
-	t.writers.Put(w)
-	if err != nil {
-		return t.ioError("write", err)
+	t.writers <- w
+	if first != nil {
+		return t.ioError("write", first)
 	}
 	return nil
 }
@@ -398,7 +615,11 @@ func (t *linuxTUN) Close() error {
 		if t.nl != nil {
 			t.nl.Close()
 		}
-		err = t.file.Close()
+		for _, q := range t.q {
+			if e := q.file.Close(); err == nil {
+				err = e
+			}
+		}
 		t.wg.Wait()
 		close(t.events)
 		t.ctlMu.Lock()

@@ -11,7 +11,8 @@
 // The command line, the environment (WG_TUN_FD, WG_UAPI_FD,
 // WG_PROCESS_FOREGROUND, LOG_LEVEL) and the log format follow wireguard-go's
 // main.go (MIT, Copyright (C) 2017-2025 WireGuard LLC). WGXDP_CPU, read by the
-// crypto packages, forces a crypto implementation.
+// crypto packages, forces a crypto implementation; WGXDP_TUN_OFFLOAD=0, read
+// by the tun package, opens the TUN without offloads (no IFF_VNET_HDR).
 //
 // The daemon stops, removing its socket and interface, on SIGINT or SIGTERM,
 // when the interface is deleted (ip link del) and when the socket file is
