@@ -19,6 +19,7 @@ import (
 //	WGXDP_FQ_ECN=1|0            mark ECN-capable packets instead of dropping
 //	WGXDP_FQ_LIMIT=N            packets per peer queue
 //	WGXDP_EGRESS_SLOTS=N        packet buffers shared by all peer queues
+//	WGXDP_CPUPROFILE=FILE       write a CPU profile (pprof) until the daemon stops
 func egressFromEnv() (fqcodel.Config, int, error) {
 	var c fqcodel.Config
 	slots := 0
