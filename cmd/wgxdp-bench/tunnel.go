@@ -10,6 +10,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"flag"
 	"fmt"
 	"html"
 	"io"
@@ -65,8 +66,26 @@ func runTunnel(args []string, stdout, stderr io.Writer) int {
 	jsonPath := fs.String("json", "", "write the results as JSON to `file`")
 	svgPath := fs.String("svg", "", "write a bar chart, one group per metric, as SVG to `file`")
 	logDir := fs.String("logs", "", "keep the daemons' logs and every command's output under `dir`")
+	bloat := fs.Bool("bufferbloat", false, "the bufferbloat scenario: a 50 Mbit/s tbf with a 1 MB FIFO on the outer veth,\n"+
+		"cubic TCP, and (unless --pairs is given) wgxdp with fq_codel, wgxdp with a FIFO and wireguard-go")
 	if st := parseFlags(fs, args); st >= 0 {
 		return st
+	}
+	if *bloat {
+		set := map[string]bool{}
+		fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
+		if !set["qdisc"] {
+			*qdisc = "tbf rate 50mbit burst 16kb limit 1mb"
+		}
+		if !set["congestion"] {
+			*congestion = "cubic"
+		}
+		if !set["pairs"] {
+			*pairs = "wgxdp,wgxdp:WGXDP_QDISC=fifo,wireguard-go"
+		}
+		if !set["duration"] {
+			*duration = 8 * time.Second
+		}
 	}
 	cfg := tunnelConfig{
 		duration: *duration, pings: *pings, qdisc: strings.Fields(*qdisc), congestion: *congestion,
