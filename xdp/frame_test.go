@@ -1,0 +1,97 @@
+package xdp
+
+import (
+	"bytes"
+	"encoding/binary"
+	"net/netip"
+	"testing"
+)
+
+func TestBuildParseUDP(t *testing.T) {
+	dm, sm := [6]byte{2, 0, 0, 0, 0, 1}, [6]byte{2, 0, 0, 0, 0, 2}
+	for _, tc := range []struct{ src, dst string }{
+		{"10.0.0.1:51820", "192.0.2.7:4000"},
+		{"[fd00::1]:51820", "[2001:db8::7]:4000"},
+	} {
+		for _, n := range []int{0, 1, 2, 3, 148, 1421} {
+			src, dst := netip.MustParseAddrPort(tc.src), netip.MustParseAddrPort(tc.dst)
+			f := make([]byte, 2048)
+			p := make([]byte, n)
+			for i := range p {
+				p[i] = byte(i*7 + 1)
+			}
+			hl := headerLen(dst.Addr())
+			copy(f[hl:], p)
+			l := buildUDP(f, dm, sm, src, dst, n)
+			if l != hl+n {
+				t.Fatalf("%s n=%d: length %d, want %d", tc.dst, n, l, hl+n)
+			}
+			f = f[:l]
+			got, gs, gd, ok := parseUDP(f)
+			if !ok || !bytes.Equal(got, p) || gs != src || gd != dst {
+				t.Fatalf("%s n=%d: parse = %v %v %v %v", tc.dst, n, ok, gs, gd, len(got))
+			}
+			// Checksums verify to all ones.
+			var ps uint32
+			var udp []byte
+			if dst.Addr().Is4() {
+				if c := fold(sum16(f[14:34], 0)); c != 0xffff {
+					t.Fatalf("ip checksum verifies to %#x", c)
+				}
+				ps = sum16(f[26:34], 17+uint32(udpLen+n))
+				udp = f[34:]
+			} else {
+				ps = sum16(f[22:54], 17+uint32(udpLen+n))
+				udp = f[54:]
+			}
+			if c := fold(sum16(udp, ps)); c != 0xffff {
+				t.Fatalf("%s n=%d: udp checksum verifies to %#x", tc.dst, n, c)
+			}
+		}
+	}
+}
+
+func TestParseUDPOptionsAndJunk(t *testing.T) {
+	// IPv4 with IHL 6 (4 bytes of options).
+	f := make([]byte, 14+24+8+3)
+	binary.BigEndian.PutUint16(f[12:], 0x0800)
+	ip := f[14:]
+	ip[0], ip[9] = 0x46, 17
+	binary.BigEndian.PutUint16(ip[2:], 24+8+3)
+	copy(ip[12:], []byte{1, 2, 3, 4, 5, 6, 7, 8})
+	udp := ip[24:]
+	binary.BigEndian.PutUint16(udp[0:], 1)
+	binary.BigEndian.PutUint16(udp[2:], 2)
+	binary.BigEndian.PutUint16(udp[4:], 11)
+	copy(udp[8:], "abc")
+	p, s, d, ok := parseUDP(f)
+	if !ok || string(p) != "abc" || s.String() != "1.2.3.4:1" || d.String() != "5.6.7.8:2" {
+		t.Fatalf("IHL 6: %v %q %v %v", ok, p, s, d)
+	}
+	// Fragment, truncation, bad lengths: rejected, never a panic.
+	frag := bytes.Clone(f)
+	frag[14+6] = 0x20 // MF
+	if _, _, _, ok := parseUDP(frag); ok {
+		t.Fatal("fragment accepted")
+	}
+	for i := range len(f) {
+		if _, _, _, ok := parseUDP(f[:i]); ok {
+			t.Fatalf("truncated to %d accepted", i)
+		}
+	}
+	bad := bytes.Clone(f)
+	binary.BigEndian.PutUint16(bad[14+24+4:], 200)
+	if _, _, _, ok := parseUDP(bad); ok {
+		t.Fatal("UDP length beyond packet accepted")
+	}
+}
+
+func FuzzParseUDP(f *testing.F) {
+	f.Add(make([]byte, 60))
+	f.Fuzz(func(t *testing.T, b []byte) {
+		p, _, _, ok := parseUDP(b)
+		if ok && len(p) > len(b) {
+			t.Fatal("payload longer than frame")
+		}
+	})
+}

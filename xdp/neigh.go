@@ -1,0 +1,270 @@
+package xdp
+
+import (
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"net/netip"
+	"sync"
+	"time"
+
+	"golang.org/x/sys/unix"
+)
+
+// nextHop is where the XDP path sends a datagram for one destination.
+type nextHop struct {
+	ok      bool // usable: the route leaves through our interface and the neighbor is known
+	mac     [6]byte
+	src     netip.Addr // the route's preferred source
+	expires time.Time
+}
+
+// How long a lookup is trusted. A usable entry is rechecked every second,
+// so a neighbor going stale (which the XDP path, bypassing the stack, never
+// refreshes) is noticed and that batch goes through the socket, making the
+// kernel probe it again. An unusable one is retried soon, so the switch to
+// the XDP path follows the kernel's resolution quickly.
+const (
+	hopTTL     = time.Second
+	hopMissTTL = 50 * time.Millisecond
+)
+
+// neighbors looks up next hops through rtnetlink in the namespace the Bind
+// was opened in, caching the answers per destination.
+type neighbors struct {
+	ifindex int
+	mark    uint32
+
+	mu    sync.Mutex // guards fd, seq, buf and the cache
+	fd    int
+	seq   uint32
+	buf   []byte
+	cache map[netip.Addr]nextHop
+}
+
+func newNeighbors(ifindex int, mark uint32) (*neighbors, error) {
+	fd, err := unix.Socket(unix.AF_NETLINK, unix.SOCK_RAW|unix.SOCK_CLOEXEC, unix.NETLINK_ROUTE)
+	if err != nil {
+		return nil, fmt.Errorf("xdp: netlink socket: %w", err)
+	}
+	if err := unix.Bind(fd, &unix.SockaddrNetlink{Family: unix.AF_NETLINK}); err != nil {
+		unix.Close(fd)
+		return nil, fmt.Errorf("xdp: netlink bind: %w", err)
+	}
+	tv := unix.Timeval{Sec: 1}
+	_ = unix.SetsockoptTimeval(fd, unix.SOL_SOCKET, unix.SO_RCVTIMEO, &tv)
+	return &neighbors{ifindex: ifindex, mark: mark, fd: fd, buf: make([]byte, 16<<10),
+		cache: make(map[netip.Addr]nextHop)}, nil
+}
+
+func (n *neighbors) close() {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	if n.fd >= 0 {
+		unix.Close(n.fd)
+		n.fd = -1
+	}
+}
+
+func (n *neighbors) setMark(mark uint32) {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	n.mark = mark
+	clear(n.cache)
+}
+
+// lookup returns the next hop for dst, from the cache if fresh.
+func (n *neighbors) lookup(dst netip.Addr, now time.Time) nextHop {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	if h, ok := n.cache[dst]; ok && now.Before(h.expires) {
+		return h
+	}
+	h, err := n.resolve(dst)
+	if err != nil || !h.ok {
+		h = nextHop{expires: now.Add(hopMissTTL)}
+	} else {
+		h.expires = now.Add(hopTTL)
+	}
+	if len(n.cache) >= 4096 {
+		clear(n.cache) // bounded; entries are cheap to look up again
+	}
+	n.cache[dst] = h
+	return h
+}
+
+// resolve asks the kernel for the route to dst and then for its next
+// hop's neighbor entry. mu held.
+func (n *neighbors) resolve(dst netip.Addr) (nextHop, error) {
+	family, alen := byte(unix.AF_INET), 4
+	if dst.Is6() {
+		family, alen = unix.AF_INET6, 16
+	}
+	raw := dst.AsSlice()
+
+	// RTM_GETROUTE: rtmsg{family, dst_len}, RTA_DST, RTA_MARK.
+	b := n.msg(unix.RTM_GETROUTE, unix.NLM_F_REQUEST)
+	b = append(b, family, byte(alen*8), 0, 0, 0, 0, 0, 0, 0, 0, 0, 0)
+	b = appendAttr(b, unix.RTA_DST, raw)
+	if n.mark != 0 {
+		b = appendAttr(b, unix.RTA_MARK, binary.NativeEndian.AppendUint32(nil, n.mark))
+	}
+	var (
+		oif      int
+		gw, src  netip.Addr
+		gotRoute bool
+	)
+	err := n.do(b, unix.RTM_NEWROUTE, func(body []byte) {
+		if len(body) < unix.SizeofRtMsg {
+			return
+		}
+		gotRoute = true
+		eachAttr(body[unix.SizeofRtMsg:], func(t uint16, v []byte) {
+			switch t {
+			case unix.RTA_OIF:
+				if len(v) >= 4 {
+					oif = int(binary.NativeEndian.Uint32(v))
+				}
+			case unix.RTA_GATEWAY:
+				gw, _ = netip.AddrFromSlice(v)
+			case unix.RTA_PREFSRC:
+				src, _ = netip.AddrFromSlice(v)
+			}
+		})
+	})
+	if err != nil {
+		return nextHop{}, err
+	}
+	if !gotRoute || oif != n.ifindex || !src.IsValid() {
+		return nextHop{}, nil
+	}
+	hop := dst
+	if gw.IsValid() && gw.BitLen() == dst.BitLen() {
+		hop = gw
+	} else if gw.IsValid() {
+		return nextHop{}, nil // a gateway of the other family (RTA_VIA-like); leave it to the kernel
+	}
+
+	// RTM_GETNEIGH: ndmsg{family, ifindex}, NDA_DST.
+	b = n.msg(unix.RTM_GETNEIGH, unix.NLM_F_REQUEST)
+	b = append(b, family, 0, 0, 0)
+	b = binary.NativeEndian.AppendUint32(b, uint32(n.ifindex))
+	b = append(b, 0, 0, 0, 0)
+	b = appendAttr(b, unix.NDA_DST, hop.AsSlice())
+	h := nextHop{src: src}
+	err = n.do(b, unix.RTM_NEWNEIGH, func(body []byte) {
+		if len(body) < unix.SizeofNdMsg {
+			return
+		}
+		state := binary.NativeEndian.Uint16(body[8:10])
+		// A stale entry's address is probably right, but nothing would
+		// ever make the kernel check it again: the XDP path bypasses the
+		// stack. So it goes through the socket, which moves it to DELAY
+		// and then PROBE; both of those are used, as the kernel does.
+		const usable = unix.NUD_REACHABLE | unix.NUD_PERMANENT | unix.NUD_NOARP | unix.NUD_DELAY | unix.NUD_PROBE
+		if state&usable == 0 {
+			return // incomplete, failed, stale: let the kernel send
+		}
+		eachAttr(body[unix.SizeofNdMsg:], func(t uint16, v []byte) {
+			if t == unix.NDA_LLADDR && len(v) == 6 {
+				copy(h.mac[:], v)
+				h.ok = true
+			}
+		})
+	})
+	if errors.Is(err, unix.ENOENT) {
+		return nextHop{}, nil
+	}
+	return h, err
+}
+
+// msg starts a netlink message in n.buf.
+func (n *neighbors) msg(typ uint16, flags uint16) []byte {
+	n.seq++
+	b := n.buf[:0]
+	b = binary.NativeEndian.AppendUint32(b, 0) // length, set by do
+	b = binary.NativeEndian.AppendUint16(b, typ)
+	b = binary.NativeEndian.AppendUint16(b, flags)
+	b = binary.NativeEndian.AppendUint32(b, n.seq)
+	b = binary.NativeEndian.AppendUint32(b, 0)
+	return b
+}
+
+func appendAttr(b []byte, typ uint16, v []byte) []byte {
+	b = binary.NativeEndian.AppendUint16(b, uint16(unix.SizeofRtAttr+len(v)))
+	b = binary.NativeEndian.AppendUint16(b, typ)
+	b = append(b, v...)
+	for len(b)%4 != 0 {
+		b = append(b, 0)
+	}
+	return b
+}
+
+func eachAttr(b []byte, f func(t uint16, v []byte)) {
+	for len(b) >= unix.SizeofRtAttr {
+		l := int(binary.NativeEndian.Uint16(b))
+		if l < unix.SizeofRtAttr || l > len(b) {
+			return
+		}
+		f(binary.NativeEndian.Uint16(b[2:])&^unix.NLA_F_NESTED, b[unix.SizeofRtAttr:l])
+		l = (l + 3) &^ 3
+		if l > len(b) {
+			return
+		}
+		b = b[l:]
+	}
+}
+
+// do sends the request in req and calls f with the body of each reply of
+// type want, until the reply with our sequence number is complete.
+func (n *neighbors) do(req []byte, want uint16, f func(body []byte)) error {
+	if n.fd < 0 {
+		return unix.EBADF
+	}
+	binary.NativeEndian.PutUint32(req, uint32(len(req)))
+	seq := n.seq
+	if err := unix.Sendto(n.fd, req, 0, &unix.SockaddrNetlink{Family: unix.AF_NETLINK}); err != nil {
+		return fmt.Errorf("xdp: netlink send: %w", err)
+	}
+	rb := n.buf[len(req):] // the request is sent; the rest of buf takes the reply
+	if len(rb) < 8<<10 {
+		rb = n.buf
+	}
+	for {
+		m, _, err := unix.Recvfrom(n.fd, rb, 0)
+		if err != nil {
+			return fmt.Errorf("xdp: netlink receive: %w", err)
+		}
+		b := rb[:m]
+		for len(b) >= unix.SizeofNlMsghdr {
+			l := int(binary.NativeEndian.Uint32(b))
+			if l < unix.SizeofNlMsghdr || l > len(b) {
+				return errors.New("xdp: short netlink message")
+			}
+			typ := binary.NativeEndian.Uint16(b[4:])
+			flags := binary.NativeEndian.Uint16(b[6:])
+			s := binary.NativeEndian.Uint32(b[8:])
+			body := b[unix.SizeofNlMsghdr:l]
+			b = b[min((l+3)&^3, len(b)):]
+			if s != seq {
+				continue // a stale reply to an earlier, timed-out request
+			}
+			switch typ {
+			case unix.NLMSG_ERROR:
+				if len(body) >= 4 {
+					if e := int32(binary.NativeEndian.Uint32(body)); e != 0 {
+						return unix.Errno(-e)
+					}
+				}
+				return nil
+			case unix.NLMSG_DONE:
+				return nil
+			case want:
+				f(body)
+				if flags&unix.NLM_F_MULTI == 0 {
+					return nil
+				}
+			}
+		}
+	}
+}
