@@ -14,6 +14,7 @@ import (
 
 	"github.com/wgxdp/wgxdp/crypto/blake2s"
 	"github.com/wgxdp/wgxdp/crypto/curve25519"
+	"github.com/wgxdp/wgxdp/internal/hscompare"
 	xb "golang.org/x/crypto/blake2s"
 	xcurve "golang.org/x/crypto/curve25519"
 )
@@ -100,25 +101,25 @@ func runHandshake(args []string, stdout, stderr io.Writer) int {
 	}
 
 	printSystem(stdout, *benchtime)
-	oursHS, err := newOursHS()
+	oursHS, err := hscompare.NewOurs()
 	if err != nil {
 		return fail(err)
 	}
 	start := time.Now()
-	wg, err := newWGHS(*responders)
+	wg, err := hscompare.NewWireGuardGo(*responders)
 	if err != nil {
 		return fail(err)
 	}
-	defer wg.close()
+	defer wg.Close()
 	fmt.Fprintf(stdout, "wireguard-go: %d responder devices (set up in %v), each refusing an initiation within %v of its last\n",
-		*responders, time.Since(start).Round(time.Millisecond), wgMinSpacing)
+		*responders, time.Since(start).Round(time.Millisecond), hscompare.MinSpacing)
 	// Prove the setup first: one round of handshakes, all of which must
 	// succeed (as must every one timed below).
 	for range min(*responders, 16) {
-		if err := wg.handshake(); err != nil {
+		if err := wg.Handshake(); err != nil {
 			return fail(fmt.Errorf("wireguard-go handshake: %w", err))
 		}
-		if err := oursHS.handshake(); err != nil {
+		if err := oursHS.Handshake(); err != nil {
 			return fail(fmt.Errorf("wgxdp handshake: %w", err))
 		}
 	}
@@ -136,7 +137,7 @@ func runHandshake(args []string, stdout, stderr io.Writer) int {
 	benches := []hsBench{
 		{"handshake", "full", 0, ours, wggo, func(b *testing.B) error {
 			for b.Loop() {
-				if err := oursHS.handshake(); err != nil {
+				if err := oursHS.Handshake(); err != nil {
 					return err
 				}
 			}
@@ -145,13 +146,13 @@ func runHandshake(args []string, stdout, stderr io.Writer) int {
 		{"handshake", "full", 0, wggo, wggo, func(b *testing.B) error {
 			n := 0
 			for b.Loop() {
-				if d := wg.wait(); d > 0 {
+				if d := wg.Wait(); d > 0 {
 					b.StopTimer()
 					time.Sleep(d)
 					n++
 					b.StartTimer()
 				}
-				if err := wg.handshake(); err != nil {
+				if err := wg.Handshake(); err != nil {
 					return err
 				}
 			}

@@ -1,8 +1,6 @@
-package main
-
-// One full WireGuard handshake, ours and wireguard-go's, as the handshake
-// command times it (noise/wggo_bench_test.go holds the same rig as a
-// go test benchmark):
+// Package hscompare times one full WireGuard handshake, ours and
+// wireguard-go's, side by side; `wgxdp-bench handshake` and noise's
+// BenchmarkHandshakeVsWireGuardGo both use it:
 //
 //	initiator: create the initiation
 //	responder: consume it, create the response, derive its transport keys
@@ -19,8 +17,9 @@ package main
 // (whitened to ~16.8 ms) is not newer than the last from that peer, or that
 // comes within 20 ms of the last (flood). So its side runs against many
 // responder devices in turn, each knowing the one initiator; should the
-// loop come round to a responder within wgMinSpacing anyway, the timer is
+// loop come round to a responder within MinSpacing anyway, the timer is
 // stopped while it waits, and the waits are counted.
+package hscompare
 
 import (
 	"crypto/rand"
@@ -36,21 +35,22 @@ import (
 	"golang.zx2c4.com/wireguard/tun/tuntest"
 )
 
-// wgMinSpacing is the least time between two initiations to one
+// MinSpacing is the least time between two initiations to one
 // wireguard-go responder: above its 20 ms flood limit and so above the
 // timestamp granularity.
-const wgMinSpacing = 25 * time.Millisecond
+const MinSpacing = 25 * time.Millisecond
 
-// oursHS is one initiator and one responder of ours; our noise package
+// Ours is one initiator and one responder of ours; our noise package
 // leaves replay and flood checks to its caller, so one pair will do.
-type oursHS struct {
+type Ours struct {
 	a, b         noise.Static
 	aPeer, bPeer noise.PeerStatic // a's view of b, b's view of a
 	idx          uint32
 }
 
-func newOursHS() (*oursHS, error) {
-	h := &oursHS{}
+// NewOurs returns a fresh initiator/responder pair of ours.
+func NewOurs() (*Ours, error) {
+	h := &Ours{}
 	ka, err := noise.NewPrivateKey(rand.Reader)
 	if err != nil {
 		return nil, err
@@ -71,15 +71,15 @@ func newOursHS() (*oursHS, error) {
 	return h, nil
 }
 
-func (h *oursHS) lookup(pk noise.PublicKey) *noise.PeerStatic {
+func (h *Ours) lookup(pk noise.PublicKey) *noise.PeerStatic {
 	if pk == h.bPeer.Public {
 		return &h.bPeer
 	}
 	return nil
 }
 
-// handshake runs one full handshake and checks that both sides agree.
-func (h *oursHS) handshake() error {
+// Handshake runs one full handshake and checks that both sides agree.
+func (h *Ours) Handshake() error {
 	h.idx++
 	var ist noise.InitiatorState
 	var init noise.MessageInitiation
@@ -109,11 +109,11 @@ func (h *oursHS) handshake() error {
 	return nil
 }
 
-// wgHS is one wireguard-go initiator device with a peer per responder, and
+// WireGuardGo is one wireguard-go initiator device with a peer per responder, and
 // the responder devices. No device is brought up, so no socket is opened;
 // the responders' peers are started by hand, since ConsumeMessageInitiation
 // ignores initiations from a peer that is not running.
-type wgHS struct {
+type WireGuardGo struct {
 	devices   []*device.Device // all of them, to close
 	initiator *device.Device
 	initPeers []*device.Peer // the initiator's peer k is responder k
@@ -123,11 +123,12 @@ type wgHS struct {
 	next      int
 }
 
-func newWGHS(k int) (_ *wgHS, err error) {
-	h := &wgHS{last: make([]time.Time, k)}
+// NewWireGuardGo builds an initiator device and k responders (none up).
+func NewWireGuardGo(k int) (_ *WireGuardGo, err error) {
+	h := &WireGuardGo{last: make([]time.Time, k)}
 	defer func() {
 		if err != nil {
-			h.close()
+			h.Close()
 		}
 	}()
 	newDev := func() *device.Device {
@@ -181,25 +182,26 @@ func newWGHS(k int) (_ *wgHS, err error) {
 	return h, nil
 }
 
-func (h *wgHS) close() {
+// Close closes every device.
+func (h *WireGuardGo) Close() {
 	for _, d := range h.devices {
 		d.Close()
 	}
 	h.devices = nil
 }
 
-// wait returns how long to wait before the next responder may be used.
-func (h *wgHS) wait() time.Duration {
+// Wait returns how long to wait before the next responder may be used.
+func (h *WireGuardGo) Wait() time.Duration {
 	last := h.last[h.next]
 	if last.IsZero() {
 		return 0
 	}
-	return max(0, wgMinSpacing-time.Since(last))
+	return max(0, MinSpacing-time.Since(last))
 }
 
-// handshake runs one full handshake with the next responder in turn and
+// Handshake runs one full handshake with the next responder in turn and
 // checks every step's result.
-func (h *wgHS) handshake() error {
+func (h *WireGuardGo) Handshake() error {
 	k := h.next
 	h.next = (h.next + 1) % len(h.responder)
 	ip, rd, rp := h.initPeers[k], h.responder[k], h.respPeers[k]
@@ -226,5 +228,25 @@ func (h *wgHS) handshake() error {
 	if err := ip.BeginSymmetricSession(); err != nil {
 		return fmt.Errorf("responder %d: initiator BeginSymmetricSession: %w", k, err)
 	}
+	return nil
+}
+
+// CheckReplayRefused sends one fresh initiation twice to the next responder
+// (after waiting as Wait says): wireguard-go must accept the first and
+// refuse the second, which shows that Handshake's checks can fail.
+func (h *WireGuardGo) CheckReplayRefused() error {
+	r := h.next
+	time.Sleep(h.Wait())
+	init, err := h.initiator.CreateMessageInitiation(h.initPeers[r])
+	if err != nil {
+		return err
+	}
+	if p := h.responder[r].ConsumeMessageInitiation(init); p != h.respPeers[r] {
+		return errors.New("wireguard-go refused a fresh initiation")
+	}
+	if p := h.responder[r].ConsumeMessageInitiation(init); p != nil {
+		return errors.New("wireguard-go accepted a replayed initiation")
+	}
+	h.last[r] = time.Now()
 	return nil
 }
