@@ -1,7 +1,6 @@
 package device
 
 import (
-	"errors"
 	"fmt"
 	"net/netip"
 	"sort"
@@ -164,5 +163,3 @@ func (d *Device) Get() uapi.State {
 	})
 	return s
 }
-
-var _ = errors.New

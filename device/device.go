@@ -7,10 +7,8 @@ package device
 import (
 	"crypto/rand"
 	"errors"
-	"fmt"
 	"io"
 	"net"
-	"net/netip"
 	"os"
 	"runtime"
 	"sync"
@@ -26,8 +24,6 @@ import (
 	"github.com/wgxdp/wgxdp/ratelimiter"
 	"github.com/wgxdp/wgxdp/tun"
 )
-
-var packetZeroAddr netip.Addr
 
 // noStatic stands in for our identity before a private key is set: the
 // per-peer mac1 and cookie keys depend only on the peer's public key.
@@ -460,9 +456,6 @@ func (p *Peer) setPersistentKeepalive(sec uint16) bool {
 	return old != uint32(sec)
 }
 
-// AddAllowedIP routes prefix to the peer.
-func (d *Device) AddAllowedIP(p *Peer, prefix netip.Prefix) { d.allowed.Insert(prefix, p) }
-
 // Stats are the device's drop and event counters.
 type Stats struct {
 	RxPackets, TxPackets   uint64
@@ -514,5 +507,3 @@ func (d *Device) Stats() Stats {
 func isClosed(err error) bool {
 	return errors.Is(err, net.ErrClosed) || errors.Is(err, os.ErrClosed)
 }
-
-var errNoKey = fmt.Errorf("device: no private key")

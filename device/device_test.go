@@ -14,7 +14,6 @@ import (
 	"github.com/wgxdp/wgxdp/clock"
 	"github.com/wgxdp/wgxdp/conn/conntest"
 	"github.com/wgxdp/wgxdp/noise"
-	"github.com/wgxdp/wgxdp/packet"
 	"github.com/wgxdp/wgxdp/tun/tuntest"
 	"github.com/wgxdp/wgxdp/uapi"
 )
@@ -456,8 +455,6 @@ func TestUAPISetGet(t *testing.T) {
 		t.Fatal("replace_peers")
 	}
 }
-
-var _ = packet.Headroom
 
 // TestCookieUnderLoad: a responder under load answers an initiation with a
 // cookie reply instead of computing anything; the initiator's retry carries

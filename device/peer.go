@@ -2,6 +2,7 @@ package device
 
 import (
 	"encoding/base64"
+	"net/netip"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -54,7 +55,6 @@ type Peer struct {
 const (
 	hsNone = iota
 	hsInitiationCreated
-	hsResponseCreated
 )
 
 func (p *Peer) String() string {
@@ -93,7 +93,7 @@ func (p *Peer) roam(ep packet.Endpoint) {
 
 func (p *Peer) clearEndpointSrc() {
 	p.epMu.Lock()
-	p.endpoint.Src = packetZeroAddr
+	p.endpoint.Src = netip.Addr{}
 	p.endpoint.IfIndex = 0
 	p.epMu.Unlock()
 }
