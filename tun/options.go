@@ -1,9 +1,21 @@
 package tun
 
-import "os"
+import (
+	"os"
+	"strconv"
+)
+
+// EnvQueues sets the number of TUN queues Create opens (IFF_MULTI_QUEUE
+// when above 1); the device runs one reader per queue.
+const EnvQueues = "WGXDP_TUN_QUEUES"
 
 // DefaultOptions are the options Create uses: offloads on unless
-// WGXDP_TUN_OFFLOAD=0 (EnvOffload) is set, one queue.
+// WGXDP_TUN_OFFLOAD=0 (EnvOffload) is set, and WGXDP_TUN_QUEUES queues
+// (default 1; at most 16).
 func DefaultOptions() Options {
-	return Options{Offload: os.Getenv(EnvOffload) != "0", Queues: 1}
+	q := 1
+	if n, err := strconv.Atoi(os.Getenv(EnvQueues)); err == nil && n >= 1 {
+		q = min(n, 16)
+	}
+	return Options{Offload: os.Getenv(EnvOffload) != "0", Queues: q}
 }
