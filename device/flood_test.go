@@ -125,12 +125,12 @@ func TestHandshakeFlood(t *testing.T) {
 		select {
 		case took = <-done:
 			if took == 0 {
-				if d := pr.net.Dropped(); d*20 > sent.Load() && os.Getenv("WGXDP_FLOOD_STRICT") == "" {
-					// The receiver was starved of CPU (other tests share
-					// the 2 cores), so the in-memory socket overflowed as
-					// a kernel socket would. `make test` runs this test
-					// again alone with WGXDP_FLOOD_STRICT=1.
-					t.Skipf("machine too loaded: %d of %d forged datagrams overflowed the receiver's queue", d, sent.Load())
+				if os.Getenv("WGXDP_FLOOD_STRICT") == "" {
+					// Among other packages' tests on 2 cores the receiver
+					// and the peers' timers may be starved of CPU; `make
+					// test` runs this test again alone with
+					// WGXDP_FLOOD_STRICT=1, where a miss fails.
+					t.Skipf("not strict: missed the deadline on a loaded machine (%d of %d forged datagrams overflowed the receiver's queue)", pr.net.Dropped(), sent.Load())
 				}
 				t.Fatalf("legitimate handshake did not complete within 2×REKEY_TIMEOUT under flood (offered %d forged; in-memory socket drops %d; b %+v; c %+v)",
 					sent.Load(), pr.net.Dropped(), pr.b.dev.Stats(), dc.Stats())
