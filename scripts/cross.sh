@@ -7,7 +7,9 @@
 # few seconds.
 #
 #	scripts/cross.sh [ARCH...]    test the given arches (default: all three)
-#	scripts/cross.sh count        instructions per byte of a 1420-byte Seal
+#	scripts/cross.sh count        instructions per byte of a 1420-byte Seal;
+#	                              on arm64 also per BLAKE2s-256 of 1 KiB and
+#	                              per X25519 shared secret
 #
 # Environment: GO (default go), CROSS_FUZZTIME (default 5s; 0 skips the fuzz
 # runs). The fuzz engine re-executes the test binary itself, which only works
@@ -95,36 +97,48 @@ cross_test() {
 	fi
 }
 
-# count_one arch level traces `TestSealLoop` with N seals and with none and
-# prints the instructions per byte executed in the seal path (the crypto and
-# asm packages, crypto/subtle, memmove, memclr): runtime noise (sysmon, the
-# scheduler) is left out by symbol, and asynchronous preemption is off.
+# count_one arch level [workload] traces a loop test with N iterations and
+# with none and prints the instructions per iteration (and per byte) executed
+# in the workload's path (the crypto and asm packages, crypto/subtle,
+# memmove, memclr): runtime noise (sysmon, the scheduler) is left out by
+# symbol, and asynchronous preemption is off. Workloads: seal (default;
+# TestSealLoop, a 1420-byte Seal), blake2s (TestSumLoop, Sum256 of 1 KiB),
+# x25519 (TestSharedSecretLoop, one SharedSecret).
 count_one() {
-	local arch=$1 level=$2 n=20 q bin dir c0 cn
+	local arch=$1 level=$2 work=${3:-seal} n q bin dir c0 cn pkg test var bytes what
+	case $work in
+	seal) pkg=chacha20poly1305 test=TestSealLoop var=WGXDP_SEAL_LOOP bytes=1420 n=20 what=Seal ;;
+	blake2s) pkg=blake2s test=TestSumLoop var=WGXDP_BLAKE2S_LOOP bytes=1024 n=20 what="Sum256(1 KiB)" ;;
+	x25519) pkg=curve25519 test=TestSharedSecretLoop var=WGXDP_X25519_LOOP bytes=0 n=3 what=SharedSecret ;;
+	esac
 	q=qemu-$(qemu_for "$arch")-static
 	dir=$(mktemp -d)
-	bin=$dir/cc.test
+	bin=$dir/$pkg.test
 	# shellcheck disable=SC2046
-	env $(env_for "$arch") "$GO" test -c -o "$bin" ./crypto/chacha20poly1305/
+	env $(env_for "$arch") "$GO" test -c -o "$bin" "./crypto/$pkg/"
 	for k in 0 $n; do
 		# One trace line per executed instruction (-singlestep: one
 		# instruction per translation block; nochain: every block logged),
 		# the symbol last on the line; streamed, never written to disk.
-		WGXDP_CPU=$level WGXDP_SEAL_LOOP=$k GOMAXPROCS=1 GOGC=off GODEBUG=asyncpreemptoff=1 \
-			"$q" -singlestep -d exec,nochain -D /dev/stderr "$bin" -test.run '^TestSealLoop$' 2>&1 >/dev/null |
+		env WGXDP_CPU="$level" "$var=$k" GOMAXPROCS=1 GOGC=off GODEBUG=asyncpreemptoff=1 \
+			"$q" -singlestep -d exec,nochain -D /dev/stderr "$bin" -test.run "^$test\$" 2>&1 >/dev/null |
 			awk '$NF ~ /wgxdp|crypto\/|runtime\.mem(move|clr)/ {c++} END {print c+0}' >"$dir/count$k"
 	done
 	c0=$(cat "$dir/count0")
 	cn=$(cat "$dir/count$n")
 	rm -rf "$dir"
-	awk -v a="$arch" -v l="$level" -v c0="$c0" -v cn="$cn" -v n=$n \
-		'BEGIN {printf "%-7s %-8s %9d instructions per Seal  %6.2f per byte\n", a, l, (cn-c0)/n, (cn-c0)/n/1420}'
+	awk -v a="$arch" -v l="$level" -v c0="$c0" -v cn="$cn" -v n=$n -v b="$bytes" -v w="$what" \
+		'BEGIN {printf "%-7s %-8s %9d instructions per %s", a, l, (cn-c0)/n, w; if (b > 0) printf "  %6.2f per byte", (cn-c0)/n/b; printf "\n"}'
 }
 
 ensure_qemu
 if [ "${1:-}" = count ]; then
 	count_one arm64 neon
 	count_one arm64 generic
+	count_one arm64 neon blake2s
+	count_one arm64 generic blake2s
+	count_one arm64 neon x25519
+	count_one arm64 generic x25519
 	count_one mipsle mips32
 	count_one mipsle generic
 	count_one mips mips32
