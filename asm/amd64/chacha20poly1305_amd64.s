@@ -206,7 +206,7 @@ catchup_4:
 	MOVQ  48(SP), AX
 	SUBQ  SI, AX
 	CMPQ  AX, $0x00000010
-	JB    catchupdone_5
+	JL    catchupdone_5
 	ADDQ  (SI), R10
 	ADCQ  8(SI), R11
 	ADCQ  $0x00000001, R12
@@ -311,7 +311,7 @@ catchup_8:
 	MOVQ  48(SP), AX
 	SUBQ  SI, AX
 	CMPQ  AX, $0x00000010
-	JB    catchupdone_9
+	JL    catchupdone_9
 	ADDQ  (SI), R10
 	ADCQ  8(SI), R11
 	ADCQ  $0x00000001, R12
@@ -737,60 +737,60 @@ first1_13:
 	MOVQ           $0x0000000a, DI
 
 rounds_18:
-	VPADDD       Y1, Y0, Y0
-	VPXOR        Y0, Y3, Y3
-	VPSHUFB      rol16<>+0(SB), Y3, Y3
-	VPADDD       Y3, Y2, Y2
-	VPXOR        Y2, Y1, Y1
-	VPSLLD       $0x0c, Y1, Y15
-	VPSRLD       $0x14, Y1, Y1
-	VPXOR        Y15, Y1, Y1
-	VPADDD       Y1, Y0, Y0
-	VPXOR        Y0, Y3, Y3
-	VPSHUFB      rol8<>+0(SB), Y3, Y3
-	VPADDD       Y3, Y2, Y2
-	VPXOR        Y2, Y1, Y1
-	VPSLLD       $0x07, Y1, Y15
-	VPSRLD       $0x19, Y1, Y1
-	VPXOR        Y15, Y1, Y1
-	VPSHUFD      $0x39, Y1, Y1
-	VPSHUFD      $0x4e, Y2, Y2
-	VPSHUFD      $0x93, Y3, Y3
-	VPADDD       Y1, Y0, Y0
-	VPXOR        Y0, Y3, Y3
-	VPSHUFB      rol16<>+0(SB), Y3, Y3
-	VPADDD       Y3, Y2, Y2
-	VPXOR        Y2, Y1, Y1
-	VPSLLD       $0x0c, Y1, Y15
-	VPSRLD       $0x14, Y1, Y1
-	VPXOR        Y15, Y1, Y1
-	VPADDD       Y1, Y0, Y0
-	VPXOR        Y0, Y3, Y3
-	VPSHUFB      rol8<>+0(SB), Y3, Y3
-	VPADDD       Y3, Y2, Y2
-	VPXOR        Y2, Y1, Y1
-	VPSLLD       $0x07, Y1, Y15
-	VPSRLD       $0x19, Y1, Y1
-	VPXOR        Y15, Y1, Y1
-	VPSHUFD      $0x93, Y1, Y1
-	VPSHUFD      $0x4e, Y2, Y2
-	VPSHUFD      $0x39, Y3, Y3
-	DECQ         DI
-	JNZ          rounds_18
-	VPADDD       sigma<>+0(SB), Y0, Y0
-	VPADDD       544(SP), Y1, Y1
-	VPADDD       576(SP), Y2, Y2
-	VPADDD       608(SP), Y3, Y3
-	VMOVDQU      X0, (SP)
-	VEXTRACTI128 $0x01, Y0, 64(SP)
-	VMOVDQU      X1, 16(SP)
-	VEXTRACTI128 $0x01, Y1, 80(SP)
-	VMOVDQU      X2, 32(SP)
-	VEXTRACTI128 $0x01, Y2, 96(SP)
-	VMOVDQU      X3, 48(SP)
-	VEXTRACTI128 $0x01, Y3, 112(SP)
-	ADDL         $0x00000002, 736(SP)
-	JMP          firstdone_17
+	VPADDD     Y1, Y0, Y0
+	VPXOR      Y0, Y3, Y3
+	VPSHUFB    rol16<>+0(SB), Y3, Y3
+	VPADDD     Y3, Y2, Y2
+	VPXOR      Y2, Y1, Y1
+	VPSLLD     $0x0c, Y1, Y15
+	VPSRLD     $0x14, Y1, Y1
+	VPXOR      Y15, Y1, Y1
+	VPADDD     Y1, Y0, Y0
+	VPXOR      Y0, Y3, Y3
+	VPSHUFB    rol8<>+0(SB), Y3, Y3
+	VPADDD     Y3, Y2, Y2
+	VPXOR      Y2, Y1, Y1
+	VPSLLD     $0x07, Y1, Y15
+	VPSRLD     $0x19, Y1, Y1
+	VPXOR      Y15, Y1, Y1
+	VPSHUFD    $0x39, Y1, Y1
+	VPSHUFD    $0x4e, Y2, Y2
+	VPSHUFD    $0x93, Y3, Y3
+	VPADDD     Y1, Y0, Y0
+	VPXOR      Y0, Y3, Y3
+	VPSHUFB    rol16<>+0(SB), Y3, Y3
+	VPADDD     Y3, Y2, Y2
+	VPXOR      Y2, Y1, Y1
+	VPSLLD     $0x0c, Y1, Y15
+	VPSRLD     $0x14, Y1, Y1
+	VPXOR      Y15, Y1, Y1
+	VPADDD     Y1, Y0, Y0
+	VPXOR      Y0, Y3, Y3
+	VPSHUFB    rol8<>+0(SB), Y3, Y3
+	VPADDD     Y3, Y2, Y2
+	VPXOR      Y2, Y1, Y1
+	VPSLLD     $0x07, Y1, Y15
+	VPSRLD     $0x19, Y1, Y1
+	VPXOR      Y15, Y1, Y1
+	VPSHUFD    $0x93, Y1, Y1
+	VPSHUFD    $0x4e, Y2, Y2
+	VPSHUFD    $0x39, Y3, Y3
+	DECQ       DI
+	JNZ        rounds_18
+	VPADDD     sigma<>+0(SB), Y0, Y0
+	VPADDD     544(SP), Y1, Y1
+	VPADDD     576(SP), Y2, Y2
+	VPADDD     608(SP), Y3, Y3
+	VPERM2I128 $0x20, Y1, Y0, Y15
+	VMOVDQU    Y15, (SP)
+	VPERM2I128 $0x31, Y1, Y0, Y0
+	VMOVDQU    Y0, 64(SP)
+	VPERM2I128 $0x20, Y3, Y2, Y15
+	VMOVDQU    Y15, 32(SP)
+	VPERM2I128 $0x31, Y3, Y2, Y2
+	VMOVDQU    Y2, 96(SP)
+	ADDL       $0x00000002, 736(SP)
+	JMP        firstdone_17
 
 first2_14:
 	MOVQ           $0x000000c0, CX
@@ -812,110 +812,110 @@ first2_14:
 	MOVQ           $0x0000000a, DI
 
 rounds_19:
-	VPADDD       Y1, Y0, Y0
-	VPADDD       Y5, Y4, Y4
-	VPXOR        Y0, Y3, Y3
-	VPSHUFB      rol16<>+0(SB), Y3, Y3
-	VPXOR        Y4, Y7, Y7
-	VPSHUFB      rol16<>+0(SB), Y7, Y7
-	VPADDD       Y3, Y2, Y2
-	VPXOR        Y2, Y1, Y1
-	VPADDD       Y7, Y6, Y6
-	VPXOR        Y6, Y5, Y5
-	VPSLLD       $0x0c, Y1, Y15
-	VPSRLD       $0x14, Y1, Y1
-	VPXOR        Y15, Y1, Y1
-	VPSLLD       $0x0c, Y5, Y15
-	VPSRLD       $0x14, Y5, Y5
-	VPXOR        Y15, Y5, Y5
-	VPADDD       Y1, Y0, Y0
-	VPADDD       Y5, Y4, Y4
-	VPXOR        Y0, Y3, Y3
-	VPSHUFB      rol8<>+0(SB), Y3, Y3
-	VPXOR        Y4, Y7, Y7
-	VPSHUFB      rol8<>+0(SB), Y7, Y7
-	VPADDD       Y3, Y2, Y2
-	VPXOR        Y2, Y1, Y1
-	VPADDD       Y7, Y6, Y6
-	VPXOR        Y6, Y5, Y5
-	VPSLLD       $0x07, Y1, Y15
-	VPSRLD       $0x19, Y1, Y1
-	VPXOR        Y15, Y1, Y1
-	VPSLLD       $0x07, Y5, Y15
-	VPSRLD       $0x19, Y5, Y5
-	VPXOR        Y15, Y5, Y5
-	VPSHUFD      $0x39, Y1, Y1
-	VPSHUFD      $0x4e, Y2, Y2
-	VPSHUFD      $0x93, Y3, Y3
-	VPSHUFD      $0x39, Y5, Y5
-	VPSHUFD      $0x4e, Y6, Y6
-	VPSHUFD      $0x93, Y7, Y7
-	VPADDD       Y1, Y0, Y0
-	VPADDD       Y5, Y4, Y4
-	VPXOR        Y0, Y3, Y3
-	VPSHUFB      rol16<>+0(SB), Y3, Y3
-	VPXOR        Y4, Y7, Y7
-	VPSHUFB      rol16<>+0(SB), Y7, Y7
-	VPADDD       Y3, Y2, Y2
-	VPXOR        Y2, Y1, Y1
-	VPADDD       Y7, Y6, Y6
-	VPXOR        Y6, Y5, Y5
-	VPSLLD       $0x0c, Y1, Y15
-	VPSRLD       $0x14, Y1, Y1
-	VPXOR        Y15, Y1, Y1
-	VPSLLD       $0x0c, Y5, Y15
-	VPSRLD       $0x14, Y5, Y5
-	VPXOR        Y15, Y5, Y5
-	VPADDD       Y1, Y0, Y0
-	VPADDD       Y5, Y4, Y4
-	VPXOR        Y0, Y3, Y3
-	VPSHUFB      rol8<>+0(SB), Y3, Y3
-	VPXOR        Y4, Y7, Y7
-	VPSHUFB      rol8<>+0(SB), Y7, Y7
-	VPADDD       Y3, Y2, Y2
-	VPXOR        Y2, Y1, Y1
-	VPADDD       Y7, Y6, Y6
-	VPXOR        Y6, Y5, Y5
-	VPSLLD       $0x07, Y1, Y15
-	VPSRLD       $0x19, Y1, Y1
-	VPXOR        Y15, Y1, Y1
-	VPSLLD       $0x07, Y5, Y15
-	VPSRLD       $0x19, Y5, Y5
-	VPXOR        Y15, Y5, Y5
-	VPSHUFD      $0x93, Y1, Y1
-	VPSHUFD      $0x4e, Y2, Y2
-	VPSHUFD      $0x39, Y3, Y3
-	VPSHUFD      $0x93, Y5, Y5
-	VPSHUFD      $0x4e, Y6, Y6
-	VPSHUFD      $0x39, Y7, Y7
-	DECQ         DI
-	JNZ          rounds_19
-	VPADDD       sigma<>+0(SB), Y0, Y0
-	VPADDD       544(SP), Y1, Y1
-	VPADDD       576(SP), Y2, Y2
-	VPADDD       608(SP), Y3, Y3
-	VPADDD       sigma<>+0(SB), Y4, Y4
-	VPADDD       544(SP), Y5, Y5
-	VPADDD       576(SP), Y6, Y6
-	VPADDD       640(SP), Y7, Y7
-	VMOVDQU      X0, (SP)
-	VEXTRACTI128 $0x01, Y0, 64(SP)
-	VMOVDQU      X1, 16(SP)
-	VEXTRACTI128 $0x01, Y1, 80(SP)
-	VMOVDQU      X2, 32(SP)
-	VEXTRACTI128 $0x01, Y2, 96(SP)
-	VMOVDQU      X3, 48(SP)
-	VEXTRACTI128 $0x01, Y3, 112(SP)
-	VMOVDQU      X4, 128(SP)
-	VEXTRACTI128 $0x01, Y4, 192(SP)
-	VMOVDQU      X5, 144(SP)
-	VEXTRACTI128 $0x01, Y5, 208(SP)
-	VMOVDQU      X6, 160(SP)
-	VEXTRACTI128 $0x01, Y6, 224(SP)
-	VMOVDQU      X7, 176(SP)
-	VEXTRACTI128 $0x01, Y7, 240(SP)
-	ADDL         $0x00000004, 736(SP)
-	JMP          firstdone_17
+	VPADDD     Y1, Y0, Y0
+	VPADDD     Y5, Y4, Y4
+	VPXOR      Y0, Y3, Y3
+	VPSHUFB    rol16<>+0(SB), Y3, Y3
+	VPXOR      Y4, Y7, Y7
+	VPSHUFB    rol16<>+0(SB), Y7, Y7
+	VPADDD     Y3, Y2, Y2
+	VPXOR      Y2, Y1, Y1
+	VPADDD     Y7, Y6, Y6
+	VPXOR      Y6, Y5, Y5
+	VPSLLD     $0x0c, Y1, Y15
+	VPSRLD     $0x14, Y1, Y1
+	VPXOR      Y15, Y1, Y1
+	VPSLLD     $0x0c, Y5, Y15
+	VPSRLD     $0x14, Y5, Y5
+	VPXOR      Y15, Y5, Y5
+	VPADDD     Y1, Y0, Y0
+	VPADDD     Y5, Y4, Y4
+	VPXOR      Y0, Y3, Y3
+	VPSHUFB    rol8<>+0(SB), Y3, Y3
+	VPXOR      Y4, Y7, Y7
+	VPSHUFB    rol8<>+0(SB), Y7, Y7
+	VPADDD     Y3, Y2, Y2
+	VPXOR      Y2, Y1, Y1
+	VPADDD     Y7, Y6, Y6
+	VPXOR      Y6, Y5, Y5
+	VPSLLD     $0x07, Y1, Y15
+	VPSRLD     $0x19, Y1, Y1
+	VPXOR      Y15, Y1, Y1
+	VPSLLD     $0x07, Y5, Y15
+	VPSRLD     $0x19, Y5, Y5
+	VPXOR      Y15, Y5, Y5
+	VPSHUFD    $0x39, Y1, Y1
+	VPSHUFD    $0x4e, Y2, Y2
+	VPSHUFD    $0x93, Y3, Y3
+	VPSHUFD    $0x39, Y5, Y5
+	VPSHUFD    $0x4e, Y6, Y6
+	VPSHUFD    $0x93, Y7, Y7
+	VPADDD     Y1, Y0, Y0
+	VPADDD     Y5, Y4, Y4
+	VPXOR      Y0, Y3, Y3
+	VPSHUFB    rol16<>+0(SB), Y3, Y3
+	VPXOR      Y4, Y7, Y7
+	VPSHUFB    rol16<>+0(SB), Y7, Y7
+	VPADDD     Y3, Y2, Y2
+	VPXOR      Y2, Y1, Y1
+	VPADDD     Y7, Y6, Y6
+	VPXOR      Y6, Y5, Y5
+	VPSLLD     $0x0c, Y1, Y15
+	VPSRLD     $0x14, Y1, Y1
+	VPXOR      Y15, Y1, Y1
+	VPSLLD     $0x0c, Y5, Y15
+	VPSRLD     $0x14, Y5, Y5
+	VPXOR      Y15, Y5, Y5
+	VPADDD     Y1, Y0, Y0
+	VPADDD     Y5, Y4, Y4
+	VPXOR      Y0, Y3, Y3
+	VPSHUFB    rol8<>+0(SB), Y3, Y3
+	VPXOR      Y4, Y7, Y7
+	VPSHUFB    rol8<>+0(SB), Y7, Y7
+	VPADDD     Y3, Y2, Y2
+	VPXOR      Y2, Y1, Y1
+	VPADDD     Y7, Y6, Y6
+	VPXOR      Y6, Y5, Y5
+	VPSLLD     $0x07, Y1, Y15
+	VPSRLD     $0x19, Y1, Y1
+	VPXOR      Y15, Y1, Y1
+	VPSLLD     $0x07, Y5, Y15
+	VPSRLD     $0x19, Y5, Y5
+	VPXOR      Y15, Y5, Y5
+	VPSHUFD    $0x93, Y1, Y1
+	VPSHUFD    $0x4e, Y2, Y2
+	VPSHUFD    $0x39, Y3, Y3
+	VPSHUFD    $0x93, Y5, Y5
+	VPSHUFD    $0x4e, Y6, Y6
+	VPSHUFD    $0x39, Y7, Y7
+	DECQ       DI
+	JNZ        rounds_19
+	VPADDD     sigma<>+0(SB), Y0, Y0
+	VPADDD     544(SP), Y1, Y1
+	VPADDD     576(SP), Y2, Y2
+	VPADDD     608(SP), Y3, Y3
+	VPADDD     sigma<>+0(SB), Y4, Y4
+	VPADDD     544(SP), Y5, Y5
+	VPADDD     576(SP), Y6, Y6
+	VPADDD     640(SP), Y7, Y7
+	VPERM2I128 $0x20, Y1, Y0, Y15
+	VMOVDQU    Y15, (SP)
+	VPERM2I128 $0x31, Y1, Y0, Y0
+	VMOVDQU    Y0, 64(SP)
+	VPERM2I128 $0x20, Y3, Y2, Y15
+	VMOVDQU    Y15, 32(SP)
+	VPERM2I128 $0x31, Y3, Y2, Y2
+	VMOVDQU    Y2, 96(SP)
+	VPERM2I128 $0x20, Y5, Y4, Y15
+	VMOVDQU    Y15, 128(SP)
+	VPERM2I128 $0x31, Y5, Y4, Y4
+	VMOVDQU    Y4, 192(SP)
+	VPERM2I128 $0x20, Y7, Y6, Y15
+	VMOVDQU    Y15, 160(SP)
+	VPERM2I128 $0x31, Y7, Y6, Y6
+	VMOVDQU    Y6, 224(SP)
+	ADDL       $0x00000004, 736(SP)
+	JMP        firstdone_17
 
 first3_15:
 	MOVQ           $0x00000140, CX
@@ -943,160 +943,160 @@ first3_15:
 	MOVQ           $0x0000000a, DI
 
 rounds_20:
-	VPADDD       Y1, Y0, Y0
-	VPADDD       Y5, Y4, Y4
-	VPADDD       Y9, Y8, Y8
-	VPXOR        Y0, Y3, Y3
-	VPSHUFB      rol16<>+0(SB), Y3, Y3
-	VPXOR        Y4, Y7, Y7
-	VPSHUFB      rol16<>+0(SB), Y7, Y7
-	VPXOR        Y8, Y11, Y11
-	VPSHUFB      rol16<>+0(SB), Y11, Y11
-	VPADDD       Y3, Y2, Y2
-	VPXOR        Y2, Y1, Y1
-	VPADDD       Y7, Y6, Y6
-	VPXOR        Y6, Y5, Y5
-	VPADDD       Y11, Y10, Y10
-	VPXOR        Y10, Y9, Y9
-	VPSLLD       $0x0c, Y1, Y15
-	VPSRLD       $0x14, Y1, Y1
-	VPXOR        Y15, Y1, Y1
-	VPSLLD       $0x0c, Y5, Y15
-	VPSRLD       $0x14, Y5, Y5
-	VPXOR        Y15, Y5, Y5
-	VPSLLD       $0x0c, Y9, Y15
-	VPSRLD       $0x14, Y9, Y9
-	VPXOR        Y15, Y9, Y9
-	VPADDD       Y1, Y0, Y0
-	VPADDD       Y5, Y4, Y4
-	VPADDD       Y9, Y8, Y8
-	VPXOR        Y0, Y3, Y3
-	VPSHUFB      rol8<>+0(SB), Y3, Y3
-	VPXOR        Y4, Y7, Y7
-	VPSHUFB      rol8<>+0(SB), Y7, Y7
-	VPXOR        Y8, Y11, Y11
-	VPSHUFB      rol8<>+0(SB), Y11, Y11
-	VPADDD       Y3, Y2, Y2
-	VPXOR        Y2, Y1, Y1
-	VPADDD       Y7, Y6, Y6
-	VPXOR        Y6, Y5, Y5
-	VPADDD       Y11, Y10, Y10
-	VPXOR        Y10, Y9, Y9
-	VPSLLD       $0x07, Y1, Y15
-	VPSRLD       $0x19, Y1, Y1
-	VPXOR        Y15, Y1, Y1
-	VPSLLD       $0x07, Y5, Y15
-	VPSRLD       $0x19, Y5, Y5
-	VPXOR        Y15, Y5, Y5
-	VPSLLD       $0x07, Y9, Y15
-	VPSRLD       $0x19, Y9, Y9
-	VPXOR        Y15, Y9, Y9
-	VPSHUFD      $0x39, Y1, Y1
-	VPSHUFD      $0x4e, Y2, Y2
-	VPSHUFD      $0x93, Y3, Y3
-	VPSHUFD      $0x39, Y5, Y5
-	VPSHUFD      $0x4e, Y6, Y6
-	VPSHUFD      $0x93, Y7, Y7
-	VPSHUFD      $0x39, Y9, Y9
-	VPSHUFD      $0x4e, Y10, Y10
-	VPSHUFD      $0x93, Y11, Y11
-	VPADDD       Y1, Y0, Y0
-	VPADDD       Y5, Y4, Y4
-	VPADDD       Y9, Y8, Y8
-	VPXOR        Y0, Y3, Y3
-	VPSHUFB      rol16<>+0(SB), Y3, Y3
-	VPXOR        Y4, Y7, Y7
-	VPSHUFB      rol16<>+0(SB), Y7, Y7
-	VPXOR        Y8, Y11, Y11
-	VPSHUFB      rol16<>+0(SB), Y11, Y11
-	VPADDD       Y3, Y2, Y2
-	VPXOR        Y2, Y1, Y1
-	VPADDD       Y7, Y6, Y6
-	VPXOR        Y6, Y5, Y5
-	VPADDD       Y11, Y10, Y10
-	VPXOR        Y10, Y9, Y9
-	VPSLLD       $0x0c, Y1, Y15
-	VPSRLD       $0x14, Y1, Y1
-	VPXOR        Y15, Y1, Y1
-	VPSLLD       $0x0c, Y5, Y15
-	VPSRLD       $0x14, Y5, Y5
-	VPXOR        Y15, Y5, Y5
-	VPSLLD       $0x0c, Y9, Y15
-	VPSRLD       $0x14, Y9, Y9
-	VPXOR        Y15, Y9, Y9
-	VPADDD       Y1, Y0, Y0
-	VPADDD       Y5, Y4, Y4
-	VPADDD       Y9, Y8, Y8
-	VPXOR        Y0, Y3, Y3
-	VPSHUFB      rol8<>+0(SB), Y3, Y3
-	VPXOR        Y4, Y7, Y7
-	VPSHUFB      rol8<>+0(SB), Y7, Y7
-	VPXOR        Y8, Y11, Y11
-	VPSHUFB      rol8<>+0(SB), Y11, Y11
-	VPADDD       Y3, Y2, Y2
-	VPXOR        Y2, Y1, Y1
-	VPADDD       Y7, Y6, Y6
-	VPXOR        Y6, Y5, Y5
-	VPADDD       Y11, Y10, Y10
-	VPXOR        Y10, Y9, Y9
-	VPSLLD       $0x07, Y1, Y15
-	VPSRLD       $0x19, Y1, Y1
-	VPXOR        Y15, Y1, Y1
-	VPSLLD       $0x07, Y5, Y15
-	VPSRLD       $0x19, Y5, Y5
-	VPXOR        Y15, Y5, Y5
-	VPSLLD       $0x07, Y9, Y15
-	VPSRLD       $0x19, Y9, Y9
-	VPXOR        Y15, Y9, Y9
-	VPSHUFD      $0x93, Y1, Y1
-	VPSHUFD      $0x4e, Y2, Y2
-	VPSHUFD      $0x39, Y3, Y3
-	VPSHUFD      $0x93, Y5, Y5
-	VPSHUFD      $0x4e, Y6, Y6
-	VPSHUFD      $0x39, Y7, Y7
-	VPSHUFD      $0x93, Y9, Y9
-	VPSHUFD      $0x4e, Y10, Y10
-	VPSHUFD      $0x39, Y11, Y11
-	DECQ         DI
-	JNZ          rounds_20
-	VPADDD       sigma<>+0(SB), Y0, Y0
-	VPADDD       544(SP), Y1, Y1
-	VPADDD       576(SP), Y2, Y2
-	VPADDD       608(SP), Y3, Y3
-	VPADDD       sigma<>+0(SB), Y4, Y4
-	VPADDD       544(SP), Y5, Y5
-	VPADDD       576(SP), Y6, Y6
-	VPADDD       640(SP), Y7, Y7
-	VPADDD       sigma<>+0(SB), Y8, Y8
-	VPADDD       544(SP), Y9, Y9
-	VPADDD       576(SP), Y10, Y10
-	VPADDD       672(SP), Y11, Y11
-	VMOVDQU      X0, (SP)
-	VEXTRACTI128 $0x01, Y0, 64(SP)
-	VMOVDQU      X1, 16(SP)
-	VEXTRACTI128 $0x01, Y1, 80(SP)
-	VMOVDQU      X2, 32(SP)
-	VEXTRACTI128 $0x01, Y2, 96(SP)
-	VMOVDQU      X3, 48(SP)
-	VEXTRACTI128 $0x01, Y3, 112(SP)
-	VMOVDQU      X4, 128(SP)
-	VEXTRACTI128 $0x01, Y4, 192(SP)
-	VMOVDQU      X5, 144(SP)
-	VEXTRACTI128 $0x01, Y5, 208(SP)
-	VMOVDQU      X6, 160(SP)
-	VEXTRACTI128 $0x01, Y6, 224(SP)
-	VMOVDQU      X7, 176(SP)
-	VEXTRACTI128 $0x01, Y7, 240(SP)
-	VMOVDQU      X8, 256(SP)
-	VEXTRACTI128 $0x01, Y8, 320(SP)
-	VMOVDQU      X9, 272(SP)
-	VEXTRACTI128 $0x01, Y9, 336(SP)
-	VMOVDQU      X10, 288(SP)
-	VEXTRACTI128 $0x01, Y10, 352(SP)
-	VMOVDQU      X11, 304(SP)
-	VEXTRACTI128 $0x01, Y11, 368(SP)
-	ADDL         $0x00000006, 736(SP)
-	JMP          firstdone_17
+	VPADDD     Y1, Y0, Y0
+	VPADDD     Y5, Y4, Y4
+	VPADDD     Y9, Y8, Y8
+	VPXOR      Y0, Y3, Y3
+	VPSHUFB    rol16<>+0(SB), Y3, Y3
+	VPXOR      Y4, Y7, Y7
+	VPSHUFB    rol16<>+0(SB), Y7, Y7
+	VPXOR      Y8, Y11, Y11
+	VPSHUFB    rol16<>+0(SB), Y11, Y11
+	VPADDD     Y3, Y2, Y2
+	VPXOR      Y2, Y1, Y1
+	VPADDD     Y7, Y6, Y6
+	VPXOR      Y6, Y5, Y5
+	VPADDD     Y11, Y10, Y10
+	VPXOR      Y10, Y9, Y9
+	VPSLLD     $0x0c, Y1, Y15
+	VPSRLD     $0x14, Y1, Y1
+	VPXOR      Y15, Y1, Y1
+	VPSLLD     $0x0c, Y5, Y15
+	VPSRLD     $0x14, Y5, Y5
+	VPXOR      Y15, Y5, Y5
+	VPSLLD     $0x0c, Y9, Y15
+	VPSRLD     $0x14, Y9, Y9
+	VPXOR      Y15, Y9, Y9
+	VPADDD     Y1, Y0, Y0
+	VPADDD     Y5, Y4, Y4
+	VPADDD     Y9, Y8, Y8
+	VPXOR      Y0, Y3, Y3
+	VPSHUFB    rol8<>+0(SB), Y3, Y3
+	VPXOR      Y4, Y7, Y7
+	VPSHUFB    rol8<>+0(SB), Y7, Y7
+	VPXOR      Y8, Y11, Y11
+	VPSHUFB    rol8<>+0(SB), Y11, Y11
+	VPADDD     Y3, Y2, Y2
+	VPXOR      Y2, Y1, Y1
+	VPADDD     Y7, Y6, Y6
+	VPXOR      Y6, Y5, Y5
+	VPADDD     Y11, Y10, Y10
+	VPXOR      Y10, Y9, Y9
+	VPSLLD     $0x07, Y1, Y15
+	VPSRLD     $0x19, Y1, Y1
+	VPXOR      Y15, Y1, Y1
+	VPSLLD     $0x07, Y5, Y15
+	VPSRLD     $0x19, Y5, Y5
+	VPXOR      Y15, Y5, Y5
+	VPSLLD     $0x07, Y9, Y15
+	VPSRLD     $0x19, Y9, Y9
+	VPXOR      Y15, Y9, Y9
+	VPSHUFD    $0x39, Y1, Y1
+	VPSHUFD    $0x4e, Y2, Y2
+	VPSHUFD    $0x93, Y3, Y3
+	VPSHUFD    $0x39, Y5, Y5
+	VPSHUFD    $0x4e, Y6, Y6
+	VPSHUFD    $0x93, Y7, Y7
+	VPSHUFD    $0x39, Y9, Y9
+	VPSHUFD    $0x4e, Y10, Y10
+	VPSHUFD    $0x93, Y11, Y11
+	VPADDD     Y1, Y0, Y0
+	VPADDD     Y5, Y4, Y4
+	VPADDD     Y9, Y8, Y8
+	VPXOR      Y0, Y3, Y3
+	VPSHUFB    rol16<>+0(SB), Y3, Y3
+	VPXOR      Y4, Y7, Y7
+	VPSHUFB    rol16<>+0(SB), Y7, Y7
+	VPXOR      Y8, Y11, Y11
+	VPSHUFB    rol16<>+0(SB), Y11, Y11
+	VPADDD     Y3, Y2, Y2
+	VPXOR      Y2, Y1, Y1
+	VPADDD     Y7, Y6, Y6
+	VPXOR      Y6, Y5, Y5
+	VPADDD     Y11, Y10, Y10
+	VPXOR      Y10, Y9, Y9
+	VPSLLD     $0x0c, Y1, Y15
+	VPSRLD     $0x14, Y1, Y1
+	VPXOR      Y15, Y1, Y1
+	VPSLLD     $0x0c, Y5, Y15
+	VPSRLD     $0x14, Y5, Y5
+	VPXOR      Y15, Y5, Y5
+	VPSLLD     $0x0c, Y9, Y15
+	VPSRLD     $0x14, Y9, Y9
+	VPXOR      Y15, Y9, Y9
+	VPADDD     Y1, Y0, Y0
+	VPADDD     Y5, Y4, Y4
+	VPADDD     Y9, Y8, Y8
+	VPXOR      Y0, Y3, Y3
+	VPSHUFB    rol8<>+0(SB), Y3, Y3
+	VPXOR      Y4, Y7, Y7
+	VPSHUFB    rol8<>+0(SB), Y7, Y7
+	VPXOR      Y8, Y11, Y11
+	VPSHUFB    rol8<>+0(SB), Y11, Y11
+	VPADDD     Y3, Y2, Y2
+	VPXOR      Y2, Y1, Y1
+	VPADDD     Y7, Y6, Y6
+	VPXOR      Y6, Y5, Y5
+	VPADDD     Y11, Y10, Y10
+	VPXOR      Y10, Y9, Y9
+	VPSLLD     $0x07, Y1, Y15
+	VPSRLD     $0x19, Y1, Y1
+	VPXOR      Y15, Y1, Y1
+	VPSLLD     $0x07, Y5, Y15
+	VPSRLD     $0x19, Y5, Y5
+	VPXOR      Y15, Y5, Y5
+	VPSLLD     $0x07, Y9, Y15
+	VPSRLD     $0x19, Y9, Y9
+	VPXOR      Y15, Y9, Y9
+	VPSHUFD    $0x93, Y1, Y1
+	VPSHUFD    $0x4e, Y2, Y2
+	VPSHUFD    $0x39, Y3, Y3
+	VPSHUFD    $0x93, Y5, Y5
+	VPSHUFD    $0x4e, Y6, Y6
+	VPSHUFD    $0x39, Y7, Y7
+	VPSHUFD    $0x93, Y9, Y9
+	VPSHUFD    $0x4e, Y10, Y10
+	VPSHUFD    $0x39, Y11, Y11
+	DECQ       DI
+	JNZ        rounds_20
+	VPADDD     sigma<>+0(SB), Y0, Y0
+	VPADDD     544(SP), Y1, Y1
+	VPADDD     576(SP), Y2, Y2
+	VPADDD     608(SP), Y3, Y3
+	VPADDD     sigma<>+0(SB), Y4, Y4
+	VPADDD     544(SP), Y5, Y5
+	VPADDD     576(SP), Y6, Y6
+	VPADDD     640(SP), Y7, Y7
+	VPADDD     sigma<>+0(SB), Y8, Y8
+	VPADDD     544(SP), Y9, Y9
+	VPADDD     576(SP), Y10, Y10
+	VPADDD     672(SP), Y11, Y11
+	VPERM2I128 $0x20, Y1, Y0, Y15
+	VMOVDQU    Y15, (SP)
+	VPERM2I128 $0x31, Y1, Y0, Y0
+	VMOVDQU    Y0, 64(SP)
+	VPERM2I128 $0x20, Y3, Y2, Y15
+	VMOVDQU    Y15, 32(SP)
+	VPERM2I128 $0x31, Y3, Y2, Y2
+	VMOVDQU    Y2, 96(SP)
+	VPERM2I128 $0x20, Y5, Y4, Y15
+	VMOVDQU    Y15, 128(SP)
+	VPERM2I128 $0x31, Y5, Y4, Y4
+	VMOVDQU    Y4, 192(SP)
+	VPERM2I128 $0x20, Y7, Y6, Y15
+	VMOVDQU    Y15, 160(SP)
+	VPERM2I128 $0x31, Y7, Y6, Y6
+	VMOVDQU    Y6, 224(SP)
+	VPERM2I128 $0x20, Y9, Y8, Y15
+	VMOVDQU    Y15, 256(SP)
+	VPERM2I128 $0x31, Y9, Y8, Y8
+	VMOVDQU    Y8, 320(SP)
+	VPERM2I128 $0x20, Y11, Y10, Y15
+	VMOVDQU    Y15, 288(SP)
+	VPERM2I128 $0x31, Y11, Y10, Y10
+	VMOVDQU    Y10, 352(SP)
+	ADDL       $0x00000006, 736(SP)
+	JMP        firstdone_17
 
 first4_16:
 	MOVQ           $0x000001c0, CX
@@ -1130,217 +1130,219 @@ first4_16:
 	MOVQ           $0x0000000a, DI
 
 rounds_21:
-	VPADDD       Y1, Y0, Y0
-	VPADDD       Y5, Y4, Y4
-	VPADDD       Y9, Y8, Y8
-	VPADDD       Y13, Y12, Y12
-	VPXOR        Y0, Y3, Y3
-	VPSHUFB      rol16<>+0(SB), Y3, Y3
-	VPXOR        Y4, Y7, Y7
-	VPSHUFB      rol16<>+0(SB), Y7, Y7
-	VPXOR        Y8, Y11, Y11
-	VPSHUFB      rol16<>+0(SB), Y11, Y11
-	VPXOR        Y12, Y15, Y15
-	VPSHUFB      rol16<>+0(SB), Y15, Y15
-	VPADDD       Y3, Y2, Y2
-	VPXOR        Y2, Y1, Y1
-	VPADDD       Y7, Y6, Y6
-	VPXOR        Y6, Y5, Y5
-	VPADDD       Y11, Y10, Y10
-	VPXOR        Y10, Y9, Y9
-	VPADDD       Y15, Y14, Y14
-	VPXOR        Y14, Y13, Y13
-	VMOVDQU      Y14, 512(SP)
-	VPSLLD       $0x0c, Y1, Y14
-	VPSRLD       $0x14, Y1, Y1
-	VPXOR        Y14, Y1, Y1
-	VPSLLD       $0x0c, Y5, Y14
-	VPSRLD       $0x14, Y5, Y5
-	VPXOR        Y14, Y5, Y5
-	VPSLLD       $0x0c, Y9, Y14
-	VPSRLD       $0x14, Y9, Y9
-	VPXOR        Y14, Y9, Y9
-	VPSLLD       $0x0c, Y13, Y14
-	VPSRLD       $0x14, Y13, Y13
-	VPXOR        Y14, Y13, Y13
-	VMOVDQU      512(SP), Y14
-	VPADDD       Y1, Y0, Y0
-	VPADDD       Y5, Y4, Y4
-	VPADDD       Y9, Y8, Y8
-	VPADDD       Y13, Y12, Y12
-	VPXOR        Y0, Y3, Y3
-	VPSHUFB      rol8<>+0(SB), Y3, Y3
-	VPXOR        Y4, Y7, Y7
-	VPSHUFB      rol8<>+0(SB), Y7, Y7
-	VPXOR        Y8, Y11, Y11
-	VPSHUFB      rol8<>+0(SB), Y11, Y11
-	VPXOR        Y12, Y15, Y15
-	VPSHUFB      rol8<>+0(SB), Y15, Y15
-	VPADDD       Y3, Y2, Y2
-	VPXOR        Y2, Y1, Y1
-	VPADDD       Y7, Y6, Y6
-	VPXOR        Y6, Y5, Y5
-	VPADDD       Y11, Y10, Y10
-	VPXOR        Y10, Y9, Y9
-	VPADDD       Y15, Y14, Y14
-	VPXOR        Y14, Y13, Y13
-	VMOVDQU      Y14, 512(SP)
-	VPSLLD       $0x07, Y1, Y14
-	VPSRLD       $0x19, Y1, Y1
-	VPXOR        Y14, Y1, Y1
-	VPSLLD       $0x07, Y5, Y14
-	VPSRLD       $0x19, Y5, Y5
-	VPXOR        Y14, Y5, Y5
-	VPSLLD       $0x07, Y9, Y14
-	VPSRLD       $0x19, Y9, Y9
-	VPXOR        Y14, Y9, Y9
-	VPSLLD       $0x07, Y13, Y14
-	VPSRLD       $0x19, Y13, Y13
-	VPXOR        Y14, Y13, Y13
-	VMOVDQU      512(SP), Y14
-	VPSHUFD      $0x39, Y1, Y1
-	VPSHUFD      $0x4e, Y2, Y2
-	VPSHUFD      $0x93, Y3, Y3
-	VPSHUFD      $0x39, Y5, Y5
-	VPSHUFD      $0x4e, Y6, Y6
-	VPSHUFD      $0x93, Y7, Y7
-	VPSHUFD      $0x39, Y9, Y9
-	VPSHUFD      $0x4e, Y10, Y10
-	VPSHUFD      $0x93, Y11, Y11
-	VPSHUFD      $0x39, Y13, Y13
-	VPSHUFD      $0x4e, Y14, Y14
-	VPSHUFD      $0x93, Y15, Y15
-	VPADDD       Y1, Y0, Y0
-	VPADDD       Y5, Y4, Y4
-	VPADDD       Y9, Y8, Y8
-	VPADDD       Y13, Y12, Y12
-	VPXOR        Y0, Y3, Y3
-	VPSHUFB      rol16<>+0(SB), Y3, Y3
-	VPXOR        Y4, Y7, Y7
-	VPSHUFB      rol16<>+0(SB), Y7, Y7
-	VPXOR        Y8, Y11, Y11
-	VPSHUFB      rol16<>+0(SB), Y11, Y11
-	VPXOR        Y12, Y15, Y15
-	VPSHUFB      rol16<>+0(SB), Y15, Y15
-	VPADDD       Y3, Y2, Y2
-	VPXOR        Y2, Y1, Y1
-	VPADDD       Y7, Y6, Y6
-	VPXOR        Y6, Y5, Y5
-	VPADDD       Y11, Y10, Y10
-	VPXOR        Y10, Y9, Y9
-	VPADDD       Y15, Y14, Y14
-	VPXOR        Y14, Y13, Y13
-	VMOVDQU      Y14, 512(SP)
-	VPSLLD       $0x0c, Y1, Y14
-	VPSRLD       $0x14, Y1, Y1
-	VPXOR        Y14, Y1, Y1
-	VPSLLD       $0x0c, Y5, Y14
-	VPSRLD       $0x14, Y5, Y5
-	VPXOR        Y14, Y5, Y5
-	VPSLLD       $0x0c, Y9, Y14
-	VPSRLD       $0x14, Y9, Y9
-	VPXOR        Y14, Y9, Y9
-	VPSLLD       $0x0c, Y13, Y14
-	VPSRLD       $0x14, Y13, Y13
-	VPXOR        Y14, Y13, Y13
-	VMOVDQU      512(SP), Y14
-	VPADDD       Y1, Y0, Y0
-	VPADDD       Y5, Y4, Y4
-	VPADDD       Y9, Y8, Y8
-	VPADDD       Y13, Y12, Y12
-	VPXOR        Y0, Y3, Y3
-	VPSHUFB      rol8<>+0(SB), Y3, Y3
-	VPXOR        Y4, Y7, Y7
-	VPSHUFB      rol8<>+0(SB), Y7, Y7
-	VPXOR        Y8, Y11, Y11
-	VPSHUFB      rol8<>+0(SB), Y11, Y11
-	VPXOR        Y12, Y15, Y15
-	VPSHUFB      rol8<>+0(SB), Y15, Y15
-	VPADDD       Y3, Y2, Y2
-	VPXOR        Y2, Y1, Y1
-	VPADDD       Y7, Y6, Y6
-	VPXOR        Y6, Y5, Y5
-	VPADDD       Y11, Y10, Y10
-	VPXOR        Y10, Y9, Y9
-	VPADDD       Y15, Y14, Y14
-	VPXOR        Y14, Y13, Y13
-	VMOVDQU      Y14, 512(SP)
-	VPSLLD       $0x07, Y1, Y14
-	VPSRLD       $0x19, Y1, Y1
-	VPXOR        Y14, Y1, Y1
-	VPSLLD       $0x07, Y5, Y14
-	VPSRLD       $0x19, Y5, Y5
-	VPXOR        Y14, Y5, Y5
-	VPSLLD       $0x07, Y9, Y14
-	VPSRLD       $0x19, Y9, Y9
-	VPXOR        Y14, Y9, Y9
-	VPSLLD       $0x07, Y13, Y14
-	VPSRLD       $0x19, Y13, Y13
-	VPXOR        Y14, Y13, Y13
-	VMOVDQU      512(SP), Y14
-	VPSHUFD      $0x93, Y1, Y1
-	VPSHUFD      $0x4e, Y2, Y2
-	VPSHUFD      $0x39, Y3, Y3
-	VPSHUFD      $0x93, Y5, Y5
-	VPSHUFD      $0x4e, Y6, Y6
-	VPSHUFD      $0x39, Y7, Y7
-	VPSHUFD      $0x93, Y9, Y9
-	VPSHUFD      $0x4e, Y10, Y10
-	VPSHUFD      $0x39, Y11, Y11
-	VPSHUFD      $0x93, Y13, Y13
-	VPSHUFD      $0x4e, Y14, Y14
-	VPSHUFD      $0x39, Y15, Y15
-	DECQ         DI
-	JNZ          rounds_21
-	VPADDD       sigma<>+0(SB), Y0, Y0
-	VPADDD       544(SP), Y1, Y1
-	VPADDD       576(SP), Y2, Y2
-	VPADDD       608(SP), Y3, Y3
-	VPADDD       sigma<>+0(SB), Y4, Y4
-	VPADDD       544(SP), Y5, Y5
-	VPADDD       576(SP), Y6, Y6
-	VPADDD       640(SP), Y7, Y7
-	VPADDD       sigma<>+0(SB), Y8, Y8
-	VPADDD       544(SP), Y9, Y9
-	VPADDD       576(SP), Y10, Y10
-	VPADDD       672(SP), Y11, Y11
-	VPADDD       sigma<>+0(SB), Y12, Y12
-	VPADDD       544(SP), Y13, Y13
-	VPADDD       576(SP), Y14, Y14
-	VPADDD       704(SP), Y15, Y15
-	VMOVDQU      X0, (SP)
-	VEXTRACTI128 $0x01, Y0, 64(SP)
-	VMOVDQU      X1, 16(SP)
-	VEXTRACTI128 $0x01, Y1, 80(SP)
-	VMOVDQU      X2, 32(SP)
-	VEXTRACTI128 $0x01, Y2, 96(SP)
-	VMOVDQU      X3, 48(SP)
-	VEXTRACTI128 $0x01, Y3, 112(SP)
-	VMOVDQU      X4, 128(SP)
-	VEXTRACTI128 $0x01, Y4, 192(SP)
-	VMOVDQU      X5, 144(SP)
-	VEXTRACTI128 $0x01, Y5, 208(SP)
-	VMOVDQU      X6, 160(SP)
-	VEXTRACTI128 $0x01, Y6, 224(SP)
-	VMOVDQU      X7, 176(SP)
-	VEXTRACTI128 $0x01, Y7, 240(SP)
-	VMOVDQU      X8, 256(SP)
-	VEXTRACTI128 $0x01, Y8, 320(SP)
-	VMOVDQU      X9, 272(SP)
-	VEXTRACTI128 $0x01, Y9, 336(SP)
-	VMOVDQU      X10, 288(SP)
-	VEXTRACTI128 $0x01, Y10, 352(SP)
-	VMOVDQU      X11, 304(SP)
-	VEXTRACTI128 $0x01, Y11, 368(SP)
-	VMOVDQU      X12, 384(SP)
-	VEXTRACTI128 $0x01, Y12, 448(SP)
-	VMOVDQU      X13, 400(SP)
-	VEXTRACTI128 $0x01, Y13, 464(SP)
-	VMOVDQU      X14, 416(SP)
-	VEXTRACTI128 $0x01, Y14, 480(SP)
-	VMOVDQU      X15, 432(SP)
-	VEXTRACTI128 $0x01, Y15, 496(SP)
-	ADDL         $0x00000008, 736(SP)
+	VPADDD     Y1, Y0, Y0
+	VPADDD     Y5, Y4, Y4
+	VPADDD     Y9, Y8, Y8
+	VPADDD     Y13, Y12, Y12
+	VPXOR      Y0, Y3, Y3
+	VPSHUFB    rol16<>+0(SB), Y3, Y3
+	VPXOR      Y4, Y7, Y7
+	VPSHUFB    rol16<>+0(SB), Y7, Y7
+	VPXOR      Y8, Y11, Y11
+	VPSHUFB    rol16<>+0(SB), Y11, Y11
+	VPXOR      Y12, Y15, Y15
+	VPSHUFB    rol16<>+0(SB), Y15, Y15
+	VPADDD     Y3, Y2, Y2
+	VPXOR      Y2, Y1, Y1
+	VPADDD     Y7, Y6, Y6
+	VPXOR      Y6, Y5, Y5
+	VPADDD     Y11, Y10, Y10
+	VPXOR      Y10, Y9, Y9
+	VPADDD     Y15, Y14, Y14
+	VPXOR      Y14, Y13, Y13
+	VMOVDQU    Y14, 512(SP)
+	VPSLLD     $0x0c, Y1, Y14
+	VPSRLD     $0x14, Y1, Y1
+	VPXOR      Y14, Y1, Y1
+	VPSLLD     $0x0c, Y5, Y14
+	VPSRLD     $0x14, Y5, Y5
+	VPXOR      Y14, Y5, Y5
+	VPSLLD     $0x0c, Y9, Y14
+	VPSRLD     $0x14, Y9, Y9
+	VPXOR      Y14, Y9, Y9
+	VPSLLD     $0x0c, Y13, Y14
+	VPSRLD     $0x14, Y13, Y13
+	VPXOR      Y14, Y13, Y13
+	VMOVDQU    512(SP), Y14
+	VPADDD     Y1, Y0, Y0
+	VPADDD     Y5, Y4, Y4
+	VPADDD     Y9, Y8, Y8
+	VPADDD     Y13, Y12, Y12
+	VPXOR      Y0, Y3, Y3
+	VPSHUFB    rol8<>+0(SB), Y3, Y3
+	VPXOR      Y4, Y7, Y7
+	VPSHUFB    rol8<>+0(SB), Y7, Y7
+	VPXOR      Y8, Y11, Y11
+	VPSHUFB    rol8<>+0(SB), Y11, Y11
+	VPXOR      Y12, Y15, Y15
+	VPSHUFB    rol8<>+0(SB), Y15, Y15
+	VPADDD     Y3, Y2, Y2
+	VPXOR      Y2, Y1, Y1
+	VPADDD     Y7, Y6, Y6
+	VPXOR      Y6, Y5, Y5
+	VPADDD     Y11, Y10, Y10
+	VPXOR      Y10, Y9, Y9
+	VPADDD     Y15, Y14, Y14
+	VPXOR      Y14, Y13, Y13
+	VMOVDQU    Y14, 512(SP)
+	VPSLLD     $0x07, Y1, Y14
+	VPSRLD     $0x19, Y1, Y1
+	VPXOR      Y14, Y1, Y1
+	VPSLLD     $0x07, Y5, Y14
+	VPSRLD     $0x19, Y5, Y5
+	VPXOR      Y14, Y5, Y5
+	VPSLLD     $0x07, Y9, Y14
+	VPSRLD     $0x19, Y9, Y9
+	VPXOR      Y14, Y9, Y9
+	VPSLLD     $0x07, Y13, Y14
+	VPSRLD     $0x19, Y13, Y13
+	VPXOR      Y14, Y13, Y13
+	VMOVDQU    512(SP), Y14
+	VPSHUFD    $0x39, Y1, Y1
+	VPSHUFD    $0x4e, Y2, Y2
+	VPSHUFD    $0x93, Y3, Y3
+	VPSHUFD    $0x39, Y5, Y5
+	VPSHUFD    $0x4e, Y6, Y6
+	VPSHUFD    $0x93, Y7, Y7
+	VPSHUFD    $0x39, Y9, Y9
+	VPSHUFD    $0x4e, Y10, Y10
+	VPSHUFD    $0x93, Y11, Y11
+	VPSHUFD    $0x39, Y13, Y13
+	VPSHUFD    $0x4e, Y14, Y14
+	VPSHUFD    $0x93, Y15, Y15
+	VPADDD     Y1, Y0, Y0
+	VPADDD     Y5, Y4, Y4
+	VPADDD     Y9, Y8, Y8
+	VPADDD     Y13, Y12, Y12
+	VPXOR      Y0, Y3, Y3
+	VPSHUFB    rol16<>+0(SB), Y3, Y3
+	VPXOR      Y4, Y7, Y7
+	VPSHUFB    rol16<>+0(SB), Y7, Y7
+	VPXOR      Y8, Y11, Y11
+	VPSHUFB    rol16<>+0(SB), Y11, Y11
+	VPXOR      Y12, Y15, Y15
+	VPSHUFB    rol16<>+0(SB), Y15, Y15
+	VPADDD     Y3, Y2, Y2
+	VPXOR      Y2, Y1, Y1
+	VPADDD     Y7, Y6, Y6
+	VPXOR      Y6, Y5, Y5
+	VPADDD     Y11, Y10, Y10
+	VPXOR      Y10, Y9, Y9
+	VPADDD     Y15, Y14, Y14
+	VPXOR      Y14, Y13, Y13
+	VMOVDQU    Y14, 512(SP)
+	VPSLLD     $0x0c, Y1, Y14
+	VPSRLD     $0x14, Y1, Y1
+	VPXOR      Y14, Y1, Y1
+	VPSLLD     $0x0c, Y5, Y14
+	VPSRLD     $0x14, Y5, Y5
+	VPXOR      Y14, Y5, Y5
+	VPSLLD     $0x0c, Y9, Y14
+	VPSRLD     $0x14, Y9, Y9
+	VPXOR      Y14, Y9, Y9
+	VPSLLD     $0x0c, Y13, Y14
+	VPSRLD     $0x14, Y13, Y13
+	VPXOR      Y14, Y13, Y13
+	VMOVDQU    512(SP), Y14
+	VPADDD     Y1, Y0, Y0
+	VPADDD     Y5, Y4, Y4
+	VPADDD     Y9, Y8, Y8
+	VPADDD     Y13, Y12, Y12
+	VPXOR      Y0, Y3, Y3
+	VPSHUFB    rol8<>+0(SB), Y3, Y3
+	VPXOR      Y4, Y7, Y7
+	VPSHUFB    rol8<>+0(SB), Y7, Y7
+	VPXOR      Y8, Y11, Y11
+	VPSHUFB    rol8<>+0(SB), Y11, Y11
+	VPXOR      Y12, Y15, Y15
+	VPSHUFB    rol8<>+0(SB), Y15, Y15
+	VPADDD     Y3, Y2, Y2
+	VPXOR      Y2, Y1, Y1
+	VPADDD     Y7, Y6, Y6
+	VPXOR      Y6, Y5, Y5
+	VPADDD     Y11, Y10, Y10
+	VPXOR      Y10, Y9, Y9
+	VPADDD     Y15, Y14, Y14
+	VPXOR      Y14, Y13, Y13
+	VMOVDQU    Y14, 512(SP)
+	VPSLLD     $0x07, Y1, Y14
+	VPSRLD     $0x19, Y1, Y1
+	VPXOR      Y14, Y1, Y1
+	VPSLLD     $0x07, Y5, Y14
+	VPSRLD     $0x19, Y5, Y5
+	VPXOR      Y14, Y5, Y5
+	VPSLLD     $0x07, Y9, Y14
+	VPSRLD     $0x19, Y9, Y9
+	VPXOR      Y14, Y9, Y9
+	VPSLLD     $0x07, Y13, Y14
+	VPSRLD     $0x19, Y13, Y13
+	VPXOR      Y14, Y13, Y13
+	VMOVDQU    512(SP), Y14
+	VPSHUFD    $0x93, Y1, Y1
+	VPSHUFD    $0x4e, Y2, Y2
+	VPSHUFD    $0x39, Y3, Y3
+	VPSHUFD    $0x93, Y5, Y5
+	VPSHUFD    $0x4e, Y6, Y6
+	VPSHUFD    $0x39, Y7, Y7
+	VPSHUFD    $0x93, Y9, Y9
+	VPSHUFD    $0x4e, Y10, Y10
+	VPSHUFD    $0x39, Y11, Y11
+	VPSHUFD    $0x93, Y13, Y13
+	VPSHUFD    $0x4e, Y14, Y14
+	VPSHUFD    $0x39, Y15, Y15
+	DECQ       DI
+	JNZ        rounds_21
+	VPADDD     sigma<>+0(SB), Y0, Y0
+	VPADDD     544(SP), Y1, Y1
+	VPADDD     576(SP), Y2, Y2
+	VPADDD     608(SP), Y3, Y3
+	VPADDD     sigma<>+0(SB), Y4, Y4
+	VPADDD     544(SP), Y5, Y5
+	VPADDD     576(SP), Y6, Y6
+	VPADDD     640(SP), Y7, Y7
+	VPADDD     sigma<>+0(SB), Y8, Y8
+	VPADDD     544(SP), Y9, Y9
+	VPADDD     576(SP), Y10, Y10
+	VPADDD     672(SP), Y11, Y11
+	VPADDD     sigma<>+0(SB), Y12, Y12
+	VPADDD     544(SP), Y13, Y13
+	VPADDD     576(SP), Y14, Y14
+	VPADDD     704(SP), Y15, Y15
+	VMOVDQU    Y15, 512(SP)
+	VPERM2I128 $0x20, Y1, Y0, Y15
+	VMOVDQU    Y15, (SP)
+	VPERM2I128 $0x31, Y1, Y0, Y0
+	VMOVDQU    Y0, 64(SP)
+	VPERM2I128 $0x20, Y3, Y2, Y15
+	VMOVDQU    Y15, 32(SP)
+	VPERM2I128 $0x31, Y3, Y2, Y2
+	VMOVDQU    Y2, 96(SP)
+	VPERM2I128 $0x20, Y5, Y4, Y15
+	VMOVDQU    Y15, 128(SP)
+	VPERM2I128 $0x31, Y5, Y4, Y4
+	VMOVDQU    Y4, 192(SP)
+	VPERM2I128 $0x20, Y7, Y6, Y15
+	VMOVDQU    Y15, 160(SP)
+	VPERM2I128 $0x31, Y7, Y6, Y6
+	VMOVDQU    Y6, 224(SP)
+	VPERM2I128 $0x20, Y9, Y8, Y15
+	VMOVDQU    Y15, 256(SP)
+	VPERM2I128 $0x31, Y9, Y8, Y8
+	VMOVDQU    Y8, 320(SP)
+	VPERM2I128 $0x20, Y11, Y10, Y15
+	VMOVDQU    Y15, 288(SP)
+	VPERM2I128 $0x31, Y11, Y10, Y10
+	VMOVDQU    Y10, 352(SP)
+	VMOVDQU    512(SP), Y1
+	VPERM2I128 $0x20, Y13, Y12, Y0
+	VMOVDQU    Y0, 384(SP)
+	VPERM2I128 $0x31, Y13, Y12, Y12
+	VMOVDQU    Y12, 448(SP)
+	VPERM2I128 $0x20, Y1, Y14, Y0
+	VMOVDQU    Y0, 416(SP)
+	VPERM2I128 $0x31, Y1, Y14, Y14
+	VMOVDQU    Y14, 480(SP)
+	ADDL       $0x00000008, 736(SP)
 
 firstdone_17:
 	MOVQ (SP), R8
@@ -1368,7 +1370,7 @@ catchup_22:
 	MOVQ  816(SP), AX
 	SUBQ  SI, AX
 	CMPQ  AX, $0x00000010
-	JB    catchupdone_23
+	JL    catchupdone_23
 	ADDQ  (SI), R10
 	ADCQ  8(SI), R11
 	ADCQ  $0x00000001, R12
@@ -1547,7 +1549,7 @@ macrounds_36:
 	MOVQ    816(SP), AX
 	SUBQ    SI, AX
 	CMPQ    AX, $0x00000030
-	JB      plainround_37
+	JL      oneround_37
 	VPADDD  Y1, Y0, Y0
 	ADDQ    (SI), R10
 	ADCQ    8(SI), R11
@@ -1697,9 +1699,91 @@ macrounds_36:
 	ADDQ    $0x00000030, SI
 	DECQ    DI
 	JNZ     macrounds_36
-	JMP     roundsdone_38
+	JMP     roundsdone_39
 
-plainround_37:
+oneround_37:
+	CMPQ    AX, $0x00000010
+	JL      plainround_38
+	VPADDD  Y1, Y0, Y0
+	ADDQ    (SI), R10
+	VPXOR   Y0, Y3, Y3
+	ADCQ    8(SI), R11
+	VPSHUFB rol16<>+0(SB), Y3, Y3
+	ADCQ    $0x00000001, R12
+	VPADDD  Y3, Y2, Y2
+	MOVQ    752(SP), DX
+	VPXOR   Y2, Y1, Y1
+	MULXQ   R10, R13, R14
+	VPSLLD  $0x0c, Y1, Y15
+	MULXQ   R11, AX, R15
+	VPSRLD  $0x14, Y1, Y1
+	MOVQ    R12, CX
+	VPXOR   Y15, Y1, Y1
+	IMULQ   760(SP), CX
+	VPADDD  Y1, Y0, Y0
+	IMULQ   DX, R12
+	VPXOR   Y0, Y3, Y3
+	MOVQ    760(SP), DX
+	VPSHUFB rol8<>+0(SB), Y3, Y3
+	MULXQ   R10, R10, R8
+	VPADDD  Y3, Y2, Y2
+	MULXQ   R11, R11, BX
+	VPXOR   Y2, Y1, Y1
+	ADDQ    R12, R8
+	VPSLLD  $0x07, Y1, Y15
+	ADDQ    CX, BX
+	VPSRLD  $0x19, Y1, Y1
+	XORQ    CX, CX
+	VPXOR   Y15, Y1, Y1
+	ADCXQ   AX, R14
+	VPSHUFD $0x39, Y1, Y1
+	ADOXQ   R10, R14
+	VPSHUFD $0x4e, Y2, Y2
+	ADCXQ   R11, R15
+	VPSHUFD $0x93, Y3, Y3
+	VPADDD  Y1, Y0, Y0
+	ADOXQ   R8, R15
+	VPXOR   Y0, Y3, Y3
+	ADCXQ   CX, BX
+	VPSHUFB rol16<>+0(SB), Y3, Y3
+	ADOXQ   CX, BX
+	VPADDD  Y3, Y2, Y2
+	MOVQ    R13, R10
+	VPXOR   Y2, Y1, Y1
+	MOVQ    R14, R11
+	VPSLLD  $0x0c, Y1, Y15
+	MOVQ    R15, R12
+	VPSRLD  $0x14, Y1, Y1
+	ANDQ    $0x00000003, R12
+	VPXOR   Y15, Y1, Y1
+	MOVQ    R15, R13
+	VPADDD  Y1, Y0, Y0
+	ANDQ    $-4, R13
+	VPXOR   Y0, Y3, Y3
+	MOVQ    BX, R14
+	VPSHUFB rol8<>+0(SB), Y3, Y3
+	SHRQ    $0x02, BX, R15
+	VPADDD  Y3, Y2, Y2
+	SHRQ    $0x02, BX
+	VPXOR   Y2, Y1, Y1
+	ADDQ    R13, R10
+	VPSLLD  $0x07, Y1, Y15
+	ADCQ    R14, R11
+	VPSRLD  $0x19, Y1, Y1
+	ADCQ    $0x00000000, R12
+	VPXOR   Y15, Y1, Y1
+	ADDQ    R15, R10
+	VPSHUFD $0x93, Y1, Y1
+	ADCQ    BX, R11
+	VPSHUFD $0x4e, Y2, Y2
+	ADCQ    $0x00000000, R12
+	VPSHUFD $0x39, Y3, Y3
+	ADDQ    $0x00000010, SI
+	DECQ    DI
+	JNZ     macrounds_36
+	JMP     roundsdone_39
+
+plainround_38:
 	VPADDD  Y1, Y0, Y0
 	VPXOR   Y0, Y3, Y3
 	VPSHUFB rol16<>+0(SB), Y3, Y3
@@ -1741,30 +1825,30 @@ plainround_37:
 	DECQ    DI
 	JNZ     macrounds_36
 
-roundsdone_38:
-	VPADDD       sigma<>+0(SB), Y0, Y0
-	VPADDD       544(SP), Y1, Y1
-	VPADDD       576(SP), Y2, Y2
-	VPADDD       608(SP), Y3, Y3
-	VMOVDQU      X0, (SP)
-	VEXTRACTI128 $0x01, Y0, 64(SP)
-	VMOVDQU      X1, 16(SP)
-	VEXTRACTI128 $0x01, Y1, 80(SP)
-	VMOVDQU      X2, 32(SP)
-	VEXTRACTI128 $0x01, Y2, 96(SP)
-	VMOVDQU      X3, 48(SP)
-	VEXTRACTI128 $0x01, Y3, 112(SP)
-	ADDL         $0x00000002, 736(SP)
-	MOVQ         src_base+40(FP), AX
-	ADDQ         800(SP), AX
-	MOVQ         dst_base+16(FP), CX
-	ADDQ         800(SP), CX
-	LEAQ         (SP), DX
-	MOVQ         808(SP), R8
+roundsdone_39:
+	VPADDD     sigma<>+0(SB), Y0, Y0
+	VPADDD     544(SP), Y1, Y1
+	VPADDD     576(SP), Y2, Y2
+	VPADDD     608(SP), Y3, Y3
+	VPERM2I128 $0x20, Y1, Y0, Y15
+	VMOVDQU    Y15, (SP)
+	VPERM2I128 $0x31, Y1, Y0, Y0
+	VMOVDQU    Y0, 64(SP)
+	VPERM2I128 $0x20, Y3, Y2, Y15
+	VMOVDQU    Y15, 32(SP)
+	VPERM2I128 $0x31, Y3, Y2, Y2
+	VMOVDQU    Y2, 96(SP)
+	ADDL       $0x00000002, 736(SP)
+	MOVQ       src_base+40(FP), AX
+	ADDQ       800(SP), AX
+	MOVQ       dst_base+16(FP), CX
+	ADDQ       800(SP), CX
+	LEAQ       (SP), DX
+	MOVQ       808(SP), R8
 
-xor64_39:
+xor64_40:
 	CMPQ    R8, $0x00000040
-	JB      xor8_40
+	JB      xor8_41
 	VMOVDQU (DX), Y0
 	VMOVDQU 32(DX), Y1
 	VPXOR   (AX), Y0, Y0
@@ -1775,11 +1859,11 @@ xor64_39:
 	ADDQ    $0x00000040, CX
 	ADDQ    $0x00000040, DX
 	SUBQ    $0x00000040, R8
-	JMP     xor64_39
+	JMP     xor64_40
 
-xor8_40:
+xor8_41:
 	CMPQ R8, $0x00000008
-	JB   xor1_41
+	JB   xor1_42
 	MOVQ (DX), R9
 	XORQ (AX), R9
 	MOVQ R9, (CX)
@@ -1787,11 +1871,11 @@ xor8_40:
 	ADDQ $0x00000008, CX
 	ADDQ $0x00000008, DX
 	SUBQ $0x00000008, R8
-	JMP  xor8_40
+	JMP  xor8_41
 
-xor1_41:
+xor1_42:
 	TESTQ R8, R8
-	JZ    xordone_42
+	JZ    xordone_43
 	MOVB  (DX), R9
 	XORB  (AX), R9
 	MOVB  R9, (CX)
@@ -1799,9 +1883,9 @@ xor1_41:
 	INCQ  CX
 	INCQ  DX
 	DECQ  R8
-	JMP   xor1_41
+	JMP   xor1_42
 
-xordone_42:
+xordone_43:
 	MOVQ 808(SP), AX
 	ADDQ AX, 800(SP)
 	MOVQ dst_base+16(FP), AX
@@ -1828,11 +1912,11 @@ chunk2_33:
 	VMOVDQU        Y7, 640(SP)
 	MOVQ           $0x0000000a, DI
 
-macrounds_43:
+macrounds_44:
 	MOVQ    816(SP), AX
 	SUBQ    SI, AX
 	CMPQ    AX, $0x00000030
-	JB      plainround_44
+	JL      oneround_45
 	VPADDD  Y1, Y0, Y0
 	ADDQ    (SI), R10
 	ADCQ    8(SI), R11
@@ -2019,10 +2103,130 @@ macrounds_43:
 	ADCQ    $0x00000000, R12
 	ADDQ    $0x00000030, SI
 	DECQ    DI
-	JNZ     macrounds_43
-	JMP     roundsdone_45
+	JNZ     macrounds_44
+	JMP     roundsdone_47
 
-plainround_44:
+oneround_45:
+	CMPQ    AX, $0x00000010
+	JL      plainround_46
+	VPADDD  Y1, Y0, Y0
+	ADDQ    (SI), R10
+	VPADDD  Y5, Y4, Y4
+	VPXOR   Y0, Y3, Y3
+	ADCQ    8(SI), R11
+	VPSHUFB rol16<>+0(SB), Y3, Y3
+	VPXOR   Y4, Y7, Y7
+	ADCQ    $0x00000001, R12
+	VPSHUFB rol16<>+0(SB), Y7, Y7
+	VPADDD  Y3, Y2, Y2
+	MOVQ    752(SP), DX
+	VPXOR   Y2, Y1, Y1
+	VPADDD  Y7, Y6, Y6
+	MULXQ   R10, R13, R14
+	VPXOR   Y6, Y5, Y5
+	VPSLLD  $0x0c, Y1, Y15
+	MULXQ   R11, AX, R15
+	VPSRLD  $0x14, Y1, Y1
+	VPXOR   Y15, Y1, Y1
+	MOVQ    R12, CX
+	VPSLLD  $0x0c, Y5, Y15
+	VPSRLD  $0x14, Y5, Y5
+	IMULQ   760(SP), CX
+	VPXOR   Y15, Y5, Y5
+	VPADDD  Y1, Y0, Y0
+	IMULQ   DX, R12
+	VPADDD  Y5, Y4, Y4
+	VPXOR   Y0, Y3, Y3
+	VPSHUFB rol8<>+0(SB), Y3, Y3
+	MOVQ    760(SP), DX
+	VPXOR   Y4, Y7, Y7
+	VPSHUFB rol8<>+0(SB), Y7, Y7
+	MULXQ   R10, R10, R8
+	VPADDD  Y3, Y2, Y2
+	VPXOR   Y2, Y1, Y1
+	MULXQ   R11, R11, BX
+	VPADDD  Y7, Y6, Y6
+	VPXOR   Y6, Y5, Y5
+	ADDQ    R12, R8
+	VPSLLD  $0x07, Y1, Y15
+	VPSRLD  $0x19, Y1, Y1
+	ADDQ    CX, BX
+	VPXOR   Y15, Y1, Y1
+	VPSLLD  $0x07, Y5, Y15
+	XORQ    CX, CX
+	VPSRLD  $0x19, Y5, Y5
+	VPXOR   Y15, Y5, Y5
+	ADCXQ   AX, R14
+	VPSHUFD $0x39, Y1, Y1
+	VPSHUFD $0x4e, Y2, Y2
+	ADOXQ   R10, R14
+	VPSHUFD $0x93, Y3, Y3
+	VPSHUFD $0x39, Y5, Y5
+	ADCXQ   R11, R15
+	VPSHUFD $0x4e, Y6, Y6
+	VPSHUFD $0x93, Y7, Y7
+	VPADDD  Y1, Y0, Y0
+	ADOXQ   R8, R15
+	VPADDD  Y5, Y4, Y4
+	VPXOR   Y0, Y3, Y3
+	ADCXQ   CX, BX
+	VPSHUFB rol16<>+0(SB), Y3, Y3
+	VPXOR   Y4, Y7, Y7
+	ADOXQ   CX, BX
+	VPSHUFB rol16<>+0(SB), Y7, Y7
+	VPADDD  Y3, Y2, Y2
+	MOVQ    R13, R10
+	VPXOR   Y2, Y1, Y1
+	VPADDD  Y7, Y6, Y6
+	MOVQ    R14, R11
+	VPXOR   Y6, Y5, Y5
+	VPSLLD  $0x0c, Y1, Y15
+	MOVQ    R15, R12
+	VPSRLD  $0x14, Y1, Y1
+	VPXOR   Y15, Y1, Y1
+	ANDQ    $0x00000003, R12
+	VPSLLD  $0x0c, Y5, Y15
+	VPSRLD  $0x14, Y5, Y5
+	MOVQ    R15, R13
+	VPXOR   Y15, Y5, Y5
+	VPADDD  Y1, Y0, Y0
+	ANDQ    $-4, R13
+	VPADDD  Y5, Y4, Y4
+	VPXOR   Y0, Y3, Y3
+	VPSHUFB rol8<>+0(SB), Y3, Y3
+	MOVQ    BX, R14
+	VPXOR   Y4, Y7, Y7
+	VPSHUFB rol8<>+0(SB), Y7, Y7
+	SHRQ    $0x02, BX, R15
+	VPADDD  Y3, Y2, Y2
+	VPXOR   Y2, Y1, Y1
+	SHRQ    $0x02, BX
+	VPADDD  Y7, Y6, Y6
+	VPXOR   Y6, Y5, Y5
+	ADDQ    R13, R10
+	VPSLLD  $0x07, Y1, Y15
+	VPSRLD  $0x19, Y1, Y1
+	ADCQ    R14, R11
+	VPXOR   Y15, Y1, Y1
+	VPSLLD  $0x07, Y5, Y15
+	ADCQ    $0x00000000, R12
+	VPSRLD  $0x19, Y5, Y5
+	VPXOR   Y15, Y5, Y5
+	ADDQ    R15, R10
+	VPSHUFD $0x93, Y1, Y1
+	VPSHUFD $0x4e, Y2, Y2
+	ADCQ    BX, R11
+	VPSHUFD $0x39, Y3, Y3
+	VPSHUFD $0x93, Y5, Y5
+	ADCQ    $0x00000000, R12
+	VPSHUFD $0x4e, Y6, Y6
+	VPSHUFD $0x39, Y7, Y7
+	ADDQ    $0x00000010, SI
+	DECQ    DI
+	JNZ     macrounds_44
+	JMP     roundsdone_47
+
+plainround_46:
 	VPADDD  Y1, Y0, Y0
 	VPADDD  Y5, Y4, Y4
 	VPXOR   Y0, Y3, Y3
@@ -2100,44 +2304,44 @@ plainround_44:
 	VPSHUFD $0x4e, Y6, Y6
 	VPSHUFD $0x39, Y7, Y7
 	DECQ    DI
-	JNZ     macrounds_43
+	JNZ     macrounds_44
 
-roundsdone_45:
-	VPADDD       sigma<>+0(SB), Y0, Y0
-	VPADDD       544(SP), Y1, Y1
-	VPADDD       576(SP), Y2, Y2
-	VPADDD       608(SP), Y3, Y3
-	VPADDD       sigma<>+0(SB), Y4, Y4
-	VPADDD       544(SP), Y5, Y5
-	VPADDD       576(SP), Y6, Y6
-	VPADDD       640(SP), Y7, Y7
-	VMOVDQU      X0, (SP)
-	VEXTRACTI128 $0x01, Y0, 64(SP)
-	VMOVDQU      X1, 16(SP)
-	VEXTRACTI128 $0x01, Y1, 80(SP)
-	VMOVDQU      X2, 32(SP)
-	VEXTRACTI128 $0x01, Y2, 96(SP)
-	VMOVDQU      X3, 48(SP)
-	VEXTRACTI128 $0x01, Y3, 112(SP)
-	VMOVDQU      X4, 128(SP)
-	VEXTRACTI128 $0x01, Y4, 192(SP)
-	VMOVDQU      X5, 144(SP)
-	VEXTRACTI128 $0x01, Y5, 208(SP)
-	VMOVDQU      X6, 160(SP)
-	VEXTRACTI128 $0x01, Y6, 224(SP)
-	VMOVDQU      X7, 176(SP)
-	VEXTRACTI128 $0x01, Y7, 240(SP)
-	ADDL         $0x00000004, 736(SP)
-	MOVQ         src_base+40(FP), AX
-	ADDQ         800(SP), AX
-	MOVQ         dst_base+16(FP), CX
-	ADDQ         800(SP), CX
-	LEAQ         (SP), DX
-	MOVQ         808(SP), R8
+roundsdone_47:
+	VPADDD     sigma<>+0(SB), Y0, Y0
+	VPADDD     544(SP), Y1, Y1
+	VPADDD     576(SP), Y2, Y2
+	VPADDD     608(SP), Y3, Y3
+	VPADDD     sigma<>+0(SB), Y4, Y4
+	VPADDD     544(SP), Y5, Y5
+	VPADDD     576(SP), Y6, Y6
+	VPADDD     640(SP), Y7, Y7
+	VPERM2I128 $0x20, Y1, Y0, Y15
+	VMOVDQU    Y15, (SP)
+	VPERM2I128 $0x31, Y1, Y0, Y0
+	VMOVDQU    Y0, 64(SP)
+	VPERM2I128 $0x20, Y3, Y2, Y15
+	VMOVDQU    Y15, 32(SP)
+	VPERM2I128 $0x31, Y3, Y2, Y2
+	VMOVDQU    Y2, 96(SP)
+	VPERM2I128 $0x20, Y5, Y4, Y15
+	VMOVDQU    Y15, 128(SP)
+	VPERM2I128 $0x31, Y5, Y4, Y4
+	VMOVDQU    Y4, 192(SP)
+	VPERM2I128 $0x20, Y7, Y6, Y15
+	VMOVDQU    Y15, 160(SP)
+	VPERM2I128 $0x31, Y7, Y6, Y6
+	VMOVDQU    Y6, 224(SP)
+	ADDL       $0x00000004, 736(SP)
+	MOVQ       src_base+40(FP), AX
+	ADDQ       800(SP), AX
+	MOVQ       dst_base+16(FP), CX
+	ADDQ       800(SP), CX
+	LEAQ       (SP), DX
+	MOVQ       808(SP), R8
 
-xor64_46:
+xor64_48:
 	CMPQ    R8, $0x00000040
-	JB      xor8_47
+	JB      xor8_49
 	VMOVDQU (DX), Y0
 	VMOVDQU 32(DX), Y1
 	VPXOR   (AX), Y0, Y0
@@ -2148,11 +2352,11 @@ xor64_46:
 	ADDQ    $0x00000040, CX
 	ADDQ    $0x00000040, DX
 	SUBQ    $0x00000040, R8
-	JMP     xor64_46
+	JMP     xor64_48
 
-xor8_47:
+xor8_49:
 	CMPQ R8, $0x00000008
-	JB   xor1_48
+	JB   xor1_50
 	MOVQ (DX), R9
 	XORQ (AX), R9
 	MOVQ R9, (CX)
@@ -2160,11 +2364,11 @@ xor8_47:
 	ADDQ $0x00000008, CX
 	ADDQ $0x00000008, DX
 	SUBQ $0x00000008, R8
-	JMP  xor8_47
+	JMP  xor8_49
 
-xor1_48:
+xor1_50:
 	TESTQ R8, R8
-	JZ    xordone_49
+	JZ    xordone_51
 	MOVB  (DX), R9
 	XORB  (AX), R9
 	MOVB  R9, (CX)
@@ -2172,9 +2376,9 @@ xor1_48:
 	INCQ  CX
 	INCQ  DX
 	DECQ  R8
-	JMP   xor1_48
+	JMP   xor1_50
 
-xordone_49:
+xordone_51:
 	MOVQ 808(SP), AX
 	ADDQ AX, 800(SP)
 	MOVQ dst_base+16(FP), AX
@@ -2207,11 +2411,11 @@ chunk3_34:
 	VMOVDQU        Y11, 672(SP)
 	MOVQ           $0x0000000a, DI
 
-macrounds_50:
+macrounds_52:
 	MOVQ    816(SP), AX
 	SUBQ    SI, AX
 	CMPQ    AX, $0x00000030
-	JB      plainround_51
+	JL      oneround_53
 	VPADDD  Y1, Y0, Y0
 	ADDQ    (SI), R10
 	VPADDD  Y5, Y4, Y4
@@ -2436,10 +2640,168 @@ macrounds_50:
 	VPSHUFD $0x39, Y11, Y11
 	ADDQ    $0x00000030, SI
 	DECQ    DI
-	JNZ     macrounds_50
-	JMP     roundsdone_52
+	JNZ     macrounds_52
+	JMP     roundsdone_55
 
-plainround_51:
+oneround_53:
+	CMPQ    AX, $0x00000010
+	JL      plainround_54
+	VPADDD  Y1, Y0, Y0
+	ADDQ    (SI), R10
+	VPADDD  Y5, Y4, Y4
+	VPADDD  Y9, Y8, Y8
+	VPXOR   Y0, Y3, Y3
+	ADCQ    8(SI), R11
+	VPSHUFB rol16<>+0(SB), Y3, Y3
+	VPXOR   Y4, Y7, Y7
+	VPSHUFB rol16<>+0(SB), Y7, Y7
+	ADCQ    $0x00000001, R12
+	VPXOR   Y8, Y11, Y11
+	VPSHUFB rol16<>+0(SB), Y11, Y11
+	VPADDD  Y3, Y2, Y2
+	MOVQ    752(SP), DX
+	VPXOR   Y2, Y1, Y1
+	VPADDD  Y7, Y6, Y6
+	VPXOR   Y6, Y5, Y5
+	MULXQ   R10, R13, R14
+	VPADDD  Y11, Y10, Y10
+	VPXOR   Y10, Y9, Y9
+	VPSLLD  $0x0c, Y1, Y15
+	MULXQ   R11, AX, R15
+	VPSRLD  $0x14, Y1, Y1
+	VPXOR   Y15, Y1, Y1
+	VPSLLD  $0x0c, Y5, Y15
+	VPSRLD  $0x14, Y5, Y5
+	MOVQ    R12, CX
+	VPXOR   Y15, Y5, Y5
+	VPSLLD  $0x0c, Y9, Y15
+	VPSRLD  $0x14, Y9, Y9
+	IMULQ   760(SP), CX
+	VPXOR   Y15, Y9, Y9
+	VPADDD  Y1, Y0, Y0
+	VPADDD  Y5, Y4, Y4
+	IMULQ   DX, R12
+	VPADDD  Y9, Y8, Y8
+	VPXOR   Y0, Y3, Y3
+	VPSHUFB rol8<>+0(SB), Y3, Y3
+	MOVQ    760(SP), DX
+	VPXOR   Y4, Y7, Y7
+	VPSHUFB rol8<>+0(SB), Y7, Y7
+	VPXOR   Y8, Y11, Y11
+	MULXQ   R10, R10, R8
+	VPSHUFB rol8<>+0(SB), Y11, Y11
+	VPADDD  Y3, Y2, Y2
+	VPXOR   Y2, Y1, Y1
+	MULXQ   R11, R11, BX
+	VPADDD  Y7, Y6, Y6
+	VPXOR   Y6, Y5, Y5
+	VPADDD  Y11, Y10, Y10
+	VPXOR   Y10, Y9, Y9
+	ADDQ    R12, R8
+	VPSLLD  $0x07, Y1, Y15
+	VPSRLD  $0x19, Y1, Y1
+	VPXOR   Y15, Y1, Y1
+	ADDQ    CX, BX
+	VPSLLD  $0x07, Y5, Y15
+	VPSRLD  $0x19, Y5, Y5
+	VPXOR   Y15, Y5, Y5
+	XORQ    CX, CX
+	VPSLLD  $0x07, Y9, Y15
+	VPSRLD  $0x19, Y9, Y9
+	VPXOR   Y15, Y9, Y9
+	ADCXQ   AX, R14
+	VPSHUFD $0x39, Y1, Y1
+	VPSHUFD $0x4e, Y2, Y2
+	VPSHUFD $0x93, Y3, Y3
+	ADOXQ   R10, R14
+	VPSHUFD $0x39, Y5, Y5
+	VPSHUFD $0x4e, Y6, Y6
+	VPSHUFD $0x93, Y7, Y7
+	ADCXQ   R11, R15
+	VPSHUFD $0x39, Y9, Y9
+	VPSHUFD $0x4e, Y10, Y10
+	VPSHUFD $0x93, Y11, Y11
+	VPADDD  Y1, Y0, Y0
+	ADOXQ   R8, R15
+	VPADDD  Y5, Y4, Y4
+	VPADDD  Y9, Y8, Y8
+	VPXOR   Y0, Y3, Y3
+	ADCXQ   CX, BX
+	VPSHUFB rol16<>+0(SB), Y3, Y3
+	VPXOR   Y4, Y7, Y7
+	VPSHUFB rol16<>+0(SB), Y7, Y7
+	ADOXQ   CX, BX
+	VPXOR   Y8, Y11, Y11
+	VPSHUFB rol16<>+0(SB), Y11, Y11
+	VPADDD  Y3, Y2, Y2
+	MOVQ    R13, R10
+	VPXOR   Y2, Y1, Y1
+	VPADDD  Y7, Y6, Y6
+	VPXOR   Y6, Y5, Y5
+	MOVQ    R14, R11
+	VPADDD  Y11, Y10, Y10
+	VPXOR   Y10, Y9, Y9
+	VPSLLD  $0x0c, Y1, Y15
+	MOVQ    R15, R12
+	VPSRLD  $0x14, Y1, Y1
+	VPXOR   Y15, Y1, Y1
+	VPSLLD  $0x0c, Y5, Y15
+	VPSRLD  $0x14, Y5, Y5
+	ANDQ    $0x00000003, R12
+	VPXOR   Y15, Y5, Y5
+	VPSLLD  $0x0c, Y9, Y15
+	VPSRLD  $0x14, Y9, Y9
+	MOVQ    R15, R13
+	VPXOR   Y15, Y9, Y9
+	VPADDD  Y1, Y0, Y0
+	VPADDD  Y5, Y4, Y4
+	ANDQ    $-4, R13
+	VPADDD  Y9, Y8, Y8
+	VPXOR   Y0, Y3, Y3
+	VPSHUFB rol8<>+0(SB), Y3, Y3
+	MOVQ    BX, R14
+	VPXOR   Y4, Y7, Y7
+	VPSHUFB rol8<>+0(SB), Y7, Y7
+	VPXOR   Y8, Y11, Y11
+	SHRQ    $0x02, BX, R15
+	VPSHUFB rol8<>+0(SB), Y11, Y11
+	VPADDD  Y3, Y2, Y2
+	VPXOR   Y2, Y1, Y1
+	SHRQ    $0x02, BX
+	VPADDD  Y7, Y6, Y6
+	VPXOR   Y6, Y5, Y5
+	VPADDD  Y11, Y10, Y10
+	VPXOR   Y10, Y9, Y9
+	ADDQ    R13, R10
+	VPSLLD  $0x07, Y1, Y15
+	VPSRLD  $0x19, Y1, Y1
+	VPXOR   Y15, Y1, Y1
+	ADCQ    R14, R11
+	VPSLLD  $0x07, Y5, Y15
+	VPSRLD  $0x19, Y5, Y5
+	VPXOR   Y15, Y5, Y5
+	ADCQ    $0x00000000, R12
+	VPSLLD  $0x07, Y9, Y15
+	VPSRLD  $0x19, Y9, Y9
+	VPXOR   Y15, Y9, Y9
+	ADDQ    R15, R10
+	VPSHUFD $0x93, Y1, Y1
+	VPSHUFD $0x4e, Y2, Y2
+	VPSHUFD $0x39, Y3, Y3
+	ADCQ    BX, R11
+	VPSHUFD $0x93, Y5, Y5
+	VPSHUFD $0x4e, Y6, Y6
+	VPSHUFD $0x39, Y7, Y7
+	ADCQ    $0x00000000, R12
+	VPSHUFD $0x93, Y9, Y9
+	VPSHUFD $0x4e, Y10, Y10
+	VPSHUFD $0x39, Y11, Y11
+	ADDQ    $0x00000010, SI
+	DECQ    DI
+	JNZ     macrounds_52
+	JMP     roundsdone_55
+
+plainround_54:
 	VPADDD  Y1, Y0, Y0
 	VPADDD  Y5, Y4, Y4
 	VPADDD  Y9, Y8, Y8
@@ -2555,56 +2917,56 @@ plainround_51:
 	VPSHUFD $0x4e, Y10, Y10
 	VPSHUFD $0x39, Y11, Y11
 	DECQ    DI
-	JNZ     macrounds_50
+	JNZ     macrounds_52
 
-roundsdone_52:
-	VPADDD       sigma<>+0(SB), Y0, Y0
-	VPADDD       544(SP), Y1, Y1
-	VPADDD       576(SP), Y2, Y2
-	VPADDD       608(SP), Y3, Y3
-	VPADDD       sigma<>+0(SB), Y4, Y4
-	VPADDD       544(SP), Y5, Y5
-	VPADDD       576(SP), Y6, Y6
-	VPADDD       640(SP), Y7, Y7
-	VPADDD       sigma<>+0(SB), Y8, Y8
-	VPADDD       544(SP), Y9, Y9
-	VPADDD       576(SP), Y10, Y10
-	VPADDD       672(SP), Y11, Y11
-	VMOVDQU      X0, (SP)
-	VEXTRACTI128 $0x01, Y0, 64(SP)
-	VMOVDQU      X1, 16(SP)
-	VEXTRACTI128 $0x01, Y1, 80(SP)
-	VMOVDQU      X2, 32(SP)
-	VEXTRACTI128 $0x01, Y2, 96(SP)
-	VMOVDQU      X3, 48(SP)
-	VEXTRACTI128 $0x01, Y3, 112(SP)
-	VMOVDQU      X4, 128(SP)
-	VEXTRACTI128 $0x01, Y4, 192(SP)
-	VMOVDQU      X5, 144(SP)
-	VEXTRACTI128 $0x01, Y5, 208(SP)
-	VMOVDQU      X6, 160(SP)
-	VEXTRACTI128 $0x01, Y6, 224(SP)
-	VMOVDQU      X7, 176(SP)
-	VEXTRACTI128 $0x01, Y7, 240(SP)
-	VMOVDQU      X8, 256(SP)
-	VEXTRACTI128 $0x01, Y8, 320(SP)
-	VMOVDQU      X9, 272(SP)
-	VEXTRACTI128 $0x01, Y9, 336(SP)
-	VMOVDQU      X10, 288(SP)
-	VEXTRACTI128 $0x01, Y10, 352(SP)
-	VMOVDQU      X11, 304(SP)
-	VEXTRACTI128 $0x01, Y11, 368(SP)
-	ADDL         $0x00000006, 736(SP)
-	MOVQ         src_base+40(FP), AX
-	ADDQ         800(SP), AX
-	MOVQ         dst_base+16(FP), CX
-	ADDQ         800(SP), CX
-	LEAQ         (SP), DX
-	MOVQ         808(SP), R8
+roundsdone_55:
+	VPADDD     sigma<>+0(SB), Y0, Y0
+	VPADDD     544(SP), Y1, Y1
+	VPADDD     576(SP), Y2, Y2
+	VPADDD     608(SP), Y3, Y3
+	VPADDD     sigma<>+0(SB), Y4, Y4
+	VPADDD     544(SP), Y5, Y5
+	VPADDD     576(SP), Y6, Y6
+	VPADDD     640(SP), Y7, Y7
+	VPADDD     sigma<>+0(SB), Y8, Y8
+	VPADDD     544(SP), Y9, Y9
+	VPADDD     576(SP), Y10, Y10
+	VPADDD     672(SP), Y11, Y11
+	VPERM2I128 $0x20, Y1, Y0, Y15
+	VMOVDQU    Y15, (SP)
+	VPERM2I128 $0x31, Y1, Y0, Y0
+	VMOVDQU    Y0, 64(SP)
+	VPERM2I128 $0x20, Y3, Y2, Y15
+	VMOVDQU    Y15, 32(SP)
+	VPERM2I128 $0x31, Y3, Y2, Y2
+	VMOVDQU    Y2, 96(SP)
+	VPERM2I128 $0x20, Y5, Y4, Y15
+	VMOVDQU    Y15, 128(SP)
+	VPERM2I128 $0x31, Y5, Y4, Y4
+	VMOVDQU    Y4, 192(SP)
+	VPERM2I128 $0x20, Y7, Y6, Y15
+	VMOVDQU    Y15, 160(SP)
+	VPERM2I128 $0x31, Y7, Y6, Y6
+	VMOVDQU    Y6, 224(SP)
+	VPERM2I128 $0x20, Y9, Y8, Y15
+	VMOVDQU    Y15, 256(SP)
+	VPERM2I128 $0x31, Y9, Y8, Y8
+	VMOVDQU    Y8, 320(SP)
+	VPERM2I128 $0x20, Y11, Y10, Y15
+	VMOVDQU    Y15, 288(SP)
+	VPERM2I128 $0x31, Y11, Y10, Y10
+	VMOVDQU    Y10, 352(SP)
+	ADDL       $0x00000006, 736(SP)
+	MOVQ       src_base+40(FP), AX
+	ADDQ       800(SP), AX
+	MOVQ       dst_base+16(FP), CX
+	ADDQ       800(SP), CX
+	LEAQ       (SP), DX
+	MOVQ       808(SP), R8
 
-xor64_53:
+xor64_56:
 	CMPQ    R8, $0x00000040
-	JB      xor8_54
+	JB      xor8_57
 	VMOVDQU (DX), Y0
 	VMOVDQU 32(DX), Y1
 	VPXOR   (AX), Y0, Y0
@@ -2615,11 +2977,11 @@ xor64_53:
 	ADDQ    $0x00000040, CX
 	ADDQ    $0x00000040, DX
 	SUBQ    $0x00000040, R8
-	JMP     xor64_53
+	JMP     xor64_56
 
-xor8_54:
+xor8_57:
 	CMPQ R8, $0x00000008
-	JB   xor1_55
+	JB   xor1_58
 	MOVQ (DX), R9
 	XORQ (AX), R9
 	MOVQ R9, (CX)
@@ -2627,11 +2989,11 @@ xor8_54:
 	ADDQ $0x00000008, CX
 	ADDQ $0x00000008, DX
 	SUBQ $0x00000008, R8
-	JMP  xor8_54
+	JMP  xor8_57
 
-xor1_55:
+xor1_58:
 	TESTQ R8, R8
-	JZ    xordone_56
+	JZ    xordone_59
 	MOVB  (DX), R9
 	XORB  (AX), R9
 	MOVB  R9, (CX)
@@ -2639,9 +3001,9 @@ xor1_55:
 	INCQ  CX
 	INCQ  DX
 	DECQ  R8
-	JMP   xor1_55
+	JMP   xor1_58
 
-xordone_56:
+xordone_59:
 	MOVQ 808(SP), AX
 	ADDQ AX, 800(SP)
 	MOVQ dst_base+16(FP), AX
@@ -2680,11 +3042,11 @@ chunk4_35:
 	VMOVDQU        Y15, 704(SP)
 	MOVQ           $0x0000000a, DI
 
-macrounds_57:
+macrounds_60:
 	MOVQ    816(SP), AX
 	SUBQ    SI, AX
 	CMPQ    AX, $0x00000030
-	JB      plainround_58
+	JL      oneround_61
 	VPADDD  Y1, Y0, Y0
 	ADDQ    (SI), R10
 	VPADDD  Y5, Y4, Y4
@@ -2955,10 +3317,214 @@ macrounds_57:
 	VPSHUFD $0x39, Y15, Y15
 	ADDQ    $0x00000030, SI
 	DECQ    DI
-	JNZ     macrounds_57
-	JMP     roundsdone_59
+	JNZ     macrounds_60
+	JMP     roundsdone_63
 
-plainround_58:
+oneround_61:
+	CMPQ    AX, $0x00000010
+	JL      plainround_62
+	VPADDD  Y1, Y0, Y0
+	ADDQ    (SI), R10
+	VPADDD  Y5, Y4, Y4
+	VPADDD  Y9, Y8, Y8
+	VPADDD  Y13, Y12, Y12
+	VPXOR   Y0, Y3, Y3
+	ADCQ    8(SI), R11
+	VPSHUFB rol16<>+0(SB), Y3, Y3
+	VPXOR   Y4, Y7, Y7
+	VPSHUFB rol16<>+0(SB), Y7, Y7
+	VPXOR   Y8, Y11, Y11
+	ADCQ    $0x00000001, R12
+	VPSHUFB rol16<>+0(SB), Y11, Y11
+	VPXOR   Y12, Y15, Y15
+	VPSHUFB rol16<>+0(SB), Y15, Y15
+	VPADDD  Y3, Y2, Y2
+	VPXOR   Y2, Y1, Y1
+	MOVQ    752(SP), DX
+	VPADDD  Y7, Y6, Y6
+	VPXOR   Y6, Y5, Y5
+	VPADDD  Y11, Y10, Y10
+	VPXOR   Y10, Y9, Y9
+	MULXQ   R10, R13, R14
+	VPADDD  Y15, Y14, Y14
+	VPXOR   Y14, Y13, Y13
+	VMOVDQU Y14, 512(SP)
+	VPSLLD  $0x0c, Y1, Y14
+	VPSRLD  $0x14, Y1, Y1
+	MULXQ   R11, AX, R15
+	VPXOR   Y14, Y1, Y1
+	VPSLLD  $0x0c, Y5, Y14
+	VPSRLD  $0x14, Y5, Y5
+	VPXOR   Y14, Y5, Y5
+	MOVQ    R12, CX
+	VPSLLD  $0x0c, Y9, Y14
+	VPSRLD  $0x14, Y9, Y9
+	VPXOR   Y14, Y9, Y9
+	VPSLLD  $0x0c, Y13, Y14
+	VPSRLD  $0x14, Y13, Y13
+	IMULQ   760(SP), CX
+	VPXOR   Y14, Y13, Y13
+	VMOVDQU 512(SP), Y14
+	VPADDD  Y1, Y0, Y0
+	VPADDD  Y5, Y4, Y4
+	IMULQ   DX, R12
+	VPADDD  Y9, Y8, Y8
+	VPADDD  Y13, Y12, Y12
+	VPXOR   Y0, Y3, Y3
+	VPSHUFB rol8<>+0(SB), Y3, Y3
+	VPXOR   Y4, Y7, Y7
+	MOVQ    760(SP), DX
+	VPSHUFB rol8<>+0(SB), Y7, Y7
+	VPXOR   Y8, Y11, Y11
+	VPSHUFB rol8<>+0(SB), Y11, Y11
+	VPXOR   Y12, Y15, Y15
+	MULXQ   R10, R10, R8
+	VPSHUFB rol8<>+0(SB), Y15, Y15
+	VPADDD  Y3, Y2, Y2
+	VPXOR   Y2, Y1, Y1
+	VPADDD  Y7, Y6, Y6
+	MULXQ   R11, R11, BX
+	VPXOR   Y6, Y5, Y5
+	VPADDD  Y11, Y10, Y10
+	VPXOR   Y10, Y9, Y9
+	VPADDD  Y15, Y14, Y14
+	VPXOR   Y14, Y13, Y13
+	ADDQ    R12, R8
+	VMOVDQU Y14, 512(SP)
+	VPSLLD  $0x07, Y1, Y14
+	VPSRLD  $0x19, Y1, Y1
+	VPXOR   Y14, Y1, Y1
+	ADDQ    CX, BX
+	VPSLLD  $0x07, Y5, Y14
+	VPSRLD  $0x19, Y5, Y5
+	VPXOR   Y14, Y5, Y5
+	VPSLLD  $0x07, Y9, Y14
+	VPSRLD  $0x19, Y9, Y9
+	XORQ    CX, CX
+	VPXOR   Y14, Y9, Y9
+	VPSLLD  $0x07, Y13, Y14
+	VPSRLD  $0x19, Y13, Y13
+	VPXOR   Y14, Y13, Y13
+	ADCXQ   AX, R14
+	VMOVDQU 512(SP), Y14
+	VPSHUFD $0x39, Y1, Y1
+	VPSHUFD $0x4e, Y2, Y2
+	VPSHUFD $0x93, Y3, Y3
+	VPSHUFD $0x39, Y5, Y5
+	ADOXQ   R10, R14
+	VPSHUFD $0x4e, Y6, Y6
+	VPSHUFD $0x93, Y7, Y7
+	VPSHUFD $0x39, Y9, Y9
+	VPSHUFD $0x4e, Y10, Y10
+	ADCXQ   R11, R15
+	VPSHUFD $0x93, Y11, Y11
+	VPSHUFD $0x39, Y13, Y13
+	VPSHUFD $0x4e, Y14, Y14
+	VPSHUFD $0x93, Y15, Y15
+	VPADDD  Y1, Y0, Y0
+	ADOXQ   R8, R15
+	VPADDD  Y5, Y4, Y4
+	VPADDD  Y9, Y8, Y8
+	VPADDD  Y13, Y12, Y12
+	VPXOR   Y0, Y3, Y3
+	ADCXQ   CX, BX
+	VPSHUFB rol16<>+0(SB), Y3, Y3
+	VPXOR   Y4, Y7, Y7
+	VPSHUFB rol16<>+0(SB), Y7, Y7
+	VPXOR   Y8, Y11, Y11
+	ADOXQ   CX, BX
+	VPSHUFB rol16<>+0(SB), Y11, Y11
+	VPXOR   Y12, Y15, Y15
+	VPSHUFB rol16<>+0(SB), Y15, Y15
+	VPADDD  Y3, Y2, Y2
+	VPXOR   Y2, Y1, Y1
+	MOVQ    R13, R10
+	VPADDD  Y7, Y6, Y6
+	VPXOR   Y6, Y5, Y5
+	VPADDD  Y11, Y10, Y10
+	VPXOR   Y10, Y9, Y9
+	MOVQ    R14, R11
+	VPADDD  Y15, Y14, Y14
+	VPXOR   Y14, Y13, Y13
+	VMOVDQU Y14, 512(SP)
+	VPSLLD  $0x0c, Y1, Y14
+	VPSRLD  $0x14, Y1, Y1
+	MOVQ    R15, R12
+	VPXOR   Y14, Y1, Y1
+	VPSLLD  $0x0c, Y5, Y14
+	VPSRLD  $0x14, Y5, Y5
+	VPXOR   Y14, Y5, Y5
+	ANDQ    $0x00000003, R12
+	VPSLLD  $0x0c, Y9, Y14
+	VPSRLD  $0x14, Y9, Y9
+	VPXOR   Y14, Y9, Y9
+	VPSLLD  $0x0c, Y13, Y14
+	VPSRLD  $0x14, Y13, Y13
+	MOVQ    R15, R13
+	VPXOR   Y14, Y13, Y13
+	VMOVDQU 512(SP), Y14
+	VPADDD  Y1, Y0, Y0
+	VPADDD  Y5, Y4, Y4
+	ANDQ    $-4, R13
+	VPADDD  Y9, Y8, Y8
+	VPADDD  Y13, Y12, Y12
+	VPXOR   Y0, Y3, Y3
+	VPSHUFB rol8<>+0(SB), Y3, Y3
+	VPXOR   Y4, Y7, Y7
+	MOVQ    BX, R14
+	VPSHUFB rol8<>+0(SB), Y7, Y7
+	VPXOR   Y8, Y11, Y11
+	VPSHUFB rol8<>+0(SB), Y11, Y11
+	VPXOR   Y12, Y15, Y15
+	SHRQ    $0x02, BX, R15
+	VPSHUFB rol8<>+0(SB), Y15, Y15
+	VPADDD  Y3, Y2, Y2
+	VPXOR   Y2, Y1, Y1
+	VPADDD  Y7, Y6, Y6
+	SHRQ    $0x02, BX
+	VPXOR   Y6, Y5, Y5
+	VPADDD  Y11, Y10, Y10
+	VPXOR   Y10, Y9, Y9
+	VPADDD  Y15, Y14, Y14
+	VPXOR   Y14, Y13, Y13
+	ADDQ    R13, R10
+	VMOVDQU Y14, 512(SP)
+	VPSLLD  $0x07, Y1, Y14
+	VPSRLD  $0x19, Y1, Y1
+	VPXOR   Y14, Y1, Y1
+	ADCQ    R14, R11
+	VPSLLD  $0x07, Y5, Y14
+	VPSRLD  $0x19, Y5, Y5
+	VPXOR   Y14, Y5, Y5
+	VPSLLD  $0x07, Y9, Y14
+	VPSRLD  $0x19, Y9, Y9
+	ADCQ    $0x00000000, R12
+	VPXOR   Y14, Y9, Y9
+	VPSLLD  $0x07, Y13, Y14
+	VPSRLD  $0x19, Y13, Y13
+	VPXOR   Y14, Y13, Y13
+	ADDQ    R15, R10
+	VMOVDQU 512(SP), Y14
+	VPSHUFD $0x93, Y1, Y1
+	VPSHUFD $0x4e, Y2, Y2
+	VPSHUFD $0x39, Y3, Y3
+	VPSHUFD $0x93, Y5, Y5
+	ADCQ    BX, R11
+	VPSHUFD $0x4e, Y6, Y6
+	VPSHUFD $0x39, Y7, Y7
+	VPSHUFD $0x93, Y9, Y9
+	VPSHUFD $0x4e, Y10, Y10
+	ADCQ    $0x00000000, R12
+	VPSHUFD $0x39, Y11, Y11
+	VPSHUFD $0x93, Y13, Y13
+	VPSHUFD $0x4e, Y14, Y14
+	VPSHUFD $0x39, Y15, Y15
+	ADDQ    $0x00000010, SI
+	DECQ    DI
+	JNZ     macrounds_60
+	JMP     roundsdone_63
+
+plainround_62:
 	VPADDD  Y1, Y0, Y0
 	VPADDD  Y5, Y4, Y4
 	VPADDD  Y9, Y8, Y8
@@ -3120,68 +3686,70 @@ plainround_58:
 	VPSHUFD $0x4e, Y14, Y14
 	VPSHUFD $0x39, Y15, Y15
 	DECQ    DI
-	JNZ     macrounds_57
+	JNZ     macrounds_60
 
-roundsdone_59:
-	VPADDD       sigma<>+0(SB), Y0, Y0
-	VPADDD       544(SP), Y1, Y1
-	VPADDD       576(SP), Y2, Y2
-	VPADDD       608(SP), Y3, Y3
-	VPADDD       sigma<>+0(SB), Y4, Y4
-	VPADDD       544(SP), Y5, Y5
-	VPADDD       576(SP), Y6, Y6
-	VPADDD       640(SP), Y7, Y7
-	VPADDD       sigma<>+0(SB), Y8, Y8
-	VPADDD       544(SP), Y9, Y9
-	VPADDD       576(SP), Y10, Y10
-	VPADDD       672(SP), Y11, Y11
-	VPADDD       sigma<>+0(SB), Y12, Y12
-	VPADDD       544(SP), Y13, Y13
-	VPADDD       576(SP), Y14, Y14
-	VPADDD       704(SP), Y15, Y15
-	VMOVDQU      X0, (SP)
-	VEXTRACTI128 $0x01, Y0, 64(SP)
-	VMOVDQU      X1, 16(SP)
-	VEXTRACTI128 $0x01, Y1, 80(SP)
-	VMOVDQU      X2, 32(SP)
-	VEXTRACTI128 $0x01, Y2, 96(SP)
-	VMOVDQU      X3, 48(SP)
-	VEXTRACTI128 $0x01, Y3, 112(SP)
-	VMOVDQU      X4, 128(SP)
-	VEXTRACTI128 $0x01, Y4, 192(SP)
-	VMOVDQU      X5, 144(SP)
-	VEXTRACTI128 $0x01, Y5, 208(SP)
-	VMOVDQU      X6, 160(SP)
-	VEXTRACTI128 $0x01, Y6, 224(SP)
-	VMOVDQU      X7, 176(SP)
-	VEXTRACTI128 $0x01, Y7, 240(SP)
-	VMOVDQU      X8, 256(SP)
-	VEXTRACTI128 $0x01, Y8, 320(SP)
-	VMOVDQU      X9, 272(SP)
-	VEXTRACTI128 $0x01, Y9, 336(SP)
-	VMOVDQU      X10, 288(SP)
-	VEXTRACTI128 $0x01, Y10, 352(SP)
-	VMOVDQU      X11, 304(SP)
-	VEXTRACTI128 $0x01, Y11, 368(SP)
-	VMOVDQU      X12, 384(SP)
-	VEXTRACTI128 $0x01, Y12, 448(SP)
-	VMOVDQU      X13, 400(SP)
-	VEXTRACTI128 $0x01, Y13, 464(SP)
-	VMOVDQU      X14, 416(SP)
-	VEXTRACTI128 $0x01, Y14, 480(SP)
-	VMOVDQU      X15, 432(SP)
-	VEXTRACTI128 $0x01, Y15, 496(SP)
-	ADDL         $0x00000008, 736(SP)
-	MOVQ         src_base+40(FP), AX
-	ADDQ         800(SP), AX
-	MOVQ         dst_base+16(FP), CX
-	ADDQ         800(SP), CX
-	LEAQ         (SP), DX
-	MOVQ         808(SP), R8
+roundsdone_63:
+	VPADDD     sigma<>+0(SB), Y0, Y0
+	VPADDD     544(SP), Y1, Y1
+	VPADDD     576(SP), Y2, Y2
+	VPADDD     608(SP), Y3, Y3
+	VPADDD     sigma<>+0(SB), Y4, Y4
+	VPADDD     544(SP), Y5, Y5
+	VPADDD     576(SP), Y6, Y6
+	VPADDD     640(SP), Y7, Y7
+	VPADDD     sigma<>+0(SB), Y8, Y8
+	VPADDD     544(SP), Y9, Y9
+	VPADDD     576(SP), Y10, Y10
+	VPADDD     672(SP), Y11, Y11
+	VPADDD     sigma<>+0(SB), Y12, Y12
+	VPADDD     544(SP), Y13, Y13
+	VPADDD     576(SP), Y14, Y14
+	VPADDD     704(SP), Y15, Y15
+	VMOVDQU    Y15, 512(SP)
+	VPERM2I128 $0x20, Y1, Y0, Y15
+	VMOVDQU    Y15, (SP)
+	VPERM2I128 $0x31, Y1, Y0, Y0
+	VMOVDQU    Y0, 64(SP)
+	VPERM2I128 $0x20, Y3, Y2, Y15
+	VMOVDQU    Y15, 32(SP)
+	VPERM2I128 $0x31, Y3, Y2, Y2
+	VMOVDQU    Y2, 96(SP)
+	VPERM2I128 $0x20, Y5, Y4, Y15
+	VMOVDQU    Y15, 128(SP)
+	VPERM2I128 $0x31, Y5, Y4, Y4
+	VMOVDQU    Y4, 192(SP)
+	VPERM2I128 $0x20, Y7, Y6, Y15
+	VMOVDQU    Y15, 160(SP)
+	VPERM2I128 $0x31, Y7, Y6, Y6
+	VMOVDQU    Y6, 224(SP)
+	VPERM2I128 $0x20, Y9, Y8, Y15
+	VMOVDQU    Y15, 256(SP)
+	VPERM2I128 $0x31, Y9, Y8, Y8
+	VMOVDQU    Y8, 320(SP)
+	VPERM2I128 $0x20, Y11, Y10, Y15
+	VMOVDQU    Y15, 288(SP)
+	VPERM2I128 $0x31, Y11, Y10, Y10
+	VMOVDQU    Y10, 352(SP)
+	VMOVDQU    512(SP), Y1
+	VPERM2I128 $0x20, Y13, Y12, Y0
+	VMOVDQU    Y0, 384(SP)
+	VPERM2I128 $0x31, Y13, Y12, Y12
+	VMOVDQU    Y12, 448(SP)
+	VPERM2I128 $0x20, Y1, Y14, Y0
+	VMOVDQU    Y0, 416(SP)
+	VPERM2I128 $0x31, Y1, Y14, Y14
+	VMOVDQU    Y14, 480(SP)
+	ADDL       $0x00000008, 736(SP)
+	MOVQ       src_base+40(FP), AX
+	ADDQ       800(SP), AX
+	MOVQ       dst_base+16(FP), CX
+	ADDQ       800(SP), CX
+	LEAQ       (SP), DX
+	MOVQ       808(SP), R8
 
-xor64_60:
+xor64_64:
 	CMPQ    R8, $0x00000040
-	JB      xor8_61
+	JB      xor8_65
 	VMOVDQU (DX), Y0
 	VMOVDQU 32(DX), Y1
 	VPXOR   (AX), Y0, Y0
@@ -3192,11 +3760,11 @@ xor64_60:
 	ADDQ    $0x00000040, CX
 	ADDQ    $0x00000040, DX
 	SUBQ    $0x00000040, R8
-	JMP     xor64_60
+	JMP     xor64_64
 
-xor8_61:
+xor8_65:
 	CMPQ R8, $0x00000008
-	JB   xor1_62
+	JB   xor1_66
 	MOVQ (DX), R9
 	XORQ (AX), R9
 	MOVQ R9, (CX)
@@ -3204,11 +3772,11 @@ xor8_61:
 	ADDQ $0x00000008, CX
 	ADDQ $0x00000008, DX
 	SUBQ $0x00000008, R8
-	JMP  xor8_61
+	JMP  xor8_65
 
-xor1_62:
+xor1_66:
 	TESTQ R8, R8
-	JZ    xordone_63
+	JZ    xordone_67
 	MOVB  (DX), R9
 	XORB  (AX), R9
 	MOVB  R9, (CX)
@@ -3216,9 +3784,9 @@ xor1_62:
 	INCQ  CX
 	INCQ  DX
 	DECQ  R8
-	JMP   xor1_62
+	JMP   xor1_66
 
-xordone_63:
+xordone_67:
 	MOVQ 808(SP), AX
 	ADDQ AX, 800(SP)
 	MOVQ dst_base+16(FP), AX
@@ -3232,11 +3800,11 @@ finish_31:
 	ADDQ dst_base+16(FP), AX
 	MOVQ AX, 816(SP)
 
-catchup_64:
+catchup_68:
 	MOVQ  816(SP), AX
 	SUBQ  SI, AX
 	CMPQ  AX, $0x00000010
-	JB    catchupdone_65
+	JL    catchupdone_69
 	ADDQ  (SI), R10
 	ADCQ  8(SI), R11
 	ADCQ  $0x00000001, R12
@@ -3274,24 +3842,24 @@ catchup_64:
 	ADCQ  BX, R11
 	ADCQ  $0x00000000, R12
 	ADDQ  $0x00000010, SI
-	JMP   catchup_64
+	JMP   catchup_68
 
-catchupdone_65:
+catchupdone_69:
 	MOVQ  src_len+48(FP), CX
 	ANDQ  $0x0000000f, CX
 	TESTQ CX, CX
-	JZ    paddone_66
+	JZ    paddone_70
 	MOVQ  $0x00000000, 784(SP)
 	MOVQ  $0x00000000, 792(SP)
 	LEAQ  784(SP), DX
 
-padloop_67:
+padloop_71:
 	MOVB  (SI), AL
 	MOVB  AL, (DX)
 	INCQ  SI
 	INCQ  DX
 	DECQ  CX
-	JNZ   padloop_67
+	JNZ   padloop_71
 	LEAQ  784(SP), SI
 	ADDQ  (SI), R10
 	ADCQ  8(SI), R11
@@ -3330,7 +3898,7 @@ padloop_67:
 	ADCQ  BX, R11
 	ADCQ  $0x00000000, R12
 
-paddone_66:
+paddone_70:
 	MOVQ    ad_len+72(FP), AX
 	MOVQ    AX, 784(SP)
 	MOVQ    src_len+48(FP), AX
@@ -3390,7 +3958,7 @@ paddone_66:
 
 // func ChaCha20Poly1305OpenAVX2(key *[32]byte, nonce *[12]byte, dst []byte, src []byte, ad []byte, tag *[16]byte)
 // Requires: ADX, AVX, AVX2, BMI2, CMOV
-TEXT ·ChaCha20Poly1305OpenAVX2(SB), $824-96
+TEXT ·ChaCha20Poly1305OpenAVX2(SB), $832-96
 	MOVQ           key+0(FP), AX
 	VBROADCASTI128 (AX), Y0
 	VMOVDQU        Y0, 544(SP)
@@ -3404,15 +3972,17 @@ TEXT ·ChaCha20Poly1305OpenAVX2(SB), $824-96
 	MOVQ           CX, 744(SP)
 	MOVQ           $0x00000000, 800(SP)
 	MOVQ           src_len+48(FP), AX
+	CMPQ           AX, $0x000001c0
+	JA             first1_72
 	CMPQ           AX, $0x00000040
-	JBE            first1_68
+	JBE            first1_72
 	CMPQ           AX, $0x000000c0
-	JBE            first2_69
+	JBE            first2_73
 	CMPQ           AX, $0x00000140
-	JBE            first3_70
-	JMP            first4_71
+	JBE            first3_74
+	JMP            first4_75
 
-first1_68:
+first1_72:
 	MOVQ           $0x00000040, CX
 	CMPQ           AX, CX
 	CMOVQHI        CX, AX
@@ -3425,63 +3995,63 @@ first1_68:
 	VMOVDQU        Y3, 608(SP)
 	MOVQ           $0x0000000a, DI
 
-rounds_73:
-	VPADDD       Y1, Y0, Y0
-	VPXOR        Y0, Y3, Y3
-	VPSHUFB      rol16<>+0(SB), Y3, Y3
-	VPADDD       Y3, Y2, Y2
-	VPXOR        Y2, Y1, Y1
-	VPSLLD       $0x0c, Y1, Y15
-	VPSRLD       $0x14, Y1, Y1
-	VPXOR        Y15, Y1, Y1
-	VPADDD       Y1, Y0, Y0
-	VPXOR        Y0, Y3, Y3
-	VPSHUFB      rol8<>+0(SB), Y3, Y3
-	VPADDD       Y3, Y2, Y2
-	VPXOR        Y2, Y1, Y1
-	VPSLLD       $0x07, Y1, Y15
-	VPSRLD       $0x19, Y1, Y1
-	VPXOR        Y15, Y1, Y1
-	VPSHUFD      $0x39, Y1, Y1
-	VPSHUFD      $0x4e, Y2, Y2
-	VPSHUFD      $0x93, Y3, Y3
-	VPADDD       Y1, Y0, Y0
-	VPXOR        Y0, Y3, Y3
-	VPSHUFB      rol16<>+0(SB), Y3, Y3
-	VPADDD       Y3, Y2, Y2
-	VPXOR        Y2, Y1, Y1
-	VPSLLD       $0x0c, Y1, Y15
-	VPSRLD       $0x14, Y1, Y1
-	VPXOR        Y15, Y1, Y1
-	VPADDD       Y1, Y0, Y0
-	VPXOR        Y0, Y3, Y3
-	VPSHUFB      rol8<>+0(SB), Y3, Y3
-	VPADDD       Y3, Y2, Y2
-	VPXOR        Y2, Y1, Y1
-	VPSLLD       $0x07, Y1, Y15
-	VPSRLD       $0x19, Y1, Y1
-	VPXOR        Y15, Y1, Y1
-	VPSHUFD      $0x93, Y1, Y1
-	VPSHUFD      $0x4e, Y2, Y2
-	VPSHUFD      $0x39, Y3, Y3
-	DECQ         DI
-	JNZ          rounds_73
-	VPADDD       sigma<>+0(SB), Y0, Y0
-	VPADDD       544(SP), Y1, Y1
-	VPADDD       576(SP), Y2, Y2
-	VPADDD       608(SP), Y3, Y3
-	VMOVDQU      X0, (SP)
-	VEXTRACTI128 $0x01, Y0, 64(SP)
-	VMOVDQU      X1, 16(SP)
-	VEXTRACTI128 $0x01, Y1, 80(SP)
-	VMOVDQU      X2, 32(SP)
-	VEXTRACTI128 $0x01, Y2, 96(SP)
-	VMOVDQU      X3, 48(SP)
-	VEXTRACTI128 $0x01, Y3, 112(SP)
-	ADDL         $0x00000002, 736(SP)
-	JMP          firstdone_72
+rounds_77:
+	VPADDD     Y1, Y0, Y0
+	VPXOR      Y0, Y3, Y3
+	VPSHUFB    rol16<>+0(SB), Y3, Y3
+	VPADDD     Y3, Y2, Y2
+	VPXOR      Y2, Y1, Y1
+	VPSLLD     $0x0c, Y1, Y15
+	VPSRLD     $0x14, Y1, Y1
+	VPXOR      Y15, Y1, Y1
+	VPADDD     Y1, Y0, Y0
+	VPXOR      Y0, Y3, Y3
+	VPSHUFB    rol8<>+0(SB), Y3, Y3
+	VPADDD     Y3, Y2, Y2
+	VPXOR      Y2, Y1, Y1
+	VPSLLD     $0x07, Y1, Y15
+	VPSRLD     $0x19, Y1, Y1
+	VPXOR      Y15, Y1, Y1
+	VPSHUFD    $0x39, Y1, Y1
+	VPSHUFD    $0x4e, Y2, Y2
+	VPSHUFD    $0x93, Y3, Y3
+	VPADDD     Y1, Y0, Y0
+	VPXOR      Y0, Y3, Y3
+	VPSHUFB    rol16<>+0(SB), Y3, Y3
+	VPADDD     Y3, Y2, Y2
+	VPXOR      Y2, Y1, Y1
+	VPSLLD     $0x0c, Y1, Y15
+	VPSRLD     $0x14, Y1, Y1
+	VPXOR      Y15, Y1, Y1
+	VPADDD     Y1, Y0, Y0
+	VPXOR      Y0, Y3, Y3
+	VPSHUFB    rol8<>+0(SB), Y3, Y3
+	VPADDD     Y3, Y2, Y2
+	VPXOR      Y2, Y1, Y1
+	VPSLLD     $0x07, Y1, Y15
+	VPSRLD     $0x19, Y1, Y1
+	VPXOR      Y15, Y1, Y1
+	VPSHUFD    $0x93, Y1, Y1
+	VPSHUFD    $0x4e, Y2, Y2
+	VPSHUFD    $0x39, Y3, Y3
+	DECQ       DI
+	JNZ        rounds_77
+	VPADDD     sigma<>+0(SB), Y0, Y0
+	VPADDD     544(SP), Y1, Y1
+	VPADDD     576(SP), Y2, Y2
+	VPADDD     608(SP), Y3, Y3
+	VPERM2I128 $0x20, Y1, Y0, Y15
+	VMOVDQU    Y15, (SP)
+	VPERM2I128 $0x31, Y1, Y0, Y0
+	VMOVDQU    Y0, 64(SP)
+	VPERM2I128 $0x20, Y3, Y2, Y15
+	VMOVDQU    Y15, 32(SP)
+	VPERM2I128 $0x31, Y3, Y2, Y2
+	VMOVDQU    Y2, 96(SP)
+	ADDL       $0x00000002, 736(SP)
+	JMP        firstdone_76
 
-first2_69:
+first2_73:
 	MOVQ           $0x000000c0, CX
 	CMPQ           AX, CX
 	CMOVQHI        CX, AX
@@ -3500,113 +4070,113 @@ first2_69:
 	VMOVDQU        Y7, 640(SP)
 	MOVQ           $0x0000000a, DI
 
-rounds_74:
-	VPADDD       Y1, Y0, Y0
-	VPADDD       Y5, Y4, Y4
-	VPXOR        Y0, Y3, Y3
-	VPSHUFB      rol16<>+0(SB), Y3, Y3
-	VPXOR        Y4, Y7, Y7
-	VPSHUFB      rol16<>+0(SB), Y7, Y7
-	VPADDD       Y3, Y2, Y2
-	VPXOR        Y2, Y1, Y1
-	VPADDD       Y7, Y6, Y6
-	VPXOR        Y6, Y5, Y5
-	VPSLLD       $0x0c, Y1, Y15
-	VPSRLD       $0x14, Y1, Y1
-	VPXOR        Y15, Y1, Y1
-	VPSLLD       $0x0c, Y5, Y15
-	VPSRLD       $0x14, Y5, Y5
-	VPXOR        Y15, Y5, Y5
-	VPADDD       Y1, Y0, Y0
-	VPADDD       Y5, Y4, Y4
-	VPXOR        Y0, Y3, Y3
-	VPSHUFB      rol8<>+0(SB), Y3, Y3
-	VPXOR        Y4, Y7, Y7
-	VPSHUFB      rol8<>+0(SB), Y7, Y7
-	VPADDD       Y3, Y2, Y2
-	VPXOR        Y2, Y1, Y1
-	VPADDD       Y7, Y6, Y6
-	VPXOR        Y6, Y5, Y5
-	VPSLLD       $0x07, Y1, Y15
-	VPSRLD       $0x19, Y1, Y1
-	VPXOR        Y15, Y1, Y1
-	VPSLLD       $0x07, Y5, Y15
-	VPSRLD       $0x19, Y5, Y5
-	VPXOR        Y15, Y5, Y5
-	VPSHUFD      $0x39, Y1, Y1
-	VPSHUFD      $0x4e, Y2, Y2
-	VPSHUFD      $0x93, Y3, Y3
-	VPSHUFD      $0x39, Y5, Y5
-	VPSHUFD      $0x4e, Y6, Y6
-	VPSHUFD      $0x93, Y7, Y7
-	VPADDD       Y1, Y0, Y0
-	VPADDD       Y5, Y4, Y4
-	VPXOR        Y0, Y3, Y3
-	VPSHUFB      rol16<>+0(SB), Y3, Y3
-	VPXOR        Y4, Y7, Y7
-	VPSHUFB      rol16<>+0(SB), Y7, Y7
-	VPADDD       Y3, Y2, Y2
-	VPXOR        Y2, Y1, Y1
-	VPADDD       Y7, Y6, Y6
-	VPXOR        Y6, Y5, Y5
-	VPSLLD       $0x0c, Y1, Y15
-	VPSRLD       $0x14, Y1, Y1
-	VPXOR        Y15, Y1, Y1
-	VPSLLD       $0x0c, Y5, Y15
-	VPSRLD       $0x14, Y5, Y5
-	VPXOR        Y15, Y5, Y5
-	VPADDD       Y1, Y0, Y0
-	VPADDD       Y5, Y4, Y4
-	VPXOR        Y0, Y3, Y3
-	VPSHUFB      rol8<>+0(SB), Y3, Y3
-	VPXOR        Y4, Y7, Y7
-	VPSHUFB      rol8<>+0(SB), Y7, Y7
-	VPADDD       Y3, Y2, Y2
-	VPXOR        Y2, Y1, Y1
-	VPADDD       Y7, Y6, Y6
-	VPXOR        Y6, Y5, Y5
-	VPSLLD       $0x07, Y1, Y15
-	VPSRLD       $0x19, Y1, Y1
-	VPXOR        Y15, Y1, Y1
-	VPSLLD       $0x07, Y5, Y15
-	VPSRLD       $0x19, Y5, Y5
-	VPXOR        Y15, Y5, Y5
-	VPSHUFD      $0x93, Y1, Y1
-	VPSHUFD      $0x4e, Y2, Y2
-	VPSHUFD      $0x39, Y3, Y3
-	VPSHUFD      $0x93, Y5, Y5
-	VPSHUFD      $0x4e, Y6, Y6
-	VPSHUFD      $0x39, Y7, Y7
-	DECQ         DI
-	JNZ          rounds_74
-	VPADDD       sigma<>+0(SB), Y0, Y0
-	VPADDD       544(SP), Y1, Y1
-	VPADDD       576(SP), Y2, Y2
-	VPADDD       608(SP), Y3, Y3
-	VPADDD       sigma<>+0(SB), Y4, Y4
-	VPADDD       544(SP), Y5, Y5
-	VPADDD       576(SP), Y6, Y6
-	VPADDD       640(SP), Y7, Y7
-	VMOVDQU      X0, (SP)
-	VEXTRACTI128 $0x01, Y0, 64(SP)
-	VMOVDQU      X1, 16(SP)
-	VEXTRACTI128 $0x01, Y1, 80(SP)
-	VMOVDQU      X2, 32(SP)
-	VEXTRACTI128 $0x01, Y2, 96(SP)
-	VMOVDQU      X3, 48(SP)
-	VEXTRACTI128 $0x01, Y3, 112(SP)
-	VMOVDQU      X4, 128(SP)
-	VEXTRACTI128 $0x01, Y4, 192(SP)
-	VMOVDQU      X5, 144(SP)
-	VEXTRACTI128 $0x01, Y5, 208(SP)
-	VMOVDQU      X6, 160(SP)
-	VEXTRACTI128 $0x01, Y6, 224(SP)
-	VMOVDQU      X7, 176(SP)
-	VEXTRACTI128 $0x01, Y7, 240(SP)
-	ADDL         $0x00000004, 736(SP)
-	JMP          firstdone_72
+rounds_78:
+	VPADDD     Y1, Y0, Y0
+	VPADDD     Y5, Y4, Y4
+	VPXOR      Y0, Y3, Y3
+	VPSHUFB    rol16<>+0(SB), Y3, Y3
+	VPXOR      Y4, Y7, Y7
+	VPSHUFB    rol16<>+0(SB), Y7, Y7
+	VPADDD     Y3, Y2, Y2
+	VPXOR      Y2, Y1, Y1
+	VPADDD     Y7, Y6, Y6
+	VPXOR      Y6, Y5, Y5
+	VPSLLD     $0x0c, Y1, Y15
+	VPSRLD     $0x14, Y1, Y1
+	VPXOR      Y15, Y1, Y1
+	VPSLLD     $0x0c, Y5, Y15
+	VPSRLD     $0x14, Y5, Y5
+	VPXOR      Y15, Y5, Y5
+	VPADDD     Y1, Y0, Y0
+	VPADDD     Y5, Y4, Y4
+	VPXOR      Y0, Y3, Y3
+	VPSHUFB    rol8<>+0(SB), Y3, Y3
+	VPXOR      Y4, Y7, Y7
+	VPSHUFB    rol8<>+0(SB), Y7, Y7
+	VPADDD     Y3, Y2, Y2
+	VPXOR      Y2, Y1, Y1
+	VPADDD     Y7, Y6, Y6
+	VPXOR      Y6, Y5, Y5
+	VPSLLD     $0x07, Y1, Y15
+	VPSRLD     $0x19, Y1, Y1
+	VPXOR      Y15, Y1, Y1
+	VPSLLD     $0x07, Y5, Y15
+	VPSRLD     $0x19, Y5, Y5
+	VPXOR      Y15, Y5, Y5
+	VPSHUFD    $0x39, Y1, Y1
+	VPSHUFD    $0x4e, Y2, Y2
+	VPSHUFD    $0x93, Y3, Y3
+	VPSHUFD    $0x39, Y5, Y5
+	VPSHUFD    $0x4e, Y6, Y6
+	VPSHUFD    $0x93, Y7, Y7
+	VPADDD     Y1, Y0, Y0
+	VPADDD     Y5, Y4, Y4
+	VPXOR      Y0, Y3, Y3
+	VPSHUFB    rol16<>+0(SB), Y3, Y3
+	VPXOR      Y4, Y7, Y7
+	VPSHUFB    rol16<>+0(SB), Y7, Y7
+	VPADDD     Y3, Y2, Y2
+	VPXOR      Y2, Y1, Y1
+	VPADDD     Y7, Y6, Y6
+	VPXOR      Y6, Y5, Y5
+	VPSLLD     $0x0c, Y1, Y15
+	VPSRLD     $0x14, Y1, Y1
+	VPXOR      Y15, Y1, Y1
+	VPSLLD     $0x0c, Y5, Y15
+	VPSRLD     $0x14, Y5, Y5
+	VPXOR      Y15, Y5, Y5
+	VPADDD     Y1, Y0, Y0
+	VPADDD     Y5, Y4, Y4
+	VPXOR      Y0, Y3, Y3
+	VPSHUFB    rol8<>+0(SB), Y3, Y3
+	VPXOR      Y4, Y7, Y7
+	VPSHUFB    rol8<>+0(SB), Y7, Y7
+	VPADDD     Y3, Y2, Y2
+	VPXOR      Y2, Y1, Y1
+	VPADDD     Y7, Y6, Y6
+	VPXOR      Y6, Y5, Y5
+	VPSLLD     $0x07, Y1, Y15
+	VPSRLD     $0x19, Y1, Y1
+	VPXOR      Y15, Y1, Y1
+	VPSLLD     $0x07, Y5, Y15
+	VPSRLD     $0x19, Y5, Y5
+	VPXOR      Y15, Y5, Y5
+	VPSHUFD    $0x93, Y1, Y1
+	VPSHUFD    $0x4e, Y2, Y2
+	VPSHUFD    $0x39, Y3, Y3
+	VPSHUFD    $0x93, Y5, Y5
+	VPSHUFD    $0x4e, Y6, Y6
+	VPSHUFD    $0x39, Y7, Y7
+	DECQ       DI
+	JNZ        rounds_78
+	VPADDD     sigma<>+0(SB), Y0, Y0
+	VPADDD     544(SP), Y1, Y1
+	VPADDD     576(SP), Y2, Y2
+	VPADDD     608(SP), Y3, Y3
+	VPADDD     sigma<>+0(SB), Y4, Y4
+	VPADDD     544(SP), Y5, Y5
+	VPADDD     576(SP), Y6, Y6
+	VPADDD     640(SP), Y7, Y7
+	VPERM2I128 $0x20, Y1, Y0, Y15
+	VMOVDQU    Y15, (SP)
+	VPERM2I128 $0x31, Y1, Y0, Y0
+	VMOVDQU    Y0, 64(SP)
+	VPERM2I128 $0x20, Y3, Y2, Y15
+	VMOVDQU    Y15, 32(SP)
+	VPERM2I128 $0x31, Y3, Y2, Y2
+	VMOVDQU    Y2, 96(SP)
+	VPERM2I128 $0x20, Y5, Y4, Y15
+	VMOVDQU    Y15, 128(SP)
+	VPERM2I128 $0x31, Y5, Y4, Y4
+	VMOVDQU    Y4, 192(SP)
+	VPERM2I128 $0x20, Y7, Y6, Y15
+	VMOVDQU    Y15, 160(SP)
+	VPERM2I128 $0x31, Y7, Y6, Y6
+	VMOVDQU    Y6, 224(SP)
+	ADDL       $0x00000004, 736(SP)
+	JMP        firstdone_76
 
-first3_70:
+first3_74:
 	MOVQ           $0x00000140, CX
 	CMPQ           AX, CX
 	CMOVQHI        CX, AX
@@ -3631,163 +4201,163 @@ first3_70:
 	VMOVDQU        Y11, 672(SP)
 	MOVQ           $0x0000000a, DI
 
-rounds_75:
-	VPADDD       Y1, Y0, Y0
-	VPADDD       Y5, Y4, Y4
-	VPADDD       Y9, Y8, Y8
-	VPXOR        Y0, Y3, Y3
-	VPSHUFB      rol16<>+0(SB), Y3, Y3
-	VPXOR        Y4, Y7, Y7
-	VPSHUFB      rol16<>+0(SB), Y7, Y7
-	VPXOR        Y8, Y11, Y11
-	VPSHUFB      rol16<>+0(SB), Y11, Y11
-	VPADDD       Y3, Y2, Y2
-	VPXOR        Y2, Y1, Y1
-	VPADDD       Y7, Y6, Y6
-	VPXOR        Y6, Y5, Y5
-	VPADDD       Y11, Y10, Y10
-	VPXOR        Y10, Y9, Y9
-	VPSLLD       $0x0c, Y1, Y15
-	VPSRLD       $0x14, Y1, Y1
-	VPXOR        Y15, Y1, Y1
-	VPSLLD       $0x0c, Y5, Y15
-	VPSRLD       $0x14, Y5, Y5
-	VPXOR        Y15, Y5, Y5
-	VPSLLD       $0x0c, Y9, Y15
-	VPSRLD       $0x14, Y9, Y9
-	VPXOR        Y15, Y9, Y9
-	VPADDD       Y1, Y0, Y0
-	VPADDD       Y5, Y4, Y4
-	VPADDD       Y9, Y8, Y8
-	VPXOR        Y0, Y3, Y3
-	VPSHUFB      rol8<>+0(SB), Y3, Y3
-	VPXOR        Y4, Y7, Y7
-	VPSHUFB      rol8<>+0(SB), Y7, Y7
-	VPXOR        Y8, Y11, Y11
-	VPSHUFB      rol8<>+0(SB), Y11, Y11
-	VPADDD       Y3, Y2, Y2
-	VPXOR        Y2, Y1, Y1
-	VPADDD       Y7, Y6, Y6
-	VPXOR        Y6, Y5, Y5
-	VPADDD       Y11, Y10, Y10
-	VPXOR        Y10, Y9, Y9
-	VPSLLD       $0x07, Y1, Y15
-	VPSRLD       $0x19, Y1, Y1
-	VPXOR        Y15, Y1, Y1
-	VPSLLD       $0x07, Y5, Y15
-	VPSRLD       $0x19, Y5, Y5
-	VPXOR        Y15, Y5, Y5
-	VPSLLD       $0x07, Y9, Y15
-	VPSRLD       $0x19, Y9, Y9
-	VPXOR        Y15, Y9, Y9
-	VPSHUFD      $0x39, Y1, Y1
-	VPSHUFD      $0x4e, Y2, Y2
-	VPSHUFD      $0x93, Y3, Y3
-	VPSHUFD      $0x39, Y5, Y5
-	VPSHUFD      $0x4e, Y6, Y6
-	VPSHUFD      $0x93, Y7, Y7
-	VPSHUFD      $0x39, Y9, Y9
-	VPSHUFD      $0x4e, Y10, Y10
-	VPSHUFD      $0x93, Y11, Y11
-	VPADDD       Y1, Y0, Y0
-	VPADDD       Y5, Y4, Y4
-	VPADDD       Y9, Y8, Y8
-	VPXOR        Y0, Y3, Y3
-	VPSHUFB      rol16<>+0(SB), Y3, Y3
-	VPXOR        Y4, Y7, Y7
-	VPSHUFB      rol16<>+0(SB), Y7, Y7
-	VPXOR        Y8, Y11, Y11
-	VPSHUFB      rol16<>+0(SB), Y11, Y11
-	VPADDD       Y3, Y2, Y2
-	VPXOR        Y2, Y1, Y1
-	VPADDD       Y7, Y6, Y6
-	VPXOR        Y6, Y5, Y5
-	VPADDD       Y11, Y10, Y10
-	VPXOR        Y10, Y9, Y9
-	VPSLLD       $0x0c, Y1, Y15
-	VPSRLD       $0x14, Y1, Y1
-	VPXOR        Y15, Y1, Y1
-	VPSLLD       $0x0c, Y5, Y15
-	VPSRLD       $0x14, Y5, Y5
-	VPXOR        Y15, Y5, Y5
-	VPSLLD       $0x0c, Y9, Y15
-	VPSRLD       $0x14, Y9, Y9
-	VPXOR        Y15, Y9, Y9
-	VPADDD       Y1, Y0, Y0
-	VPADDD       Y5, Y4, Y4
-	VPADDD       Y9, Y8, Y8
-	VPXOR        Y0, Y3, Y3
-	VPSHUFB      rol8<>+0(SB), Y3, Y3
-	VPXOR        Y4, Y7, Y7
-	VPSHUFB      rol8<>+0(SB), Y7, Y7
-	VPXOR        Y8, Y11, Y11
-	VPSHUFB      rol8<>+0(SB), Y11, Y11
-	VPADDD       Y3, Y2, Y2
-	VPXOR        Y2, Y1, Y1
-	VPADDD       Y7, Y6, Y6
-	VPXOR        Y6, Y5, Y5
-	VPADDD       Y11, Y10, Y10
-	VPXOR        Y10, Y9, Y9
-	VPSLLD       $0x07, Y1, Y15
-	VPSRLD       $0x19, Y1, Y1
-	VPXOR        Y15, Y1, Y1
-	VPSLLD       $0x07, Y5, Y15
-	VPSRLD       $0x19, Y5, Y5
-	VPXOR        Y15, Y5, Y5
-	VPSLLD       $0x07, Y9, Y15
-	VPSRLD       $0x19, Y9, Y9
-	VPXOR        Y15, Y9, Y9
-	VPSHUFD      $0x93, Y1, Y1
-	VPSHUFD      $0x4e, Y2, Y2
-	VPSHUFD      $0x39, Y3, Y3
-	VPSHUFD      $0x93, Y5, Y5
-	VPSHUFD      $0x4e, Y6, Y6
-	VPSHUFD      $0x39, Y7, Y7
-	VPSHUFD      $0x93, Y9, Y9
-	VPSHUFD      $0x4e, Y10, Y10
-	VPSHUFD      $0x39, Y11, Y11
-	DECQ         DI
-	JNZ          rounds_75
-	VPADDD       sigma<>+0(SB), Y0, Y0
-	VPADDD       544(SP), Y1, Y1
-	VPADDD       576(SP), Y2, Y2
-	VPADDD       608(SP), Y3, Y3
-	VPADDD       sigma<>+0(SB), Y4, Y4
-	VPADDD       544(SP), Y5, Y5
-	VPADDD       576(SP), Y6, Y6
-	VPADDD       640(SP), Y7, Y7
-	VPADDD       sigma<>+0(SB), Y8, Y8
-	VPADDD       544(SP), Y9, Y9
-	VPADDD       576(SP), Y10, Y10
-	VPADDD       672(SP), Y11, Y11
-	VMOVDQU      X0, (SP)
-	VEXTRACTI128 $0x01, Y0, 64(SP)
-	VMOVDQU      X1, 16(SP)
-	VEXTRACTI128 $0x01, Y1, 80(SP)
-	VMOVDQU      X2, 32(SP)
-	VEXTRACTI128 $0x01, Y2, 96(SP)
-	VMOVDQU      X3, 48(SP)
-	VEXTRACTI128 $0x01, Y3, 112(SP)
-	VMOVDQU      X4, 128(SP)
-	VEXTRACTI128 $0x01, Y4, 192(SP)
-	VMOVDQU      X5, 144(SP)
-	VEXTRACTI128 $0x01, Y5, 208(SP)
-	VMOVDQU      X6, 160(SP)
-	VEXTRACTI128 $0x01, Y6, 224(SP)
-	VMOVDQU      X7, 176(SP)
-	VEXTRACTI128 $0x01, Y7, 240(SP)
-	VMOVDQU      X8, 256(SP)
-	VEXTRACTI128 $0x01, Y8, 320(SP)
-	VMOVDQU      X9, 272(SP)
-	VEXTRACTI128 $0x01, Y9, 336(SP)
-	VMOVDQU      X10, 288(SP)
-	VEXTRACTI128 $0x01, Y10, 352(SP)
-	VMOVDQU      X11, 304(SP)
-	VEXTRACTI128 $0x01, Y11, 368(SP)
-	ADDL         $0x00000006, 736(SP)
-	JMP          firstdone_72
+rounds_79:
+	VPADDD     Y1, Y0, Y0
+	VPADDD     Y5, Y4, Y4
+	VPADDD     Y9, Y8, Y8
+	VPXOR      Y0, Y3, Y3
+	VPSHUFB    rol16<>+0(SB), Y3, Y3
+	VPXOR      Y4, Y7, Y7
+	VPSHUFB    rol16<>+0(SB), Y7, Y7
+	VPXOR      Y8, Y11, Y11
+	VPSHUFB    rol16<>+0(SB), Y11, Y11
+	VPADDD     Y3, Y2, Y2
+	VPXOR      Y2, Y1, Y1
+	VPADDD     Y7, Y6, Y6
+	VPXOR      Y6, Y5, Y5
+	VPADDD     Y11, Y10, Y10
+	VPXOR      Y10, Y9, Y9
+	VPSLLD     $0x0c, Y1, Y15
+	VPSRLD     $0x14, Y1, Y1
+	VPXOR      Y15, Y1, Y1
+	VPSLLD     $0x0c, Y5, Y15
+	VPSRLD     $0x14, Y5, Y5
+	VPXOR      Y15, Y5, Y5
+	VPSLLD     $0x0c, Y9, Y15
+	VPSRLD     $0x14, Y9, Y9
+	VPXOR      Y15, Y9, Y9
+	VPADDD     Y1, Y0, Y0
+	VPADDD     Y5, Y4, Y4
+	VPADDD     Y9, Y8, Y8
+	VPXOR      Y0, Y3, Y3
+	VPSHUFB    rol8<>+0(SB), Y3, Y3
+	VPXOR      Y4, Y7, Y7
+	VPSHUFB    rol8<>+0(SB), Y7, Y7
+	VPXOR      Y8, Y11, Y11
+	VPSHUFB    rol8<>+0(SB), Y11, Y11
+	VPADDD     Y3, Y2, Y2
+	VPXOR      Y2, Y1, Y1
+	VPADDD     Y7, Y6, Y6
+	VPXOR      Y6, Y5, Y5
+	VPADDD     Y11, Y10, Y10
+	VPXOR      Y10, Y9, Y9
+	VPSLLD     $0x07, Y1, Y15
+	VPSRLD     $0x19, Y1, Y1
+	VPXOR      Y15, Y1, Y1
+	VPSLLD     $0x07, Y5, Y15
+	VPSRLD     $0x19, Y5, Y5
+	VPXOR      Y15, Y5, Y5
+	VPSLLD     $0x07, Y9, Y15
+	VPSRLD     $0x19, Y9, Y9
+	VPXOR      Y15, Y9, Y9
+	VPSHUFD    $0x39, Y1, Y1
+	VPSHUFD    $0x4e, Y2, Y2
+	VPSHUFD    $0x93, Y3, Y3
+	VPSHUFD    $0x39, Y5, Y5
+	VPSHUFD    $0x4e, Y6, Y6
+	VPSHUFD    $0x93, Y7, Y7
+	VPSHUFD    $0x39, Y9, Y9
+	VPSHUFD    $0x4e, Y10, Y10
+	VPSHUFD    $0x93, Y11, Y11
+	VPADDD     Y1, Y0, Y0
+	VPADDD     Y5, Y4, Y4
+	VPADDD     Y9, Y8, Y8
+	VPXOR      Y0, Y3, Y3
+	VPSHUFB    rol16<>+0(SB), Y3, Y3
+	VPXOR      Y4, Y7, Y7
+	VPSHUFB    rol16<>+0(SB), Y7, Y7
+	VPXOR      Y8, Y11, Y11
+	VPSHUFB    rol16<>+0(SB), Y11, Y11
+	VPADDD     Y3, Y2, Y2
+	VPXOR      Y2, Y1, Y1
+	VPADDD     Y7, Y6, Y6
+	VPXOR      Y6, Y5, Y5
+	VPADDD     Y11, Y10, Y10
+	VPXOR      Y10, Y9, Y9
+	VPSLLD     $0x0c, Y1, Y15
+	VPSRLD     $0x14, Y1, Y1
+	VPXOR      Y15, Y1, Y1
+	VPSLLD     $0x0c, Y5, Y15
+	VPSRLD     $0x14, Y5, Y5
+	VPXOR      Y15, Y5, Y5
+	VPSLLD     $0x0c, Y9, Y15
+	VPSRLD     $0x14, Y9, Y9
+	VPXOR      Y15, Y9, Y9
+	VPADDD     Y1, Y0, Y0
+	VPADDD     Y5, Y4, Y4
+	VPADDD     Y9, Y8, Y8
+	VPXOR      Y0, Y3, Y3
+	VPSHUFB    rol8<>+0(SB), Y3, Y3
+	VPXOR      Y4, Y7, Y7
+	VPSHUFB    rol8<>+0(SB), Y7, Y7
+	VPXOR      Y8, Y11, Y11
+	VPSHUFB    rol8<>+0(SB), Y11, Y11
+	VPADDD     Y3, Y2, Y2
+	VPXOR      Y2, Y1, Y1
+	VPADDD     Y7, Y6, Y6
+	VPXOR      Y6, Y5, Y5
+	VPADDD     Y11, Y10, Y10
+	VPXOR      Y10, Y9, Y9
+	VPSLLD     $0x07, Y1, Y15
+	VPSRLD     $0x19, Y1, Y1
+	VPXOR      Y15, Y1, Y1
+	VPSLLD     $0x07, Y5, Y15
+	VPSRLD     $0x19, Y5, Y5
+	VPXOR      Y15, Y5, Y5
+	VPSLLD     $0x07, Y9, Y15
+	VPSRLD     $0x19, Y9, Y9
+	VPXOR      Y15, Y9, Y9
+	VPSHUFD    $0x93, Y1, Y1
+	VPSHUFD    $0x4e, Y2, Y2
+	VPSHUFD    $0x39, Y3, Y3
+	VPSHUFD    $0x93, Y5, Y5
+	VPSHUFD    $0x4e, Y6, Y6
+	VPSHUFD    $0x39, Y7, Y7
+	VPSHUFD    $0x93, Y9, Y9
+	VPSHUFD    $0x4e, Y10, Y10
+	VPSHUFD    $0x39, Y11, Y11
+	DECQ       DI
+	JNZ        rounds_79
+	VPADDD     sigma<>+0(SB), Y0, Y0
+	VPADDD     544(SP), Y1, Y1
+	VPADDD     576(SP), Y2, Y2
+	VPADDD     608(SP), Y3, Y3
+	VPADDD     sigma<>+0(SB), Y4, Y4
+	VPADDD     544(SP), Y5, Y5
+	VPADDD     576(SP), Y6, Y6
+	VPADDD     640(SP), Y7, Y7
+	VPADDD     sigma<>+0(SB), Y8, Y8
+	VPADDD     544(SP), Y9, Y9
+	VPADDD     576(SP), Y10, Y10
+	VPADDD     672(SP), Y11, Y11
+	VPERM2I128 $0x20, Y1, Y0, Y15
+	VMOVDQU    Y15, (SP)
+	VPERM2I128 $0x31, Y1, Y0, Y0
+	VMOVDQU    Y0, 64(SP)
+	VPERM2I128 $0x20, Y3, Y2, Y15
+	VMOVDQU    Y15, 32(SP)
+	VPERM2I128 $0x31, Y3, Y2, Y2
+	VMOVDQU    Y2, 96(SP)
+	VPERM2I128 $0x20, Y5, Y4, Y15
+	VMOVDQU    Y15, 128(SP)
+	VPERM2I128 $0x31, Y5, Y4, Y4
+	VMOVDQU    Y4, 192(SP)
+	VPERM2I128 $0x20, Y7, Y6, Y15
+	VMOVDQU    Y15, 160(SP)
+	VPERM2I128 $0x31, Y7, Y6, Y6
+	VMOVDQU    Y6, 224(SP)
+	VPERM2I128 $0x20, Y9, Y8, Y15
+	VMOVDQU    Y15, 256(SP)
+	VPERM2I128 $0x31, Y9, Y8, Y8
+	VMOVDQU    Y8, 320(SP)
+	VPERM2I128 $0x20, Y11, Y10, Y15
+	VMOVDQU    Y15, 288(SP)
+	VPERM2I128 $0x31, Y11, Y10, Y10
+	VMOVDQU    Y10, 352(SP)
+	ADDL       $0x00000006, 736(SP)
+	JMP        firstdone_76
 
-first4_71:
+first4_75:
 	MOVQ           $0x000001c0, CX
 	CMPQ           AX, CX
 	CMOVQHI        CX, AX
@@ -3818,220 +4388,222 @@ first4_71:
 	VMOVDQU        Y15, 704(SP)
 	MOVQ           $0x0000000a, DI
 
-rounds_76:
-	VPADDD       Y1, Y0, Y0
-	VPADDD       Y5, Y4, Y4
-	VPADDD       Y9, Y8, Y8
-	VPADDD       Y13, Y12, Y12
-	VPXOR        Y0, Y3, Y3
-	VPSHUFB      rol16<>+0(SB), Y3, Y3
-	VPXOR        Y4, Y7, Y7
-	VPSHUFB      rol16<>+0(SB), Y7, Y7
-	VPXOR        Y8, Y11, Y11
-	VPSHUFB      rol16<>+0(SB), Y11, Y11
-	VPXOR        Y12, Y15, Y15
-	VPSHUFB      rol16<>+0(SB), Y15, Y15
-	VPADDD       Y3, Y2, Y2
-	VPXOR        Y2, Y1, Y1
-	VPADDD       Y7, Y6, Y6
-	VPXOR        Y6, Y5, Y5
-	VPADDD       Y11, Y10, Y10
-	VPXOR        Y10, Y9, Y9
-	VPADDD       Y15, Y14, Y14
-	VPXOR        Y14, Y13, Y13
-	VMOVDQU      Y14, 512(SP)
-	VPSLLD       $0x0c, Y1, Y14
-	VPSRLD       $0x14, Y1, Y1
-	VPXOR        Y14, Y1, Y1
-	VPSLLD       $0x0c, Y5, Y14
-	VPSRLD       $0x14, Y5, Y5
-	VPXOR        Y14, Y5, Y5
-	VPSLLD       $0x0c, Y9, Y14
-	VPSRLD       $0x14, Y9, Y9
-	VPXOR        Y14, Y9, Y9
-	VPSLLD       $0x0c, Y13, Y14
-	VPSRLD       $0x14, Y13, Y13
-	VPXOR        Y14, Y13, Y13
-	VMOVDQU      512(SP), Y14
-	VPADDD       Y1, Y0, Y0
-	VPADDD       Y5, Y4, Y4
-	VPADDD       Y9, Y8, Y8
-	VPADDD       Y13, Y12, Y12
-	VPXOR        Y0, Y3, Y3
-	VPSHUFB      rol8<>+0(SB), Y3, Y3
-	VPXOR        Y4, Y7, Y7
-	VPSHUFB      rol8<>+0(SB), Y7, Y7
-	VPXOR        Y8, Y11, Y11
-	VPSHUFB      rol8<>+0(SB), Y11, Y11
-	VPXOR        Y12, Y15, Y15
-	VPSHUFB      rol8<>+0(SB), Y15, Y15
-	VPADDD       Y3, Y2, Y2
-	VPXOR        Y2, Y1, Y1
-	VPADDD       Y7, Y6, Y6
-	VPXOR        Y6, Y5, Y5
-	VPADDD       Y11, Y10, Y10
-	VPXOR        Y10, Y9, Y9
-	VPADDD       Y15, Y14, Y14
-	VPXOR        Y14, Y13, Y13
-	VMOVDQU      Y14, 512(SP)
-	VPSLLD       $0x07, Y1, Y14
-	VPSRLD       $0x19, Y1, Y1
-	VPXOR        Y14, Y1, Y1
-	VPSLLD       $0x07, Y5, Y14
-	VPSRLD       $0x19, Y5, Y5
-	VPXOR        Y14, Y5, Y5
-	VPSLLD       $0x07, Y9, Y14
-	VPSRLD       $0x19, Y9, Y9
-	VPXOR        Y14, Y9, Y9
-	VPSLLD       $0x07, Y13, Y14
-	VPSRLD       $0x19, Y13, Y13
-	VPXOR        Y14, Y13, Y13
-	VMOVDQU      512(SP), Y14
-	VPSHUFD      $0x39, Y1, Y1
-	VPSHUFD      $0x4e, Y2, Y2
-	VPSHUFD      $0x93, Y3, Y3
-	VPSHUFD      $0x39, Y5, Y5
-	VPSHUFD      $0x4e, Y6, Y6
-	VPSHUFD      $0x93, Y7, Y7
-	VPSHUFD      $0x39, Y9, Y9
-	VPSHUFD      $0x4e, Y10, Y10
-	VPSHUFD      $0x93, Y11, Y11
-	VPSHUFD      $0x39, Y13, Y13
-	VPSHUFD      $0x4e, Y14, Y14
-	VPSHUFD      $0x93, Y15, Y15
-	VPADDD       Y1, Y0, Y0
-	VPADDD       Y5, Y4, Y4
-	VPADDD       Y9, Y8, Y8
-	VPADDD       Y13, Y12, Y12
-	VPXOR        Y0, Y3, Y3
-	VPSHUFB      rol16<>+0(SB), Y3, Y3
-	VPXOR        Y4, Y7, Y7
-	VPSHUFB      rol16<>+0(SB), Y7, Y7
-	VPXOR        Y8, Y11, Y11
-	VPSHUFB      rol16<>+0(SB), Y11, Y11
-	VPXOR        Y12, Y15, Y15
-	VPSHUFB      rol16<>+0(SB), Y15, Y15
-	VPADDD       Y3, Y2, Y2
-	VPXOR        Y2, Y1, Y1
-	VPADDD       Y7, Y6, Y6
-	VPXOR        Y6, Y5, Y5
-	VPADDD       Y11, Y10, Y10
-	VPXOR        Y10, Y9, Y9
-	VPADDD       Y15, Y14, Y14
-	VPXOR        Y14, Y13, Y13
-	VMOVDQU      Y14, 512(SP)
-	VPSLLD       $0x0c, Y1, Y14
-	VPSRLD       $0x14, Y1, Y1
-	VPXOR        Y14, Y1, Y1
-	VPSLLD       $0x0c, Y5, Y14
-	VPSRLD       $0x14, Y5, Y5
-	VPXOR        Y14, Y5, Y5
-	VPSLLD       $0x0c, Y9, Y14
-	VPSRLD       $0x14, Y9, Y9
-	VPXOR        Y14, Y9, Y9
-	VPSLLD       $0x0c, Y13, Y14
-	VPSRLD       $0x14, Y13, Y13
-	VPXOR        Y14, Y13, Y13
-	VMOVDQU      512(SP), Y14
-	VPADDD       Y1, Y0, Y0
-	VPADDD       Y5, Y4, Y4
-	VPADDD       Y9, Y8, Y8
-	VPADDD       Y13, Y12, Y12
-	VPXOR        Y0, Y3, Y3
-	VPSHUFB      rol8<>+0(SB), Y3, Y3
-	VPXOR        Y4, Y7, Y7
-	VPSHUFB      rol8<>+0(SB), Y7, Y7
-	VPXOR        Y8, Y11, Y11
-	VPSHUFB      rol8<>+0(SB), Y11, Y11
-	VPXOR        Y12, Y15, Y15
-	VPSHUFB      rol8<>+0(SB), Y15, Y15
-	VPADDD       Y3, Y2, Y2
-	VPXOR        Y2, Y1, Y1
-	VPADDD       Y7, Y6, Y6
-	VPXOR        Y6, Y5, Y5
-	VPADDD       Y11, Y10, Y10
-	VPXOR        Y10, Y9, Y9
-	VPADDD       Y15, Y14, Y14
-	VPXOR        Y14, Y13, Y13
-	VMOVDQU      Y14, 512(SP)
-	VPSLLD       $0x07, Y1, Y14
-	VPSRLD       $0x19, Y1, Y1
-	VPXOR        Y14, Y1, Y1
-	VPSLLD       $0x07, Y5, Y14
-	VPSRLD       $0x19, Y5, Y5
-	VPXOR        Y14, Y5, Y5
-	VPSLLD       $0x07, Y9, Y14
-	VPSRLD       $0x19, Y9, Y9
-	VPXOR        Y14, Y9, Y9
-	VPSLLD       $0x07, Y13, Y14
-	VPSRLD       $0x19, Y13, Y13
-	VPXOR        Y14, Y13, Y13
-	VMOVDQU      512(SP), Y14
-	VPSHUFD      $0x93, Y1, Y1
-	VPSHUFD      $0x4e, Y2, Y2
-	VPSHUFD      $0x39, Y3, Y3
-	VPSHUFD      $0x93, Y5, Y5
-	VPSHUFD      $0x4e, Y6, Y6
-	VPSHUFD      $0x39, Y7, Y7
-	VPSHUFD      $0x93, Y9, Y9
-	VPSHUFD      $0x4e, Y10, Y10
-	VPSHUFD      $0x39, Y11, Y11
-	VPSHUFD      $0x93, Y13, Y13
-	VPSHUFD      $0x4e, Y14, Y14
-	VPSHUFD      $0x39, Y15, Y15
-	DECQ         DI
-	JNZ          rounds_76
-	VPADDD       sigma<>+0(SB), Y0, Y0
-	VPADDD       544(SP), Y1, Y1
-	VPADDD       576(SP), Y2, Y2
-	VPADDD       608(SP), Y3, Y3
-	VPADDD       sigma<>+0(SB), Y4, Y4
-	VPADDD       544(SP), Y5, Y5
-	VPADDD       576(SP), Y6, Y6
-	VPADDD       640(SP), Y7, Y7
-	VPADDD       sigma<>+0(SB), Y8, Y8
-	VPADDD       544(SP), Y9, Y9
-	VPADDD       576(SP), Y10, Y10
-	VPADDD       672(SP), Y11, Y11
-	VPADDD       sigma<>+0(SB), Y12, Y12
-	VPADDD       544(SP), Y13, Y13
-	VPADDD       576(SP), Y14, Y14
-	VPADDD       704(SP), Y15, Y15
-	VMOVDQU      X0, (SP)
-	VEXTRACTI128 $0x01, Y0, 64(SP)
-	VMOVDQU      X1, 16(SP)
-	VEXTRACTI128 $0x01, Y1, 80(SP)
-	VMOVDQU      X2, 32(SP)
-	VEXTRACTI128 $0x01, Y2, 96(SP)
-	VMOVDQU      X3, 48(SP)
-	VEXTRACTI128 $0x01, Y3, 112(SP)
-	VMOVDQU      X4, 128(SP)
-	VEXTRACTI128 $0x01, Y4, 192(SP)
-	VMOVDQU      X5, 144(SP)
-	VEXTRACTI128 $0x01, Y5, 208(SP)
-	VMOVDQU      X6, 160(SP)
-	VEXTRACTI128 $0x01, Y6, 224(SP)
-	VMOVDQU      X7, 176(SP)
-	VEXTRACTI128 $0x01, Y7, 240(SP)
-	VMOVDQU      X8, 256(SP)
-	VEXTRACTI128 $0x01, Y8, 320(SP)
-	VMOVDQU      X9, 272(SP)
-	VEXTRACTI128 $0x01, Y9, 336(SP)
-	VMOVDQU      X10, 288(SP)
-	VEXTRACTI128 $0x01, Y10, 352(SP)
-	VMOVDQU      X11, 304(SP)
-	VEXTRACTI128 $0x01, Y11, 368(SP)
-	VMOVDQU      X12, 384(SP)
-	VEXTRACTI128 $0x01, Y12, 448(SP)
-	VMOVDQU      X13, 400(SP)
-	VEXTRACTI128 $0x01, Y13, 464(SP)
-	VMOVDQU      X14, 416(SP)
-	VEXTRACTI128 $0x01, Y14, 480(SP)
-	VMOVDQU      X15, 432(SP)
-	VEXTRACTI128 $0x01, Y15, 496(SP)
-	ADDL         $0x00000008, 736(SP)
+rounds_80:
+	VPADDD     Y1, Y0, Y0
+	VPADDD     Y5, Y4, Y4
+	VPADDD     Y9, Y8, Y8
+	VPADDD     Y13, Y12, Y12
+	VPXOR      Y0, Y3, Y3
+	VPSHUFB    rol16<>+0(SB), Y3, Y3
+	VPXOR      Y4, Y7, Y7
+	VPSHUFB    rol16<>+0(SB), Y7, Y7
+	VPXOR      Y8, Y11, Y11
+	VPSHUFB    rol16<>+0(SB), Y11, Y11
+	VPXOR      Y12, Y15, Y15
+	VPSHUFB    rol16<>+0(SB), Y15, Y15
+	VPADDD     Y3, Y2, Y2
+	VPXOR      Y2, Y1, Y1
+	VPADDD     Y7, Y6, Y6
+	VPXOR      Y6, Y5, Y5
+	VPADDD     Y11, Y10, Y10
+	VPXOR      Y10, Y9, Y9
+	VPADDD     Y15, Y14, Y14
+	VPXOR      Y14, Y13, Y13
+	VMOVDQU    Y14, 512(SP)
+	VPSLLD     $0x0c, Y1, Y14
+	VPSRLD     $0x14, Y1, Y1
+	VPXOR      Y14, Y1, Y1
+	VPSLLD     $0x0c, Y5, Y14
+	VPSRLD     $0x14, Y5, Y5
+	VPXOR      Y14, Y5, Y5
+	VPSLLD     $0x0c, Y9, Y14
+	VPSRLD     $0x14, Y9, Y9
+	VPXOR      Y14, Y9, Y9
+	VPSLLD     $0x0c, Y13, Y14
+	VPSRLD     $0x14, Y13, Y13
+	VPXOR      Y14, Y13, Y13
+	VMOVDQU    512(SP), Y14
+	VPADDD     Y1, Y0, Y0
+	VPADDD     Y5, Y4, Y4
+	VPADDD     Y9, Y8, Y8
+	VPADDD     Y13, Y12, Y12
+	VPXOR      Y0, Y3, Y3
+	VPSHUFB    rol8<>+0(SB), Y3, Y3
+	VPXOR      Y4, Y7, Y7
+	VPSHUFB    rol8<>+0(SB), Y7, Y7
+	VPXOR      Y8, Y11, Y11
+	VPSHUFB    rol8<>+0(SB), Y11, Y11
+	VPXOR      Y12, Y15, Y15
+	VPSHUFB    rol8<>+0(SB), Y15, Y15
+	VPADDD     Y3, Y2, Y2
+	VPXOR      Y2, Y1, Y1
+	VPADDD     Y7, Y6, Y6
+	VPXOR      Y6, Y5, Y5
+	VPADDD     Y11, Y10, Y10
+	VPXOR      Y10, Y9, Y9
+	VPADDD     Y15, Y14, Y14
+	VPXOR      Y14, Y13, Y13
+	VMOVDQU    Y14, 512(SP)
+	VPSLLD     $0x07, Y1, Y14
+	VPSRLD     $0x19, Y1, Y1
+	VPXOR      Y14, Y1, Y1
+	VPSLLD     $0x07, Y5, Y14
+	VPSRLD     $0x19, Y5, Y5
+	VPXOR      Y14, Y5, Y5
+	VPSLLD     $0x07, Y9, Y14
+	VPSRLD     $0x19, Y9, Y9
+	VPXOR      Y14, Y9, Y9
+	VPSLLD     $0x07, Y13, Y14
+	VPSRLD     $0x19, Y13, Y13
+	VPXOR      Y14, Y13, Y13
+	VMOVDQU    512(SP), Y14
+	VPSHUFD    $0x39, Y1, Y1
+	VPSHUFD    $0x4e, Y2, Y2
+	VPSHUFD    $0x93, Y3, Y3
+	VPSHUFD    $0x39, Y5, Y5
+	VPSHUFD    $0x4e, Y6, Y6
+	VPSHUFD    $0x93, Y7, Y7
+	VPSHUFD    $0x39, Y9, Y9
+	VPSHUFD    $0x4e, Y10, Y10
+	VPSHUFD    $0x93, Y11, Y11
+	VPSHUFD    $0x39, Y13, Y13
+	VPSHUFD    $0x4e, Y14, Y14
+	VPSHUFD    $0x93, Y15, Y15
+	VPADDD     Y1, Y0, Y0
+	VPADDD     Y5, Y4, Y4
+	VPADDD     Y9, Y8, Y8
+	VPADDD     Y13, Y12, Y12
+	VPXOR      Y0, Y3, Y3
+	VPSHUFB    rol16<>+0(SB), Y3, Y3
+	VPXOR      Y4, Y7, Y7
+	VPSHUFB    rol16<>+0(SB), Y7, Y7
+	VPXOR      Y8, Y11, Y11
+	VPSHUFB    rol16<>+0(SB), Y11, Y11
+	VPXOR      Y12, Y15, Y15
+	VPSHUFB    rol16<>+0(SB), Y15, Y15
+	VPADDD     Y3, Y2, Y2
+	VPXOR      Y2, Y1, Y1
+	VPADDD     Y7, Y6, Y6
+	VPXOR      Y6, Y5, Y5
+	VPADDD     Y11, Y10, Y10
+	VPXOR      Y10, Y9, Y9
+	VPADDD     Y15, Y14, Y14
+	VPXOR      Y14, Y13, Y13
+	VMOVDQU    Y14, 512(SP)
+	VPSLLD     $0x0c, Y1, Y14
+	VPSRLD     $0x14, Y1, Y1
+	VPXOR      Y14, Y1, Y1
+	VPSLLD     $0x0c, Y5, Y14
+	VPSRLD     $0x14, Y5, Y5
+	VPXOR      Y14, Y5, Y5
+	VPSLLD     $0x0c, Y9, Y14
+	VPSRLD     $0x14, Y9, Y9
+	VPXOR      Y14, Y9, Y9
+	VPSLLD     $0x0c, Y13, Y14
+	VPSRLD     $0x14, Y13, Y13
+	VPXOR      Y14, Y13, Y13
+	VMOVDQU    512(SP), Y14
+	VPADDD     Y1, Y0, Y0
+	VPADDD     Y5, Y4, Y4
+	VPADDD     Y9, Y8, Y8
+	VPADDD     Y13, Y12, Y12
+	VPXOR      Y0, Y3, Y3
+	VPSHUFB    rol8<>+0(SB), Y3, Y3
+	VPXOR      Y4, Y7, Y7
+	VPSHUFB    rol8<>+0(SB), Y7, Y7
+	VPXOR      Y8, Y11, Y11
+	VPSHUFB    rol8<>+0(SB), Y11, Y11
+	VPXOR      Y12, Y15, Y15
+	VPSHUFB    rol8<>+0(SB), Y15, Y15
+	VPADDD     Y3, Y2, Y2
+	VPXOR      Y2, Y1, Y1
+	VPADDD     Y7, Y6, Y6
+	VPXOR      Y6, Y5, Y5
+	VPADDD     Y11, Y10, Y10
+	VPXOR      Y10, Y9, Y9
+	VPADDD     Y15, Y14, Y14
+	VPXOR      Y14, Y13, Y13
+	VMOVDQU    Y14, 512(SP)
+	VPSLLD     $0x07, Y1, Y14
+	VPSRLD     $0x19, Y1, Y1
+	VPXOR      Y14, Y1, Y1
+	VPSLLD     $0x07, Y5, Y14
+	VPSRLD     $0x19, Y5, Y5
+	VPXOR      Y14, Y5, Y5
+	VPSLLD     $0x07, Y9, Y14
+	VPSRLD     $0x19, Y9, Y9
+	VPXOR      Y14, Y9, Y9
+	VPSLLD     $0x07, Y13, Y14
+	VPSRLD     $0x19, Y13, Y13
+	VPXOR      Y14, Y13, Y13
+	VMOVDQU    512(SP), Y14
+	VPSHUFD    $0x93, Y1, Y1
+	VPSHUFD    $0x4e, Y2, Y2
+	VPSHUFD    $0x39, Y3, Y3
+	VPSHUFD    $0x93, Y5, Y5
+	VPSHUFD    $0x4e, Y6, Y6
+	VPSHUFD    $0x39, Y7, Y7
+	VPSHUFD    $0x93, Y9, Y9
+	VPSHUFD    $0x4e, Y10, Y10
+	VPSHUFD    $0x39, Y11, Y11
+	VPSHUFD    $0x93, Y13, Y13
+	VPSHUFD    $0x4e, Y14, Y14
+	VPSHUFD    $0x39, Y15, Y15
+	DECQ       DI
+	JNZ        rounds_80
+	VPADDD     sigma<>+0(SB), Y0, Y0
+	VPADDD     544(SP), Y1, Y1
+	VPADDD     576(SP), Y2, Y2
+	VPADDD     608(SP), Y3, Y3
+	VPADDD     sigma<>+0(SB), Y4, Y4
+	VPADDD     544(SP), Y5, Y5
+	VPADDD     576(SP), Y6, Y6
+	VPADDD     640(SP), Y7, Y7
+	VPADDD     sigma<>+0(SB), Y8, Y8
+	VPADDD     544(SP), Y9, Y9
+	VPADDD     576(SP), Y10, Y10
+	VPADDD     672(SP), Y11, Y11
+	VPADDD     sigma<>+0(SB), Y12, Y12
+	VPADDD     544(SP), Y13, Y13
+	VPADDD     576(SP), Y14, Y14
+	VPADDD     704(SP), Y15, Y15
+	VMOVDQU    Y15, 512(SP)
+	VPERM2I128 $0x20, Y1, Y0, Y15
+	VMOVDQU    Y15, (SP)
+	VPERM2I128 $0x31, Y1, Y0, Y0
+	VMOVDQU    Y0, 64(SP)
+	VPERM2I128 $0x20, Y3, Y2, Y15
+	VMOVDQU    Y15, 32(SP)
+	VPERM2I128 $0x31, Y3, Y2, Y2
+	VMOVDQU    Y2, 96(SP)
+	VPERM2I128 $0x20, Y5, Y4, Y15
+	VMOVDQU    Y15, 128(SP)
+	VPERM2I128 $0x31, Y5, Y4, Y4
+	VMOVDQU    Y4, 192(SP)
+	VPERM2I128 $0x20, Y7, Y6, Y15
+	VMOVDQU    Y15, 160(SP)
+	VPERM2I128 $0x31, Y7, Y6, Y6
+	VMOVDQU    Y6, 224(SP)
+	VPERM2I128 $0x20, Y9, Y8, Y15
+	VMOVDQU    Y15, 256(SP)
+	VPERM2I128 $0x31, Y9, Y8, Y8
+	VMOVDQU    Y8, 320(SP)
+	VPERM2I128 $0x20, Y11, Y10, Y15
+	VMOVDQU    Y15, 288(SP)
+	VPERM2I128 $0x31, Y11, Y10, Y10
+	VMOVDQU    Y10, 352(SP)
+	VMOVDQU    512(SP), Y1
+	VPERM2I128 $0x20, Y13, Y12, Y0
+	VMOVDQU    Y0, 384(SP)
+	VPERM2I128 $0x31, Y13, Y12, Y12
+	VMOVDQU    Y12, 448(SP)
+	VPERM2I128 $0x20, Y1, Y14, Y0
+	VMOVDQU    Y0, 416(SP)
+	VPERM2I128 $0x31, Y1, Y14, Y14
+	VMOVDQU    Y14, 480(SP)
+	ADDL       $0x00000008, 736(SP)
 
-firstdone_72:
+firstdone_76:
 	MOVQ (SP), R8
 	MOVQ $0x0ffffffc0fffffff, R9
 	ANDQ R9, R8
@@ -4053,116 +4625,11 @@ firstdone_72:
 	ADDQ SI, CX
 	MOVQ CX, 816(SP)
 
-catchup_77:
-	MOVQ  816(SP), AX
-	SUBQ  SI, AX
-	CMPQ  AX, $0x00000010
-	JB    catchupdone_78
-	ADDQ  (SI), R10
-	ADCQ  8(SI), R11
-	ADCQ  $0x00000001, R12
-	MOVQ  752(SP), DX
-	MULXQ R10, R13, R14
-	MULXQ R11, AX, R15
-	MOVQ  R12, CX
-	IMULQ 760(SP), CX
-	IMULQ DX, R12
-	MOVQ  760(SP), DX
-	MULXQ R10, R10, R8
-	MULXQ R11, R11, BX
-	ADDQ  R12, R8
-	ADDQ  CX, BX
-	XORQ  CX, CX
-	ADCXQ AX, R14
-	ADOXQ R10, R14
-	ADCXQ R11, R15
-	ADOXQ R8, R15
-	ADCXQ CX, BX
-	ADOXQ CX, BX
-	MOVQ  R13, R10
-	MOVQ  R14, R11
-	MOVQ  R15, R12
-	ANDQ  $0x00000003, R12
-	MOVQ  R15, R13
-	ANDQ  $-4, R13
-	MOVQ  BX, R14
-	SHRQ  $0x02, BX, R15
-	SHRQ  $0x02, BX
-	ADDQ  R13, R10
-	ADCQ  R14, R11
-	ADCQ  $0x00000000, R12
-	ADDQ  R15, R10
-	ADCQ  BX, R11
-	ADCQ  $0x00000000, R12
-	ADDQ  $0x00000010, SI
-	JMP   catchup_77
-
-catchupdone_78:
-	MOVQ  ad_len+72(FP), CX
-	ANDQ  $0x0000000f, CX
-	TESTQ CX, CX
-	JZ    paddone_79
-	MOVQ  $0x00000000, 784(SP)
-	MOVQ  $0x00000000, 792(SP)
-	LEAQ  784(SP), DX
-
-padloop_80:
-	MOVB  (SI), AL
-	MOVB  AL, (DX)
-	INCQ  SI
-	INCQ  DX
-	DECQ  CX
-	JNZ   padloop_80
-	LEAQ  784(SP), SI
-	ADDQ  (SI), R10
-	ADCQ  8(SI), R11
-	ADCQ  $0x00000001, R12
-	MOVQ  752(SP), DX
-	MULXQ R10, R13, R14
-	MULXQ R11, AX, R15
-	MOVQ  R12, CX
-	IMULQ 760(SP), CX
-	IMULQ DX, R12
-	MOVQ  760(SP), DX
-	MULXQ R10, R10, R8
-	MULXQ R11, R11, BX
-	ADDQ  R12, R8
-	ADDQ  CX, BX
-	XORQ  CX, CX
-	ADCXQ AX, R14
-	ADOXQ R10, R14
-	ADCXQ R11, R15
-	ADOXQ R8, R15
-	ADCXQ CX, BX
-	ADOXQ CX, BX
-	MOVQ  R13, R10
-	MOVQ  R14, R11
-	MOVQ  R15, R12
-	ANDQ  $0x00000003, R12
-	MOVQ  R15, R13
-	ANDQ  $-4, R13
-	MOVQ  BX, R14
-	SHRQ  $0x02, BX, R15
-	SHRQ  $0x02, BX
-	ADDQ  R13, R10
-	ADCQ  R14, R11
-	ADCQ  $0x00000000, R12
-	ADDQ  R15, R10
-	ADCQ  BX, R11
-	ADCQ  $0x00000000, R12
-
-paddone_79:
-	MOVQ src_base+40(FP), SI
-	MOVQ src_base+40(FP), AX
-	ADDQ 800(SP), AX
-	ADDQ 808(SP), AX
-	MOVQ AX, 816(SP)
-
 catchup_81:
 	MOVQ  816(SP), AX
 	SUBQ  SI, AX
 	CMPQ  AX, $0x00000010
-	JB    catchupdone_82
+	JL    catchupdone_82
 	ADDQ  (SI), R10
 	ADCQ  8(SI), R11
 	ADCQ  $0x00000001, R12
@@ -4203,25 +4670,21 @@ catchup_81:
 	JMP   catchup_81
 
 catchupdone_82:
-	MOVQ  800(SP), AX
-	ADDQ  808(SP), AX
-	CMPQ  AX, src_len+48(FP)
-	JNE   notlast_83
-	MOVQ  src_len+48(FP), CX
+	MOVQ  ad_len+72(FP), CX
 	ANDQ  $0x0000000f, CX
 	TESTQ CX, CX
-	JZ    paddone_84
+	JZ    paddone_83
 	MOVQ  $0x00000000, 784(SP)
 	MOVQ  $0x00000000, 792(SP)
 	LEAQ  784(SP), DX
 
-padloop_85:
+padloop_84:
 	MOVB  (SI), AL
 	MOVB  AL, (DX)
 	INCQ  SI
 	INCQ  DX
 	DECQ  CX
-	JNZ   padloop_85
+	JNZ   padloop_84
 	LEAQ  784(SP), SI
 	ADDQ  (SI), R10
 	ADCQ  8(SI), R11
@@ -4260,8 +4723,121 @@ padloop_85:
 	ADCQ  BX, R11
 	ADCQ  $0x00000000, R12
 
-paddone_84:
-notlast_83:
+paddone_83:
+	MOVQ src_base+40(FP), SI
+	MOVQ src_len+48(FP), AX
+	ANDQ $-16, AX
+	ADDQ SI, AX
+	MOVQ AX, 824(SP)
+	MOVQ src_base+40(FP), AX
+	ADDQ 800(SP), AX
+	ADDQ 808(SP), AX
+	MOVQ AX, 816(SP)
+
+catchup_85:
+	MOVQ  816(SP), AX
+	SUBQ  SI, AX
+	CMPQ  AX, $0x00000010
+	JL    catchupdone_86
+	ADDQ  (SI), R10
+	ADCQ  8(SI), R11
+	ADCQ  $0x00000001, R12
+	MOVQ  752(SP), DX
+	MULXQ R10, R13, R14
+	MULXQ R11, AX, R15
+	MOVQ  R12, CX
+	IMULQ 760(SP), CX
+	IMULQ DX, R12
+	MOVQ  760(SP), DX
+	MULXQ R10, R10, R8
+	MULXQ R11, R11, BX
+	ADDQ  R12, R8
+	ADDQ  CX, BX
+	XORQ  CX, CX
+	ADCXQ AX, R14
+	ADOXQ R10, R14
+	ADCXQ R11, R15
+	ADOXQ R8, R15
+	ADCXQ CX, BX
+	ADOXQ CX, BX
+	MOVQ  R13, R10
+	MOVQ  R14, R11
+	MOVQ  R15, R12
+	ANDQ  $0x00000003, R12
+	MOVQ  R15, R13
+	ANDQ  $-4, R13
+	MOVQ  BX, R14
+	SHRQ  $0x02, BX, R15
+	SHRQ  $0x02, BX
+	ADDQ  R13, R10
+	ADCQ  R14, R11
+	ADCQ  $0x00000000, R12
+	ADDQ  R15, R10
+	ADCQ  BX, R11
+	ADCQ  $0x00000000, R12
+	ADDQ  $0x00000010, SI
+	JMP   catchup_85
+
+catchupdone_86:
+	MOVQ  800(SP), AX
+	ADDQ  808(SP), AX
+	CMPQ  AX, src_len+48(FP)
+	JNE   notlast_87
+	MOVQ  src_len+48(FP), CX
+	ANDQ  $0x0000000f, CX
+	TESTQ CX, CX
+	JZ    paddone_88
+	MOVQ  $0x00000000, 784(SP)
+	MOVQ  $0x00000000, 792(SP)
+	LEAQ  784(SP), DX
+
+padloop_89:
+	MOVB  (SI), AL
+	MOVB  AL, (DX)
+	INCQ  SI
+	INCQ  DX
+	DECQ  CX
+	JNZ   padloop_89
+	LEAQ  784(SP), SI
+	ADDQ  (SI), R10
+	ADCQ  8(SI), R11
+	ADCQ  $0x00000001, R12
+	MOVQ  752(SP), DX
+	MULXQ R10, R13, R14
+	MULXQ R11, AX, R15
+	MOVQ  R12, CX
+	IMULQ 760(SP), CX
+	IMULQ DX, R12
+	MOVQ  760(SP), DX
+	MULXQ R10, R10, R8
+	MULXQ R11, R11, BX
+	ADDQ  R12, R8
+	ADDQ  CX, BX
+	XORQ  CX, CX
+	ADCXQ AX, R14
+	ADOXQ R10, R14
+	ADCXQ R11, R15
+	ADOXQ R8, R15
+	ADCXQ CX, BX
+	ADOXQ CX, BX
+	MOVQ  R13, R10
+	MOVQ  R14, R11
+	MOVQ  R15, R12
+	ANDQ  $0x00000003, R12
+	MOVQ  R15, R13
+	ANDQ  $-4, R13
+	MOVQ  BX, R14
+	SHRQ  $0x02, BX, R15
+	SHRQ  $0x02, BX
+	ADDQ  R13, R10
+	ADCQ  R14, R11
+	ADCQ  $0x00000000, R12
+	ADDQ  R15, R10
+	ADCQ  BX, R11
+	ADCQ  $0x00000000, R12
+
+paddone_88:
+notlast_87:
 	MOVQ src_base+40(FP), AX
 	ADDQ 800(SP), AX
 	MOVQ dst_base+16(FP), CX
@@ -4269,9 +4845,9 @@ notlast_83:
 	LEAQ 64(SP), DX
 	MOVQ 808(SP), R8
 
-xor64_86:
+xor64_90:
 	CMPQ    R8, $0x00000040
-	JB      xor8_87
+	JB      xor8_91
 	VMOVDQU (DX), Y0
 	VMOVDQU 32(DX), Y1
 	VPXOR   (AX), Y0, Y0
@@ -4282,11 +4858,11 @@ xor64_86:
 	ADDQ    $0x00000040, CX
 	ADDQ    $0x00000040, DX
 	SUBQ    $0x00000040, R8
-	JMP     xor64_86
+	JMP     xor64_90
 
-xor8_87:
+xor8_91:
 	CMPQ R8, $0x00000008
-	JB   xor1_88
+	JB   xor1_92
 	MOVQ (DX), R9
 	XORQ (AX), R9
 	MOVQ R9, (CX)
@@ -4294,11 +4870,11 @@ xor8_87:
 	ADDQ $0x00000008, CX
 	ADDQ $0x00000008, DX
 	SUBQ $0x00000008, R8
-	JMP  xor8_87
+	JMP  xor8_91
 
-xor1_88:
+xor1_92:
 	TESTQ R8, R8
-	JZ    xordone_89
+	JZ    xordone_93
 	MOVB  (DX), R9
 	XORB  (AX), R9
 	MOVB  R9, (CX)
@@ -4306,33 +4882,29 @@ xor1_88:
 	INCQ  CX
 	INCQ  DX
 	DECQ  R8
-	JMP   xor1_88
+	JMP   xor1_92
 
-xordone_89:
+xordone_93:
 	MOVQ 808(SP), AX
 	ADDQ AX, 800(SP)
 
-chunk_90:
+chunk_94:
 	MOVQ src_len+48(FP), AX
 	SUBQ 800(SP), AX
-	JZ   finish_91
+	JZ   finish_95
 	CMPQ AX, $0x00000080
-	JBE  chunk1_92
+	JBE  chunk1_96
 	CMPQ AX, $0x00000100
-	JBE  chunk2_93
+	JBE  chunk2_97
 	CMPQ AX, $0x00000180
-	JBE  chunk3_94
-	JMP  chunk4_95
+	JBE  chunk3_98
+	JMP  chunk4_99
 
-chunk1_92:
+chunk1_96:
 	MOVQ           $0x00000080, CX
 	CMPQ           AX, CX
 	CMOVQHI        CX, AX
 	MOVQ           AX, 808(SP)
-	MOVQ           src_base+40(FP), CX
-	ADDQ           800(SP), CX
-	ADDQ           AX, CX
-	MOVQ           CX, 816(SP)
 	VMOVDQU        sigma<>+0(SB), Y0
 	VMOVDQU        544(SP), Y1
 	VMOVDQU        576(SP), Y2
@@ -4341,11 +4913,11 @@ chunk1_92:
 	VMOVDQU        Y3, 608(SP)
 	MOVQ           $0x0000000a, DI
 
-macrounds_96:
-	MOVQ    816(SP), AX
+macrounds_100:
+	MOVQ    824(SP), AX
 	SUBQ    SI, AX
 	CMPQ    AX, $0x00000030
-	JB      plainround_97
+	JL      oneround_101
 	VPADDD  Y1, Y0, Y0
 	ADDQ    (SI), R10
 	ADCQ    8(SI), R11
@@ -4494,10 +5066,92 @@ macrounds_96:
 	ADCQ    $0x00000000, R12
 	ADDQ    $0x00000030, SI
 	DECQ    DI
-	JNZ     macrounds_96
-	JMP     roundsdone_98
+	JNZ     macrounds_100
+	JMP     roundsdone_103
 
-plainround_97:
+oneround_101:
+	CMPQ    AX, $0x00000010
+	JL      plainround_102
+	VPADDD  Y1, Y0, Y0
+	ADDQ    (SI), R10
+	VPXOR   Y0, Y3, Y3
+	ADCQ    8(SI), R11
+	VPSHUFB rol16<>+0(SB), Y3, Y3
+	ADCQ    $0x00000001, R12
+	VPADDD  Y3, Y2, Y2
+	MOVQ    752(SP), DX
+	VPXOR   Y2, Y1, Y1
+	MULXQ   R10, R13, R14
+	VPSLLD  $0x0c, Y1, Y15
+	MULXQ   R11, AX, R15
+	VPSRLD  $0x14, Y1, Y1
+	MOVQ    R12, CX
+	VPXOR   Y15, Y1, Y1
+	IMULQ   760(SP), CX
+	VPADDD  Y1, Y0, Y0
+	IMULQ   DX, R12
+	VPXOR   Y0, Y3, Y3
+	MOVQ    760(SP), DX
+	VPSHUFB rol8<>+0(SB), Y3, Y3
+	MULXQ   R10, R10, R8
+	VPADDD  Y3, Y2, Y2
+	MULXQ   R11, R11, BX
+	VPXOR   Y2, Y1, Y1
+	ADDQ    R12, R8
+	VPSLLD  $0x07, Y1, Y15
+	ADDQ    CX, BX
+	VPSRLD  $0x19, Y1, Y1
+	XORQ    CX, CX
+	VPXOR   Y15, Y1, Y1
+	ADCXQ   AX, R14
+	VPSHUFD $0x39, Y1, Y1
+	ADOXQ   R10, R14
+	VPSHUFD $0x4e, Y2, Y2
+	ADCXQ   R11, R15
+	VPSHUFD $0x93, Y3, Y3
+	VPADDD  Y1, Y0, Y0
+	ADOXQ   R8, R15
+	VPXOR   Y0, Y3, Y3
+	ADCXQ   CX, BX
+	VPSHUFB rol16<>+0(SB), Y3, Y3
+	ADOXQ   CX, BX
+	VPADDD  Y3, Y2, Y2
+	MOVQ    R13, R10
+	VPXOR   Y2, Y1, Y1
+	MOVQ    R14, R11
+	VPSLLD  $0x0c, Y1, Y15
+	MOVQ    R15, R12
+	VPSRLD  $0x14, Y1, Y1
+	ANDQ    $0x00000003, R12
+	VPXOR   Y15, Y1, Y1
+	MOVQ    R15, R13
+	VPADDD  Y1, Y0, Y0
+	ANDQ    $-4, R13
+	VPXOR   Y0, Y3, Y3
+	MOVQ    BX, R14
+	VPSHUFB rol8<>+0(SB), Y3, Y3
+	SHRQ    $0x02, BX, R15
+	VPADDD  Y3, Y2, Y2
+	SHRQ    $0x02, BX
+	VPXOR   Y2, Y1, Y1
+	ADDQ    R13, R10
+	VPSLLD  $0x07, Y1, Y15
+	ADCQ    R14, R11
+	VPSRLD  $0x19, Y1, Y1
+	ADCQ    $0x00000000, R12
+	VPXOR   Y15, Y1, Y1
+	ADDQ    R15, R10
+	VPSHUFD $0x93, Y1, Y1
+	ADCQ    BX, R11
+	VPSHUFD $0x4e, Y2, Y2
+	ADCQ    $0x00000000, R12
+	VPSHUFD $0x39, Y3, Y3
+	ADDQ    $0x00000010, SI
+	DECQ    DI
+	JNZ     macrounds_100
+	JMP     roundsdone_103
+
+plainround_102:
 	VPADDD  Y1, Y0, Y0
 	VPXOR   Y0, Y3, Y3
 	VPSHUFB rol16<>+0(SB), Y3, Y3
@@ -4537,32 +5191,32 @@ plainround_97:
 	VPSHUFD $0x4e, Y2, Y2
 	VPSHUFD $0x39, Y3, Y3
 	DECQ    DI
-	JNZ     macrounds_96
+	JNZ     macrounds_100
 
-roundsdone_98:
-	VPADDD       sigma<>+0(SB), Y0, Y0
-	VPADDD       544(SP), Y1, Y1
-	VPADDD       576(SP), Y2, Y2
-	VPADDD       608(SP), Y3, Y3
-	VMOVDQU      X0, (SP)
-	VEXTRACTI128 $0x01, Y0, 64(SP)
-	VMOVDQU      X1, 16(SP)
-	VEXTRACTI128 $0x01, Y1, 80(SP)
-	VMOVDQU      X2, 32(SP)
-	VEXTRACTI128 $0x01, Y2, 96(SP)
-	VMOVDQU      X3, 48(SP)
-	VEXTRACTI128 $0x01, Y3, 112(SP)
-	ADDL         $0x00000002, 736(SP)
-	MOVQ         src_base+40(FP), AX
-	ADDQ         800(SP), AX
-	ADDQ         808(SP), AX
-	MOVQ         AX, 816(SP)
+roundsdone_103:
+	VPADDD     sigma<>+0(SB), Y0, Y0
+	VPADDD     544(SP), Y1, Y1
+	VPADDD     576(SP), Y2, Y2
+	VPADDD     608(SP), Y3, Y3
+	VPERM2I128 $0x20, Y1, Y0, Y15
+	VMOVDQU    Y15, (SP)
+	VPERM2I128 $0x31, Y1, Y0, Y0
+	VMOVDQU    Y0, 64(SP)
+	VPERM2I128 $0x20, Y3, Y2, Y15
+	VMOVDQU    Y15, 32(SP)
+	VPERM2I128 $0x31, Y3, Y2, Y2
+	VMOVDQU    Y2, 96(SP)
+	ADDL       $0x00000002, 736(SP)
+	MOVQ       src_base+40(FP), AX
+	ADDQ       800(SP), AX
+	ADDQ       808(SP), AX
+	MOVQ       AX, 816(SP)
 
-catchup_99:
+catchup_104:
 	MOVQ  816(SP), AX
 	SUBQ  SI, AX
 	CMPQ  AX, $0x00000010
-	JB    catchupdone_100
+	JL    catchupdone_105
 	ADDQ  (SI), R10
 	ADCQ  8(SI), R11
 	ADCQ  $0x00000001, R12
@@ -4600,28 +5254,28 @@ catchup_99:
 	ADCQ  BX, R11
 	ADCQ  $0x00000000, R12
 	ADDQ  $0x00000010, SI
-	JMP   catchup_99
+	JMP   catchup_104
 
-catchupdone_100:
+catchupdone_105:
 	MOVQ  800(SP), AX
 	ADDQ  808(SP), AX
 	CMPQ  AX, src_len+48(FP)
-	JNE   notlast_101
+	JNE   notlast_106
 	MOVQ  src_len+48(FP), CX
 	ANDQ  $0x0000000f, CX
 	TESTQ CX, CX
-	JZ    paddone_102
+	JZ    paddone_107
 	MOVQ  $0x00000000, 784(SP)
 	MOVQ  $0x00000000, 792(SP)
 	LEAQ  784(SP), DX
 
-padloop_103:
+padloop_108:
 	MOVB  (SI), AL
 	MOVB  AL, (DX)
 	INCQ  SI
 	INCQ  DX
 	DECQ  CX
-	JNZ   padloop_103
+	JNZ   padloop_108
 	LEAQ  784(SP), SI
 	ADDQ  (SI), R10
 	ADCQ  8(SI), R11
@@ -4660,8 +5314,8 @@ padloop_103:
 	ADCQ  BX, R11
 	ADCQ  $0x00000000, R12
 
-paddone_102:
-notlast_101:
+paddone_107:
+notlast_106:
 	MOVQ src_base+40(FP), AX
 	ADDQ 800(SP), AX
 	MOVQ dst_base+16(FP), CX
@@ -4669,9 +5323,9 @@ notlast_101:
 	LEAQ (SP), DX
 	MOVQ 808(SP), R8
 
-xor64_104:
+xor64_109:
 	CMPQ    R8, $0x00000040
-	JB      xor8_105
+	JB      xor8_110
 	VMOVDQU (DX), Y0
 	VMOVDQU 32(DX), Y1
 	VPXOR   (AX), Y0, Y0
@@ -4682,11 +5336,11 @@ xor64_104:
 	ADDQ    $0x00000040, CX
 	ADDQ    $0x00000040, DX
 	SUBQ    $0x00000040, R8
-	JMP     xor64_104
+	JMP     xor64_109
 
-xor8_105:
+xor8_110:
 	CMPQ R8, $0x00000008
-	JB   xor1_106
+	JB   xor1_111
 	MOVQ (DX), R9
 	XORQ (AX), R9
 	MOVQ R9, (CX)
@@ -4694,11 +5348,11 @@ xor8_105:
 	ADDQ $0x00000008, CX
 	ADDQ $0x00000008, DX
 	SUBQ $0x00000008, R8
-	JMP  xor8_105
+	JMP  xor8_110
 
-xor1_106:
+xor1_111:
 	TESTQ R8, R8
-	JZ    xordone_107
+	JZ    xordone_112
 	MOVB  (DX), R9
 	XORB  (AX), R9
 	MOVB  R9, (CX)
@@ -4706,22 +5360,18 @@ xor1_106:
 	INCQ  CX
 	INCQ  DX
 	DECQ  R8
-	JMP   xor1_106
+	JMP   xor1_111
 
-xordone_107:
+xordone_112:
 	MOVQ 808(SP), AX
 	ADDQ AX, 800(SP)
-	JMP  chunk_90
+	JMP  chunk_94
 
-chunk2_93:
+chunk2_97:
 	MOVQ           $0x00000100, CX
 	CMPQ           AX, CX
 	CMOVQHI        CX, AX
 	MOVQ           AX, 808(SP)
-	MOVQ           src_base+40(FP), CX
-	ADDQ           800(SP), CX
-	ADDQ           AX, CX
-	MOVQ           CX, 816(SP)
 	VMOVDQU        sigma<>+0(SB), Y0
 	VMOVDQU        544(SP), Y1
 	VMOVDQU        576(SP), Y2
@@ -4736,11 +5386,11 @@ chunk2_93:
 	VMOVDQU        Y7, 640(SP)
 	MOVQ           $0x0000000a, DI
 
-macrounds_108:
-	MOVQ    816(SP), AX
+macrounds_113:
+	MOVQ    824(SP), AX
 	SUBQ    SI, AX
 	CMPQ    AX, $0x00000030
-	JB      plainround_109
+	JL      oneround_114
 	VPADDD  Y1, Y0, Y0
 	ADDQ    (SI), R10
 	ADCQ    8(SI), R11
@@ -4927,10 +5577,130 @@ macrounds_108:
 	ADCQ    $0x00000000, R12
 	ADDQ    $0x00000030, SI
 	DECQ    DI
-	JNZ     macrounds_108
-	JMP     roundsdone_110
+	JNZ     macrounds_113
+	JMP     roundsdone_116
 
-plainround_109:
+oneround_114:
+	CMPQ    AX, $0x00000010
+	JL      plainround_115
+	VPADDD  Y1, Y0, Y0
+	ADDQ    (SI), R10
+	VPADDD  Y5, Y4, Y4
+	VPXOR   Y0, Y3, Y3
+	ADCQ    8(SI), R11
+	VPSHUFB rol16<>+0(SB), Y3, Y3
+	VPXOR   Y4, Y7, Y7
+	ADCQ    $0x00000001, R12
+	VPSHUFB rol16<>+0(SB), Y7, Y7
+	VPADDD  Y3, Y2, Y2
+	MOVQ    752(SP), DX
+	VPXOR   Y2, Y1, Y1
+	VPADDD  Y7, Y6, Y6
+	MULXQ   R10, R13, R14
+	VPXOR   Y6, Y5, Y5
+	VPSLLD  $0x0c, Y1, Y15
+	MULXQ   R11, AX, R15
+	VPSRLD  $0x14, Y1, Y1
+	VPXOR   Y15, Y1, Y1
+	MOVQ    R12, CX
+	VPSLLD  $0x0c, Y5, Y15
+	VPSRLD  $0x14, Y5, Y5
+	IMULQ   760(SP), CX
+	VPXOR   Y15, Y5, Y5
+	VPADDD  Y1, Y0, Y0
+	IMULQ   DX, R12
+	VPADDD  Y5, Y4, Y4
+	VPXOR   Y0, Y3, Y3
+	VPSHUFB rol8<>+0(SB), Y3, Y3
+	MOVQ    760(SP), DX
+	VPXOR   Y4, Y7, Y7
+	VPSHUFB rol8<>+0(SB), Y7, Y7
+	MULXQ   R10, R10, R8
+	VPADDD  Y3, Y2, Y2
+	VPXOR   Y2, Y1, Y1
+	MULXQ   R11, R11, BX
+	VPADDD  Y7, Y6, Y6
+	VPXOR   Y6, Y5, Y5
+	ADDQ    R12, R8
+	VPSLLD  $0x07, Y1, Y15
+	VPSRLD  $0x19, Y1, Y1
+	ADDQ    CX, BX
+	VPXOR   Y15, Y1, Y1
+	VPSLLD  $0x07, Y5, Y15
+	XORQ    CX, CX
+	VPSRLD  $0x19, Y5, Y5
+	VPXOR   Y15, Y5, Y5
+	ADCXQ   AX, R14
+	VPSHUFD $0x39, Y1, Y1
+	VPSHUFD $0x4e, Y2, Y2
+	ADOXQ   R10, R14
+	VPSHUFD $0x93, Y3, Y3
+	VPSHUFD $0x39, Y5, Y5
+	ADCXQ   R11, R15
+	VPSHUFD $0x4e, Y6, Y6
+	VPSHUFD $0x93, Y7, Y7
+	VPADDD  Y1, Y0, Y0
+	ADOXQ   R8, R15
+	VPADDD  Y5, Y4, Y4
+	VPXOR   Y0, Y3, Y3
+	ADCXQ   CX, BX
+	VPSHUFB rol16<>+0(SB), Y3, Y3
+	VPXOR   Y4, Y7, Y7
+	ADOXQ   CX, BX
+	VPSHUFB rol16<>+0(SB), Y7, Y7
+	VPADDD  Y3, Y2, Y2
+	MOVQ    R13, R10
+	VPXOR   Y2, Y1, Y1
+	VPADDD  Y7, Y6, Y6
+	MOVQ    R14, R11
+	VPXOR   Y6, Y5, Y5
+	VPSLLD  $0x0c, Y1, Y15
+	MOVQ    R15, R12
+	VPSRLD  $0x14, Y1, Y1
+	VPXOR   Y15, Y1, Y1
+	ANDQ    $0x00000003, R12
+	VPSLLD  $0x0c, Y5, Y15
+	VPSRLD  $0x14, Y5, Y5
+	MOVQ    R15, R13
+	VPXOR   Y15, Y5, Y5
+	VPADDD  Y1, Y0, Y0
+	ANDQ    $-4, R13
+	VPADDD  Y5, Y4, Y4
+	VPXOR   Y0, Y3, Y3
+	VPSHUFB rol8<>+0(SB), Y3, Y3
+	MOVQ    BX, R14
+	VPXOR   Y4, Y7, Y7
+	VPSHUFB rol8<>+0(SB), Y7, Y7
+	SHRQ    $0x02, BX, R15
+	VPADDD  Y3, Y2, Y2
+	VPXOR   Y2, Y1, Y1
+	SHRQ    $0x02, BX
+	VPADDD  Y7, Y6, Y6
+	VPXOR   Y6, Y5, Y5
+	ADDQ    R13, R10
+	VPSLLD  $0x07, Y1, Y15
+	VPSRLD  $0x19, Y1, Y1
+	ADCQ    R14, R11
+	VPXOR   Y15, Y1, Y1
+	VPSLLD  $0x07, Y5, Y15
+	ADCQ    $0x00000000, R12
+	VPSRLD  $0x19, Y5, Y5
+	VPXOR   Y15, Y5, Y5
+	ADDQ    R15, R10
+	VPSHUFD $0x93, Y1, Y1
+	VPSHUFD $0x4e, Y2, Y2
+	ADCQ    BX, R11
+	VPSHUFD $0x39, Y3, Y3
+	VPSHUFD $0x93, Y5, Y5
+	ADCQ    $0x00000000, R12
+	VPSHUFD $0x4e, Y6, Y6
+	VPSHUFD $0x39, Y7, Y7
+	ADDQ    $0x00000010, SI
+	DECQ    DI
+	JNZ     macrounds_113
+	JMP     roundsdone_116
+
+plainround_115:
 	VPADDD  Y1, Y0, Y0
 	VPADDD  Y5, Y4, Y4
 	VPXOR   Y0, Y3, Y3
@@ -5008,44 +5778,44 @@ plainround_109:
 	VPSHUFD $0x4e, Y6, Y6
 	VPSHUFD $0x39, Y7, Y7
 	DECQ    DI
-	JNZ     macrounds_108
+	JNZ     macrounds_113
 
-roundsdone_110:
-	VPADDD       sigma<>+0(SB), Y0, Y0
-	VPADDD       544(SP), Y1, Y1
-	VPADDD       576(SP), Y2, Y2
-	VPADDD       608(SP), Y3, Y3
-	VPADDD       sigma<>+0(SB), Y4, Y4
-	VPADDD       544(SP), Y5, Y5
-	VPADDD       576(SP), Y6, Y6
-	VPADDD       640(SP), Y7, Y7
-	VMOVDQU      X0, (SP)
-	VEXTRACTI128 $0x01, Y0, 64(SP)
-	VMOVDQU      X1, 16(SP)
-	VEXTRACTI128 $0x01, Y1, 80(SP)
-	VMOVDQU      X2, 32(SP)
-	VEXTRACTI128 $0x01, Y2, 96(SP)
-	VMOVDQU      X3, 48(SP)
-	VEXTRACTI128 $0x01, Y3, 112(SP)
-	VMOVDQU      X4, 128(SP)
-	VEXTRACTI128 $0x01, Y4, 192(SP)
-	VMOVDQU      X5, 144(SP)
-	VEXTRACTI128 $0x01, Y5, 208(SP)
-	VMOVDQU      X6, 160(SP)
-	VEXTRACTI128 $0x01, Y6, 224(SP)
-	VMOVDQU      X7, 176(SP)
-	VEXTRACTI128 $0x01, Y7, 240(SP)
-	ADDL         $0x00000004, 736(SP)
-	MOVQ         src_base+40(FP), AX
-	ADDQ         800(SP), AX
-	ADDQ         808(SP), AX
-	MOVQ         AX, 816(SP)
+roundsdone_116:
+	VPADDD     sigma<>+0(SB), Y0, Y0
+	VPADDD     544(SP), Y1, Y1
+	VPADDD     576(SP), Y2, Y2
+	VPADDD     608(SP), Y3, Y3
+	VPADDD     sigma<>+0(SB), Y4, Y4
+	VPADDD     544(SP), Y5, Y5
+	VPADDD     576(SP), Y6, Y6
+	VPADDD     640(SP), Y7, Y7
+	VPERM2I128 $0x20, Y1, Y0, Y15
+	VMOVDQU    Y15, (SP)
+	VPERM2I128 $0x31, Y1, Y0, Y0
+	VMOVDQU    Y0, 64(SP)
+	VPERM2I128 $0x20, Y3, Y2, Y15
+	VMOVDQU    Y15, 32(SP)
+	VPERM2I128 $0x31, Y3, Y2, Y2
+	VMOVDQU    Y2, 96(SP)
+	VPERM2I128 $0x20, Y5, Y4, Y15
+	VMOVDQU    Y15, 128(SP)
+	VPERM2I128 $0x31, Y5, Y4, Y4
+	VMOVDQU    Y4, 192(SP)
+	VPERM2I128 $0x20, Y7, Y6, Y15
+	VMOVDQU    Y15, 160(SP)
+	VPERM2I128 $0x31, Y7, Y6, Y6
+	VMOVDQU    Y6, 224(SP)
+	ADDL       $0x00000004, 736(SP)
+	MOVQ       src_base+40(FP), AX
+	ADDQ       800(SP), AX
+	ADDQ       808(SP), AX
+	MOVQ       AX, 816(SP)
 
-catchup_111:
+catchup_117:
 	MOVQ  816(SP), AX
 	SUBQ  SI, AX
 	CMPQ  AX, $0x00000010
-	JB    catchupdone_112
+	JL    catchupdone_118
 	ADDQ  (SI), R10
 	ADCQ  8(SI), R11
 	ADCQ  $0x00000001, R12
@@ -5083,28 +5853,28 @@ catchup_111:
 	ADCQ  BX, R11
 	ADCQ  $0x00000000, R12
 	ADDQ  $0x00000010, SI
-	JMP   catchup_111
+	JMP   catchup_117
 
-catchupdone_112:
+catchupdone_118:
 	MOVQ  800(SP), AX
 	ADDQ  808(SP), AX
 	CMPQ  AX, src_len+48(FP)
-	JNE   notlast_113
+	JNE   notlast_119
 	MOVQ  src_len+48(FP), CX
 	ANDQ  $0x0000000f, CX
 	TESTQ CX, CX
-	JZ    paddone_114
+	JZ    paddone_120
 	MOVQ  $0x00000000, 784(SP)
 	MOVQ  $0x00000000, 792(SP)
 	LEAQ  784(SP), DX
 
-padloop_115:
+padloop_121:
 	MOVB  (SI), AL
 	MOVB  AL, (DX)
 	INCQ  SI
 	INCQ  DX
 	DECQ  CX
-	JNZ   padloop_115
+	JNZ   padloop_121
 	LEAQ  784(SP), SI
 	ADDQ  (SI), R10
 	ADCQ  8(SI), R11
@@ -5143,8 +5913,8 @@ padloop_115:
 	ADCQ  BX, R11
 	ADCQ  $0x00000000, R12
 
-paddone_114:
-notlast_113:
+paddone_120:
+notlast_119:
 	MOVQ src_base+40(FP), AX
 	ADDQ 800(SP), AX
 	MOVQ dst_base+16(FP), CX
@@ -5152,9 +5922,9 @@ notlast_113:
 	LEAQ (SP), DX
 	MOVQ 808(SP), R8
 
-xor64_116:
+xor64_122:
 	CMPQ    R8, $0x00000040
-	JB      xor8_117
+	JB      xor8_123
 	VMOVDQU (DX), Y0
 	VMOVDQU 32(DX), Y1
 	VPXOR   (AX), Y0, Y0
@@ -5165,11 +5935,11 @@ xor64_116:
 	ADDQ    $0x00000040, CX
 	ADDQ    $0x00000040, DX
 	SUBQ    $0x00000040, R8
-	JMP     xor64_116
+	JMP     xor64_122
 
-xor8_117:
+xor8_123:
 	CMPQ R8, $0x00000008
-	JB   xor1_118
+	JB   xor1_124
 	MOVQ (DX), R9
 	XORQ (AX), R9
 	MOVQ R9, (CX)
@@ -5177,11 +5947,11 @@ xor8_117:
 	ADDQ $0x00000008, CX
 	ADDQ $0x00000008, DX
 	SUBQ $0x00000008, R8
-	JMP  xor8_117
+	JMP  xor8_123
 
-xor1_118:
+xor1_124:
 	TESTQ R8, R8
-	JZ    xordone_119
+	JZ    xordone_125
 	MOVB  (DX), R9
 	XORB  (AX), R9
 	MOVB  R9, (CX)
@@ -5189,22 +5959,18 @@ xor1_118:
 	INCQ  CX
 	INCQ  DX
 	DECQ  R8
-	JMP   xor1_118
+	JMP   xor1_124
 
-xordone_119:
+xordone_125:
 	MOVQ 808(SP), AX
 	ADDQ AX, 800(SP)
-	JMP  chunk_90
+	JMP  chunk_94
 
-chunk3_94:
+chunk3_98:
 	MOVQ           $0x00000180, CX
 	CMPQ           AX, CX
 	CMOVQHI        CX, AX
 	MOVQ           AX, 808(SP)
-	MOVQ           src_base+40(FP), CX
-	ADDQ           800(SP), CX
-	ADDQ           AX, CX
-	MOVQ           CX, 816(SP)
 	VMOVDQU        sigma<>+0(SB), Y0
 	VMOVDQU        544(SP), Y1
 	VMOVDQU        576(SP), Y2
@@ -5225,11 +5991,11 @@ chunk3_94:
 	VMOVDQU        Y11, 672(SP)
 	MOVQ           $0x0000000a, DI
 
-macrounds_120:
-	MOVQ    816(SP), AX
+macrounds_126:
+	MOVQ    824(SP), AX
 	SUBQ    SI, AX
 	CMPQ    AX, $0x00000030
-	JB      plainround_121
+	JL      oneround_127
 	VPADDD  Y1, Y0, Y0
 	ADDQ    (SI), R10
 	VPADDD  Y5, Y4, Y4
@@ -5454,10 +6220,168 @@ macrounds_120:
 	VPSHUFD $0x39, Y11, Y11
 	ADDQ    $0x00000030, SI
 	DECQ    DI
-	JNZ     macrounds_120
-	JMP     roundsdone_122
+	JNZ     macrounds_126
+	JMP     roundsdone_129
 
-plainround_121:
+oneround_127:
+	CMPQ    AX, $0x00000010
+	JL      plainround_128
+	VPADDD  Y1, Y0, Y0
+	ADDQ    (SI), R10
+	VPADDD  Y5, Y4, Y4
+	VPADDD  Y9, Y8, Y8
+	VPXOR   Y0, Y3, Y3
+	ADCQ    8(SI), R11
+	VPSHUFB rol16<>+0(SB), Y3, Y3
+	VPXOR   Y4, Y7, Y7
+	VPSHUFB rol16<>+0(SB), Y7, Y7
+	ADCQ    $0x00000001, R12
+	VPXOR   Y8, Y11, Y11
+	VPSHUFB rol16<>+0(SB), Y11, Y11
+	VPADDD  Y3, Y2, Y2
+	MOVQ    752(SP), DX
+	VPXOR   Y2, Y1, Y1
+	VPADDD  Y7, Y6, Y6
+	VPXOR   Y6, Y5, Y5
+	MULXQ   R10, R13, R14
+	VPADDD  Y11, Y10, Y10
+	VPXOR   Y10, Y9, Y9
+	VPSLLD  $0x0c, Y1, Y15
+	MULXQ   R11, AX, R15
+	VPSRLD  $0x14, Y1, Y1
+	VPXOR   Y15, Y1, Y1
+	VPSLLD  $0x0c, Y5, Y15
+	VPSRLD  $0x14, Y5, Y5
+	MOVQ    R12, CX
+	VPXOR   Y15, Y5, Y5
+	VPSLLD  $0x0c, Y9, Y15
+	VPSRLD  $0x14, Y9, Y9
+	IMULQ   760(SP), CX
+	VPXOR   Y15, Y9, Y9
+	VPADDD  Y1, Y0, Y0
+	VPADDD  Y5, Y4, Y4
+	IMULQ   DX, R12
+	VPADDD  Y9, Y8, Y8
+	VPXOR   Y0, Y3, Y3
+	VPSHUFB rol8<>+0(SB), Y3, Y3
+	MOVQ    760(SP), DX
+	VPXOR   Y4, Y7, Y7
+	VPSHUFB rol8<>+0(SB), Y7, Y7
+	VPXOR   Y8, Y11, Y11
+	MULXQ   R10, R10, R8
+	VPSHUFB rol8<>+0(SB), Y11, Y11
+	VPADDD  Y3, Y2, Y2
+	VPXOR   Y2, Y1, Y1
+	MULXQ   R11, R11, BX
+	VPADDD  Y7, Y6, Y6
+	VPXOR   Y6, Y5, Y5
+	VPADDD  Y11, Y10, Y10
+	VPXOR   Y10, Y9, Y9
+	ADDQ    R12, R8
+	VPSLLD  $0x07, Y1, Y15
+	VPSRLD  $0x19, Y1, Y1
+	VPXOR   Y15, Y1, Y1
+	ADDQ    CX, BX
+	VPSLLD  $0x07, Y5, Y15
+	VPSRLD  $0x19, Y5, Y5
+	VPXOR   Y15, Y5, Y5
+	XORQ    CX, CX
+	VPSLLD  $0x07, Y9, Y15
+	VPSRLD  $0x19, Y9, Y9
+	VPXOR   Y15, Y9, Y9
+	ADCXQ   AX, R14
+	VPSHUFD $0x39, Y1, Y1
+	VPSHUFD $0x4e, Y2, Y2
+	VPSHUFD $0x93, Y3, Y3
+	ADOXQ   R10, R14
+	VPSHUFD $0x39, Y5, Y5
+	VPSHUFD $0x4e, Y6, Y6
+	VPSHUFD $0x93, Y7, Y7
+	ADCXQ   R11, R15
+	VPSHUFD $0x39, Y9, Y9
+	VPSHUFD $0x4e, Y10, Y10
+	VPSHUFD $0x93, Y11, Y11
+	VPADDD  Y1, Y0, Y0
+	ADOXQ   R8, R15
+	VPADDD  Y5, Y4, Y4
+	VPADDD  Y9, Y8, Y8
+	VPXOR   Y0, Y3, Y3
+	ADCXQ   CX, BX
+	VPSHUFB rol16<>+0(SB), Y3, Y3
+	VPXOR   Y4, Y7, Y7
+	VPSHUFB rol16<>+0(SB), Y7, Y7
+	ADOXQ   CX, BX
+	VPXOR   Y8, Y11, Y11
+	VPSHUFB rol16<>+0(SB), Y11, Y11
+	VPADDD  Y3, Y2, Y2
+	MOVQ    R13, R10
+	VPXOR   Y2, Y1, Y1
+	VPADDD  Y7, Y6, Y6
+	VPXOR   Y6, Y5, Y5
+	MOVQ    R14, R11
+	VPADDD  Y11, Y10, Y10
+	VPXOR   Y10, Y9, Y9
+	VPSLLD  $0x0c, Y1, Y15
+	MOVQ    R15, R12
+	VPSRLD  $0x14, Y1, Y1
+	VPXOR   Y15, Y1, Y1
+	VPSLLD  $0x0c, Y5, Y15
+	VPSRLD  $0x14, Y5, Y5
+	ANDQ    $0x00000003, R12
+	VPXOR   Y15, Y5, Y5
+	VPSLLD  $0x0c, Y9, Y15
+	VPSRLD  $0x14, Y9, Y9
+	MOVQ    R15, R13
+	VPXOR   Y15, Y9, Y9
+	VPADDD  Y1, Y0, Y0
+	VPADDD  Y5, Y4, Y4
+	ANDQ    $-4, R13
+	VPADDD  Y9, Y8, Y8
+	VPXOR   Y0, Y3, Y3
+	VPSHUFB rol8<>+0(SB), Y3, Y3
+	MOVQ    BX, R14
+	VPXOR   Y4, Y7, Y7
+	VPSHUFB rol8<>+0(SB), Y7, Y7
+	VPXOR   Y8, Y11, Y11
+	SHRQ    $0x02, BX, R15
+	VPSHUFB rol8<>+0(SB), Y11, Y11
+	VPADDD  Y3, Y2, Y2
+	VPXOR   Y2, Y1, Y1
+	SHRQ    $0x02, BX
+	VPADDD  Y7, Y6, Y6
+	VPXOR   Y6, Y5, Y5
+	VPADDD  Y11, Y10, Y10
+	VPXOR   Y10, Y9, Y9
+	ADDQ    R13, R10
+	VPSLLD  $0x07, Y1, Y15
+	VPSRLD  $0x19, Y1, Y1
+	VPXOR   Y15, Y1, Y1
+	ADCQ    R14, R11
+	VPSLLD  $0x07, Y5, Y15
+	VPSRLD  $0x19, Y5, Y5
+	VPXOR   Y15, Y5, Y5
+	ADCQ    $0x00000000, R12
+	VPSLLD  $0x07, Y9, Y15
+	VPSRLD  $0x19, Y9, Y9
+	VPXOR   Y15, Y9, Y9
+	ADDQ    R15, R10
+	VPSHUFD $0x93, Y1, Y1
+	VPSHUFD $0x4e, Y2, Y2
+	VPSHUFD $0x39, Y3, Y3
+	ADCQ    BX, R11
+	VPSHUFD $0x93, Y5, Y5
+	VPSHUFD $0x4e, Y6, Y6
+	VPSHUFD $0x39, Y7, Y7
+	ADCQ    $0x00000000, R12
+	VPSHUFD $0x93, Y9, Y9
+	VPSHUFD $0x4e, Y10, Y10
+	VPSHUFD $0x39, Y11, Y11
+	ADDQ    $0x00000010, SI
+	DECQ    DI
+	JNZ     macrounds_126
+	JMP     roundsdone_129
+
+plainround_128:
 	VPADDD  Y1, Y0, Y0
 	VPADDD  Y5, Y4, Y4
 	VPADDD  Y9, Y8, Y8
@@ -5573,56 +6497,56 @@ plainround_121:
 	VPSHUFD $0x4e, Y10, Y10
 	VPSHUFD $0x39, Y11, Y11
 	DECQ    DI
-	JNZ     macrounds_120
+	JNZ     macrounds_126
 
-roundsdone_122:
-	VPADDD       sigma<>+0(SB), Y0, Y0
-	VPADDD       544(SP), Y1, Y1
-	VPADDD       576(SP), Y2, Y2
-	VPADDD       608(SP), Y3, Y3
-	VPADDD       sigma<>+0(SB), Y4, Y4
-	VPADDD       544(SP), Y5, Y5
-	VPADDD       576(SP), Y6, Y6
-	VPADDD       640(SP), Y7, Y7
-	VPADDD       sigma<>+0(SB), Y8, Y8
-	VPADDD       544(SP), Y9, Y9
-	VPADDD       576(SP), Y10, Y10
-	VPADDD       672(SP), Y11, Y11
-	VMOVDQU      X0, (SP)
-	VEXTRACTI128 $0x01, Y0, 64(SP)
-	VMOVDQU      X1, 16(SP)
-	VEXTRACTI128 $0x01, Y1, 80(SP)
-	VMOVDQU      X2, 32(SP)
-	VEXTRACTI128 $0x01, Y2, 96(SP)
-	VMOVDQU      X3, 48(SP)
-	VEXTRACTI128 $0x01, Y3, 112(SP)
-	VMOVDQU      X4, 128(SP)
-	VEXTRACTI128 $0x01, Y4, 192(SP)
-	VMOVDQU      X5, 144(SP)
-	VEXTRACTI128 $0x01, Y5, 208(SP)
-	VMOVDQU      X6, 160(SP)
-	VEXTRACTI128 $0x01, Y6, 224(SP)
-	VMOVDQU      X7, 176(SP)
-	VEXTRACTI128 $0x01, Y7, 240(SP)
-	VMOVDQU      X8, 256(SP)
-	VEXTRACTI128 $0x01, Y8, 320(SP)
-	VMOVDQU      X9, 272(SP)
-	VEXTRACTI128 $0x01, Y9, 336(SP)
-	VMOVDQU      X10, 288(SP)
-	VEXTRACTI128 $0x01, Y10, 352(SP)
-	VMOVDQU      X11, 304(SP)
-	VEXTRACTI128 $0x01, Y11, 368(SP)
-	ADDL         $0x00000006, 736(SP)
-	MOVQ         src_base+40(FP), AX
-	ADDQ         800(SP), AX
-	ADDQ         808(SP), AX
-	MOVQ         AX, 816(SP)
+roundsdone_129:
+	VPADDD     sigma<>+0(SB), Y0, Y0
+	VPADDD     544(SP), Y1, Y1
+	VPADDD     576(SP), Y2, Y2
+	VPADDD     608(SP), Y3, Y3
+	VPADDD     sigma<>+0(SB), Y4, Y4
+	VPADDD     544(SP), Y5, Y5
+	VPADDD     576(SP), Y6, Y6
+	VPADDD     640(SP), Y7, Y7
+	VPADDD     sigma<>+0(SB), Y8, Y8
+	VPADDD     544(SP), Y9, Y9
+	VPADDD     576(SP), Y10, Y10
+	VPADDD     672(SP), Y11, Y11
+	VPERM2I128 $0x20, Y1, Y0, Y15
+	VMOVDQU    Y15, (SP)
+	VPERM2I128 $0x31, Y1, Y0, Y0
+	VMOVDQU    Y0, 64(SP)
+	VPERM2I128 $0x20, Y3, Y2, Y15
+	VMOVDQU    Y15, 32(SP)
+	VPERM2I128 $0x31, Y3, Y2, Y2
+	VMOVDQU    Y2, 96(SP)
+	VPERM2I128 $0x20, Y5, Y4, Y15
+	VMOVDQU    Y15, 128(SP)
+	VPERM2I128 $0x31, Y5, Y4, Y4
+	VMOVDQU    Y4, 192(SP)
+	VPERM2I128 $0x20, Y7, Y6, Y15
+	VMOVDQU    Y15, 160(SP)
+	VPERM2I128 $0x31, Y7, Y6, Y6
+	VMOVDQU    Y6, 224(SP)
+	VPERM2I128 $0x20, Y9, Y8, Y15
+	VMOVDQU    Y15, 256(SP)
+	VPERM2I128 $0x31, Y9, Y8, Y8
+	VMOVDQU    Y8, 320(SP)
+	VPERM2I128 $0x20, Y11, Y10, Y15
+	VMOVDQU    Y15, 288(SP)
+	VPERM2I128 $0x31, Y11, Y10, Y10
+	VMOVDQU    Y10, 352(SP)
+	ADDL       $0x00000006, 736(SP)
+	MOVQ       src_base+40(FP), AX
+	ADDQ       800(SP), AX
+	ADDQ       808(SP), AX
+	MOVQ       AX, 816(SP)
 
-catchup_123:
+catchup_130:
 	MOVQ  816(SP), AX
 	SUBQ  SI, AX
 	CMPQ  AX, $0x00000010
-	JB    catchupdone_124
+	JL    catchupdone_131
 	ADDQ  (SI), R10
 	ADCQ  8(SI), R11
 	ADCQ  $0x00000001, R12
@@ -5660,28 +6584,28 @@ catchup_123:
 	ADCQ  BX, R11
 	ADCQ  $0x00000000, R12
 	ADDQ  $0x00000010, SI
-	JMP   catchup_123
+	JMP   catchup_130
 
-catchupdone_124:
+catchupdone_131:
 	MOVQ  800(SP), AX
 	ADDQ  808(SP), AX
 	CMPQ  AX, src_len+48(FP)
-	JNE   notlast_125
+	JNE   notlast_132
 	MOVQ  src_len+48(FP), CX
 	ANDQ  $0x0000000f, CX
 	TESTQ CX, CX
-	JZ    paddone_126
+	JZ    paddone_133
 	MOVQ  $0x00000000, 784(SP)
 	MOVQ  $0x00000000, 792(SP)
 	LEAQ  784(SP), DX
 
-padloop_127:
+padloop_134:
 	MOVB  (SI), AL
 	MOVB  AL, (DX)
 	INCQ  SI
 	INCQ  DX
 	DECQ  CX
-	JNZ   padloop_127
+	JNZ   padloop_134
 	LEAQ  784(SP), SI
 	ADDQ  (SI), R10
 	ADCQ  8(SI), R11
@@ -5720,8 +6644,8 @@ padloop_127:
 	ADCQ  BX, R11
 	ADCQ  $0x00000000, R12
 
-paddone_126:
-notlast_125:
+paddone_133:
+notlast_132:
 	MOVQ src_base+40(FP), AX
 	ADDQ 800(SP), AX
 	MOVQ dst_base+16(FP), CX
@@ -5729,9 +6653,9 @@ notlast_125:
 	LEAQ (SP), DX
 	MOVQ 808(SP), R8
 
-xor64_128:
+xor64_135:
 	CMPQ    R8, $0x00000040
-	JB      xor8_129
+	JB      xor8_136
 	VMOVDQU (DX), Y0
 	VMOVDQU 32(DX), Y1
 	VPXOR   (AX), Y0, Y0
@@ -5742,11 +6666,11 @@ xor64_128:
 	ADDQ    $0x00000040, CX
 	ADDQ    $0x00000040, DX
 	SUBQ    $0x00000040, R8
-	JMP     xor64_128
+	JMP     xor64_135
 
-xor8_129:
+xor8_136:
 	CMPQ R8, $0x00000008
-	JB   xor1_130
+	JB   xor1_137
 	MOVQ (DX), R9
 	XORQ (AX), R9
 	MOVQ R9, (CX)
@@ -5754,11 +6678,11 @@ xor8_129:
 	ADDQ $0x00000008, CX
 	ADDQ $0x00000008, DX
 	SUBQ $0x00000008, R8
-	JMP  xor8_129
+	JMP  xor8_136
 
-xor1_130:
+xor1_137:
 	TESTQ R8, R8
-	JZ    xordone_131
+	JZ    xordone_138
 	MOVB  (DX), R9
 	XORB  (AX), R9
 	MOVB  R9, (CX)
@@ -5766,22 +6690,18 @@ xor1_130:
 	INCQ  CX
 	INCQ  DX
 	DECQ  R8
-	JMP   xor1_130
+	JMP   xor1_137
 
-xordone_131:
+xordone_138:
 	MOVQ 808(SP), AX
 	ADDQ AX, 800(SP)
-	JMP  chunk_90
+	JMP  chunk_94
 
-chunk4_95:
+chunk4_99:
 	MOVQ           $0x00000200, CX
 	CMPQ           AX, CX
 	CMOVQHI        CX, AX
 	MOVQ           AX, 808(SP)
-	MOVQ           src_base+40(FP), CX
-	ADDQ           800(SP), CX
-	ADDQ           AX, CX
-	MOVQ           CX, 816(SP)
 	VMOVDQU        sigma<>+0(SB), Y0
 	VMOVDQU        544(SP), Y1
 	VMOVDQU        576(SP), Y2
@@ -5808,11 +6728,11 @@ chunk4_95:
 	VMOVDQU        Y15, 704(SP)
 	MOVQ           $0x0000000a, DI
 
-macrounds_132:
-	MOVQ    816(SP), AX
+macrounds_139:
+	MOVQ    824(SP), AX
 	SUBQ    SI, AX
 	CMPQ    AX, $0x00000030
-	JB      plainround_133
+	JL      oneround_140
 	VPADDD  Y1, Y0, Y0
 	ADDQ    (SI), R10
 	VPADDD  Y5, Y4, Y4
@@ -6083,10 +7003,214 @@ macrounds_132:
 	VPSHUFD $0x39, Y15, Y15
 	ADDQ    $0x00000030, SI
 	DECQ    DI
-	JNZ     macrounds_132
-	JMP     roundsdone_134
+	JNZ     macrounds_139
+	JMP     roundsdone_142
 
-plainround_133:
+oneround_140:
+	CMPQ    AX, $0x00000010
+	JL      plainround_141
+	VPADDD  Y1, Y0, Y0
+	ADDQ    (SI), R10
+	VPADDD  Y5, Y4, Y4
+	VPADDD  Y9, Y8, Y8
+	VPADDD  Y13, Y12, Y12
+	VPXOR   Y0, Y3, Y3
+	ADCQ    8(SI), R11
+	VPSHUFB rol16<>+0(SB), Y3, Y3
+	VPXOR   Y4, Y7, Y7
+	VPSHUFB rol16<>+0(SB), Y7, Y7
+	VPXOR   Y8, Y11, Y11
+	ADCQ    $0x00000001, R12
+	VPSHUFB rol16<>+0(SB), Y11, Y11
+	VPXOR   Y12, Y15, Y15
+	VPSHUFB rol16<>+0(SB), Y15, Y15
+	VPADDD  Y3, Y2, Y2
+	VPXOR   Y2, Y1, Y1
+	MOVQ    752(SP), DX
+	VPADDD  Y7, Y6, Y6
+	VPXOR   Y6, Y5, Y5
+	VPADDD  Y11, Y10, Y10
+	VPXOR   Y10, Y9, Y9
+	MULXQ   R10, R13, R14
+	VPADDD  Y15, Y14, Y14
+	VPXOR   Y14, Y13, Y13
+	VMOVDQU Y14, 512(SP)
+	VPSLLD  $0x0c, Y1, Y14
+	VPSRLD  $0x14, Y1, Y1
+	MULXQ   R11, AX, R15
+	VPXOR   Y14, Y1, Y1
+	VPSLLD  $0x0c, Y5, Y14
+	VPSRLD  $0x14, Y5, Y5
+	VPXOR   Y14, Y5, Y5
+	MOVQ    R12, CX
+	VPSLLD  $0x0c, Y9, Y14
+	VPSRLD  $0x14, Y9, Y9
+	VPXOR   Y14, Y9, Y9
+	VPSLLD  $0x0c, Y13, Y14
+	VPSRLD  $0x14, Y13, Y13
+	IMULQ   760(SP), CX
+	VPXOR   Y14, Y13, Y13
+	VMOVDQU 512(SP), Y14
+	VPADDD  Y1, Y0, Y0
+	VPADDD  Y5, Y4, Y4
+	IMULQ   DX, R12
+	VPADDD  Y9, Y8, Y8
+	VPADDD  Y13, Y12, Y12
+	VPXOR   Y0, Y3, Y3
+	VPSHUFB rol8<>+0(SB), Y3, Y3
+	VPXOR   Y4, Y7, Y7
+	MOVQ    760(SP), DX
+	VPSHUFB rol8<>+0(SB), Y7, Y7
+	VPXOR   Y8, Y11, Y11
+	VPSHUFB rol8<>+0(SB), Y11, Y11
+	VPXOR   Y12, Y15, Y15
+	MULXQ   R10, R10, R8
+	VPSHUFB rol8<>+0(SB), Y15, Y15
+	VPADDD  Y3, Y2, Y2
+	VPXOR   Y2, Y1, Y1
+	VPADDD  Y7, Y6, Y6
+	MULXQ   R11, R11, BX
+	VPXOR   Y6, Y5, Y5
+	VPADDD  Y11, Y10, Y10
+	VPXOR   Y10, Y9, Y9
+	VPADDD  Y15, Y14, Y14
+	VPXOR   Y14, Y13, Y13
+	ADDQ    R12, R8
+	VMOVDQU Y14, 512(SP)
+	VPSLLD  $0x07, Y1, Y14
+	VPSRLD  $0x19, Y1, Y1
+	VPXOR   Y14, Y1, Y1
+	ADDQ    CX, BX
+	VPSLLD  $0x07, Y5, Y14
+	VPSRLD  $0x19, Y5, Y5
+	VPXOR   Y14, Y5, Y5
+	VPSLLD  $0x07, Y9, Y14
+	VPSRLD  $0x19, Y9, Y9
+	XORQ    CX, CX
+	VPXOR   Y14, Y9, Y9
+	VPSLLD  $0x07, Y13, Y14
+	VPSRLD  $0x19, Y13, Y13
+	VPXOR   Y14, Y13, Y13
+	ADCXQ   AX, R14
+	VMOVDQU 512(SP), Y14
+	VPSHUFD $0x39, Y1, Y1
+	VPSHUFD $0x4e, Y2, Y2
+	VPSHUFD $0x93, Y3, Y3
+	VPSHUFD $0x39, Y5, Y5
+	ADOXQ   R10, R14
+	VPSHUFD $0x4e, Y6, Y6
+	VPSHUFD $0x93, Y7, Y7
+	VPSHUFD $0x39, Y9, Y9
+	VPSHUFD $0x4e, Y10, Y10
+	ADCXQ   R11, R15
+	VPSHUFD $0x93, Y11, Y11
+	VPSHUFD $0x39, Y13, Y13
+	VPSHUFD $0x4e, Y14, Y14
+	VPSHUFD $0x93, Y15, Y15
+	VPADDD  Y1, Y0, Y0
+	ADOXQ   R8, R15
+	VPADDD  Y5, Y4, Y4
+	VPADDD  Y9, Y8, Y8
+	VPADDD  Y13, Y12, Y12
+	VPXOR   Y0, Y3, Y3
+	ADCXQ   CX, BX
+	VPSHUFB rol16<>+0(SB), Y3, Y3
+	VPXOR   Y4, Y7, Y7
+	VPSHUFB rol16<>+0(SB), Y7, Y7
+	VPXOR   Y8, Y11, Y11
+	ADOXQ   CX, BX
+	VPSHUFB rol16<>+0(SB), Y11, Y11
+	VPXOR   Y12, Y15, Y15
+	VPSHUFB rol16<>+0(SB), Y15, Y15
+	VPADDD  Y3, Y2, Y2
+	VPXOR   Y2, Y1, Y1
+	MOVQ    R13, R10
+	VPADDD  Y7, Y6, Y6
+	VPXOR   Y6, Y5, Y5
+	VPADDD  Y11, Y10, Y10
+	VPXOR   Y10, Y9, Y9
+	MOVQ    R14, R11
+	VPADDD  Y15, Y14, Y14
+	VPXOR   Y14, Y13, Y13
+	VMOVDQU Y14, 512(SP)
+	VPSLLD  $0x0c, Y1, Y14
+	VPSRLD  $0x14, Y1, Y1
+	MOVQ    R15, R12
+	VPXOR   Y14, Y1, Y1
+	VPSLLD  $0x0c, Y5, Y14
+	VPSRLD  $0x14, Y5, Y5
+	VPXOR   Y14, Y5, Y5
+	ANDQ    $0x00000003, R12
+	VPSLLD  $0x0c, Y9, Y14
+	VPSRLD  $0x14, Y9, Y9
+	VPXOR   Y14, Y9, Y9
+	VPSLLD  $0x0c, Y13, Y14
+	VPSRLD  $0x14, Y13, Y13
+	MOVQ    R15, R13
+	VPXOR   Y14, Y13, Y13
+	VMOVDQU 512(SP), Y14
+	VPADDD  Y1, Y0, Y0
+	VPADDD  Y5, Y4, Y4
+	ANDQ    $-4, R13
+	VPADDD  Y9, Y8, Y8
+	VPADDD  Y13, Y12, Y12
+	VPXOR   Y0, Y3, Y3
+	VPSHUFB rol8<>+0(SB), Y3, Y3
+	VPXOR   Y4, Y7, Y7
+	MOVQ    BX, R14
+	VPSHUFB rol8<>+0(SB), Y7, Y7
+	VPXOR   Y8, Y11, Y11
+	VPSHUFB rol8<>+0(SB), Y11, Y11
+	VPXOR   Y12, Y15, Y15
+	SHRQ    $0x02, BX, R15
+	VPSHUFB rol8<>+0(SB), Y15, Y15
+	VPADDD  Y3, Y2, Y2
+	VPXOR   Y2, Y1, Y1
+	VPADDD  Y7, Y6, Y6
+	SHRQ    $0x02, BX
+	VPXOR   Y6, Y5, Y5
+	VPADDD  Y11, Y10, Y10
+	VPXOR   Y10, Y9, Y9
+	VPADDD  Y15, Y14, Y14
+	VPXOR   Y14, Y13, Y13
+	ADDQ    R13, R10
+	VMOVDQU Y14, 512(SP)
+	VPSLLD  $0x07, Y1, Y14
+	VPSRLD  $0x19, Y1, Y1
+	VPXOR   Y14, Y1, Y1
+	ADCQ    R14, R11
+	VPSLLD  $0x07, Y5, Y14
+	VPSRLD  $0x19, Y5, Y5
+	VPXOR   Y14, Y5, Y5
+	VPSLLD  $0x07, Y9, Y14
+	VPSRLD  $0x19, Y9, Y9
+	ADCQ    $0x00000000, R12
+	VPXOR   Y14, Y9, Y9
+	VPSLLD  $0x07, Y13, Y14
+	VPSRLD  $0x19, Y13, Y13
+	VPXOR   Y14, Y13, Y13
+	ADDQ    R15, R10
+	VMOVDQU 512(SP), Y14
+	VPSHUFD $0x93, Y1, Y1
+	VPSHUFD $0x4e, Y2, Y2
+	VPSHUFD $0x39, Y3, Y3
+	VPSHUFD $0x93, Y5, Y5
+	ADCQ    BX, R11
+	VPSHUFD $0x4e, Y6, Y6
+	VPSHUFD $0x39, Y7, Y7
+	VPSHUFD $0x93, Y9, Y9
+	VPSHUFD $0x4e, Y10, Y10
+	ADCQ    $0x00000000, R12
+	VPSHUFD $0x39, Y11, Y11
+	VPSHUFD $0x93, Y13, Y13
+	VPSHUFD $0x4e, Y14, Y14
+	VPSHUFD $0x39, Y15, Y15
+	ADDQ    $0x00000010, SI
+	DECQ    DI
+	JNZ     macrounds_139
+	JMP     roundsdone_142
+
+plainround_141:
 	VPADDD  Y1, Y0, Y0
 	VPADDD  Y5, Y4, Y4
 	VPADDD  Y9, Y8, Y8
@@ -6248,68 +7372,70 @@ plainround_133:
 	VPSHUFD $0x4e, Y14, Y14
 	VPSHUFD $0x39, Y15, Y15
 	DECQ    DI
-	JNZ     macrounds_132
+	JNZ     macrounds_139
 
-roundsdone_134:
-	VPADDD       sigma<>+0(SB), Y0, Y0
-	VPADDD       544(SP), Y1, Y1
-	VPADDD       576(SP), Y2, Y2
-	VPADDD       608(SP), Y3, Y3
-	VPADDD       sigma<>+0(SB), Y4, Y4
-	VPADDD       544(SP), Y5, Y5
-	VPADDD       576(SP), Y6, Y6
-	VPADDD       640(SP), Y7, Y7
-	VPADDD       sigma<>+0(SB), Y8, Y8
-	VPADDD       544(SP), Y9, Y9
-	VPADDD       576(SP), Y10, Y10
-	VPADDD       672(SP), Y11, Y11
-	VPADDD       sigma<>+0(SB), Y12, Y12
-	VPADDD       544(SP), Y13, Y13
-	VPADDD       576(SP), Y14, Y14
-	VPADDD       704(SP), Y15, Y15
-	VMOVDQU      X0, (SP)
-	VEXTRACTI128 $0x01, Y0, 64(SP)
-	VMOVDQU      X1, 16(SP)
-	VEXTRACTI128 $0x01, Y1, 80(SP)
-	VMOVDQU      X2, 32(SP)
-	VEXTRACTI128 $0x01, Y2, 96(SP)
-	VMOVDQU      X3, 48(SP)
-	VEXTRACTI128 $0x01, Y3, 112(SP)
-	VMOVDQU      X4, 128(SP)
-	VEXTRACTI128 $0x01, Y4, 192(SP)
-	VMOVDQU      X5, 144(SP)
-	VEXTRACTI128 $0x01, Y5, 208(SP)
-	VMOVDQU      X6, 160(SP)
-	VEXTRACTI128 $0x01, Y6, 224(SP)
-	VMOVDQU      X7, 176(SP)
-	VEXTRACTI128 $0x01, Y7, 240(SP)
-	VMOVDQU      X8, 256(SP)
-	VEXTRACTI128 $0x01, Y8, 320(SP)
-	VMOVDQU      X9, 272(SP)
-	VEXTRACTI128 $0x01, Y9, 336(SP)
-	VMOVDQU      X10, 288(SP)
-	VEXTRACTI128 $0x01, Y10, 352(SP)
-	VMOVDQU      X11, 304(SP)
-	VEXTRACTI128 $0x01, Y11, 368(SP)
-	VMOVDQU      X12, 384(SP)
-	VEXTRACTI128 $0x01, Y12, 448(SP)
-	VMOVDQU      X13, 400(SP)
-	VEXTRACTI128 $0x01, Y13, 464(SP)
-	VMOVDQU      X14, 416(SP)
-	VEXTRACTI128 $0x01, Y14, 480(SP)
-	VMOVDQU      X15, 432(SP)
-	VEXTRACTI128 $0x01, Y15, 496(SP)
-	ADDL         $0x00000008, 736(SP)
-	MOVQ         src_base+40(FP), AX
-	ADDQ         800(SP), AX
-	ADDQ         808(SP), AX
-	MOVQ         AX, 816(SP)
+roundsdone_142:
+	VPADDD     sigma<>+0(SB), Y0, Y0
+	VPADDD     544(SP), Y1, Y1
+	VPADDD     576(SP), Y2, Y2
+	VPADDD     608(SP), Y3, Y3
+	VPADDD     sigma<>+0(SB), Y4, Y4
+	VPADDD     544(SP), Y5, Y5
+	VPADDD     576(SP), Y6, Y6
+	VPADDD     640(SP), Y7, Y7
+	VPADDD     sigma<>+0(SB), Y8, Y8
+	VPADDD     544(SP), Y9, Y9
+	VPADDD     576(SP), Y10, Y10
+	VPADDD     672(SP), Y11, Y11
+	VPADDD     sigma<>+0(SB), Y12, Y12
+	VPADDD     544(SP), Y13, Y13
+	VPADDD     576(SP), Y14, Y14
+	VPADDD     704(SP), Y15, Y15
+	VMOVDQU    Y15, 512(SP)
+	VPERM2I128 $0x20, Y1, Y0, Y15
+	VMOVDQU    Y15, (SP)
+	VPERM2I128 $0x31, Y1, Y0, Y0
+	VMOVDQU    Y0, 64(SP)
+	VPERM2I128 $0x20, Y3, Y2, Y15
+	VMOVDQU    Y15, 32(SP)
+	VPERM2I128 $0x31, Y3, Y2, Y2
+	VMOVDQU    Y2, 96(SP)
+	VPERM2I128 $0x20, Y5, Y4, Y15
+	VMOVDQU    Y15, 128(SP)
+	VPERM2I128 $0x31, Y5, Y4, Y4
+	VMOVDQU    Y4, 192(SP)
+	VPERM2I128 $0x20, Y7, Y6, Y15
+	VMOVDQU    Y15, 160(SP)
+	VPERM2I128 $0x31, Y7, Y6, Y6
+	VMOVDQU    Y6, 224(SP)
+	VPERM2I128 $0x20, Y9, Y8, Y15
+	VMOVDQU    Y15, 256(SP)
+	VPERM2I128 $0x31, Y9, Y8, Y8
+	VMOVDQU    Y8, 320(SP)
+	VPERM2I128 $0x20, Y11, Y10, Y15
+	VMOVDQU    Y15, 288(SP)
+	VPERM2I128 $0x31, Y11, Y10, Y10
+	VMOVDQU    Y10, 352(SP)
+	VMOVDQU    512(SP), Y1
+	VPERM2I128 $0x20, Y13, Y12, Y0
+	VMOVDQU    Y0, 384(SP)
+	VPERM2I128 $0x31, Y13, Y12, Y12
+	VMOVDQU    Y12, 448(SP)
+	VPERM2I128 $0x20, Y1, Y14, Y0
+	VMOVDQU    Y0, 416(SP)
+	VPERM2I128 $0x31, Y1, Y14, Y14
+	VMOVDQU    Y14, 480(SP)
+	ADDL       $0x00000008, 736(SP)
+	MOVQ       src_base+40(FP), AX
+	ADDQ       800(SP), AX
+	ADDQ       808(SP), AX
+	MOVQ       AX, 816(SP)
 
-catchup_135:
+catchup_143:
 	MOVQ  816(SP), AX
 	SUBQ  SI, AX
 	CMPQ  AX, $0x00000010
-	JB    catchupdone_136
+	JL    catchupdone_144
 	ADDQ  (SI), R10
 	ADCQ  8(SI), R11
 	ADCQ  $0x00000001, R12
@@ -6347,28 +7473,28 @@ catchup_135:
 	ADCQ  BX, R11
 	ADCQ  $0x00000000, R12
 	ADDQ  $0x00000010, SI
-	JMP   catchup_135
+	JMP   catchup_143
 
-catchupdone_136:
+catchupdone_144:
 	MOVQ  800(SP), AX
 	ADDQ  808(SP), AX
 	CMPQ  AX, src_len+48(FP)
-	JNE   notlast_137
+	JNE   notlast_145
 	MOVQ  src_len+48(FP), CX
 	ANDQ  $0x0000000f, CX
 	TESTQ CX, CX
-	JZ    paddone_138
+	JZ    paddone_146
 	MOVQ  $0x00000000, 784(SP)
 	MOVQ  $0x00000000, 792(SP)
 	LEAQ  784(SP), DX
 
-padloop_139:
+padloop_147:
 	MOVB  (SI), AL
 	MOVB  AL, (DX)
 	INCQ  SI
 	INCQ  DX
 	DECQ  CX
-	JNZ   padloop_139
+	JNZ   padloop_147
 	LEAQ  784(SP), SI
 	ADDQ  (SI), R10
 	ADCQ  8(SI), R11
@@ -6407,8 +7533,8 @@ padloop_139:
 	ADCQ  BX, R11
 	ADCQ  $0x00000000, R12
 
-paddone_138:
-notlast_137:
+paddone_146:
+notlast_145:
 	MOVQ src_base+40(FP), AX
 	ADDQ 800(SP), AX
 	MOVQ dst_base+16(FP), CX
@@ -6416,9 +7542,9 @@ notlast_137:
 	LEAQ (SP), DX
 	MOVQ 808(SP), R8
 
-xor64_140:
+xor64_148:
 	CMPQ    R8, $0x00000040
-	JB      xor8_141
+	JB      xor8_149
 	VMOVDQU (DX), Y0
 	VMOVDQU 32(DX), Y1
 	VPXOR   (AX), Y0, Y0
@@ -6429,11 +7555,11 @@ xor64_140:
 	ADDQ    $0x00000040, CX
 	ADDQ    $0x00000040, DX
 	SUBQ    $0x00000040, R8
-	JMP     xor64_140
+	JMP     xor64_148
 
-xor8_141:
+xor8_149:
 	CMPQ R8, $0x00000008
-	JB   xor1_142
+	JB   xor1_150
 	MOVQ (DX), R9
 	XORQ (AX), R9
 	MOVQ R9, (CX)
@@ -6441,11 +7567,11 @@ xor8_141:
 	ADDQ $0x00000008, CX
 	ADDQ $0x00000008, DX
 	SUBQ $0x00000008, R8
-	JMP  xor8_141
+	JMP  xor8_149
 
-xor1_142:
+xor1_150:
 	TESTQ R8, R8
-	JZ    xordone_143
+	JZ    xordone_151
 	MOVB  (DX), R9
 	XORB  (AX), R9
 	MOVB  R9, (CX)
@@ -6453,14 +7579,14 @@ xor1_142:
 	INCQ  CX
 	INCQ  DX
 	DECQ  R8
-	JMP   xor1_142
+	JMP   xor1_150
 
-xordone_143:
+xordone_151:
 	MOVQ 808(SP), AX
 	ADDQ AX, 800(SP)
-	JMP  chunk_90
+	JMP  chunk_94
 
-finish_91:
+finish_95:
 	MOVQ    ad_len+72(FP), AX
 	MOVQ    AX, 784(SP)
 	MOVQ    src_len+48(FP), AX

@@ -280,7 +280,7 @@ func polyCatchUp(limit, r0, r1 Mem) {
 	MOVQ(limit, RAX)
 	SUBQ(RSI, RAX)
 	CMPQ(RAX, U32(16))
-	JB(LabelRef(done))
+	JL(LabelRef(done)) // signed: Open's MAC may already be past limit
 	polyBlock(Mem{Base: RSI}, r0, r1).emit()
 	ADDQ(U32(16), RSI)
 	JMP(LabelRef(loop))
@@ -449,6 +449,34 @@ func storeKeyStream(n int, ks Mem) {
 	}
 }
 
+// storeKeyStreamY is storeKeyStream with whole-ymm stores, built by
+// VPERM2I128, so that the 32-byte loads that XOR the key stream into the
+// message are forwarded from the stores instead of waiting for them to
+// leave the store buffer. With four groups every register is live, so the
+// last row goes through spill to free a temporary.
+func storeKeyStreamY(n int, ks, spill Mem) {
+	tmp := Y15
+	if n == 4 {
+		VMOVDQU(Y15, spill)
+	}
+	for g, gr := range groups(ymm, n) {
+		d := gr.d
+		if g == 3 {
+			tmp, d = Y0, Y1
+			VMOVDQU(spill, d)
+		}
+		o := 128 * g
+		VPERM2I128(U8(0x20), gr.b, gr.a, tmp)
+		VMOVDQU(tmp, ks.Offset(o))
+		VPERM2I128(U8(0x31), gr.b, gr.a, gr.a)
+		VMOVDQU(gr.a, ks.Offset(o+64))
+		VPERM2I128(U8(0x20), d, gr.c, tmp)
+		VMOVDQU(tmp, ks.Offset(o+32))
+		VPERM2I128(U8(0x31), d, gr.c, gr.c)
+		VMOVDQU(gr.c, ks.Offset(o+96))
+	}
+}
+
 func chacha20Blocks8() {
 	TEXT("ChaCha20Blocks8AVX2", 0, "func(in *[512]byte, out *[512]byte)")
 	Pragma("noescape")
@@ -484,9 +512,10 @@ func chacha20Blocks8() {
 // bytes are the one-time Poly1305 key, later chunks carry on from the
 // counter. While the rounds of a chunk run, the MAC absorbs the ciphertext
 // that is ready, three blocks per double round: for Seal the ciphertext
-// written so far, for Open the ciphertext of the chunk at hand. Open
-// finishes absorbing a chunk before decrypting it, so that in-place use
-// never hashes plaintext.
+// written so far, for Open all of src, running ahead of the chunk at hand
+// (a long Open starts with a two-block chunk so that the MAC key is soon
+// known). Open finishes absorbing a chunk before decrypting it, so that
+// in-place use never hashes plaintext.
 func aead(seal bool) {
 	name := "ChaCha20Poly1305OpenAVX2"
 	if seal {
@@ -513,6 +542,13 @@ func aead(seal bool) {
 	r0, r1, s0, s1 := AllocLocal(8), AllocLocal(8), AllocLocal(8), AllocLocal(8)
 	pad := AllocLocal(16)
 	pos, mlen, limit := AllocLocal(8), AllocLocal(8), AllocLocal(8)
+	// macLimit bounds what the rounds may hash: for Seal the ciphertext
+	// written so far (limit), for Open the whole blocks of src, so that
+	// Open's MAC runs ahead of the chunk in hand.
+	macLimit := limit
+	if !seal {
+		macLimit = AllocLocal(8)
+	}
 
 	dstP, srcP := addr(Param("dst").Base()), addr(Param("src").Base())
 	n := addr(Param("src").Len())
@@ -551,7 +587,7 @@ func aead(seal bool) {
 			VPADDD(keyHi, gr.c, gr.c)
 			VPADDD(dsave.Offset(32*g), gr.d, gr.d)
 		}
-		storeKeyStream(ng, ks)
+		storeKeyStreamY(ng, ks, spill)
 		ADDL(U32(2*ng), row3)
 	}
 	plainRounds := func(ng int) {
@@ -563,21 +599,31 @@ func aead(seal bool) {
 		JNZ(LabelRef(loop))
 	}
 	// Rounds with three MAC blocks in each double round while at least
-	// three whole blocks are ready below limit.
+	// three whole blocks are ready below macLimit, then one while one is.
 	macRounds := func(ng int) {
 		MOVQ(U32(10), RDI)
-		loop, plain, done := label("macrounds"), label("plainround"), label("roundsdone")
+		loop, one, plain, done := label("macrounds"), label("oneround"), label("plainround"), label("roundsdone")
+		macRound := func(k int) {
+			var p seq
+			for b := 0; b < k; b++ {
+				p = append(p, polyBlock(Mem{Base: RSI, Disp: 16 * b}, r0, r1)...)
+			}
+			merge(doubleRound(ymm, ng, spill), p)
+			ADDQ(U32(16*k), RSI)
+		}
 		Label(loop)
-		MOVQ(limit, RAX)
+		MOVQ(macLimit, RAX)
 		SUBQ(RSI, RAX)
 		CMPQ(RAX, U32(48))
-		JB(LabelRef(plain))
-		var p seq
-		for b := 0; b < 3; b++ {
-			p = append(p, polyBlock(Mem{Base: RSI, Disp: 16 * b}, r0, r1)...)
-		}
-		merge(doubleRound(ymm, ng, spill), p)
-		ADDQ(U32(48), RSI)
+		JL(LabelRef(one))
+		macRound(3)
+		DECQ(RDI)
+		JNZ(LabelRef(loop))
+		JMP(LabelRef(done))
+		Label(one)
+		CMPQ(RAX, U32(16))
+		JL(LabelRef(plain))
+		macRound(1)
 		DECQ(RDI)
 		JNZ(LabelRef(loop))
 		JMP(LabelRef(done))
@@ -666,6 +712,12 @@ func aead(seal bool) {
 	c0 := []string{label("first1"), label("first2"), label("first3"), label("first4")}
 	firstDone := label("firstdone")
 	MOVQ(n, RAX)
+	if !seal {
+		// A long Open starts with a short chunk, so that the MAC key is
+		// soon known and the MAC can run inside all later rounds.
+		CMPQ(RAX, U32(openShortFirstAbove))
+		JA(LabelRef(c0[openFirstGroups-1]))
+	}
 	for ng := 1; ng <= 3; ng++ {
 		CMPQ(RAX, U32(128*ng-64))
 		JBE(LabelRef(c0[ng-1]))
@@ -698,6 +750,11 @@ func aead(seal bool) {
 	MOVQ(hashP, RSI)
 	if seal {
 		MOVQ(RSI, limit)
+	} else {
+		MOVQ(n, RAX)
+		ANDQ(I32(-16), RAX)
+		ADDQ(RSI, RAX)
+		MOVQ(RAX, macLimit)
 	}
 	xorChunk(64)
 
@@ -719,12 +776,6 @@ func aead(seal bool) {
 		CMPQ(RAX, RCX)
 		CMOVQHI(RCX, RAX)
 		MOVQ(RAX, mlen)
-		if !seal {
-			MOVQ(srcP, RCX)
-			ADDQ(pos, RCX)
-			ADDQ(RAX, RCX)
-			MOVQ(RCX, limit)
-		}
 		setup(ng)
 		macRounds(ng)
 		finishChunk(ng)
@@ -749,6 +800,13 @@ func aead(seal bool) {
 	VZEROUPPER()
 	RET()
 }
+
+// A longer Open than openShortFirstAbove bytes starts with a chunk of
+// openFirstGroups block pairs.
+const (
+	openShortFirstAbove = 448
+	openFirstGroups     = 1
+)
 
 // addr is the stack address of an argument.
 func addr(c gotypes.Component) Mem {
