@@ -23,6 +23,7 @@ func TestParseKinds(t *testing.T) {
 			[]string{"wgxdp", "wgxdp:WGXDP_TUN_OFFLOAD=0,GOMAXPROCS=1", "wireguard-go"}, ""},
 		{"wireguard-go:GOGC=off", []string{"wireguard-go:GOGC=off"}, ""},
 		{"wgxdp:A=x=y", []string{"wgxdp:A=x=y"}, ""},
+		{"wgxdp,wgxdp:WGXDP_XDP=@veth,wireguard-go", []string{"wgxdp", "wgxdp:WGXDP_XDP=@veth", "wireguard-go"}, ""},
 		{"", nil, "pair kind"},
 		{"kernel", nil, "want wgxdp"},
 		{"veth:A=1", nil, "veth runs no daemon"},

@@ -14,7 +14,9 @@
 // "veth" (traffic straight over the veth, the limit); a daemon kind may
 // carry environment variables for both of its daemons, written
 // "wgxdp:WGXDP_TUN_OFFLOAD=0,GOMAXPROCS=1", so that variants can be compared
-// side by side in one run. StartPair builds a Topology and starts a Kind's
+// side by side in one run. "@veth" in a value stands for the daemon's own
+// veth end (the names are random): "wgxdp:WGXDP_XDP=@veth" runs both
+// daemons with their outer side on AF_XDP. StartPair builds a Topology and starts a Kind's
 // daemons in it; the measurements (IperfTCP, UDPFlood, Ping, PingUnderLoad)
 // take a Pair and send from A to B.
 //

@@ -18,7 +18,7 @@ const (
 // environment variables for both of its daemons.
 type Kind struct {
 	Impl string   // Wgxdp, WireguardGo or Veth
-	Env  []string // "KEY=VALUE", added to both daemons' environment
+	Env  []string // "KEY=VALUE", added to both daemons' environment; "@veth" in a value is each daemon's own veth end (VethPlaceholder)
 }
 
 // String is the Kind's label, as ParseKind reads it: the implementation,

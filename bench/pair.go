@@ -123,10 +123,22 @@ func StartPair(ctx context.Context, kind Kind, opts Options) (_ *Pair, err error
 	return p, nil
 }
 
+// VethPlaceholder in a Kind's environment value stands for the veth end in
+// the daemon's own namespace, whose name is random:
+// "wgxdp:WGXDP_XDP=@veth" runs both daemons with AF_XDP on their veth end.
+const VethPlaceholder = "@veth"
+
 // startDaemon starts the Kind's binary in the foreground in ns serving
 // iface, and waits until its UAPI socket answers.
 func (p *Pair) startDaemon(ctx context.Context, ns *netns.Namespace, iface string) (*netns.Process, error) {
-	env := append([]string{"LOG_LEVEL=error", "WG_I_PREFER_BUGGY_USERSPACE_TO_POLISHED_KMOD=1"}, p.Kind.Env...)
+	veth := p.VethA
+	if ns == p.B {
+		veth = p.VethB
+	}
+	env := []string{"LOG_LEVEL=error", "WG_I_PREFER_BUGGY_USERSPACE_TO_POLISHED_KMOD=1"}
+	for _, kv := range p.Kind.Env {
+		env = append(env, strings.ReplaceAll(kv, VethPlaceholder, veth))
+	}
 	logPath := filepath.Join(p.logDir, fmt.Sprintf("daemon-%s-%s.log", p.Kind.Impl, iface))
 	d, err := ns.Start(logPath, env, p.BinaryPath, "-f", iface)
 	if err != nil {

@@ -203,7 +203,7 @@ func (st *state) openXDP(ifname, mode string, mark uint32) error {
 			return fmt.Errorf("%w: xdp: XSKMAP put queue %d: %w", ErrNotSupported, q, err)
 		}
 	}
-	if st.prog, err = newProgram(st.xsks, st.port); err != nil {
+	if st.prog, err = newProgram(st.xsks, st.port, st.frameSize-unix.XDP_PACKET_HEADROOM); err != nil {
 		return fmt.Errorf("%w: %w", ErrNotSupported, err)
 	}
 	attach := func(flags link.XDPAttachFlags) error {
@@ -379,15 +379,11 @@ func (b *Bind) Send(bt *packet.Batch, ep conn.Endpoint) error {
 	if !st.xdpCanSend(bt, dst) {
 		return b.sendSocket(st, bt, ep)
 	}
-	hop := st.neigh.lookup(dst.Addr(), time.Now())
+	hop := st.neigh.lookup(dst.Addr(), ep.Src.Unmap(), time.Now())
 	if !hop.ok {
 		return b.sendSocket(st, bt, ep)
 	}
-	src := ep.Src.Unmap()
-	if !src.IsValid() || src.Is4() != dst.Addr().Is4() {
-		src = hop.src
-	}
-	srcAP := netip.AddrPortFrom(src, st.port)
+	srcAP := netip.AddrPortFrom(hop.src, st.port)
 	s := st.socks[int(st.next.Add(1))%len(st.socks)]
 	s.txMu.Lock()
 	defer s.txMu.Unlock()

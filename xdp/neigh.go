@@ -35,11 +35,29 @@ type neighbors struct {
 	ifindex int
 	mark    uint32
 
-	mu    sync.Mutex // guards fd, seq, buf and the cache
-	fd    int
-	seq   uint32
-	buf   []byte
-	cache map[netip.Addr]nextHop
+	mu     sync.Mutex // guards fd, seq, buf and the caches
+	fd     int
+	seq    uint32
+	buf    []byte
+	cache  map[netip.Addr]nextHop
+	locals map[netip.Addr]localAddr // sticky sources checked
+
+	// events is a non-blocking netlink socket subscribed to address,
+	// route and neighbor changes; lookups drain it (at most every
+	// eventsEvery) and drop both caches if anything changed, so a moved
+	// address or a changed route takes effect at once instead of when the
+	// cached answers expire. -1 if it could not be opened.
+	events    int
+	lastDrain time.Time
+}
+
+// eventsEvery bounds how often a lookup drains the events socket.
+const eventsEvery = 10 * time.Millisecond
+
+// localAddr is whether an address was local when last checked.
+type localAddr struct {
+	ok      bool
+	expires time.Time
 }
 
 func newNeighbors(ifindex int, mark uint32) (*neighbors, error) {
@@ -54,7 +72,48 @@ func newNeighbors(ifindex int, mark uint32) (*neighbors, error) {
 	tv := unix.Timeval{Sec: 1}
 	_ = unix.SetsockoptTimeval(fd, unix.SOL_SOCKET, unix.SO_RCVTIMEO, &tv)
 	return &neighbors{ifindex: ifindex, mark: mark, fd: fd, buf: make([]byte, 16<<10),
-		cache: make(map[netip.Addr]nextHop)}, nil
+		cache: make(map[netip.Addr]nextHop), locals: make(map[netip.Addr]localAddr),
+		events: openEvents()}, nil
+}
+
+// openEvents opens the events socket, or returns -1: without it the caches
+// only expire.
+func openEvents() int {
+	fd, err := unix.Socket(unix.AF_NETLINK, unix.SOCK_RAW|unix.SOCK_CLOEXEC|unix.SOCK_NONBLOCK, unix.NETLINK_ROUTE)
+	if err != nil {
+		return -1
+	}
+	groups := uint32(unix.RTMGRP_IPV4_IFADDR | unix.RTMGRP_IPV6_IFADDR | unix.RTMGRP_IPV4_ROUTE |
+		unix.RTMGRP_IPV6_ROUTE | unix.RTMGRP_NEIGH | unix.RTMGRP_LINK)
+	if err := unix.Bind(fd, &unix.SockaddrNetlink{Family: unix.AF_NETLINK, Groups: groups}); err != nil {
+		unix.Close(fd)
+		return -1
+	}
+	return fd
+}
+
+// drainEventsLocked reads every pending change notification and drops the
+// caches if there was one (or if some were lost). mu held.
+func (n *neighbors) drainEventsLocked(now time.Time) {
+	if n.events < 0 || now.Sub(n.lastDrain) < eventsEvery {
+		return
+	}
+	n.lastDrain = now
+	changed := false
+	for {
+		_, _, err := unix.Recvfrom(n.events, n.buf, unix.MSG_DONTWAIT)
+		if errors.Is(err, unix.EAGAIN) {
+			break
+		}
+		changed = true
+		if err != nil && !errors.Is(err, unix.ENOBUFS) && !errors.Is(err, unix.EINTR) {
+			break
+		}
+	}
+	if changed {
+		clear(n.cache)
+		clear(n.locals)
+	}
 }
 
 func (n *neighbors) close() {
@@ -63,6 +122,10 @@ func (n *neighbors) close() {
 	if n.fd >= 0 {
 		unix.Close(n.fd)
 		n.fd = -1
+	}
+	if n.events >= 0 {
+		unix.Close(n.events)
+		n.events = -1
 	}
 }
 
@@ -73,10 +136,56 @@ func (n *neighbors) setMark(mark uint32) {
 	clear(n.cache)
 }
 
-// lookup returns the next hop for dst, from the cache if fresh.
-func (n *neighbors) lookup(dst netip.Addr, now time.Time) nextHop {
+// lookup returns the next hop for dst, from the cache if fresh. Its src is
+// sticky, the source the peer last reached us at, if that is valid, of
+// dst's family and still a local address; otherwise the route's preferred
+// source. (A UDP socket's kernel refuses a sticky source that is no longer
+// local, and conn.StdNetBind then lets it choose; the XDP path builds the
+// header itself, so it must check, or a host that moved to a new address
+// would go on sending from the old one and its peer would never follow.)
+func (n *neighbors) lookup(dst, sticky netip.Addr, now time.Time) nextHop {
 	n.mu.Lock()
 	defer n.mu.Unlock()
+	n.drainEventsLocked(now)
+	h := n.lookupLocked(dst, now)
+	if h.ok && sticky.IsValid() && sticky != h.src && sticky.Is4() == dst.Is4() && n.isLocalLocked(sticky, now) {
+		h.src = sticky
+	}
+	return h
+}
+
+// isLocalLocked reports whether a is a local address (its route is of type
+// local), from the cache if fresh. mu held.
+func (n *neighbors) isLocalLocked(a netip.Addr, now time.Time) bool {
+	if l, ok := n.locals[a]; ok && now.Before(l.expires) {
+		return l.ok
+	}
+	family, alen := byte(unix.AF_INET), 4
+	if a.Is6() {
+		family, alen = unix.AF_INET6, 16
+	}
+	b := n.msg(unix.RTM_GETROUTE, unix.NLM_F_REQUEST)
+	b = append(b, family, byte(alen*8), 0, 0, 0, 0, 0, 0, 0, 0, 0, 0)
+	b = appendAttr(b, unix.RTA_DST, a.AsSlice())
+	local := false
+	err := n.do(b, unix.RTM_NEWROUTE, func(body []byte) {
+		// rtmsg: family, dst_len, src_len, tos, table, protocol, scope, type.
+		if len(body) >= unix.SizeofRtMsg && body[7] == unix.RTN_LOCAL {
+			local = true
+		}
+	})
+	if err != nil {
+		local = false
+	}
+	if len(n.locals) >= 4096 {
+		clear(n.locals)
+	}
+	n.locals[a] = localAddr{ok: local, expires: now.Add(hopTTL)}
+	return local
+}
+
+// lookupLocked is lookup without the source check. mu held.
+func (n *neighbors) lookupLocked(dst netip.Addr, now time.Time) nextHop {
 	if h, ok := n.cache[dst]; ok && now.Before(h.expires) {
 		return h
 	}

@@ -22,9 +22,13 @@ func bswap16(v uint16) uint16 { return v<<8 | v>>8 }
 // programInstructions is the XDP program: UDP to port (IPv4 with any IHL
 // and not a fragment, or IPv6 with UDP as the first next header) goes to
 // the XSK of the receiving queue via xsks, falling back to XDP_PASS if that
-// queue has none; everything else passes. Loads are in host order, so the
-// constants are byte-swapped (little-endian hosts only).
-func programInstructions(xsks *ebpf.Map, port uint16) asm.Instructions {
+// queue has none; everything else passes, and so does a frame longer than
+// maxLen, which would not fit a UMEM frame: in generic (skb) mode the
+// program sees a GSO packet whole (a peer's UDP_SEGMENT send crosses a
+// veth as one skb), and the XSK would drop it, where the stack segments it
+// for the Bind's UDP sockets. Loads are in host order, so the constants are
+// byte-swapped (little-endian hosts only).
+func programInstructions(xsks *ebpf.Map, port uint16, maxLen int) asm.Instructions {
 	const (
 		ctx     = asm.R6
 		data    = asm.R2
@@ -74,6 +78,10 @@ func programInstructions(xsks *ebpf.Map, port uint16) asm.Instructions {
 		asm.LoadMem(v, data, 14+40+2, asm.Half),
 
 		asm.JNE.Imm(v, int32(bswap16(port)), "pass").WithSymbol("port"),
+		asm.LoadMem(data, ctx, mdData, asm.Word),
+		asm.LoadMem(dataEnd, ctx, mdDataEnd, asm.Word),
+		asm.Sub.Reg(dataEnd, data),
+		asm.JGT.Imm(dataEnd, int32(maxLen), "pass"),
 		asm.LoadMapPtr(asm.R1, xsks.FD()),
 		asm.LoadMem(asm.R2, ctx, mdRxQueueIndex, asm.Word),
 		asm.Mov.Imm(asm.R3, xdpPass), // flags: fall back to XDP_PASS
@@ -94,13 +102,13 @@ func newXSKMap(n int) (*ebpf.Map, error) {
 	return m, nil
 }
 
-// newProgram loads the program for port.
-func newProgram(xsks *ebpf.Map, port uint16) (*ebpf.Program, error) {
+// newProgram loads the program for port, passing frames over maxLen.
+func newProgram(xsks *ebpf.Map, port uint16, maxLen int) (*ebpf.Program, error) {
 	p, err := ebpf.NewProgram(&ebpf.ProgramSpec{
 		Name:         "wgxdp_redirect",
 		Type:         ebpf.XDP,
 		License:      "GPL",
-		Instructions: programInstructions(xsks, port),
+		Instructions: programInstructions(xsks, port, maxLen),
 	})
 	if err != nil {
 		return nil, fmt.Errorf("xdp: load program: %w", err)

@@ -14,6 +14,25 @@
 // crypto packages, forces a crypto implementation; WGXDP_TUN_OFFLOAD=0, read
 // by the tun package, opens the TUN without offloads (no IFF_VNET_HDR).
 //
+// wgxdp's own options come before the interface name, in any order:
+//
+//	--xdp=IFACE            (or WGXDP_XDP=IFACE) the outer UDP traffic goes
+//	                       through AF_XDP on IFACE (package xdp), with UDP
+//	                       sockets beside it for other interfaces. One
+//	                       interface for now: of a comma-separated list the
+//	                       first is used and the others are logged (at error
+//	                       level) as left to the UDP sockets. A named
+//	                       interface that does not exist is a setup error.
+//	                       If AF_XDP cannot be used there (xdp.ErrNotSupported:
+//	                       no CAP_BPF, a driver that refuses the program, ...)
+//	                       the daemon logs one error line and uses UDP sockets
+//	                       only, for good.
+//	                       An empty --xdp= overrides WGXDP_XDP: no AF_XDP.
+//	--xdp-mode=MODE        (or WGXDP_XDP_MODE) auto, native or generic.
+//
+// At verbose level the log says which path is in use each time the port is
+// opened, and the AF_XDP path's counters at exit.
+//
 // The daemon stops, removing its socket and interface, on SIGINT or SIGTERM,
 // when the interface is deleted (ip link del) and when the socket file is
 // removed.
@@ -34,7 +53,6 @@ import (
 
 	"golang.org/x/sys/unix"
 
-	"github.com/wgxdp/wgxdp/conn"
 	"github.com/wgxdp/wgxdp/crypto/blake2s"
 	"github.com/wgxdp/wgxdp/crypto/chacha20poly1305"
 	"github.com/wgxdp/wgxdp/crypto/curve25519"
@@ -82,12 +100,19 @@ type command struct {
 	usage      error
 	foreground bool
 	ifname     string
+
+	xdp     string // --xdp=IFACE[,IFACE...], if xdpSet
+	xdpSet  bool   // --xdp was given (even empty: it overrides WGXDP_XDP)
+	xdpMode string // --xdp-mode=MODE, or ""
 }
 
 // parseArgs reads the command line as wireguard-go does: "--version" alone,
 // or an optional -f/--foreground followed by exactly one interface name.
 // Unlike wireguard-go it knows -h/--help, and it refuses other words that
-// begin with "-" (wireguard-go takes them for interface names).
+// begin with "-" (wireguard-go takes them for interface names). wgxdp's own
+// options, --xdp=IFACE[,IFACE...] and --xdp-mode=MODE (or with the value as
+// the next word), may come anywhere before the interface name, which is
+// always the last word.
 func parseArgs(args []string) command {
 	if len(args) == 2 {
 		switch args[1] {
@@ -98,25 +123,54 @@ func parseArgs(args []string) command {
 		}
 	}
 	var c command
-	switch {
-	case len(args) < 2 || len(args) > 3:
+	if len(args) < 2 {
 		c.usage = errors.New("wrong number of arguments")
 		return c
-	case args[1] == "-f" || args[1] == "--foreground":
-		if len(args) != 3 {
-			c.usage = errors.New("wrong number of arguments")
-			return c
-		}
-		c.foreground, c.ifname = true, args[2]
-	default:
-		if len(args) != 2 {
-			c.usage = fmt.Errorf("unknown option %q", args[1])
-			return c
-		}
-		c.ifname = args[1]
 	}
+	last := len(args) - 1
+	for i := 1; i < last; i++ {
+		a := args[i]
+		name, value, hasValue := strings.Cut(a, "=")
+		switch name {
+		case "-f", "--foreground":
+			if hasValue {
+				c.usage = fmt.Errorf("option %s takes no value", name)
+				return c
+			}
+			c.foreground = true
+			continue
+		case "--xdp", "--xdp-mode":
+		default:
+			if strings.HasPrefix(a, "-") {
+				c.usage = fmt.Errorf("unknown option %q", a)
+			} else {
+				c.usage = errors.New("wrong number of arguments")
+			}
+			return c
+		}
+		if !hasValue {
+			// The value is the next word, which must not be the
+			// interface name.
+			if i+1 >= last {
+				c.usage = fmt.Errorf("option %s needs a value", name)
+				return c
+			}
+			i++
+			value = args[i]
+		}
+		if name == "--xdp" {
+			c.xdp, c.xdpSet = value, true
+		} else {
+			c.xdpMode = value
+		}
+	}
+	c.ifname = args[last]
 	if strings.HasPrefix(c.ifname, "-") {
-		c.usage = fmt.Errorf("unknown option %q", c.ifname)
+		if c.ifname == "-f" || c.ifname == "--foreground" || strings.HasPrefix(c.ifname, "--xdp") {
+			c.usage = errors.New("wrong number of arguments")
+		} else {
+			c.usage = fmt.Errorf("unknown option %q", c.ifname)
+		}
 	}
 	return c
 }
@@ -143,7 +197,18 @@ func isSpace(r rune) bool {
 }
 
 func printUsage(w io.Writer, prog string) {
-	fmt.Fprintf(w, "Usage: %s [-f/--foreground] INTERFACE-NAME\n", prog)
+	fmt.Fprintf(w, "Usage: %s [-f/--foreground] [--xdp=IFACE] [--xdp-mode=MODE] INTERFACE-NAME\n", prog)
+	fmt.Fprintf(w, "%s", `
+Options (before INTERFACE-NAME, in any order):
+  -f, --foreground     stay in the foreground (also WG_PROCESS_FOREGROUND=1)
+  --xdp=IFACE          carry the outer UDP traffic through AF_XDP on IFACE, with UDP
+                       sockets beside it for other interfaces (also WGXDP_XDP=IFACE);
+                       one interface for now: of a comma-separated list the first is
+                       used and the rest are logged as ignored; if AF_XDP cannot be
+                       used there, UDP sockets carry everything (logged as an error)
+  --xdp-mode=MODE      auto (native if the driver takes it, else generic), native or
+                       generic (also WGXDP_XDP_MODE=MODE)
+`)
 }
 
 func printVersion(w io.Writer) {
@@ -206,6 +271,12 @@ func run(args []string, stdout io.Writer) int {
 		return exitSetupFailed
 	}
 
+	xcfg, err := xdpFromArgs(c)
+	if err != nil {
+		newLogger(stdout, level, fmt.Sprintf("(%s) ", ifname)).Errorf("Invalid AF_XDP setting: %v", err)
+		return exitSetupFailed
+	}
+
 	// A SIGINT or SIGTERM during setup must not kill us before we can
 	// remove the socket; the foreground daemon watches this channel.
 	term := make(chan os.Signal, 1)
@@ -264,7 +335,13 @@ func run(args []string, stdout io.Writer) int {
 		return fail("%w", err)
 	}
 	logger.Verbosef("Egress queue: %v", egress.Mode)
-	dev, err := device.New(device.Config{Bind: conn.NewStdNetBind(), TUN: tdev, Logger: logger, Egress: egress, EgressSlots: slots})
+	bind, xb, err := newOuterBind(xcfg, logger)
+	if err != nil {
+		l.Close()
+		tdev.Close()
+		return fail("%w", err)
+	}
+	dev, err := device.New(device.Config{Bind: bind, TUN: tdev, Logger: logger, Egress: egress, EgressSlots: slots})
 	if err != nil {
 		l.Close()
 		tdev.Close()
@@ -276,7 +353,11 @@ func run(args []string, stdout io.Writer) int {
 		return fail("Failed to bring up device: %w", err)
 	}
 	logger.Verbosef("Device started")
-	return serve(ifname, dev, l, logger, term, ready)
+	code := serve(ifname, dev, l, logger, term, ready)
+	if xb != nil {
+		xb.logStats()
+	}
+	return code
 }
 
 // openTUN creates the interface, or takes the TUN fd in WG_TUN_FD. An fd

@@ -43,6 +43,19 @@ func TestParseArgs(t *testing.T) {
 		{args: []string{"wgxdp", "-f", "wg0", "x"}, bad: true},
 		{args: []string{"wgxdp", "--version", "x"}, bad: true},
 		{args: []string{"wgxdp", "-x"}, bad: true},
+		// wgxdp's own options, anywhere before the interface name.
+		{args: []string{"wgxdp", "--xdp=eth0", "wg0"}, want: command{ifname: "wg0", xdp: "eth0", xdpSet: true}},
+		{args: []string{"wgxdp", "--xdp", "eth0", "-f", "wg0"}, want: command{foreground: true, ifname: "wg0", xdp: "eth0", xdpSet: true}},
+		{args: []string{"wgxdp", "-f", "--xdp=eth0,eth1", "--xdp-mode=native", "wg0"},
+			want: command{foreground: true, ifname: "wg0", xdp: "eth0,eth1", xdpSet: true, xdpMode: "native"}},
+		{args: []string{"wgxdp", "--xdp-mode", "generic", "--foreground", "wg0"}, want: command{foreground: true, ifname: "wg0", xdpMode: "generic"}},
+		{args: []string{"wgxdp", "--xdp=", "wg0"}, want: command{ifname: "wg0", xdpSet: true}},
+		{args: []string{"wgxdp", "--xdp=eth0"}, bad: true},
+		{args: []string{"wgxdp", "--xdp", "wg0"}, bad: true},
+		{args: []string{"wgxdp", "wg0", "--xdp=eth0"}, bad: true},
+		{args: []string{"wgxdp", "--xdp-mode=native", "-f"}, bad: true},
+		{args: []string{"wgxdp", "-f=1", "wg0"}, bad: true},
+		{args: []string{"wgxdp", "--xdpx=eth0", "wg0"}, bad: true},
 	}
 	for _, tt := range tests {
 		got := parseArgs(tt.args)
@@ -81,9 +94,12 @@ func TestRunWithoutInterface(t *testing.T) {
 		out  string
 	}{
 		{[]string{"wgxdp", "--version"}, 0, "wgxdp v" + Version + "\n"},
-		{[]string{"wgxdp", "--help"}, 0, "Usage: wgxdp [-f/--foreground] INTERFACE-NAME\n"},
+		{[]string{"wgxdp", "--help"}, 0, "Usage: wgxdp [-f/--foreground] [--xdp=IFACE] [--xdp-mode=MODE] INTERFACE-NAME\n"},
 		// wireguard-go exits 0 after printing the usage.
-		{[]string{"wgxdp"}, 0, "Usage: wgxdp [-f/--foreground] INTERFACE-NAME\n"},
+		{[]string{"wgxdp"}, 0, "Usage: wgxdp [-f/--foreground] [--xdp=IFACE] [--xdp-mode=MODE] INTERFACE-NAME\n"},
+		{[]string{"wgxdp", "--xdp=eth0"}, 0, "Usage: "},
+		{[]string{"wgxdp", "--xdp-mode=fast", "wg0"}, 1, "want auto, native or generic"},
+		{[]string{"wgxdp", "--xdp=nosuchif0", "wg0"}, 1, "interface nosuchif0"},
 		{[]string{"wgxdp", "a", "b"}, 0, "Usage: "},
 		{[]string{"wgxdp", "-f", "0123456789abcdef"}, 1, "longer than 15 bytes"},
 		{[]string{"wgxdp", "wg/0"}, 1, "Invalid interface name"},

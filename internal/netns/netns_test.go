@@ -161,3 +161,30 @@ func TestStartSurvivesDo(t *testing.T) {
 		t.Fatalf("pid %d died when a thread ended: %v", p.PID, p.Err())
 	}
 }
+
+// TestVethQueues checks that VethQueues gives both ends that many rx and
+// tx queues.
+func TestVethQueues(t *testing.T) {
+	a, b := newNS(t), newNS(t)
+	v, err := NewVeth(a, b, VethQueues(2))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if v.Queues != 2 {
+		t.Errorf("Queues = %d, want 2", v.Queues)
+	}
+	for _, end := range []struct {
+		ns  *Namespace
+		dev string
+	}{{a, v.NameA}, {b, v.NameB}} {
+		for _, dir := range []string{"rx", "tx"} {
+			out, err := end.ns.Run("sh", "-c", "ls -d /sys/class/net/"+end.dev+"/queues/"+dir+"-* | wc -l")
+			if err != nil {
+				t.Fatal(err)
+			}
+			if strings.TrimSpace(out) != "2" {
+				t.Errorf("%s: %s queues %q, want 2", end.dev, dir, strings.TrimSpace(out))
+			}
+		}
+	}
+}

@@ -4,6 +4,7 @@ import (
 	"crypto/rand"
 	"fmt"
 	"net/netip"
+	"strconv"
 )
 
 // Veth is a veth pair joining two namespaces, each end up and addressed in
@@ -15,26 +16,54 @@ type Veth struct {
 
 	// Addresses with their prefix lengths, as given to `ip addr add`.
 	A4, B4, A6, B6 netip.Prefix
+
+	// Queues is the number of rx and tx queues of each end (1 unless
+	// VethQueues said otherwise).
+	Queues int
+}
+
+// VethOption changes how NewVeth makes the pair.
+type VethOption func(*Veth)
+
+// VethQueues gives each end n receive and n transmit queues
+// (`ip link add ... numrxqueues n numtxqueues n`), as AF_XDP tests with one
+// socket per queue need; veth has one of each by default, and `ethtool -L`
+// can only lower the count afterwards. Both ends get the same count, since
+// native XDP on an end needs at least as many rx queues as its peer has tx
+// queues.
+func VethQueues(n int) VethOption {
+	return func(v *Veth) { v.Queues = max(1, n) }
 }
 
 // NewVeth creates a veth pair between a and b and addresses both ends. IPv6
 // addresses are added with nodad, so they are usable at once. The pair goes
 // away with either namespace.
-func NewVeth(a, b *Namespace) (*Veth, error) {
+func NewVeth(a, b *Namespace, opts ...VethOption) (*Veth, error) {
 	var r [3]byte
 	rand.Read(r[:])
 	id := RandomName("vx", 8)
 	v := &Veth{
 		A: a, B: b,
 		NameA: id + "a", NameB: id + "b",
-		A4: netip.PrefixFrom(netip.AddrFrom4([4]byte{10, 250, r[0], 1}), 24),
-		B4: netip.PrefixFrom(netip.AddrFrom4([4]byte{10, 250, r[0], 2}), 24),
-		A6: netip.PrefixFrom(v6(r[1], r[2], 1), 64),
-		B6: netip.PrefixFrom(v6(r[1], r[2], 2), 64),
+		A4:     netip.PrefixFrom(netip.AddrFrom4([4]byte{10, 250, r[0], 1}), 24),
+		B4:     netip.PrefixFrom(netip.AddrFrom4([4]byte{10, 250, r[0], 2}), 24),
+		A6:     netip.PrefixFrom(v6(r[1], r[2], 1), 64),
+		B6:     netip.PrefixFrom(v6(r[1], r[2], 2), 64),
+		Queues: 1,
+	}
+	for _, o := range opts {
+		o(v)
+	}
+	var queues []string
+	if v.Queues > 1 {
+		q := strconv.Itoa(v.Queues)
+		queues = []string{"numrxqueues", q, "numtxqueues", q}
 	}
 	// Created inside a with its peer put straight into b: neither end is
 	// ever in the caller's namespace.
-	if _, err := a.Run("ip", "link", "add", v.NameA, "type", "veth", "peer", "name", v.NameB, "netns", b.Name); err != nil {
+	args := append([]string{"link", "add", v.NameA}, queues...)
+	args = append(append(append(args, "type", "veth", "peer", "name", v.NameB), queues...), "netns", b.Name)
+	if _, err := a.Run("ip", args...); err != nil {
 		return nil, err
 	}
 	for _, end := range []struct {

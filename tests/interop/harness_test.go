@@ -47,6 +47,9 @@ type node struct {
 	out4     netip.Prefix // outer addresses on the veth end
 	out6     netip.Prefix
 	proc     *netns.Process
+
+	stopped bool // the test stopped the daemon with SIGTERM
+	killed  bool // the test killed the daemon with SIGKILL: it left its socket
 }
 
 func (n *node) String() string { return n.label + "(" + n.impl + ")" }
@@ -83,7 +86,11 @@ func newNamespace(t *testing.T) *netns.Namespace {
 func newPair(t *testing.T, implA, implB string) (a, b *node) {
 	t.Helper()
 	nsA, nsB := newNamespace(t), newNamespace(t)
-	v, err := netns.NewVeth(nsA, nsB)
+	var opts []netns.VethOption
+	if implA == implWgxdpXDP || implB == implWgxdpXDP {
+		opts = append(opts, netns.VethQueues(xdpQueues)) // an XSK per queue
+	}
+	v, err := netns.NewVeth(nsA, nsB, opts...)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -118,15 +125,18 @@ func startDaemon(t *testing.T, n *node) {
 	t.Helper()
 	bin := binary(t, n.impl)
 	logPath := filepath.Join(t.TempDir(), n.impl+"-"+n.iface+".log")
-	p, err := n.ns.Start(logPath, []string{"LOG_LEVEL=verbose", "WG_I_PREFER_BUGGY_USERSPACE_TO_POLISHED_KMOD=1"},
-		bin, "-f", n.iface)
+	env := []string{"LOG_LEVEL=verbose", "WG_I_PREFER_BUGGY_USERSPACE_TO_POLISHED_KMOD=1"}
+	if n.impl == implWgxdpXDP {
+		env = append(env, "WGXDP_XDP="+n.veth)
+	}
+	p, err := n.ns.Start(logPath, env, bin, "-f", n.iface)
 	if err != nil {
 		t.Fatal(err)
 	}
 	n.proc = p
-	t.Logf("%v: started %s -f %s in %s, pid %d", n, n.impl, n.iface, n.ns.Name, p.PID)
+	t.Logf("%v: started %s -f %s in %s, pid %d %s", n, bin, n.iface, n.ns.Name, p.PID, strings.Join(env[2:], " "))
 	t.Cleanup(func() {
-		crashed := p.Exited()
+		crashed := p.Exited() && !n.stopped && !n.killed
 		if crashed {
 			t.Errorf("%v: daemon pid %d exited during the test: %v", n, p.PID, p.Err())
 		}
@@ -137,7 +147,7 @@ func startDaemon(t *testing.T, n *node) {
 			t.Errorf("%v: %v", n, err)
 		}
 		if _, err := os.Stat(socketPath(n.iface)); err == nil {
-			if !crashed {
+			if !crashed && !n.killed {
 				t.Errorf("%v: %s left behind after SIGTERM", n, socketPath(n.iface))
 			}
 			os.Remove(socketPath(n.iface))

@@ -22,7 +22,19 @@ const nsPrefix = "wgxi-"
 const (
 	implWgxdp       = "wgxdp"
 	implWireguardGo = "wireguard-go"
+
+	// implWgxdpXDP is wgxdp with its outer side on AF_XDP: the wgxdp
+	// binary, started with WGXDP_XDP naming its veth end.
+	implWgxdpXDP = "wgxdp-xdp"
 )
+
+// binaryImpl is the implementation whose binary impl runs.
+func binaryImpl(impl string) string {
+	if impl == implWgxdpXDP {
+		return implWgxdp
+	}
+	return impl
+}
 
 // packages are the Go packages built for each implementation, and overrides
 // the environment variables naming a prebuilt binary instead.
@@ -144,6 +156,7 @@ func requireRoot(t *testing.T) {
 func binary(t *testing.T, impl string) string {
 	t.Helper()
 	requireRoot(t)
+	impl = binaryImpl(impl)
 	if err := buildErrs[impl]; err != nil {
 		t.Fatalf("%s did not build: %v", impl, err)
 	}

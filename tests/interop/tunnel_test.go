@@ -8,18 +8,34 @@ import (
 
 // TestWgxdpWireguardGo runs the tunnel checks between wgxdp and
 // wireguard-go, with wgxdp on either side (A is configured by wg setconf
-// from a file, B by wg set).
+// from a file, B by wg set), and with wgxdp's outer side on AF_XDP.
 func TestWgxdpWireguardGo(t *testing.T) {
-	t.Run("A=wgxdp,B=wireguard-go", func(t *testing.T) { testPair(t, implWgxdp, implWireguardGo) })
-	t.Run("A=wireguard-go,B=wgxdp", func(t *testing.T) { testPair(t, implWireguardGo, implWgxdp) })
+	testPairs(t, [][2]string{
+		{implWgxdp, implWireguardGo},
+		{implWireguardGo, implWgxdp},
+		{implWgxdpXDP, implWireguardGo},
+	})
 }
 
-// TestWgxdpWgxdp runs the tunnel checks with wgxdp on both ends.
-func TestWgxdpWgxdp(t *testing.T) { testPair(t, implWgxdp, implWgxdp) }
+// TestWgxdpWgxdp runs the tunnel checks with wgxdp on both ends: with UDP
+// sockets on both, and with AF_XDP on A.
+func TestWgxdpWgxdp(t *testing.T) {
+	testPairs(t, [][2]string{
+		{implWgxdp, implWgxdp},
+		{implWgxdpXDP, implWgxdp},
+	})
+}
 
 // TestWireguardGoBaseline runs the tunnel checks with wireguard-go on both
 // ends: a sanity check of the harness, and the throughput to compare with.
 func TestWireguardGoBaseline(t *testing.T) { testPair(t, implWireguardGo, implWireguardGo) }
+
+// testPairs runs testPair on each [A, B] pair of implementations.
+func testPairs(t *testing.T, pairs [][2]string) {
+	for _, p := range pairs {
+		t.Run("A="+p[0]+",B="+p[1], func(t *testing.T) { testPair(t, p[0], p[1]) })
+	}
+}
 
 func testPair(t *testing.T, implA, implB string) {
 	binary(t, implA)
@@ -58,8 +74,15 @@ func testPair(t *testing.T, implA, implB string) {
 				d.Seconds(), mbps(transferSize, d))
 		}
 		checkHandshake(t, b, a, start.Add(-10*time.Second))
+		if implA == implWgxdpXDP {
+			// The datagrams of both transfers went through A's XSKs.
+			checkXDPStats(t, a, transferSize/1500)
+		}
 	})
 	t.Run("roaming", func(t *testing.T) { testRoaming(t, implA, implB) })
+	if implA == implWgxdpXDP {
+		t.Run("outer-side", func(t *testing.T) { testXDPOuterSide(t, implA, implB) })
+	}
 }
 
 // testHandshake has init ping first (it alone knows an endpoint), then

@@ -1,0 +1,194 @@
+package main
+
+import (
+	"errors"
+	"fmt"
+	"net"
+	"os"
+	"slices"
+	"strings"
+	"sync"
+	"sync/atomic"
+
+	"github.com/wgxdp/wgxdp/conn"
+	"github.com/wgxdp/wgxdp/device"
+	"github.com/wgxdp/wgxdp/packet"
+	"github.com/wgxdp/wgxdp/xdp"
+)
+
+// The environment's names for --xdp and --xdp-mode, so that AF_XDP can be
+// asked for under wg-quick, which runs the daemon with a fixed command line.
+const (
+	envXDP     = "WGXDP_XDP"
+	envXDPMode = "WGXDP_XDP_MODE"
+)
+
+// xdpConfig is what the command line and the environment ask of the outer
+// side: AF_XDP on ifname in mode, or (ifname empty) UDP sockets only.
+type xdpConfig struct {
+	ifname  string
+	ignored []string // further interfaces named: only one is supported for now
+	mode    string   // xdp.ModeAuto, xdp.ModeNative or xdp.ModeGeneric
+}
+
+// xdpFromArgs reads --xdp and --xdp-mode, falling back to WGXDP_XDP and
+// WGXDP_XDP_MODE for each that is not given. The value is a comma-separated
+// list of interfaces; only one is supported for now, so the first is used
+// and the others are returned in ignored for the caller to log. A named
+// interface must exist.
+func xdpFromArgs(c command) (xdpConfig, error) {
+	list, listFrom := c.xdp, "--xdp"
+	if !c.xdpSet {
+		list, listFrom = os.Getenv(envXDP), envXDP
+	}
+	mode, modeFrom := c.xdpMode, "--xdp-mode"
+	if mode == "" {
+		mode, modeFrom = os.Getenv(envXDPMode), envXDPMode
+	}
+	var cfg xdpConfig
+	switch strings.ToLower(strings.TrimSpace(mode)) {
+	case "", xdp.ModeAuto:
+		cfg.mode = xdp.ModeAuto
+	case xdp.ModeNative:
+		cfg.mode = xdp.ModeNative
+	case xdp.ModeGeneric:
+		cfg.mode = xdp.ModeGeneric
+	default:
+		return cfg, fmt.Errorf("%s=%q: want auto, native or generic", modeFrom, mode)
+	}
+	var names []string
+	for _, n := range strings.Split(list, ",") {
+		if n = strings.TrimSpace(n); n != "" && !slices.Contains(names, n) {
+			names = append(names, n)
+		}
+	}
+	if len(names) == 0 {
+		return cfg, nil
+	}
+	for _, n := range names {
+		if err := validIfname(n); err != nil {
+			return cfg, fmt.Errorf("%s=%q: %w", listFrom, list, err)
+		}
+	}
+	cfg.ifname, cfg.ignored = names[0], names[1:]
+	if _, err := net.InterfaceByName(cfg.ifname); err != nil {
+		return cfg, fmt.Errorf("%s=%q: interface %s: %w", listFrom, list, cfg.ifname, err)
+	}
+	return cfg, nil
+}
+
+// newOuterBind returns the Bind the configuration asks for: StdNetBind, or
+// an xdpBind on the interface.
+func newOuterBind(cfg xdpConfig, logger *device.Logger) (conn.Bind, *xdpBind, error) {
+	if cfg.ifname == "" {
+		logger.Verbosef("Outer side: UDP sockets")
+		return conn.NewStdNetBind(), nil, nil
+	}
+	if len(cfg.ignored) > 0 {
+		logger.Errorf("AF_XDP on more than one interface is not supported yet: using %s; "+
+			"the UDP sockets carry the traffic of %s", cfg.ifname, strings.Join(cfg.ignored, ", "))
+	}
+	xb, err := xdp.NewBind(cfg.ifname, cfg.mode)
+	if err != nil {
+		return nil, nil, err
+	}
+	b := &xdpBind{xdp: xb, std: conn.NewStdNetBind(), ifname: cfg.ifname, mode: cfg.mode, logger: logger}
+	logger.Verbosef("Outer side: AF_XDP on %s (%s mode) asked for; UDP sockets if it is not available", cfg.ifname, cfg.mode)
+	return b, b, nil
+}
+
+// xdpBind is the daemon's Bind when AF_XDP is asked for: an xdp.Bind (whose
+// UDP sockets carry what does not use the interface) until an Open fails
+// with xdp.ErrNotSupported — no CAP_BPF, no AF_XDP, a driver that refuses
+// the program, an MTU too big for one frame — and from then on, for good,
+// a conn.StdNetBind. The device opens the Bind in Up and again on each
+// listen-port change, so the choice is made inside Open.
+type xdpBind struct {
+	xdp    *xdp.Bind
+	std    *conn.StdNetBind
+	ifname string
+	mode   string
+	logger *device.Logger
+
+	fellBack atomic.Bool // std is in use, for good
+
+	mu   sync.Mutex // serializes Open, Close and SetMark
+	mark uint32
+}
+
+var _ conn.Bind = (*xdpBind)(nil)
+
+func (b *xdpBind) cur() conn.Bind {
+	if b.fellBack.Load() {
+		return b.std
+	}
+	return b.xdp
+}
+
+// Open implements conn.Bind.
+func (b *xdpBind) Open(port uint16) ([]conn.ReceiveFunc, uint16, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if !b.fellBack.Load() {
+		fns, actual, err := b.xdp.Open(port)
+		if err == nil {
+			q := "queues"
+			if b.xdp.Queues() == 1 {
+				q = "queue"
+			}
+			b.logger.Verbosef("Outer side: UDP port %d through AF_XDP on %s (%s mode, %d %s), UDP sockets beside it",
+				actual, b.ifname, b.xdp.Mode(), b.xdp.Queues(), q)
+			return fns, actual, nil
+		}
+		if !errors.Is(err, xdp.ErrNotSupported) {
+			return nil, 0, err
+		}
+		b.logger.Errorf("AF_XDP on %s is not available, using UDP sockets instead: %v", b.ifname, err)
+		b.fellBack.Store(true)
+		if b.mark != 0 {
+			if err := b.std.SetMark(b.mark); err != nil {
+				return nil, 0, err
+			}
+		}
+	}
+	fns, actual, err := b.std.Open(port)
+	if err == nil {
+		b.logger.Verbosef("Outer side: UDP port %d through UDP sockets", actual)
+	}
+	return fns, actual, err
+}
+
+// Close implements conn.Bind.
+func (b *xdpBind) Close() error {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.cur().Close()
+}
+
+// SetMark implements conn.Bind.
+func (b *xdpBind) SetMark(mark uint32) error {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	b.mark = mark
+	return b.cur().SetMark(mark)
+}
+
+// Send implements conn.Bind.
+func (b *xdpBind) Send(bt *packet.Batch, ep conn.Endpoint) error { return b.cur().Send(bt, ep) }
+
+// ParseEndpoint implements conn.Bind.
+func (b *xdpBind) ParseEndpoint(s string) (conn.Endpoint, error) { return conn.ParseEndpoint(s) }
+
+// BatchSize implements conn.Bind: both Binds take conn.StdBatchSize.
+func (b *xdpBind) BatchSize() int { return b.cur().BatchSize() }
+
+// logStats logs, at verbose level, how many datagrams took which path.
+func (b *xdpBind) logStats() {
+	if b.fellBack.Load() {
+		b.logger.Verbosef("Outer side: UDP sockets (AF_XDP on %s was not available)", b.ifname)
+		return
+	}
+	s := b.xdp.Stats()
+	b.logger.Verbosef("XDP stats on %s: rx ring %d, tx ring %d, rx socket %d, tx socket %d datagrams",
+		b.ifname, s.RxRing, s.TxRing, s.RxSocket, s.TxSocket)
+}
