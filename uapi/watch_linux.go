@@ -29,9 +29,18 @@ func WatchRemoval(path string, done <-chan struct{}) <-chan struct{} {
 		close(removed)
 		return removed
 	}
+	// fire closes removed unless done was closed first: a removal seen
+	// after done (the file may vanish as the watcher stops) is not reported.
+	fire := func() {
+		select {
+		case <-done:
+		default:
+			close(removed)
+		}
+	}
 	go func() {
 		if watchInotify(path, orig, done) {
-			close(removed)
+			fire()
 			return
 		}
 		select {
@@ -40,7 +49,7 @@ func WatchRemoval(path string, done <-chan struct{}) <-chan struct{} {
 		default:
 		}
 		if watchPoll(path, orig, done) {
-			close(removed)
+			fire()
 		}
 	}()
 	return removed
