@@ -11,14 +11,16 @@
 #	                              on arm64 also per BLAKE2s-256 of 1 KiB and
 #	                              per X25519 shared secret
 #
-# Environment: GO (default go), CROSS_FUZZTIME (default 5s; 0 skips the fuzz
-# runs). The fuzz engine re-executes the test binary itself, which only works
+# Environment: GO (default go), CROSS_FUZZTIME (default 1000x: a count, not a
+# duration — a time limit makes the fuzz coordinator fail with "context
+# deadline exceeded" when an emulated worker is slow to stop; 0 skips the
+# fuzz runs). The fuzz engine re-executes the test binary itself, which only works
 # with binfmt_misc; as root the script registers qemu for the three arches,
 # otherwise it skips fuzzing with a message.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 GO=${GO:-go}
-FUZZTIME=${CROSS_FUZZTIME:-5s}
+FUZZTIME=${CROSS_FUZZTIME:-1000x}
 
 qemu_for() {
 	case $1 in
