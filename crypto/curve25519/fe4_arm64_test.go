@@ -12,7 +12,7 @@ import (
 	"github.com/wgxdp/wgxdp/asm/arm64"
 )
 
-func fe4Big(v *fe4) *big.Int {
+func fe4Big(v *fe64) *big.Int {
 	r := new(big.Int)
 	for i := 3; i >= 0; i-- {
 		r.Lsh(r, 64)
@@ -24,9 +24,9 @@ func fe4Big(v *fe4) *big.Int {
 // genFe4 returns a value biased to the edges of the radix-2^64
 // representation: limbs of zero or all ones, values near p, 2p and 2^256,
 // small values, and random ones.
-func genFe4(r *rand.Rand) fe4 {
-	p := fe4{0xffffffffffffffed, ^uint64(0), ^uint64(0), 0x7fffffffffffffff}
-	var v fe4
+func genFe4(r *rand.Rand) fe64 {
+	p := fe64{0xffffffffffffffed, ^uint64(0), ^uint64(0), 0x7fffffffffffffff}
+	var v fe64
 	switch r.IntN(6) {
 	case 0:
 		for i := range v {
@@ -42,14 +42,14 @@ func genFe4(r *rand.Rand) fe4 {
 		v = p
 		v[0] += r.Uint64N(64) - 32
 	case 2: // 2p + k, 2^256 - k
-		v = fe4{0xffffffffffffffda - r.Uint64N(40), ^uint64(0), ^uint64(0), ^uint64(0)}
+		v = fe64{0xffffffffffffffda - r.Uint64N(40), ^uint64(0), ^uint64(0), ^uint64(0)}
 		if r.IntN(2) == 0 {
 			v[0] = ^uint64(0) - r.Uint64N(40)
 		}
 	case 3:
 		v[0] = r.Uint64N(64)
 	default:
-		v = fe4{r.Uint64(), r.Uint64(), r.Uint64(), r.Uint64()}
+		v = fe64{r.Uint64(), r.Uint64(), r.Uint64(), r.Uint64()}
 	}
 	return v
 }
@@ -63,7 +63,7 @@ func TestFe4AgainstBig(t *testing.T) {
 	}
 	rng := rand.New(rand.NewPCG(41, 42))
 	mod := func(x *big.Int) *big.Int { return x.Mod(x, bigP) }
-	check := func(name string, a, b fe4, got *fe4, want *big.Int) {
+	check := func(name string, a, b fe64, got *fe64, want *big.Int) {
 		t.Helper()
 		if g := mod(fe4Big(got)); g.Cmp(mod(want)) != 0 {
 			t.Fatalf("%s(%x, %x) = %x, want %x mod p", name, a, b, got, want)
@@ -72,7 +72,7 @@ func TestFe4AgainstBig(t *testing.T) {
 	for range 20000 {
 		a, b := genFe4(rng), genFe4(rng)
 		ba, bb := fe4Big(&a), fe4Big(&b)
-		var r fe4
+		var r fe64
 		arm64.X25519Mul(&r, &a, &b)
 		check("mul", a, b, &r, new(big.Int).Mul(ba, bb))
 		r = a
@@ -89,19 +89,19 @@ func TestFe4AgainstBig(t *testing.T) {
 		mulSmall4(&r, &a, 121666)
 		check("mulSmall4", a, b, &r, new(big.Int).Mul(ba, big.NewInt(121666)))
 		r = a
-		reduce4(&r)
+		reduce64(&r)
 		if want := mod(new(big.Int).Set(ba)); fe4Big(&r).Cmp(want) != 0 {
-			t.Fatalf("reduce4(%x) = %x, not canonical", a, r)
+			t.Fatalf("reduce64(%x) = %x, not canonical", a, r)
 		}
 	}
 	for range 200 {
 		a := genFe4(rng)
-		var r fe4
-		invert4(&r, &a)
+		var r fe64
+		invert64(&r, &a)
 		want := new(big.Int)
 		if x := mod(fe4Big(&a)); x.Sign() != 0 {
 			want.ModInverse(x, bigP)
 		}
-		check("invert4", a, a, &r, want)
+		check("invert64", a, a, &r, want)
 	}
 }

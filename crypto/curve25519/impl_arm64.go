@@ -25,12 +25,12 @@ var _ = register(cpu.Impl[impl]{
 	Fn:       impl{scalarMult: scalarMultArm64, scalarBaseMult: scalarBaseMultArm64},
 })
 
-// fe4 is an element of GF(2^255-19) as four little-endian 64-bit limbs,
-// any value below 2^256.
-type fe4 = [4]uint64
+// feMul and feSq are the field operations limbs64.go's shared code uses.
+func feMul(v, a, b *fe64)    { arm64.X25519Mul(v, a, b) }
+func feSq(v, a *fe64, n int) { arm64.X25519Square(v, a, n) }
 
 func scalarMultArm64(dst, scalar, point *[32]byte) {
-	var x1 fe4
+	var x1 fe64
 	x1[0] = binary.LittleEndian.Uint64(point[0:])
 	x1[1] = binary.LittleEndian.Uint64(point[8:])
 	x1[2] = binary.LittleEndian.Uint64(point[16:])
@@ -39,17 +39,17 @@ func scalarMultArm64(dst, scalar, point *[32]byte) {
 }
 
 func scalarBaseMultArm64(dst, scalar *[32]byte) {
-	x1 := fe4{9}
+	x1 := fe64{9}
 	ladder4(dst, scalar, &x1)
 }
 
-// ladder4 is ladder (ladder.go) on fe4: the same steps in the same order,
+// ladder4 is ladder (ladder.go) on fe64: the same steps in the same order,
 // the masked swap the only scalar-dependent operation.
-func ladder4(dst, scalar *[32]byte, x1 *fe4) {
+func ladder4(dst, scalar *[32]byte, x1 *fe64) {
 	mul, sq := arm64.X25519Mul, arm64.X25519Square
 	e := *scalar
-	x2, z2, x3, z3 := fe4{1}, fe4{}, *x1, fe4{1}
-	var tmp0, tmp1 fe4
+	x2, z2, x3, z3 := fe64{1}, fe64{}, *x1, fe64{1}
+	var tmp0, tmp1 fe64
 
 	var swap uint64
 	for pos := 254; pos >= 0; pos-- {
@@ -83,14 +83,14 @@ func ladder4(dst, scalar *[32]byte, x1 *fe4) {
 	swap4(&x2, &x3, mask)
 	swap4(&z2, &z3, mask)
 
-	invert4(&z2, &z2)
+	invert64(&z2, &z2)
 	mul(&x2, &x2, &z2)
-	bytes4(dst, &x2)
+	bytes64(dst, &x2)
 }
 
 // swap4 exchanges a and b when mask is all ones and leaves them when it is
 // zero, without a branch.
-func swap4(a, b *fe4, mask uint64) {
+func swap4(a, b *fe64, mask uint64) {
 	for i := range a {
 		t := mask & (a[i] ^ b[i])
 		a[i] ^= t
@@ -100,7 +100,7 @@ func swap4(a, b *fe4, mask uint64) {
 
 // add4 sets v = a + b mod p, below 2^256: a carry out of bit 256 is worth
 // 38, and a carry out of adding that leaves v[0] small enough for 38 more.
-func add4(v, a, b *fe4) {
+func add4(v, a, b *fe64) {
 	var c uint64
 	v[0], c = bits.Add64(a[0], b[0], 0)
 	v[1], c = bits.Add64(a[1], b[1], c)
@@ -116,7 +116,7 @@ func add4(v, a, b *fe4) {
 // sub4 sets v = a - b mod p, below 2^256: a borrow out of bit 256 costs
 // 38, and a borrow out of subtracting that leaves v[0] large enough for 38
 // more.
-func sub4(v, a, b *fe4) {
+func sub4(v, a, b *fe64) {
 	var c uint64
 	v[0], c = bits.Sub64(a[0], b[0], 0)
 	v[1], c = bits.Sub64(a[1], b[1], c)
@@ -130,7 +130,7 @@ func sub4(v, a, b *fe4) {
 }
 
 // mulSmall4 sets v = a·k mod p, below 2^256, for k < 2^32.
-func mulSmall4(v, a *fe4, k uint64) {
+func mulSmall4(v, a *fe64, k uint64) {
 	h0, l0 := bits.Mul64(a[0], k)
 	h1, l1 := bits.Mul64(a[1], k)
 	h2, l2 := bits.Mul64(a[2], k)
@@ -145,66 +145,4 @@ func mulSmall4(v, a *fe4, k uint64) {
 	l2, c = bits.Add64(l2, 0, c)
 	l3, c = bits.Add64(l3, 0, c)
 	v[0], v[1], v[2], v[3] = l0+38*c, l1, l2, l3
-}
-
-// invert4 sets v = 1/z (0 for 0) as z^(p-2), with the addition chain of
-// fieldElement.invert.
-func invert4(v, z *fe4) {
-	var z2, z9, z11, z2_5_0, z2_10_0, z2_20_0, z2_50_0, z2_100_0, t fe4
-	sq := arm64.X25519Square
-	mul := arm64.X25519Mul
-	sq(&z2, z, 1)
-	sq(&t, &z2, 2)
-	mul(&z9, &t, z)
-	mul(&z11, &z9, &z2)
-	sq(&t, &z11, 1)
-	mul(&z2_5_0, &t, &z9)
-	sq(&t, &z2_5_0, 5)
-	mul(&z2_10_0, &t, &z2_5_0)
-	sq(&t, &z2_10_0, 10)
-	mul(&z2_20_0, &t, &z2_10_0)
-	sq(&t, &z2_20_0, 20)
-	mul(&t, &t, &z2_20_0)
-	sq(&t, &t, 10)
-	mul(&z2_50_0, &t, &z2_10_0)
-	sq(&t, &z2_50_0, 50)
-	mul(&z2_100_0, &t, &z2_50_0)
-	sq(&t, &z2_100_0, 100)
-	mul(&t, &t, &z2_100_0)
-	sq(&t, &t, 50)
-	mul(&t, &t, &z2_50_0)
-	sq(&t, &t, 5)
-	mul(v, &t, &z11)
-}
-
-// reduce4 sets v to its canonical value, below p, in constant time.
-func reduce4(v *fe4) {
-	// Fold bit 255: v < 2^255 + 19 afterwards.
-	top := v[3] >> 63
-	v[3] &^= 1 << 63
-	var c uint64
-	v[0], c = bits.Add64(v[0], 19*top, 0)
-	v[1], c = bits.Add64(v[1], 0, c)
-	v[2], c = bits.Add64(v[2], 0, c)
-	v[3], _ = bits.Add64(v[3], 0, c)
-	// v ≥ p exactly when v + 19 reaches bit 255; then v - p = v + 19 - 2^255.
-	var w fe4
-	w[0], c = bits.Add64(v[0], 19, 0)
-	w[1], c = bits.Add64(v[1], 0, c)
-	w[2], c = bits.Add64(v[2], 0, c)
-	w[3], _ = bits.Add64(v[3], 0, c)
-	mask := -(w[3] >> 63)
-	w[3] &^= 1 << 63
-	for i := range v {
-		v[i] ^= mask & (v[i] ^ w[i])
-	}
-}
-
-// bytes4 writes the canonical little-endian encoding of v into out.
-func bytes4(out *[32]byte, v *fe4) {
-	t := *v
-	reduce4(&t)
-	for i, l := range t {
-		binary.LittleEndian.PutUint64(out[8*i:], l)
-	}
 }
