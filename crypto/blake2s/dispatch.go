@@ -1,8 +1,6 @@
 package blake2s
 
 import (
-	"fmt"
-
 	"github.com/wgxdp/wgxdp/internal/cpu"
 )
 
@@ -58,13 +56,7 @@ var active cpu.Impl[impl]
 
 // Implementations returns the names of the implementations this CPU can run,
 // the portable one first.
-func Implementations() []string {
-	var names []string
-	for _, i := range table.Usable() {
-		names = append(names, i.Name)
-	}
-	return names
-}
+func Implementations() []string { return table.Names() }
 
 // Active returns the name of the implementation in use.
 func Active() string { return active.Name }
@@ -73,12 +65,11 @@ func Active() string { return active.Name }
 // function that switches back. It is meant for tests and the benchmark tool
 // and must not be called while other goroutines hash.
 func UseImplementation(name string) (restore func(), err error) {
-	for _, i := range table.Usable() {
-		if i.Name == name {
-			prev := active
-			active = i
-			return func() { active = prev }, nil
-		}
+	i, err := table.Find(name)
+	if err != nil {
+		return nil, err
 	}
-	return nil, fmt.Errorf("blake2s: no usable implementation %q (have %v)", name, Implementations())
+	prev := active
+	active = i
+	return func() { active = prev }, nil
 }

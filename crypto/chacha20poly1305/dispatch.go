@@ -11,9 +11,6 @@
 package chacha20poly1305
 
 import (
-	"fmt"
-	"strings"
-
 	"github.com/wgxdp/wgxdp/internal/cpu"
 )
 
@@ -68,13 +65,7 @@ func init() {
 
 // Implementations returns the names of the implementations this CPU can
 // run, regardless of WGXDP_CPU, in registration order.
-func Implementations() []string {
-	var names []string
-	for _, i := range table.Usable() {
-		names = append(names, i.Name)
-	}
-	return names
-}
+func Implementations() []string { return table.Names() }
 
 // Active returns the name of the implementation in use.
 func Active() string { return activeName }
@@ -83,13 +74,11 @@ func Active() string { return activeName }
 // returns a function that switches back. It is for tests and benchmarks:
 // it must not race with encryption or another switch.
 func UseImplementation(name string) (restore func(), err error) {
-	for _, i := range table.Usable() {
-		if i.Name == name {
-			prev, prevName := active, activeName
-			active, activeName = i.Fn, i.Name
-			return func() { active, activeName = prev, prevName }, nil
-		}
+	i, err := table.Find(name)
+	if err != nil {
+		return nil, err
 	}
-	return nil, fmt.Errorf("chacha20poly1305: no usable implementation %q (usable: %s)",
-		name, strings.Join(Implementations(), ", "))
+	prev, prevName := active, activeName
+	active, activeName = i.Fn, i.Name
+	return func() { active, activeName = prev, prevName }, nil
 }

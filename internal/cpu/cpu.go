@@ -106,6 +106,27 @@ func (t *Table[F]) Usable() []Impl[F] {
 	return out
 }
 
+// Names returns the names of the usable implementations, in registration
+// order (what a package's Implementations reports).
+func (t *Table[F]) Names() []string {
+	var names []string
+	for _, i := range t.Usable() {
+		names = append(names, i.Name)
+	}
+	return names
+}
+
+// Find returns the usable implementation called name, or an error that
+// lists the usable ones (for a package's UseImplementation).
+func (t *Table[F]) Find(name string) (Impl[F], error) {
+	for _, i := range t.Usable() {
+		if i.Name == name {
+			return i, nil
+		}
+	}
+	return Impl[F]{}, fmt.Errorf("%s: no usable implementation %q (usable: %s)", t.Primitive, name, strings.Join(t.Names(), ", "))
+}
+
 // All returns every registered implementation, usable or not.
 func (t *Table[F]) All() []Impl[F] { return append([]Impl[F](nil), t.impls...) }
 
