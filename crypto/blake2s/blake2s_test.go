@@ -13,7 +13,7 @@ import (
 
 	xb "golang.org/x/crypto/blake2s"
 
-	"github.com/wgxdp/wgxdp/internal/cpu"
+	"github.com/wgxdp/wgxdp/internal/cpu/cputest"
 )
 
 // forEachImpl runs f once per implementation this CPU can run.
@@ -408,26 +408,7 @@ func TestDispatch(t *testing.T) {
 	if want := table.Select().Name; Active() != want {
 		t.Errorf("Active() = %q, table.Select() = %q", Active(), want)
 	}
-	if c, _ := cpu.Ceiling(); c == "generic" && Active() != "generic" {
-		t.Errorf("%s=generic but Active() = %q", cpu.EnvVar, Active())
-	}
-	prev := Active()
-	for _, n := range names {
-		restore, err := UseImplementation(n)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if Active() != n {
-			t.Errorf("after UseImplementation(%q), Active() = %q", n, Active())
-		}
-		restore()
-		if Active() != prev {
-			t.Errorf("restore left %q, want %q", Active(), prev)
-		}
-	}
-	if _, err := UseImplementation("no-such-impl"); err == nil {
-		t.Error("UseImplementation of an unknown name succeeded")
-	}
+	cputest.CheckSwitching(t, Implementations, Active, UseImplementation)
 }
 
 func TestAllocs(t *testing.T) {

@@ -10,7 +10,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/wgxdp/wgxdp/internal/cpu"
+	"github.com/wgxdp/wgxdp/internal/cpu/cputest"
 	xchacha20 "golang.org/x/crypto/chacha20"
 	xc "golang.org/x/crypto/chacha20poly1305"
 	xpoly1305 "golang.org/x/crypto/poly1305" //lint:ignore SA1019 a reference for the MAC alone
@@ -634,30 +634,7 @@ func TestDispatch(t *testing.T) {
 	if got, want := Active(), table.Select().Name; got != want {
 		t.Errorf("Active() = %q, table.Select() = %q", got, want)
 	}
-	if ceil, _ := cpu.Ceiling(); ceil == "generic" && Active() != "generic" {
-		t.Errorf("%s=generic but Active() = %q", cpu.EnvVar, Active())
-	}
-	names := Implementations()
-	if !slices.Contains(names, "generic") || !slices.Contains(names, Active()) {
-		t.Errorf("Implementations() = %v, Active() = %q", names, Active())
-	}
-	before := Active()
-	for _, name := range names {
-		restore, err := UseImplementation(name)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if Active() != name {
-			t.Errorf("after UseImplementation(%q), Active() = %q", name, Active())
-		}
-		restore()
-		if Active() != before {
-			t.Errorf("after restore, Active() = %q, want %q", Active(), before)
-		}
-	}
-	if _, err := UseImplementation("no-such-cpu"); err == nil {
-		t.Error("UseImplementation accepted an unknown name")
-	}
+	cputest.CheckSwitching(t, Implementations, Active, UseImplementation)
 	for _, i := range table.All() {
 		f := i.Fn
 		if f.seal == nil || f.open == nil || f.sealBatch == nil || f.openBatch == nil ||
