@@ -23,40 +23,75 @@ import (
 // Dropped slots go back to the pool through the queue's onDrop. The queue
 // is guarded by egress.mu, held only for enqueue and dequeue.
 
-// slotPool is a bounded pool of packet slots.
+// slotPool is a bounded pool of packet slots. It is a stack: the slot
+// put back last is taken first, so while queues are short the same few
+// slots cycle and stay in the CPU's cache (a FIFO would walk all of them).
 type slotPool struct {
-	ch chan *packet.Slot
+	mu    sync.Mutex
+	free  []*packet.Slot
+	avail chan struct{} // a token while free may be non-empty and someone waits
 }
 
 func newSlotPool(n, size int) *slotPool {
-	p := &slotPool{ch: make(chan *packet.Slot, n)}
-	for range n {
-		p.ch <- packet.NewSlot(size)
+	p := &slotPool{free: make([]*packet.Slot, n), avail: make(chan struct{}, 1)}
+	for i := range p.free {
+		p.free[i] = packet.NewSlot(size)
 	}
 	return p
 }
 
-// get takes a slot, blocking while none is free; nil once done is closed.
-func (p *slotPool) get(done <-chan struct{}) *packet.Slot {
-	select {
-	case s := <-p.ch:
-		s.Reset()
-		return s
-	default:
-	}
-	select {
-	case s := <-p.ch:
-		s.Reset()
-		return s
-	case <-done:
-		return nil
+// get fills dst with reset slots, blocking while none is free; it reports
+// false (dst holding no slot of the pool) once done is closed.
+func (p *slotPool) get(dst []*packet.Slot, done <-chan struct{}) bool {
+	got := 0
+	for {
+		p.mu.Lock()
+		k := min(len(dst)-got, len(p.free))
+		top := len(p.free) - k
+		copy(dst[got:], p.free[top:])
+		clear(p.free[top:])
+		p.free = p.free[:top]
+		left := len(p.free)
+		p.mu.Unlock()
+		for _, s := range dst[got : got+k] {
+			s.Reset()
+		}
+		got += k
+		if got == len(dst) {
+			if left > 0 {
+				p.signal() // another waiter may need them
+			}
+			return true
+		}
+		select {
+		case <-p.avail:
+		case <-done:
+			p.put(dst[:got]...)
+			clear(dst[:got])
+			return false
+		}
 	}
 }
 
-func (p *slotPool) put(s *packet.Slot) {
+// put returns slots to the pool.
+func (p *slotPool) put(slots ...*packet.Slot) {
+	p.mu.Lock()
+	for _, s := range slots {
+		if len(p.free) < cap(p.free) { // else not one of ours: the GC has it
+			p.free = append(p.free, s)
+		}
+	}
+	p.mu.Unlock()
+	p.signal()
+}
+
+// put1 is put for one slot, as a func(*packet.Slot) for the queue's onDrop.
+func (p *slotPool) put1(s *packet.Slot) { p.put(s) }
+
+func (p *slotPool) signal() {
 	select {
-	case p.ch <- s:
-	default: // not one of ours (cannot happen): let the GC have it
+	case p.avail <- struct{}{}:
+	default:
 	}
 }
 
@@ -70,7 +105,7 @@ type egress struct {
 
 func (p *Peer) initEgress() error {
 	d := p.dev
-	q, err := fqcodel.New[*packet.Slot](d.egressCfg, d.clk.Now, (*packet.Slot).Data, d.pool.put)
+	q, err := fqcodel.New[*packet.Slot](d.egressCfg, d.clk.Now, (*packet.Slot).Data, d.pool.put1)
 	if err != nil {
 		return err
 	}
@@ -86,15 +121,8 @@ func (p *Peer) initEgress() error {
 // (b is then left as it was).
 func (p *Peer) enqueue(b *packet.Batch, idx []int, fresh []*packet.Slot) bool {
 	d := p.dev
-	for i := range idx {
-		s := d.pool.get(d.closed)
-		if s == nil {
-			for _, f := range fresh[:i] {
-				d.pool.put(f)
-			}
-			return false
-		}
-		fresh[i] = s
+	if !d.pool.get(fresh[:len(idx)], d.closed) {
+		return false
 	}
 	p.eg.mu.Lock()
 	for i, j := range idx {
@@ -137,10 +165,8 @@ func (p *Peer) routineSend() {
 			start := d.clk.Now()
 			p.sendBatch(out, cr)
 			limit = nextLimit(limit, n, d.clk.Now().Sub(start), len(out.Slots))
-			for i := range n {
-				d.pool.put(out.Slots[i])
-				out.Slots[i] = nil
-			}
+			d.pool.put(out.Slots[:n]...)
+			clear(out.Slots[:n])
 			out.N = 0
 		}
 	}

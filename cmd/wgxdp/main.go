@@ -353,7 +353,9 @@ func run(args []string, stdout io.Writer) int {
 		return fail("Failed to bring up device: %w", err)
 	}
 	logger.Verbosef("Device started")
-	code := serve(ifname, dev, l, logger, term, ready)
+	code := serve(ifname, dev, l, logger, term, ready, func(done <-chan struct{}) {
+		watchStats(stdout, level, fmt.Sprintf("(%s) ", ifname), dev, done)
+	})
 	if xb != nil {
 		xb.logStats()
 	}
@@ -393,7 +395,7 @@ func openUAPI(ifname string) (*os.File, error) {
 // serve answers UAPI requests until a signal, the deletion of the
 // interface or the removal of the socket file, then closes everything and
 // returns the exit code.
-func serve(ifname string, dev *device.Device, l net.Listener, logger *device.Logger, term <-chan os.Signal, ready *readyPipe) int {
+func serve(ifname string, dev *device.Device, l net.Listener, logger *device.Logger, term <-chan os.Signal, ready *readyPipe, watch func(done <-chan struct{})) int {
 	srv := &uapi.Server{Device: dev, Logf: logger.Verbosef}
 	errs := make(chan error, 1)
 	go func() { errs <- srv.Serve(l) }()
@@ -408,6 +410,9 @@ func serve(ifname string, dev *device.Device, l net.Listener, logger *device.Log
 		removed = uapi.WatchRemoval(a.Name, done)
 	} else {
 		logger.Verbosef("Not watching UAPI socket %v for removal", l.Addr())
+	}
+	if watch != nil {
+		watch(done)
 	}
 	ready.report(nil)
 
@@ -427,6 +432,7 @@ func serve(ifname string, dev *device.Device, l net.Listener, logger *device.Log
 	}
 
 	logger.Verbosef("Shutting down")
+	logStats(logger.Verbosef, dev)
 	close(done)
 	srv.Close()
 	l.Close() // removes the socket file, if it is still ours
