@@ -109,6 +109,7 @@ type flow struct {
 	hdrLen   int // IP + L4 headers
 	gsoSize  int // the first packet's payload
 	segs     int
+	length   int // the super-packet's IP length so far
 	nextSeq  uint32
 	closed   bool // a short segment, PSH or FIN: nothing may follow
 	verified bool // the first packet's checksum was checked
@@ -126,6 +127,7 @@ const (
 type table struct {
 	opts    Options
 	maxSize int
+	links   *Linked // nil: merge by copying (Coalesce)
 	win     []*packet.Slot
 	nflows  int
 	buckets [2 * packet.MaxBatch]uint8 // flow index + 1; 0 is empty
@@ -278,11 +280,15 @@ func (t *table) add(i int) {
 		t.finish(f)
 	}
 	if pi.cand {
+		if l := t.links; l != nil {
+			l.tail[i] = int16(i)
+		}
 		f.head = i
 		f.iphLen = pi.iphLen
 		f.hdrLen = pi.hdrLen
 		f.gsoSize = pi.payload
 		f.segs = 1
+		f.length = len(t.win[i].Data())
 		f.nextSeq = pi.seq + uint32(pi.payload)
 		f.closed = pi.key.proto == protoTCP && pi.flags&(tcpPSH|tcpFIN) != 0
 		f.verified = false
@@ -296,7 +302,7 @@ func (t *table) tryAppend(f *flow, i int, pi *pktInfo) bool {
 	}
 	hs := t.win[f.head]
 	h, p := hs.Data(), t.win[i].Data()
-	if len(h)+pi.payload > t.maxSize || hs.Tailroom() < pi.payload {
+	if f.length+pi.payload > t.maxSize || (t.links == nil && hs.Tailroom() < pi.payload) {
 		return false
 	}
 	if !ipHeadersMatch(h, p, pi.key.v6) {
@@ -333,7 +339,18 @@ func (t *table) tryAppend(f *flow, i int, pi *pktInfo) bool {
 	if !l4ChecksumValid(p, ip, pi.key.proto, pi.key.v6) {
 		return false
 	}
-	copy(hs.Extend(pi.payload), p[pi.hdrLen:])
+	if l := t.links; l != nil {
+		if f.segs == 1 {
+			l.save(f.head, h[:f.hdrLen])
+		}
+		l.next[l.tail[f.head]] = int16(i)
+		l.tail[f.head] = int16(i)
+		l.merged[i] = true
+		l.off[i] = uint16(f.hdrLen)
+	} else {
+		copy(hs.Extend(pi.payload), p[pi.hdrLen:])
+	}
+	f.length += pi.payload
 	f.segs++
 	if pi.payload < f.gsoSize {
 		f.closed = true
@@ -389,7 +406,7 @@ func (t *table) finish(f *flow) {
 	s := t.win[head]
 	p := s.Data()
 	ip := f.iphLen
-	l4Len := len(p) - ip
+	l4Len := f.length - ip
 	h := VirtioNetHdr{
 		Flags:     FlagNeedsCsum,
 		HdrLen:    uint16(f.hdrLen),
@@ -401,7 +418,7 @@ func (t *table) finish(f *flow) {
 		binary.BigEndian.PutUint16(p[4:], uint16(l4Len))
 		src, dst = p[8:24], p[24:40]
 	} else {
-		binary.BigEndian.PutUint16(p[2:], uint16(len(p)))
+		binary.BigEndian.PutUint16(p[2:], uint16(f.length))
 		p[10], p[11] = 0, 0
 		binary.BigEndian.PutUint16(p[10:], ^Fold(Checksum(p[:ip], 0)))
 		src, dst = p[12:16], p[16:20]

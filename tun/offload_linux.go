@@ -4,15 +4,16 @@ package tun
 // tun/offload_linux.go (MIT, Copyright (C) 2017-2025 WireGuard LLC): every
 // read and write carries a virtio_net_hdr, and TUNSETOFFLOAD lets the
 // kernel hand us TCP (TSO) and UDP (USO) super-packets of up to 64 KiB,
-// which Read splits with gro.SplitRead; Write merges runs of segments with
-// gro.Coalesce, so the kernel's stack runs once per super-packet.
+// which Read splits with gro.SplitRead; Write merges runs of segments
+// (gro.CoalesceLinked), so the kernel's stack runs once per super-packet.
 //
 // Buffers: each queue's reader has one 64 KiB read buffer; a packet whose
 // segments do not fit in the rest of the batch stays in it for the next
 // Read, and one whose segments do not fit even in an empty batch is split
 // into a spill batch (made on first need) and handed out over the next
-// Reads. Each write state has a batch of 64 KiB slots that Write copies
-// the packets into for Coalesce, since the caller's slots are MTU-sized.
+// Reads. Write copies nothing: a super-packet is gathered by one writev
+// from its first segment (headers rewritten for the whole, then restored)
+// and the payloads of the others, where they lie in the caller's slots.
 
 import (
 	"encoding/binary"
@@ -193,38 +194,39 @@ func (r *vnetReader) drainSpill(b *packet.Batch, rmax int) {
 	}
 }
 
-// newBigBatch returns a batch whose slots a super-packet fills (Coalesce
-// grows the first packet of a run in place). Its memory is touched only as
-// far as packets reach.
-func newBigBatch() *packet.Batch {
-	return packet.NewBatch(packet.MaxBatch, packet.SlotSize(maxIPLen))
-}
-
-// coalesce copies b.Slots[from:to] into w.big and merges them there. It
-// returns false, leaving them for plain writes, if one does not fit.
-func (w *tunWriter) coalesce(b *packet.Batch, from, to int, opts gro.Options, st *offloadStats) bool {
-	big := w.big
-	big.N = 0
-	for _, s := range b.Slots[from:to] {
-		if s.Len() == 0 {
+// writeLinked writes the packets of w.b[w.i:w.end], planned by
+// gro.CoalesceLinked into w.links: each super-packet is gathered from its
+// head and the payloads linked to it by one writev, with no copy in user
+// space; the other packets already carry their (zero) virtio_net_hdr.
+func (w *tunWriter) writeLinked(fd int) bool {
+	for ; w.i < w.end; w.i++ {
+		i := w.i - w.from
+		if w.links.Merged(i) {
 			continue
 		}
-		if !big.Append(s.Data(), packet.Endpoint{}) {
-			return false
+		s := w.b.Slots[w.i]
+		iov := w.iov[:0]
+		iov = appendIovec(iov, s.Data())
+		for j := w.links.Next(i); j >= 0; j = w.links.Next(j) {
+			iov = appendIovec(iov, w.links.Payload(j, w.b.Slots[w.from+j].Data()))
 		}
-	}
-	if gro.Coalesce(big, opts) != nil {
-		return false
-	}
-	if big.N == to-from {
-		return true // nothing merged
-	}
-	for _, s := range big.Packets() {
-		if p := s.Data(); p[1] != gro.GSONone {
-			hdrLen := int(binary.LittleEndian.Uint16(p[2:]))
-			gsoSize := max(int(binary.LittleEndian.Uint16(p[4:])), 1)
-			st.superWritten.Add(1)
-			st.segsMerged.Add(uint64((len(p) - gro.VirtioNetHdrLen - hdrLen + gsoSize - 1) / gsoSize))
+		w.iov = iov
+		for {
+			err := writev(fd, iov)
+			if err == unix.EINTR {
+				continue
+			}
+			if err == unix.EAGAIN {
+				return false
+			}
+			if err != nil && w.err == nil {
+				w.err = err
+			}
+			if err == nil && len(iov) > 1 {
+				w.stats.superWritten.Add(1)
+				w.stats.segsMerged.Add(uint64(len(iov)))
+			}
+			break
 		}
 	}
 	return true

@@ -477,9 +477,15 @@ type tunWriter struct {
 	hdr    bool // put a zero virtio_net_hdr in front of each packet
 	err    error
 	fn     func(fd uintptr) bool
-	// big holds copies of the packets for gro.Coalesce, in slots that can
-	// grow to 64 KiB; nil unless the TUN coalesces.
-	big *packet.Batch
+	// With coalescing (coalesce set): the plan for b.Slots[from:end] and
+	// the writev vector; see writeLinked.
+	coalesce bool
+	from     int
+	links    *gro.Linked
+	iov      []unix.Iovec
+	view     packet.Batch
+	stats    *offloadStats
+	linkedFn func(fd uintptr) bool
 }
 
 func (w *tunWriter) write(fd uintptr) bool {
@@ -522,7 +528,11 @@ func (t *linuxTUN) getWriter() *tunWriter {
 		w := &tunWriter{}
 		w.fn = w.write
 		if t.vnet && (t.gro.TCP || t.gro.UDP) {
-			w.big = newBigBatch()
+			w.coalesce = true
+			w.links = new(gro.Linked)
+			w.iov = make([]unix.Iovec, 0, packet.MaxBatch)
+			w.stats = &t.stats
+			w.linkedFn = func(fd uintptr) bool { return w.writeLinked(int(fd)) }
 		}
 		return w
 	}
@@ -544,11 +554,19 @@ func (q *queue) write(b *packet.Batch) error {
 	var first error
 	for from := 0; from < b.N; from += packet.MaxBatch {
 		to := min(from+packet.MaxBatch, b.N)
-		w.b, w.i, w.end, w.hdr, w.err = b, from, to, t.vnet, nil
-		if w.big != nil && to-from > 1 && w.coalesce(b, from, to, t.gro, &t.stats) {
-			w.b, w.i, w.end, w.hdr = w.big, 0, w.big.N, false
+		w.b, w.i, w.end, w.hdr, w.err, w.from = b, from, to, t.vnet, nil, from
+		fn, linked := w.fn, false
+		if w.coalesce && to-from > 1 {
+			w.view.Slots, w.view.N = b.Slots[from:to], to-from
+			if gro.CoalesceLinked(&w.view, t.gro, w.links) == nil {
+				fn, linked = w.linkedFn, true
+			}
 		}
-		err := q.rc.Write(w.fn)
+		err := q.rc.Write(fn)
+		if linked {
+			w.links.Restore(&w.view)
+		}
+		w.view.Slots = nil
 		if err != nil {
 			first = err // the fd is closed or gone: the rest would fail too
 			break
