@@ -241,6 +241,9 @@ func listenUDP(network string, port uint16, sockBuf, sndBuf int) (*udpSocket, ui
 		var err error
 		cerr := c.Control(func(fd uintptr) {
 			setBuffers(int(fd), sockBuf, sndBuf)
+			// Receive times, for the CoDel on the receive buffer
+			// (device); a kernel before 5.1 lacks the option: no times.
+			_ = unix.SetsockoptInt(int(fd), unix.SOL_SOCKET, unix.SO_TIMESTAMPNS_NEW, 1)
 			if network == "udp4" {
 				err = unix.SetsockoptInt(int(fd), unix.IPPROTO_IP, unix.IP_PKTINFO, 1)
 				return

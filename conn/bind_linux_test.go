@@ -61,6 +61,10 @@ func receiveN(t *testing.T, fn ReceiveFunc, bt *packet.Batch, n int) []got {
 			if s.Offset() != packet.Headroom {
 				t.Fatalf("datagram at offset %d, want headroom %d", s.Offset(), packet.Headroom)
 			}
+			// The kernel's receive time (SO_TIMESTAMPNS_NEW), in the past.
+			if age := time.Now().UnixNano() - s.RxTime; age < 0 || age > int64(10*time.Second) {
+				t.Fatalf("datagram received %v ago (RxTime %d)", time.Duration(age), s.RxTime)
+			}
 			out = append(out, got{append([]byte(nil), s.Data()...), s.Ep})
 		}
 	}

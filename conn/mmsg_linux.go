@@ -33,8 +33,9 @@ import (
 )
 
 // oobSize is the control buffer per received message: an IPV6_PKTINFO
-// (CmsgSpace(20) = 40 bytes on 64-bit) and a UDP_GRO segment size
-// (CmsgSpace(4) = 24), with room to spare.
+// (CmsgSpace(20) = 40 bytes on 64-bit), a UDP_GRO segment size
+// (CmsgSpace(4) = 24) and an SO_TIMESTAMPNS_NEW (CmsgSpace(16) = 32), with
+// room to spare.
 const oobSize = 128
 
 // sendOOBSize is the control buffer per sent message: an IPV6_PKTINFO
@@ -96,6 +97,7 @@ type datagram struct {
 	n   int // bytes, or -1 if truncated (dropped)
 	seg int // UDP_GRO segment size, 0 if not coalesced
 	ep  Endpoint
+	rx  int64 // kernel receive time, Unix ns; 0 unknown
 }
 
 // newReceiver makes a receiver for up to n datagrams per call into the
@@ -203,7 +205,7 @@ func (r *receiver) receive(b *packet.Batch) error {
 				continue
 			}
 			s.Ep = Endpoint{Dst: sockaddrToAddrPort(&r.m.names[i])}
-			parseControl(r.control(i), &s.Ep)
+			parseControl(r.control(i), &s.Ep, &s.RxTime)
 			if i != b.N {
 				b.Slots[i], b.Slots[b.N] = b.Slots[b.N], b.Slots[i]
 			}
@@ -244,7 +246,7 @@ func (r *receiver) receiveGRO(b *packet.Batch) error {
 				continue
 			}
 			d.ep.Dst = sockaddrToAddrPort(&r.m.names[i])
-			d.seg = parseControl(r.control(i), &d.ep)
+			d.seg = parseControl(r.control(i), &d.ep, &d.rx)
 			if d.seg > 0 && d.n > d.seg {
 				coalesced++
 				segs += uint64((d.n + d.seg - 1) / d.seg)
@@ -270,7 +272,7 @@ func (r *receiver) fill(b *packet.Batch) {
 				}
 				s := b.Slots[b.N]
 				s.Reset()
-				s.Ep = d.ep
+				s.Ep, s.RxTime = d.ep, d.rx
 				b.N++
 			}
 			r.next++
@@ -286,7 +288,7 @@ func (r *receiver) fill(b *packet.Batch) {
 			s.Reset()
 			if room := s.Room(); end-r.off <= len(room) {
 				s.SetLen(copy(room, buf[r.off:end]))
-				s.Ep = d.ep
+				s.Ep, s.RxTime = d.ep, d.rx
 				b.N++
 			}
 			r.off = end
@@ -313,11 +315,12 @@ func sockaddrToAddrPort(sa *unix.RawSockaddrInet6) netip.AddrPort {
 }
 
 // parseControl sets ep.Src and ep.IfIndex from an IP_PKTINFO or
-// IPV6_PKTINFO control message in ctl, and returns the segment size of a
-// UDP_GRO control message (0 if there is none). For IPv4 the source is
-// ipi_spec_dst, the local address a reply should come from (as
-// wireguard-go uses it).
-func parseControl(ctl []byte, ep *Endpoint) (segSize int) {
+// IPV6_PKTINFO control message in ctl, *rx from an SO_TIMESTAMPNS_NEW
+// one (0 without), and returns the segment size of a UDP_GRO control
+// message (0 if there is none). For IPv4 the source is ipi_spec_dst, the
+// local address a reply should come from (as wireguard-go uses it).
+func parseControl(ctl []byte, ep *Endpoint, rx *int64) (segSize int) {
+	*rx = 0
 	for len(ctl) >= unix.SizeofCmsghdr {
 		h := (*unix.Cmsghdr)(unsafe.Pointer(&ctl[0]))
 		l := int(h.Len)
@@ -339,6 +342,11 @@ func parseControl(ctl []byte, ep *Endpoint) (segSize int) {
 			segSize = int(*(*int32)(unsafe.Pointer(&data[0])))
 		case h.Level == unix.SOL_UDP && h.Type == unix.UDP_GRO && len(data) >= 2:
 			segSize = int(*(*uint16)(unsafe.Pointer(&data[0])))
+		case h.Level == unix.SOL_SOCKET && h.Type == unix.SO_TIMESTAMPNS_NEW && len(data) >= 16:
+			// struct __kernel_timespec: two 64-bit fields on every arch.
+			sec := int64(binary.NativeEndian.Uint64(data[0:]))
+			nsec := int64(binary.NativeEndian.Uint64(data[8:]))
+			*rx = sec*1e9 + nsec
 		}
 		next := unix.CmsgSpace(l - unix.CmsgLen(0))
 		if next > len(ctl) {

@@ -68,6 +68,10 @@ type Config struct {
 	// RateLimiterEntries bounds the per-source limiter's table (default 4096).
 	RateLimiterEntries int
 	// Egress configures each peer's outbound queue: fq_codel by default,
+	// Mode fqcodel.ModeFIFO for a plain bounded FIFO. Its Target, Interval
+	// and ECN also drive the CoDel on the sockets' receive buffers
+	// (receive.go), which ModeFIFO turns off as well.
+	//
 	// Mode fqcodel.ModeFIFO for a plain bounded FIFO. Zero fields take
 	// fqcodel's defaults, except PacketLimit, which defaults to half of
 	// EgressSlots.
@@ -488,6 +492,10 @@ type Stats struct {
 	HandshakesCompleted    uint64
 	StagedDropped          uint64
 	SendErrors             uint64
+	// CoDel on the sockets' receive buffers (receive.go): data packets
+	// dropped, and ECN-capable ones marked CE instead.
+	IngressCoDelDropped uint64
+	IngressECNMarked    uint64
 }
 
 type counters struct {
@@ -497,6 +505,7 @@ type counters struct {
 	hsQueueFull, mac1, rateLimited, hsInvalid, hsReplay atomic.Uint64
 	cookiesSent, hsInitiated, hsCompleted               atomic.Uint64
 	stagedDropped, sendErrors                           atomic.Uint64
+	ingressDropped, ingressMarked                       atomic.Uint64
 }
 
 // Stats returns the counters.
@@ -511,6 +520,7 @@ func (d *Device) Stats() Stats {
 		DropHandshakeInvalid: c.hsInvalid.Load(), DropHandshakeReplay: c.hsReplay.Load(),
 		CookiesSent: c.cookiesSent.Load(), HandshakesInitiated: c.hsInitiated.Load(), HandshakesCompleted: c.hsCompleted.Load(),
 		StagedDropped: c.stagedDropped.Load(), SendErrors: c.sendErrors.Load(),
+		IngressCoDelDropped: c.ingressDropped.Load(), IngressECNMarked: c.ingressMarked.Load(),
 	}
 }
 

@@ -5,6 +5,7 @@ import (
 
 	"github.com/wgxdp/wgxdp/conn"
 	"github.com/wgxdp/wgxdp/dataplane"
+	"github.com/wgxdp/wgxdp/fqcodel"
 	"github.com/wgxdp/wgxdp/noise"
 	"github.com/wgxdp/wgxdp/packet"
 )
@@ -29,6 +30,18 @@ import (
 //  5. Accepted packets are moved (slot pointer swap) into `deliver` and
 //     written to the TUN in one call.
 //
+// The queue toward the TUN is the socket's receive buffer: when this
+// goroutine cannot keep up (the CPU is the bottleneck) datagrams wait
+// there, in one FIFO, for as long as the buffer (7 MiB) holds them. So the
+// goroutine runs CoDel on it: the kernel stamps each datagram as it queues
+// it (SO_TIMESTAMPNS), the sojourn time is known as the batch is taken,
+// and fqcodel.CoDel picks the packets to signal on — after decryption an
+// ECN-capable inner packet is marked CE, any other data packet dropped —
+// so that a loss-based sender slows down before the buffer becomes a
+// standing queue that every flow, sparse ones too, waits behind. The
+// packets are inspected in arrival order, a handful per 100 ms while the
+// sojourn time stays above target. Keepalives and handshakes are exempt.
+//
 // Nothing is allocated per packet; the two batches belong to the goroutine.
 
 func (d *Device) routineReceive(fn conn.ReceiveFunc) {
@@ -41,6 +54,11 @@ func (d *Device) routineReceive(fn conn.ReceiveFunc) {
 	run := make([]*packet.Slot, 0, d.batchSize)
 	ok := make([]bool, d.batchSize)
 	ctrs := make([]uint64, d.batchSize)
+	var aqm *fqcodel.CoDel
+	if d.egressCfg.Mode != fqcodel.ModeFIFO {
+		aqm = fqcodel.NewCoDel(d.egressCfg.Target, d.egressCfg.Interval)
+	}
+	signal := make([]bool, d.batchSize)
 	for {
 		in.N = 0
 		err := fn(in)
@@ -83,6 +101,15 @@ func (d *Device) routineReceive(fn conn.ReceiveFunc) {
 				d.stats.malformed.Add(1)
 			}
 		}
+		if aqm != nil && len(idx) > 0 {
+			now := d.clk.Now().UnixNano()
+			for k, i := range idx {
+				signal[k] = false
+				if rx := in.Slots[i].RxTime; rx != 0 {
+					signal[k] = aqm.Drop(max(now-rx, 0), now)
+				}
+			}
+		}
 		deliver.N = 0
 		for start := 0; start < len(idx); {
 			kp := kps[start]
@@ -92,7 +119,11 @@ func (d *Device) routineReceive(fn conn.ReceiveFunc) {
 				run = append(run, in.Slots[idx[end]])
 				end++
 			}
-			d.receiveRun(kp, run, ok, ctrs, cr)
+			var sig []bool
+			if aqm != nil {
+				sig = signal[start:end]
+			}
+			d.receiveRun(kp, run, ok, ctrs, cr, sig)
 			for j := start; j < end; j++ {
 				if !ok[j-start] {
 					continue
@@ -114,8 +145,9 @@ func (d *Device) routineReceive(fn conn.ReceiveFunc) {
 }
 
 // receiveRun decrypts one keypair's run of messages and decides, per
-// packet, whether it goes to the TUN (ok[i]).
-func (d *Device) receiveRun(kp *Keypair, run []*packet.Slot, ok []bool, ctrs []uint64, cr *dataplane.Crypter) {
+// packet, whether it goes to the TUN (ok[i]). Data packets with sig[i] set
+// (nil: none) are marked CE if ECN-capable, else dropped.
+func (d *Device) receiveRun(kp *Keypair, run []*packet.Slot, ok []bool, ctrs []uint64, cr *dataplane.Crypter, sig []bool) {
 	p := kp.peer
 	now := d.clk.Now()
 	if now.Sub(kp.created) >= noise.RejectAfterTime || !p.running.Load() {
@@ -158,6 +190,14 @@ func (d *Device) receiveRun(kp *Keypair, run []*packet.Slot, ok []bool, ctrs []u
 			continue
 		}
 		data = true
+		if sig != nil && sig[i] {
+			if d.egressCfg.ECN == fqcodel.ECNOn && fqcodel.MarkCE(s.Data()) {
+				d.stats.ingressMarked.Add(1)
+			} else {
+				d.stats.ingressDropped.Add(1)
+				ok[i] = false
+			}
+		}
 	}
 	if !anyOK {
 		return

@@ -57,6 +57,10 @@ type Slot struct {
 	Ep Endpoint
 	// Meta is free for the stage that owns the slot (e.g. a peer index).
 	Meta uintptr
+	// RxTime is when the kernel queued a received datagram, in Unix
+	// nanoseconds (SO_TIMESTAMPNS), or 0 if unknown: the receiver measures
+	// how long it waited in the socket's buffer.
+	RxTime int64
 }
 
 // NewSlot returns a slot with a buffer of size bytes, reset.
@@ -75,6 +79,7 @@ func (s *Slot) Reset() {
 	s.n = 0
 	s.Ep = Endpoint{}
 	s.Meta = 0
+	s.RxTime = 0
 }
 
 // Data returns the packet bytes.

@@ -13,7 +13,8 @@ import (
 // Knobs read from the environment (so they also work under wg-quick, which
 // starts the daemon with a fixed command line):
 //
-//	WGXDP_QDISC=fq_codel|fifo   each peer's egress queue (default fq_codel)
+//	WGXDP_QDISC=fq_codel|fifo   each peer's egress queue (default fq_codel); fifo also
+//	                            turns off CoDel on the sockets' receive buffers
 //	WGXDP_FQ_TARGET=5ms         CoDel target
 //	WGXDP_FQ_INTERVAL=100ms     CoDel interval
 //	WGXDP_FQ_ECN=1|0            mark ECN-capable packets instead of dropping

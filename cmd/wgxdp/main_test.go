@@ -325,6 +325,24 @@ func TestDaemon(t *testing.T) {
 			t.Errorf("first daemon hurt by the second: %v", err)
 		}
 
+		// SIGUSR1: the counters, a line for the device and one per peer.
+		if _, err := inNetns(ns, "wg", "set", ifname, "peer", "xTIBA5rboUvnH4htodjb6e697QjLERt1NAB4mZqp8Dg=", "allowed-ips", "10.9.9.9/32"); err != nil {
+			t.Fatalf("wg set peer: %v", err)
+		}
+		if err := syscall.Kill(pid, syscall.SIGUSR1); err != nil {
+			t.Fatal(err)
+		}
+		deadline := time.Now().Add(5 * time.Second)
+		for !strings.Contains(readFile(logf), "stats: peer(xTIB") {
+			if time.Now().After(deadline) {
+				t.Fatalf("no counters in the log after SIGUSR1:\n%s", readFile(logf))
+			}
+			time.Sleep(20 * time.Millisecond)
+		}
+		if log := readFile(logf); !strings.Contains(log, "INFO: ("+ifname+") ") || !strings.Contains(log, "stats: device: ") {
+			t.Errorf("SIGUSR1 report not as documented:\n%s", log)
+		}
+
 		if err := syscall.Kill(pid, syscall.SIGTERM); err != nil {
 			t.Fatal(err)
 		}

@@ -25,6 +25,10 @@ type Network struct {
 	filter   Filter
 	nextPort uint16
 	QueueLen int
+	// RxTime, if set before traffic starts, stamps each received datagram
+	// (packet.Slot.RxTime) as the kernel's SO_TIMESTAMPNS would: a test
+	// returns its clock's now minus the sojourn time it wants to fake.
+	RxTime   func() int64
 	inFlight atomic.Int64
 	dropped  atomic.Int64
 }
@@ -134,6 +138,9 @@ func (b *Bind) Open(port uint16) ([]conn.ReceiveFunc, uint16, error) {
 			s := bt.Next()
 			if s.Set(d.p) {
 				s.Ep = conn.Endpoint{Dst: d.from}
+				if n.RxTime != nil {
+					s.RxTime = n.RxTime()
+				}
 				bt.Commit()
 			} else {
 				n.inFlight.Add(-1)

@@ -1,0 +1,64 @@
+package device
+
+import (
+	"sync/atomic"
+	"testing"
+	"time"
+)
+
+// TestIngressCoDel, in virtual time: datagrams that waited in the receive
+// buffer less than CoDel's target all reach the TUN; once they wait 20 ms
+// for longer than an interval, data packets are dropped at CoDel's rate,
+// or, if ECN-capable, delivered marked CE.
+func TestIngressCoDel(t *testing.T) {
+	pr := newPair(t, true, true)
+	var sojourn atomic.Int64
+	pr.net.RxTime = func() int64 { return pr.clk.Now().UnixNano() - sojourn.Load() }
+	pr.stepPing(t, pr.a, pr.b, []byte("session"))
+
+	// send pushes n packets a→b, 10 ms of virtual time apart, and returns
+	// how many arrived and how many of those carry CE.
+	send := func(n int, tos byte) (arrived, ce int) {
+		for i := range n {
+			p := ipv4UDP(pr.a.ip4, pr.b.ip4, []byte{byte(i), byte(i >> 8), 'x'})
+			p[1] = tos // the device checks no IPv4 header checksum
+			pr.a.tun.Inbound <- p
+			pr.settle(t)
+			select {
+			case got := <-pr.b.tun.Outbound:
+				arrived++
+				if got[1]&3 == 3 {
+					ce++
+				}
+			case <-time.After(50 * time.Millisecond): // settled: it was dropped
+			}
+			pr.clk.Advance(10 * time.Millisecond)
+		}
+		return arrived, ce
+	}
+
+	sojourn.Store(int64(time.Millisecond))
+	if got, _ := send(100, 0); got != 100 {
+		t.Fatalf("below target: %d of 100 arrived (%+v)", got, pr.b.dev.Stats())
+	}
+	sojourn.Store(int64(20 * time.Millisecond))
+	got, _ := send(200, 0)
+	st := pr.b.dev.Stats()
+	lost := 200 - got
+	// First drop after the 100 ms interval, then 100 ms/sqrt(count)
+	// apart, at most one per packet: about 60 in 2 s.
+	if lost < 20 || lost > 120 || uint64(lost) != st.IngressCoDelDropped {
+		t.Fatalf("20 ms sojourn for 2 s: %d of 200 lost, IngressCoDelDropped %d", lost, st.IngressCoDelDropped)
+	}
+	// ECN-capable packets (ECT(0)) are marked instead.
+	got, ce := send(100, 2)
+	st = pr.b.dev.Stats()
+	if got != 100 || ce == 0 || uint64(ce) != st.IngressECNMarked {
+		t.Fatalf("ECT(0): %d of 100 arrived, %d with CE, IngressECNMarked %d", got, ce, st.IngressECNMarked)
+	}
+	// Back below target: nothing more is dropped or marked.
+	sojourn.Store(0)
+	if got, ce := send(50, 2); got != 50 || ce != 0 {
+		t.Fatalf("below target again: %d of 50 arrived, %d with CE", got, ce)
+	}
+}
