@@ -19,7 +19,11 @@ type Endpoint = packet.Endpoint
 // ReceiveFunc fills b (Slots from index 0, setting b.N ≥ 1) with received
 // datagrams, each slot's Ep set to its sender. It blocks until at least one
 // datagram arrives, and returns net.ErrClosed once the Bind is closed. Each
-// ReceiveFunc is called from one goroutine only.
+// ReceiveFunc is called from one goroutine only. A datagram may be lent to
+// its slot in the Bind's own buffer (packet.Slot.Borrow) with as little as
+// 16 bytes of headroom and none behind: it is valid, and may be changed in
+// place, until the next call; the slot's next Reset gives it its own
+// buffer back.
 type ReceiveFunc func(b *packet.Batch) error
 
 // Bind is a UDP port that sends and receives batches.

@@ -71,9 +71,11 @@ func newMmsgs(n int, oobPerMsg int) mmsgs {
 // Without GRO, recvmmsg lands each datagram in a slot at its headroom.
 // With GRO the kernel may deliver up to 64 KiB of coalesced datagrams in
 // one, so recvmmsg reads into the receiver's own 64 KiB buffers and each
-// datagram is copied out, one segment per slot. Segments that do not fit
-// the caller's batch stay pending in those buffers for the next call: the
-// receiver owns them, never the caller's spare slots.
+// segment is lent, where it lies, to a slot of the caller's
+// (packet.Slot.Borrow): no copy, and valid until the next call. Segments
+// that do not fit the caller's batch stay pending in those buffers for the
+// next call, and recvmmsg overwrites the buffers only in a call that has
+// handed out nothing before it.
 type receiver struct {
 	rc     syscall.RawConn
 	sock   *udpSocket
@@ -108,10 +110,10 @@ func newReceiver(sock *udpSocket, n, groBufs int) *receiver {
 	if groBufs > 0 {
 		r.gro = true
 		r.m = newMmsgs(groBufs, oobSize)
-		r.bufs = make([]byte, groBufs*groBufferSize)
+		r.bufs = make([]byte, groBufs*groStride)
 		r.dg = make([]datagram, groBufs)
 		for i := range r.m.iovs {
-			r.m.iovs[i].Base = &r.bufs[i*groBufferSize]
+			r.m.iovs[i].Base = &r.bufs[i*groStride+groHeadroom]
 			r.m.iovs[i].SetLen(groBufferSize)
 		}
 	} else {
@@ -260,8 +262,9 @@ func (r *receiver) receiveGRO(b *packet.Batch) error {
 	}
 }
 
-// fill copies pending segments into b's free slots until b is full or
-// nothing is pending. A segment larger than its slot's room is dropped.
+// fill lends pending segments to b's free slots until b is full or
+// nothing is pending. A segment larger than its slot's own room is
+// dropped.
 func (r *receiver) fill(b *packet.Batch) {
 	for r.next < r.got {
 		d := &r.dg[r.next]
@@ -278,7 +281,7 @@ func (r *receiver) fill(b *packet.Batch) {
 			r.next++
 			continue
 		}
-		buf := r.bufs[r.next*groBufferSize : r.next*groBufferSize+d.n]
+		buf := r.bufs[r.next*groStride : r.next*groStride+groHeadroom+d.n]
 		for r.off < d.n {
 			if b.N == b.Cap() {
 				return
@@ -286,8 +289,12 @@ func (r *receiver) fill(b *packet.Batch) {
 			end := nextSegment(r.off, d.n, d.seg)
 			s := b.Slots[b.N]
 			s.Reset()
-			if room := s.Room(); end-r.off <= len(room) {
-				s.SetLen(copy(room, buf[r.off:end]))
+			// In place: no copy. The segment's headroom is the tail of
+			// the one before it (or the buffer's groHeadroom). One that
+			// would not fit the slot is dropped, as it would be without
+			// GRO (truncated).
+			if end-r.off <= len(s.Room()) {
+				s.Borrow(buf[r.off:groHeadroom+end], groHeadroom, end-r.off)
 				s.Ep, s.RxTime = d.ep, d.rx
 				b.N++
 			}

@@ -25,6 +25,14 @@ const (
 	maxIPv6Payload = 1<<16 - 1 - 8
 	// groBufferSize holds the largest datagram a UDP_GRO socket delivers.
 	groBufferSize = 1 << 16
+	// groHeadroom is kept free in front of each GRO buffer, so that every
+	// segment handed out in place (packet.Slot.Borrow) has that much
+	// headroom: the first in these bytes, the others in the tail of the
+	// segment before, which by then is spent (a WireGuard tag). Enough for
+	// a virtio_net_hdr in front of a decrypted packet.
+	groHeadroom = 16
+	// groStride is the distance between GRO buffers.
+	groStride = groHeadroom + groBufferSize
 	// defaultGROBuffers is how many groBufferSize buffers a GRO receiver
 	// reads into per recvmmsg: 512 KiB per socket. Eight coalesced
 	// datagrams of 1452-byte segments fill more than two full batches;

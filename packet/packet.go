@@ -46,10 +46,12 @@ func (e Endpoint) String() string { return e.Dst.String() }
 // IsValid reports whether the endpoint has a remote address.
 func (e Endpoint) IsValid() bool { return e.Dst.IsValid() }
 
-// Slot is one packet buffer. Buf is fixed at creation; the packet is
+// Slot is one packet buffer. Buf is fixed at creation, but for a slot a
+// receiver lent a buffer of its own to (Borrow); the packet is
 // Buf[off:off+n].
 type Slot struct {
 	Buf []byte
+	own []byte // the slot's own buffer while Buf is borrowed (Borrow)
 	off int
 	n   int
 	// Ep is the remote endpoint a received datagram came from, or where
@@ -70,8 +72,31 @@ func NewSlot(size int) *Slot {
 	return s
 }
 
+// Borrow makes buf[off:off+n] the slot's packet, buf[:off] its headroom
+// and buf[off+n:] its tailroom, until the next Reset, which gives the slot
+// its own buffer back. A receiver hands out packets this way where they lie
+// in its own buffer, without a copy; it must not reuse buf until the
+// slot's holder is done with it. It reports false, changing nothing, if
+// the packet does not fit in buf.
+func (s *Slot) Borrow(buf []byte, off, n int) bool {
+	if off < 0 || n < 0 || off > len(buf)-n {
+		return false
+	}
+	if s.own == nil {
+		s.own = s.Buf
+	}
+	s.Buf, s.off, s.n = buf, off, n
+	return true
+}
+
+// Borrowed reports whether the slot's buffer is borrowed (Borrow).
+func (s *Slot) Borrowed() bool { return s.own != nil }
+
 // Reset empties the slot and puts the start at the headroom.
 func (s *Slot) Reset() {
+	if s.own != nil {
+		s.Buf, s.own = s.own, nil
+	}
 	s.off = Headroom
 	if s.off > len(s.Buf) {
 		s.off = 0

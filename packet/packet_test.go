@@ -69,3 +69,29 @@ func TestBatchAppendCompactPool(t *testing.T) {
 	}
 	p.Put(y)
 }
+
+func TestBorrow(t *testing.T) {
+	s := NewSlot(SlotSize(100))
+	own := &s.Buf[0]
+	ext := []byte("0123456789abcdefPACKETtail")
+	if s.Borrow(ext, 16, 11) || s.Borrow(ext, -1, 2) || s.Borrow(ext, 2, -1) {
+		t.Fatal("Borrow of a packet beyond the buffer succeeded")
+	}
+	if s.Borrowed() {
+		t.Fatal("a failed Borrow left the slot borrowed")
+	}
+	if !s.Borrow(ext, 16, 6) || string(s.Data()) != "PACKET" || s.Headroom() != 16 || s.Tailroom() != 4 || !s.Borrowed() {
+		t.Fatalf("borrowed: %q headroom %d tailroom %d", s.Data(), s.Headroom(), s.Tailroom())
+	}
+	copy(s.Push(2), "!!") // in place, in the lender's buffer
+	if string(ext[14:22]) != "!!PACKET" {
+		t.Fatalf("lender's buffer %q", ext)
+	}
+	if !s.Borrow(ext, 0, 4) { // borrowing again keeps the slot's own buffer
+		t.Fatal("second Borrow failed")
+	}
+	s.Reset()
+	if s.Borrowed() || &s.Buf[0] != own || s.Headroom() != Headroom || s.Len() != 0 {
+		t.Fatal("Reset did not give the slot its own buffer back")
+	}
+}
