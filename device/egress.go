@@ -124,13 +124,13 @@ func (p *Peer) enqueue(b *packet.Batch, idx []int, fresh []*packet.Slot) bool {
 	if !d.pool.get(fresh[:len(idx)], d.closed) {
 		return false
 	}
-	p.eg.mu.Lock()
 	for i, j := range idx {
-		p.eg.q.Enqueue(b.Slots[j])
-		b.Slots[j] = fresh[i]
-		fresh[i] = nil
+		b.Slots[j], fresh[i] = fresh[i], b.Slots[j]
 	}
+	p.eg.mu.Lock()
+	p.eg.q.EnqueueBatch(fresh[:len(idx)]) // one clock reading for all
 	p.eg.mu.Unlock()
+	clear(fresh[:len(idx)])
 	select {
 	case p.eg.wake <- struct{}{}:
 	default:
