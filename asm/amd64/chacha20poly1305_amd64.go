@@ -12,7 +12,8 @@ package amd64
 func HChaCha20AVX(out *[32]byte, key *[32]byte, nonce *[16]byte)
 
 // Poly1305BlocksADX absorbs len(msg)/16 whole blocks of msg into the
-// state st = {h0, h1, h2, r0, r1} (r clamped, h partially reduced).
+// state st = {h0, h1, h2, r0, r1} (r clamped, h partially reduced:
+// h2 ≤ 4).
 // It needs BMI2 and ADX.
 //
 //go:noescape

@@ -217,71 +217,93 @@ var (
 	t0, t1, t2, t3 = R13, R14, R15, RBX
 )
 
+// polyR is the clamped Poly1305 key r in memory: r0, r1 and rs = r1 +
+// r1>>2 = 5·r1/4 (r1 is a multiple of 4), which folds the products at and
+// above 2¹³⁰ back in without a fourth limb.
+type polyR struct{ r0, r1, rs Mem }
+
+// hregs is a Poly1305 accumulator in three registers.
+type hregs struct{ h0, h1, h2 GPPhysical }
+
+// hA is the accumulator of every one-packet routine; hB is the second
+// packet's in Poly1305AEAD2ADX.
+var (
+	hA = hregs{h0, h1, h2}
+	hB = hregs{RCX, R8, R9}
+)
+
 // polyBlock returns the instructions that absorb the 16-byte block at m (with
-// the 2¹²⁸ bit) and multiply by r, reduced partially as in the portable
-// polyMul: h = (h + m)·r mod 2¹³⁰−5. r0 and r1 are in memory.
-func polyBlock(m Mem, r0, r1 Mem) seq {
+// the 2¹²⁸ bit) into hA and multiply by r, reduced partially as in the
+// portable polyMul: h = (h + m)·r mod 2¹³⁰−5.
+func polyBlock(m Mem, r polyR) seq { return polyBlockH(m, r, hA) }
+
+// polyBlockH is polyBlock on the accumulator h.
+func polyBlockH(m Mem, r polyR, h hregs) seq {
 	var s seq
 	a := func(f func()) { s.add(f) }
-	a(func() { ADDQ(m, h0) })
-	a(func() { ADCQ(m.Offset(8), h1) })
-	a(func() { ADCQ(U32(1), h2) })
-	polyMul(&s, r0, r1)
+	a(func() { ADDQ(m, h.h0) })
+	a(func() { ADCQ(m.Offset(8), h.h1) })
+	a(func() { ADCQ(U32(1), h.h2) })
+	polyMul(&s, r, h)
 	return s
 }
 
-// polyMul appends h = h·r: four MULX products, h2·r by IMUL (h2 ≤ 7 and r
-// is clamped, so h2·r0 and h2·r1 fit in 63 bits and can be added to the
-// high halves of h0·r1 and h1·r1 without a carry), and the cross sums on
-// two independent carry chains, ADCX (CF) and ADOX (OF).
-func polyMul(s *seq, r0, r1 Mem) {
+// polyMul appends h = h·r mod 2¹³⁰−5, partially reduced, with t0..t3, AX
+// and DX as scratch. With r1 a multiple of 4, h1·r1·2¹²⁸ ≡ h1·rs and
+// h2·r1·2¹⁹² ≡ h2·rs·2⁶⁴, so
+//
+//	h·r ≡ d0 + d1·2⁶⁴ + d2·2¹²⁸,
+//	d0 = h0·r0 + h1·rs, d1 = h0·r1 + h1·r0 + h2·rs, d2 = h2·r0
+//
+// (the 64-bit limbs of OpenSSL's poly1305-x86_64). With h2 ≤ 6 on entry
+// (≤ 4 after a reduction, plus the 2¹²⁸ bit and a carry) and r0, r1 < 2⁶⁰,
+// rs < 2⁶¹: h2·rs and h2·r0 fit in 63 bits (IMUL), d0 and d1 in 126 bits
+// and d2 with the carries in 63, so the fold of k = d2>>2 as 4k + k fits in
+// one limb and leaves h2 ≤ 4.
+func polyMul(s *seq, r polyR, h hregs) {
 	a := func(f func()) { s.add(f) }
-	a(func() { MOVQ(r0, RDX) })
-	a(func() { MULXQ(h0, t0, t1) })  // t1:t0 = h0·r0
-	a(func() { MULXQ(h1, RAX, t2) }) // t2:AX = h1·r0
-	a(func() { MOVQ(h2, RCX) })
-	a(func() { IMULQ(r1, RCX) }) // CX = h2·r1
-	a(func() { IMULQ(RDX, h2) }) // h2 = h2·r0
-	a(func() { MOVQ(r1, RDX) })
-	a(func() { MULXQ(h0, h0, R8) }) // R8:h0 = h0·r1
-	a(func() { MULXQ(h1, h1, t3) }) // t3:h1 = h1·r1
-	a(func() { ADDQ(h2, R8) })
-	a(func() { ADDQ(RCX, t3) })
-	a(func() { XORQ(RCX, RCX) }) // CX = 0, CF = OF = 0
-	a(func() { ADCXQ(RAX, t1) })
-	a(func() { ADOXQ(h0, t1) })
-	a(func() { ADCXQ(h1, t2) })
-	a(func() { ADOXQ(R8, t2) })
-	a(func() { ADCXQ(RCX, t3) })
-	a(func() { ADOXQ(RCX, t3) })
-	// Fold the part above 2¹³⁰ back in: with k = t >> 130, add 4k + k.
-	a(func() { MOVQ(t0, h0) })
-	a(func() { MOVQ(t1, h1) })
-	a(func() { MOVQ(t2, h2) })
-	a(func() { ANDQ(U32(3), h2) })
-	a(func() { MOVQ(t2, t0) })
-	a(func() { ANDQ(I32(-4), t0) })
-	a(func() { MOVQ(t3, t1) })
-	a(func() { SHRQ(U8(2), t3, t2) })
+	a(func() { MOVQ(r.r0, RDX) })
+	a(func() { MULXQ(h.h0, t0, t1) })  // t1:t0 = h0·r0
+	a(func() { MULXQ(h.h1, RAX, t2) }) // t2:AX = h1·r0
+	a(func() { MOVQ(r.rs, RDX) })
+	a(func() { MULXQ(h.h1, h.h1, t3) }) // t3:h1 = h1·rs
+	a(func() { ADDQ(h.h1, t0) })        // d0 = t1:t0
+	a(func() { ADCQ(t3, t1) })
+	a(func() { IMULQ(h.h2, RDX) })  // DX = h2·rs
+	a(func() { IMULQ(r.r0, h.h2) }) // h2 = h2·r0
+	a(func() { ADDQ(RDX, RAX) })
+	a(func() { ADCQ(U32(0), t2) })
+	a(func() { MOVQ(r.r1, RDX) })
+	a(func() { MULXQ(h.h0, h.h0, t3) }) // t3:h0 = h0·r1
+	a(func() { ADDQ(h.h0, RAX) })
+	a(func() { ADCQ(t3, t2) })
+	a(func() { ADDQ(t1, RAX) }) // d1 = t2:AX
+	a(func() { ADCQ(U32(0), t2) })
+	a(func() { ADDQ(t2, h.h2) }) // d2 = h2
+	// Fold the part above 2¹³⁰ back in: with k = d2 >> 2, add 4k + k.
+	a(func() { MOVQ(h.h2, t1) })
+	a(func() { ANDQ(I32(-4), t1) })
+	a(func() { MOVQ(h.h2, t3) })
 	a(func() { SHRQ(U8(2), t3) })
-	a(func() { ADDQ(t0, h0) })
-	a(func() { ADCQ(t1, h1) })
-	a(func() { ADCQ(U32(0), h2) })
-	a(func() { ADDQ(t2, h0) })
-	a(func() { ADCQ(t3, h1) })
-	a(func() { ADCQ(U32(0), h2) })
+	a(func() { ANDQ(U32(3), h.h2) })
+	a(func() { ADDQ(t3, t1) })
+	a(func() { ADDQ(t1, t0) })
+	a(func() { ADCQ(U32(0), RAX) })
+	a(func() { ADCQ(U32(0), h.h2) })
+	a(func() { MOVQ(t0, h.h0) })
+	a(func() { MOVQ(RAX, h.h1) })
 }
 
 // polyCatchUp absorbs whole blocks from SI on while at least 16 bytes are
 // left before the address in limit.
-func polyCatchUp(limit, r0, r1 Mem) {
+func polyCatchUp(limit Mem, r polyR) {
 	loop, done := label("catchup"), label("catchupdone")
 	Label(loop)
 	MOVQ(limit, RAX)
 	SUBQ(RSI, RAX)
 	CMPQ(RAX, U32(16))
 	JL(LabelRef(done)) // signed: Open's MAC may already be past limit
-	polyBlock(Mem{Base: RSI}, r0, r1).emit()
+	polyBlock(Mem{Base: RSI}, r).emit()
 	ADDQ(U32(16), RSI)
 	JMP(LabelRef(loop))
 	Label(done)
@@ -289,7 +311,7 @@ func polyCatchUp(limit, r0, r1 Mem) {
 
 // polyPadded absorbs CX (0..15) bytes at SI zero-padded to a block, using
 // the 16-byte pad. It clobbers SI.
-func polyPadded(pad, r0, r1 Mem) {
+func polyPadded(pad Mem, r polyR) {
 	done, loop := label("paddone"), label("padloop")
 	TESTQ(RCX, RCX)
 	JZ(LabelRef(done))
@@ -304,21 +326,25 @@ func polyPadded(pad, r0, r1 Mem) {
 	DECQ(RCX)
 	JNZ(LabelRef(loop))
 	LEAQ(pad, RSI)
-	polyBlock(Mem{Base: RSI}, r0, r1).emit()
+	polyBlock(Mem{Base: RSI}, r).emit()
 	Label(done)
 }
 
-// polyKey clamps r from the 32 bytes at k and stores r and s. It uses R8
+// polyKey clamps r from the 32 bytes at k and stores r (with rs) and s. It uses R8
 // and R9, so k may be based on any other register.
-func polyKey(k Mem, r0, r1, s0, s1 Mem) {
+func polyKey(k Mem, r polyR, s0, s1 Mem) {
 	MOVQ(k, R8)
 	MOVQ(U64(0x0ffffffc0fffffff), R9)
 	ANDQ(R9, R8)
-	MOVQ(R8, r0)
+	MOVQ(R8, r.r0)
 	MOVQ(k.Offset(8), R8)
 	MOVQ(U64(0x0ffffffc0ffffffc), R9)
 	ANDQ(R9, R8)
-	MOVQ(R8, r1)
+	MOVQ(R8, r.r1)
+	MOVQ(R8, R9)
+	SHRQ(U8(2), R9)
+	ADDQ(R9, R8)
+	MOVQ(R8, r.rs)
 	MOVQ(k.Offset(16), R8)
 	MOVQ(R8, s0)
 	MOVQ(k.Offset(24), R8)
@@ -346,13 +372,13 @@ func polyFinish(s0, s1 Mem) {
 
 // polyAEADTail absorbs the lengths block (adLen, ctLen from memory) and
 // writes the tag to the address in tag.
-func polyAEADTail(adLen, ctLen, pad, r0, r1, s0, s1, tag Mem) {
+func polyAEADTail(adLen, ctLen, pad Mem, r polyR, s0, s1, tag Mem) {
 	MOVQ(adLen, RAX)
 	MOVQ(RAX, pad)
 	MOVQ(ctLen, RAX)
 	MOVQ(RAX, pad.Offset(8))
 	LEAQ(pad, RSI)
-	polyBlock(Mem{Base: RSI}, r0, r1).emit()
+	polyBlock(Mem{Base: RSI}, r).emit()
 	MOVQ(tag, RDI)
 	polyFinish(s0, s1)
 }
@@ -361,7 +387,8 @@ func poly1305Blocks() {
 	TEXT("Poly1305BlocksADX", NOSPLIT, "func(st *[5]uint64, msg []byte)")
 	Pragma("noescape")
 	Doc("Poly1305BlocksADX absorbs len(msg)/16 whole blocks of msg into the",
-		"state st = {h0, h1, h2, r0, r1} (r clamped, h partially reduced).",
+		"state st = {h0, h1, h2, r0, r1} (r clamped, h partially reduced:",
+		"h2 ≤ 4).",
 		"It needs BMI2 and ADX.")
 	Load(Param("st"), RDI)
 	Load(Param("msg").Base(), RSI)
@@ -371,12 +398,17 @@ func poly1305Blocks() {
 	MOVQ(Mem{Base: RDI, Disp: 16}, h2)
 	ANDQ(I32(-16), R9)
 	ADDQ(RSI, R9)
-	r0, r1 := Mem{Base: RDI, Disp: 24}, Mem{Base: RDI, Disp: 32}
+	r := polyR{Mem{Base: RDI, Disp: 24}, Mem{Base: RDI, Disp: 32}, AllocLocal(8)}
+	MOVQ(r.r1, RAX)
+	MOVQ(RAX, RCX)
+	SHRQ(U8(2), RCX)
+	ADDQ(RCX, RAX)
+	MOVQ(RAX, r.rs)
 	loop, done := label("blocks"), label("blocksdone")
 	Label(loop)
 	CMPQ(RSI, R9)
 	JAE(LabelRef(done))
-	polyBlock(Mem{Base: RSI}, r0, r1).emit()
+	polyBlock(Mem{Base: RSI}, r).emit()
 	ADDQ(U32(16), RSI)
 	JMP(LabelRef(loop))
 	Label(done)
@@ -392,23 +424,23 @@ func poly1305AEAD() {
 	Doc("Poly1305AEADADX computes the RFC 8439 AEAD tag under the one-time key:",
 		"ad and ct each zero-padded to 16 bytes, then both lengths. It needs",
 		"BMI2 and ADX.")
-	r0, r1, s0, s1 := AllocLocal(8), AllocLocal(8), AllocLocal(8), AllocLocal(8)
+	r, s0, s1 := polyR{AllocLocal(8), AllocLocal(8), AllocLocal(8)}, AllocLocal(8), AllocLocal(8)
 	pad, limit := AllocLocal(16), AllocLocal(8)
 	Load(Param("key"), RAX)
-	polyKey(Mem{Base: RAX}, r0, r1, s0, s1)
+	polyKey(Mem{Base: RAX}, r, s0, s1)
 	for _, p := range []string{"ad", "ct"} {
 		Load(Param(p).Base(), RSI)
 		Load(Param(p).Len(), RCX)
 		ANDQ(I32(-16), RCX)
 		ADDQ(RSI, RCX)
 		MOVQ(RCX, limit)
-		polyCatchUp(limit, r0, r1)
+		polyCatchUp(limit, r)
 		Load(Param(p).Len(), RCX)
 		ANDQ(U32(15), RCX)
-		polyPadded(pad, r0, r1)
+		polyPadded(pad, r)
 	}
 	adLen, ctLen := addr(Param("ad").Len()), addr(Param("ct").Len())
-	polyAEADTail(adLen, ctLen, pad, r0, r1, s0, s1, addr(Param("tag")))
+	polyAEADTail(adLen, ctLen, pad, r, s0, s1, addr(Param("tag")))
 	RET()
 }
 
@@ -539,7 +571,7 @@ func aead(seal bool) {
 	keyLo, keyHi := AllocLocal(32), AllocLocal(32)
 	dsave := AllocLocal(128)
 	row3 := AllocLocal(16)
-	r0, r1, s0, s1 := AllocLocal(8), AllocLocal(8), AllocLocal(8), AllocLocal(8)
+	r, s0, s1 := polyR{AllocLocal(8), AllocLocal(8), AllocLocal(8)}, AllocLocal(8), AllocLocal(8)
 	pad := AllocLocal(16)
 	pos, mlen, limit := AllocLocal(8), AllocLocal(8), AllocLocal(8)
 	// macLimit bounds what the rounds may hash: for Seal the ciphertext
@@ -606,7 +638,7 @@ func aead(seal bool) {
 		macRound := func(k int) {
 			var p seq
 			for b := 0; b < k; b++ {
-				p = append(p, polyBlock(Mem{Base: RSI, Disp: 16 * b}, r0, r1)...)
+				p = append(p, polyBlock(Mem{Base: RSI, Disp: 16 * b}, r)...)
 			}
 			merge(doubleRound(ymm, ng, spill), p)
 			ADDQ(U32(16*k), RSI)
@@ -641,7 +673,7 @@ func aead(seal bool) {
 			ADDQ(pos, RAX)
 			ADDQ(mlen, RAX)
 			MOVQ(RAX, limit)
-			polyCatchUp(limit, r0, r1)
+			polyCatchUp(limit, r)
 			// The last chunk: absorb the padded tail too, before
 			// decryption may overwrite it.
 			notLast := label("notlast")
@@ -651,7 +683,7 @@ func aead(seal bool) {
 			JNE(LabelRef(notLast))
 			MOVQ(n, RCX)
 			ANDQ(U32(15), RCX)
-			polyPadded(pad, r0, r1)
+			polyPadded(pad, r)
 			Label(notLast)
 		}
 		MOVQ(srcP, RAX)
@@ -736,17 +768,17 @@ func aead(seal bool) {
 		JMP(LabelRef(firstDone))
 	}
 	Label(firstDone)
-	polyKey(ks, r0, r1, s0, s1)
+	polyKey(ks, r, s0, s1)
 	// The additional data, zero-padded.
 	Load(Param("ad").Base(), RSI)
 	Load(Param("ad").Len(), RCX)
 	ANDQ(I32(-16), RCX)
 	ADDQ(RSI, RCX)
 	MOVQ(RCX, limit)
-	polyCatchUp(limit, r0, r1)
+	polyCatchUp(limit, r)
 	Load(Param("ad").Len(), RCX)
 	ANDQ(U32(15), RCX)
-	polyPadded(pad, r0, r1)
+	polyPadded(pad, r)
 	MOVQ(hashP, RSI)
 	if seal {
 		MOVQ(RSI, limit)
@@ -791,12 +823,12 @@ func aead(seal bool) {
 		ANDQ(I32(-16), RAX)
 		ADDQ(hashP, RAX)
 		MOVQ(RAX, limit)
-		polyCatchUp(limit, r0, r1)
+		polyCatchUp(limit, r)
 		MOVQ(n, RCX)
 		ANDQ(U32(15), RCX)
-		polyPadded(pad, r0, r1)
+		polyPadded(pad, r)
 	}
-	polyAEADTail(addr(Param("ad").Len()), n, pad, r0, r1, s0, s1, addr(Param("tag")))
+	polyAEADTail(addr(Param("ad").Len()), n, pad, r, s0, s1, addr(Param("tag")))
 	VZEROUPPER()
 	RET()
 }
