@@ -26,6 +26,15 @@ func Poly1305BlocksADX(st *[5]uint64, msg []byte)
 //go:noescape
 func Poly1305AEADADX(key *[32]byte, ad []byte, ct []byte, tag *[16]byte)
 
+// Poly1305AEAD2ADX is Poly1305AEADADX for two packets at once, whose
+// additional data and ciphertexts have the same lengths: len(ad1) =
+// len(ad0) and len(ct1) = len(ct0), which it does not check. The two
+// multiplication chains are independent, so each hides the other's
+// latency. It needs BMI2 and ADX.
+//
+//go:noescape
+func Poly1305AEAD2ADX(k0 *[32]byte, k1 *[32]byte, ad0 []byte, ad1 []byte, ct0 []byte, ct1 []byte, tag0 *[16]byte, tag1 *[16]byte)
+
 // ChaCha20Blocks8AVX2 computes eight independent ChaCha20 blocks. in
 // holds their initial states lane-interleaved: 32 bytes per (group g,
 // row r) at 128g+32r, row r of state 2g in the low half and of state

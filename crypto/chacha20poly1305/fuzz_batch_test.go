@@ -14,6 +14,9 @@ func FuzzBatch(f *testing.F) {
 	f.Add([]byte{16, 64, 0, 64, 1, 64, 2, 64, 3}, uint64(1))
 	f.Add([]byte{7, 0, 0, 1, 1, 63, 2, 65, 0, 128, 1, 200, 2, 255, 3}, uint64(2))
 	f.Add(bytes.Repeat([]byte{24, 191, 5}, 9), uint64(3))
+	// Packets of one length and AD length (13 bytes), as the multi-buffer
+	// path hashes in pairs.
+	f.Add(append([]byte{9}, bytes.Repeat([]byte{37, 52, 37, 53}, 5)...), uint64(4))
 	f.Fuzz(func(t *testing.T, desc []byte, seed uint64) {
 		if len(desc) == 0 {
 			return

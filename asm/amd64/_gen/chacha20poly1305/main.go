@@ -43,6 +43,7 @@ func main() {
 	hchacha20()
 	poly1305Blocks()
 	poly1305AEAD()
+	poly1305AEAD2()
 	chacha20Blocks8()
 	aead(true)
 	aead(false)
@@ -332,7 +333,10 @@ func polyPadded(pad Mem, r polyR) {
 
 // polyKey clamps r from the 32 bytes at k and stores r (with rs) and s. It uses R8
 // and R9, so k may be based on any other register.
-func polyKey(k Mem, r polyR, s0, s1 Mem) {
+func polyKey(k Mem, r polyR, s0, s1 Mem) { polyKeyH(k, r, s0, s1, hA) }
+
+// polyKeyH is polyKey for the accumulator h.
+func polyKeyH(k Mem, r polyR, s0, s1 Mem, h hregs) {
 	MOVQ(k, R8)
 	MOVQ(U64(0x0ffffffc0fffffff), R9)
 	ANDQ(R9, R8)
@@ -349,25 +353,29 @@ func polyKey(k Mem, r polyR, s0, s1 Mem) {
 	MOVQ(R8, s0)
 	MOVQ(k.Offset(24), R8)
 	MOVQ(R8, s1)
-	XORQ(h0, h0)
-	XORQ(h1, h1)
-	XORQ(h2, h2)
+	XORQ(h.h0, h.h0)
+	XORQ(h.h1, h.h1)
+	XORQ(h.h2, h.h2)
 }
 
 // polyFinish reduces h fully, adds s and writes the tag to (DI).
-func polyFinish(s0, s1 Mem) {
-	MOVQ(h0, t0)
-	MOVQ(h1, t1)
-	MOVQ(h2, t2)
-	SUBQ(I32(-5), h0)
-	SBBQ(I32(-1), h1)
-	SBBQ(U32(3), h2)
-	CMOVQCS(t0, h0)
-	CMOVQCS(t1, h1)
-	ADDQ(s0, h0)
-	ADCQ(s1, h1)
-	MOVQ(h0, Mem{Base: RDI})
-	MOVQ(h1, Mem{Base: RDI, Disp: 8})
+func polyFinish(s0, s1 Mem) { polyFinishH(s0, s1, hA, Mem{Base: RDI}) }
+
+// polyFinishH reduces h fully, adds s and writes the tag to tag. It uses
+// t0..t2.
+func polyFinishH(s0, s1 Mem, h hregs, tag Mem) {
+	MOVQ(h.h0, t0)
+	MOVQ(h.h1, t1)
+	MOVQ(h.h2, t2)
+	SUBQ(I32(-5), h.h0)
+	SBBQ(I32(-1), h.h1)
+	SBBQ(U32(3), h.h2)
+	CMOVQCS(t0, h.h0)
+	CMOVQCS(t1, h.h1)
+	ADDQ(s0, h.h0)
+	ADCQ(s1, h.h1)
+	MOVQ(h.h0, tag)
+	MOVQ(h.h1, tag.Offset(8))
 }
 
 // polyAEADTail absorbs the lengths block (adLen, ctLen from memory) and
@@ -441,6 +449,81 @@ func poly1305AEAD() {
 	}
 	adLen, ctLen := addr(Param("ad").Len()), addr(Param("ct").Len())
 	polyAEADTail(adLen, ctLen, pad, r, s0, s1, addr(Param("tag")))
+	RET()
+}
+
+func poly1305AEAD2() {
+	TEXT("Poly1305AEAD2ADX", 0, "func(k0, k1 *[32]byte, ad0, ad1, ct0, ct1 []byte, tag0, tag1 *[16]byte)")
+	Pragma("noescape")
+	Doc("Poly1305AEAD2ADX is Poly1305AEADADX for two packets at once, whose",
+		"additional data and ciphertexts have the same lengths: len(ad1) =",
+		"len(ad0) and len(ct1) = len(ct0), which it does not check. The two",
+		"multiplication chains are independent, so each hides the other's",
+		"latency. It needs BMI2 and ADX.")
+	rA := polyR{AllocLocal(8), AllocLocal(8), AllocLocal(8)}
+	rB := polyR{AllocLocal(8), AllocLocal(8), AllocLocal(8)}
+	sA0, sA1, sB0, sB1 := AllocLocal(8), AllocLocal(8), AllocLocal(8), AllocLocal(8)
+	padA, padB, limit := AllocLocal(16), AllocLocal(16), AllocLocal(8)
+	// polyKeyH uses R8 and R9, which are in hB: key A first.
+	Load(Param("k0"), RAX)
+	polyKeyH(Mem{Base: RAX}, rA, sA0, sA1, hA)
+	Load(Param("k1"), RAX)
+	polyKeyH(Mem{Base: RAX}, rB, sB0, sB1, hB)
+	both := func(a, b Mem) {
+		polyBlockH(a, rA, hA).emit()
+		polyBlockH(b, rB, hB).emit()
+	}
+	for _, p := range []string{"ad", "ct"} {
+		Load(Param(p+"0").Base(), RSI)
+		Load(Param(p+"1").Base(), RDI)
+		Load(Param(p+"0").Len(), RAX)
+		ANDQ(I32(-16), RAX)
+		ADDQ(RSI, RAX)
+		MOVQ(RAX, limit)
+		loop, done := label("blocks2"), label("blocks2done")
+		Label(loop)
+		CMPQ(RSI, limit)
+		JAE(LabelRef(done))
+		both(Mem{Base: RSI}, Mem{Base: RDI})
+		ADDQ(U32(16), RSI)
+		ADDQ(U32(16), RDI)
+		JMP(LabelRef(loop))
+		Label(done)
+		// The partial last blocks, zero-padded.
+		Load(Param(p+"0").Len(), t0)
+		ANDQ(U32(15), t0)
+		skip, copyLoop := label("pad2done"), label("pad2loop")
+		JZ(LabelRef(skip))
+		MOVQ(U32(0), padA)
+		MOVQ(U32(0), padA.Offset(8))
+		MOVQ(U32(0), padB)
+		MOVQ(U32(0), padB.Offset(8))
+		LEAQ(padA, t1)
+		LEAQ(padB, t2)
+		Label(copyLoop)
+		MOVB(Mem{Base: RSI}, AL)
+		MOVB(AL, Mem{Base: t1})
+		MOVB(Mem{Base: RDI}, AL)
+		MOVB(AL, Mem{Base: t2})
+		INCQ(RSI)
+		INCQ(RDI)
+		INCQ(t1)
+		INCQ(t2)
+		DECQ(t0)
+		JNZ(LabelRef(copyLoop))
+		both(padA, padB)
+		Label(skip)
+	}
+	// The lengths, the same for both.
+	Load(Param("ad0").Len(), RAX)
+	MOVQ(RAX, padA)
+	Load(Param("ct0").Len(), RAX)
+	MOVQ(RAX, padA.Offset(8))
+	both(padA, padA)
+	Load(Param("tag0"), RSI)
+	polyFinishH(sA0, sA1, hA, Mem{Base: RSI})
+	Load(Param("tag1"), RSI)
+	polyFinishH(sB0, sB1, hB, Mem{Base: RSI})
 	RET()
 }
 
