@@ -1237,6 +1237,7 @@ rounds_26:
 	VPADDD     544(SP), Y1, Y1
 	VPADDD     576(SP), Y2, Y2
 	VPADDD     608(SP), Y3, Y3
+	ADDL       $0x00000002, 736(SP)
 	VPERM2I128 $0x20, Y1, Y0, Y15
 	VMOVDQU    Y15, (SP)
 	VPERM2I128 $0x31, Y1, Y0, Y0
@@ -1245,7 +1246,6 @@ rounds_26:
 	VMOVDQU    Y15, 32(SP)
 	VPERM2I128 $0x31, Y3, Y2, Y2
 	VMOVDQU    Y2, 96(SP)
-	ADDL       $0x00000002, 736(SP)
 	JMP        firstdone_25
 
 first2_22:
@@ -1354,6 +1354,7 @@ rounds_27:
 	VPADDD     544(SP), Y5, Y5
 	VPADDD     576(SP), Y6, Y6
 	VPADDD     640(SP), Y7, Y7
+	ADDL       $0x00000004, 736(SP)
 	VPERM2I128 $0x20, Y1, Y0, Y15
 	VMOVDQU    Y15, (SP)
 	VPERM2I128 $0x31, Y1, Y0, Y0
@@ -1370,7 +1371,6 @@ rounds_27:
 	VMOVDQU    Y15, 160(SP)
 	VPERM2I128 $0x31, Y7, Y6, Y6
 	VMOVDQU    Y6, 224(SP)
-	ADDL       $0x00000004, 736(SP)
 	JMP        firstdone_25
 
 first3_23:
@@ -1527,6 +1527,7 @@ rounds_28:
 	VPADDD     544(SP), Y9, Y9
 	VPADDD     576(SP), Y10, Y10
 	VPADDD     672(SP), Y11, Y11
+	ADDL       $0x00000006, 736(SP)
 	VPERM2I128 $0x20, Y1, Y0, Y15
 	VMOVDQU    Y15, (SP)
 	VPERM2I128 $0x31, Y1, Y0, Y0
@@ -1551,7 +1552,6 @@ rounds_28:
 	VMOVDQU    Y15, 288(SP)
 	VPERM2I128 $0x31, Y11, Y10, Y10
 	VMOVDQU    Y10, 352(SP)
-	ADDL       $0x00000006, 736(SP)
 	JMP        firstdone_25
 
 first4_24:
@@ -1764,6 +1764,7 @@ rounds_29:
 	VPADDD     544(SP), Y13, Y13
 	VPADDD     576(SP), Y14, Y14
 	VPADDD     704(SP), Y15, Y15
+	ADDL       $0x00000008, 736(SP)
 	VMOVDQU    Y15, 512(SP)
 	VPERM2I128 $0x20, Y1, Y0, Y15
 	VMOVDQU    Y15, (SP)
@@ -1798,7 +1799,6 @@ rounds_29:
 	VMOVDQU    Y0, 416(SP)
 	VPERM2I128 $0x31, Y1, Y14, Y14
 	VMOVDQU    Y14, 480(SP)
-	ADDL       $0x00000008, 736(SP)
 
 firstdone_25:
 	MOVQ (SP), R8
@@ -2262,10 +2262,42 @@ plainround_46:
 	JNZ     macrounds_44
 
 roundsdone_47:
+	CMPQ       816(SP), $0x00000080
+	JNE        partial_48
 	VPADDD     sigma<>+0(SB), Y0, Y0
 	VPADDD     544(SP), Y1, Y1
 	VPADDD     576(SP), Y2, Y2
 	VPADDD     608(SP), Y3, Y3
+	ADDL       $0x00000002, 736(SP)
+	MOVQ       src_base+40(FP), AX
+	ADDQ       808(SP), AX
+	MOVQ       dst_base+16(FP), CX
+	ADDQ       808(SP), CX
+	VPERM2I128 $0x20, Y1, Y0, Y15
+	VPXOR      (AX), Y15, Y15
+	VMOVDQU    Y15, (CX)
+	VPERM2I128 $0x31, Y1, Y0, Y0
+	VPXOR      64(AX), Y0, Y0
+	VMOVDQU    Y0, 64(CX)
+	VPERM2I128 $0x20, Y3, Y2, Y15
+	VPXOR      32(AX), Y15, Y15
+	VMOVDQU    Y15, 32(CX)
+	VPERM2I128 $0x31, Y3, Y2, Y2
+	VPXOR      96(AX), Y2, Y2
+	VMOVDQU    Y2, 96(CX)
+	MOVQ       816(SP), AX
+	ADDQ       AX, 808(SP)
+	MOVQ       dst_base+16(FP), AX
+	ADDQ       808(SP), AX
+	MOVQ       AX, 824(SP)
+	JMP        chunk_38
+
+partial_48:
+	VPADDD     sigma<>+0(SB), Y0, Y0
+	VPADDD     544(SP), Y1, Y1
+	VPADDD     576(SP), Y2, Y2
+	VPADDD     608(SP), Y3, Y3
+	ADDL       $0x00000002, 736(SP)
 	VPERM2I128 $0x20, Y1, Y0, Y15
 	VMOVDQU    Y15, (SP)
 	VPERM2I128 $0x31, Y1, Y0, Y0
@@ -2274,7 +2306,6 @@ roundsdone_47:
 	VMOVDQU    Y15, 32(SP)
 	VPERM2I128 $0x31, Y3, Y2, Y2
 	VMOVDQU    Y2, 96(SP)
-	ADDL       $0x00000002, 736(SP)
 	MOVQ       src_base+40(FP), AX
 	ADDQ       808(SP), AX
 	MOVQ       dst_base+16(FP), CX
@@ -2282,9 +2313,9 @@ roundsdone_47:
 	LEAQ       (SP), DX
 	MOVQ       816(SP), R8
 
-xor64_48:
+xor64_49:
 	CMPQ    R8, $0x00000040
-	JB      xor8_49
+	JB      xor8_50
 	VMOVDQU (DX), Y0
 	VMOVDQU 32(DX), Y1
 	VPXOR   (AX), Y0, Y0
@@ -2295,11 +2326,11 @@ xor64_48:
 	ADDQ    $0x00000040, CX
 	ADDQ    $0x00000040, DX
 	SUBQ    $0x00000040, R8
-	JMP     xor64_48
+	JMP     xor64_49
 
-xor8_49:
+xor8_50:
 	CMPQ R8, $0x00000008
-	JB   xor1_50
+	JB   xor1_51
 	MOVQ (DX), R9
 	XORQ (AX), R9
 	MOVQ R9, (CX)
@@ -2307,11 +2338,11 @@ xor8_49:
 	ADDQ $0x00000008, CX
 	ADDQ $0x00000008, DX
 	SUBQ $0x00000008, R8
-	JMP  xor8_49
+	JMP  xor8_50
 
-xor1_50:
+xor1_51:
 	TESTQ R8, R8
-	JZ    xordone_51
+	JZ    xordone_52
 	MOVB  (DX), R9
 	XORB  (AX), R9
 	MOVB  R9, (CX)
@@ -2319,9 +2350,9 @@ xor1_50:
 	INCQ  CX
 	INCQ  DX
 	DECQ  R8
-	JMP   xor1_50
+	JMP   xor1_51
 
-xordone_51:
+xordone_52:
 	MOVQ 816(SP), AX
 	ADDQ AX, 808(SP)
 	MOVQ dst_base+16(FP), AX
@@ -2348,11 +2379,11 @@ chunk2_41:
 	VMOVDQU        Y7, 640(SP)
 	MOVQ           $0x0000000a, DI
 
-macrounds_52:
+macrounds_53:
 	MOVQ    824(SP), AX
 	SUBQ    SI, AX
 	CMPQ    AX, $0x00000030
-	JL      oneround_53
+	JL      oneround_54
 	VPADDD  Y1, Y0, Y0
 	ADDQ    (SI), R10
 	ADCQ    8(SI), R11
@@ -2527,12 +2558,12 @@ macrounds_52:
 	MOVQ    AX, R11
 	ADDQ    $0x00000030, SI
 	DECQ    DI
-	JNZ     macrounds_52
-	JMP     roundsdone_55
+	JNZ     macrounds_53
+	JMP     roundsdone_56
 
-oneround_53:
+oneround_54:
 	CMPQ    AX, $0x00000010
-	JL      plainround_54
+	JL      plainround_55
 	VPADDD  Y1, Y0, Y0
 	ADDQ    (SI), R10
 	VPADDD  Y5, Y4, Y4
@@ -2643,10 +2674,10 @@ oneround_53:
 	VPSHUFD $0x39, Y7, Y7
 	ADDQ    $0x00000010, SI
 	DECQ    DI
-	JNZ     macrounds_52
-	JMP     roundsdone_55
+	JNZ     macrounds_53
+	JMP     roundsdone_56
 
-plainround_54:
+plainround_55:
 	VPADDD  Y1, Y0, Y0
 	VPADDD  Y5, Y4, Y4
 	VPXOR   Y0, Y3, Y3
@@ -2724,9 +2755,11 @@ plainround_54:
 	VPSHUFD $0x4e, Y6, Y6
 	VPSHUFD $0x39, Y7, Y7
 	DECQ    DI
-	JNZ     macrounds_52
+	JNZ     macrounds_53
 
-roundsdone_55:
+roundsdone_56:
+	CMPQ       816(SP), $0x00000100
+	JNE        partial_57
 	VPADDD     sigma<>+0(SB), Y0, Y0
 	VPADDD     544(SP), Y1, Y1
 	VPADDD     576(SP), Y2, Y2
@@ -2735,6 +2768,52 @@ roundsdone_55:
 	VPADDD     544(SP), Y5, Y5
 	VPADDD     576(SP), Y6, Y6
 	VPADDD     640(SP), Y7, Y7
+	ADDL       $0x00000004, 736(SP)
+	MOVQ       src_base+40(FP), AX
+	ADDQ       808(SP), AX
+	MOVQ       dst_base+16(FP), CX
+	ADDQ       808(SP), CX
+	VPERM2I128 $0x20, Y1, Y0, Y15
+	VPXOR      (AX), Y15, Y15
+	VMOVDQU    Y15, (CX)
+	VPERM2I128 $0x31, Y1, Y0, Y0
+	VPXOR      64(AX), Y0, Y0
+	VMOVDQU    Y0, 64(CX)
+	VPERM2I128 $0x20, Y3, Y2, Y15
+	VPXOR      32(AX), Y15, Y15
+	VMOVDQU    Y15, 32(CX)
+	VPERM2I128 $0x31, Y3, Y2, Y2
+	VPXOR      96(AX), Y2, Y2
+	VMOVDQU    Y2, 96(CX)
+	VPERM2I128 $0x20, Y5, Y4, Y15
+	VPXOR      128(AX), Y15, Y15
+	VMOVDQU    Y15, 128(CX)
+	VPERM2I128 $0x31, Y5, Y4, Y4
+	VPXOR      192(AX), Y4, Y4
+	VMOVDQU    Y4, 192(CX)
+	VPERM2I128 $0x20, Y7, Y6, Y15
+	VPXOR      160(AX), Y15, Y15
+	VMOVDQU    Y15, 160(CX)
+	VPERM2I128 $0x31, Y7, Y6, Y6
+	VPXOR      224(AX), Y6, Y6
+	VMOVDQU    Y6, 224(CX)
+	MOVQ       816(SP), AX
+	ADDQ       AX, 808(SP)
+	MOVQ       dst_base+16(FP), AX
+	ADDQ       808(SP), AX
+	MOVQ       AX, 824(SP)
+	JMP        chunk_38
+
+partial_57:
+	VPADDD     sigma<>+0(SB), Y0, Y0
+	VPADDD     544(SP), Y1, Y1
+	VPADDD     576(SP), Y2, Y2
+	VPADDD     608(SP), Y3, Y3
+	VPADDD     sigma<>+0(SB), Y4, Y4
+	VPADDD     544(SP), Y5, Y5
+	VPADDD     576(SP), Y6, Y6
+	VPADDD     640(SP), Y7, Y7
+	ADDL       $0x00000004, 736(SP)
 	VPERM2I128 $0x20, Y1, Y0, Y15
 	VMOVDQU    Y15, (SP)
 	VPERM2I128 $0x31, Y1, Y0, Y0
@@ -2751,7 +2830,6 @@ roundsdone_55:
 	VMOVDQU    Y15, 160(SP)
 	VPERM2I128 $0x31, Y7, Y6, Y6
 	VMOVDQU    Y6, 224(SP)
-	ADDL       $0x00000004, 736(SP)
 	MOVQ       src_base+40(FP), AX
 	ADDQ       808(SP), AX
 	MOVQ       dst_base+16(FP), CX
@@ -2759,9 +2837,9 @@ roundsdone_55:
 	LEAQ       (SP), DX
 	MOVQ       816(SP), R8
 
-xor64_56:
+xor64_58:
 	CMPQ    R8, $0x00000040
-	JB      xor8_57
+	JB      xor8_59
 	VMOVDQU (DX), Y0
 	VMOVDQU 32(DX), Y1
 	VPXOR   (AX), Y0, Y0
@@ -2772,11 +2850,11 @@ xor64_56:
 	ADDQ    $0x00000040, CX
 	ADDQ    $0x00000040, DX
 	SUBQ    $0x00000040, R8
-	JMP     xor64_56
+	JMP     xor64_58
 
-xor8_57:
+xor8_59:
 	CMPQ R8, $0x00000008
-	JB   xor1_58
+	JB   xor1_60
 	MOVQ (DX), R9
 	XORQ (AX), R9
 	MOVQ R9, (CX)
@@ -2784,11 +2862,11 @@ xor8_57:
 	ADDQ $0x00000008, CX
 	ADDQ $0x00000008, DX
 	SUBQ $0x00000008, R8
-	JMP  xor8_57
+	JMP  xor8_59
 
-xor1_58:
+xor1_60:
 	TESTQ R8, R8
-	JZ    xordone_59
+	JZ    xordone_61
 	MOVB  (DX), R9
 	XORB  (AX), R9
 	MOVB  R9, (CX)
@@ -2796,9 +2874,9 @@ xor1_58:
 	INCQ  CX
 	INCQ  DX
 	DECQ  R8
-	JMP   xor1_58
+	JMP   xor1_60
 
-xordone_59:
+xordone_61:
 	MOVQ 816(SP), AX
 	ADDQ AX, 808(SP)
 	MOVQ dst_base+16(FP), AX
@@ -2831,11 +2909,11 @@ chunk3_42:
 	VMOVDQU        Y11, 672(SP)
 	MOVQ           $0x0000000a, DI
 
-macrounds_60:
+macrounds_62:
 	MOVQ    824(SP), AX
 	SUBQ    SI, AX
 	CMPQ    AX, $0x00000030
-	JL      oneround_61
+	JL      oneround_63
 	VPADDD  Y1, Y0, Y0
 	ADDQ    (SI), R10
 	VPADDD  Y5, Y4, Y4
@@ -3048,12 +3126,12 @@ macrounds_60:
 	VPSHUFD $0x39, Y11, Y11
 	ADDQ    $0x00000030, SI
 	DECQ    DI
-	JNZ     macrounds_60
-	JMP     roundsdone_63
+	JNZ     macrounds_62
+	JMP     roundsdone_65
 
-oneround_61:
+oneround_63:
 	CMPQ    AX, $0x00000010
-	JL      plainround_62
+	JL      plainround_64
 	VPADDD  Y1, Y0, Y0
 	ADDQ    (SI), R10
 	VPADDD  Y5, Y4, Y4
@@ -3202,10 +3280,10 @@ oneround_61:
 	VPSHUFD $0x39, Y11, Y11
 	ADDQ    $0x00000010, SI
 	DECQ    DI
-	JNZ     macrounds_60
-	JMP     roundsdone_63
+	JNZ     macrounds_62
+	JMP     roundsdone_65
 
-plainround_62:
+plainround_64:
 	VPADDD  Y1, Y0, Y0
 	VPADDD  Y5, Y4, Y4
 	VPADDD  Y9, Y8, Y8
@@ -3321,9 +3399,11 @@ plainround_62:
 	VPSHUFD $0x4e, Y10, Y10
 	VPSHUFD $0x39, Y11, Y11
 	DECQ    DI
-	JNZ     macrounds_60
+	JNZ     macrounds_62
 
-roundsdone_63:
+roundsdone_65:
+	CMPQ       816(SP), $0x00000180
+	JNE        partial_66
 	VPADDD     sigma<>+0(SB), Y0, Y0
 	VPADDD     544(SP), Y1, Y1
 	VPADDD     576(SP), Y2, Y2
@@ -3336,6 +3416,68 @@ roundsdone_63:
 	VPADDD     544(SP), Y9, Y9
 	VPADDD     576(SP), Y10, Y10
 	VPADDD     672(SP), Y11, Y11
+	ADDL       $0x00000006, 736(SP)
+	MOVQ       src_base+40(FP), AX
+	ADDQ       808(SP), AX
+	MOVQ       dst_base+16(FP), CX
+	ADDQ       808(SP), CX
+	VPERM2I128 $0x20, Y1, Y0, Y15
+	VPXOR      (AX), Y15, Y15
+	VMOVDQU    Y15, (CX)
+	VPERM2I128 $0x31, Y1, Y0, Y0
+	VPXOR      64(AX), Y0, Y0
+	VMOVDQU    Y0, 64(CX)
+	VPERM2I128 $0x20, Y3, Y2, Y15
+	VPXOR      32(AX), Y15, Y15
+	VMOVDQU    Y15, 32(CX)
+	VPERM2I128 $0x31, Y3, Y2, Y2
+	VPXOR      96(AX), Y2, Y2
+	VMOVDQU    Y2, 96(CX)
+	VPERM2I128 $0x20, Y5, Y4, Y15
+	VPXOR      128(AX), Y15, Y15
+	VMOVDQU    Y15, 128(CX)
+	VPERM2I128 $0x31, Y5, Y4, Y4
+	VPXOR      192(AX), Y4, Y4
+	VMOVDQU    Y4, 192(CX)
+	VPERM2I128 $0x20, Y7, Y6, Y15
+	VPXOR      160(AX), Y15, Y15
+	VMOVDQU    Y15, 160(CX)
+	VPERM2I128 $0x31, Y7, Y6, Y6
+	VPXOR      224(AX), Y6, Y6
+	VMOVDQU    Y6, 224(CX)
+	VPERM2I128 $0x20, Y9, Y8, Y15
+	VPXOR      256(AX), Y15, Y15
+	VMOVDQU    Y15, 256(CX)
+	VPERM2I128 $0x31, Y9, Y8, Y8
+	VPXOR      320(AX), Y8, Y8
+	VMOVDQU    Y8, 320(CX)
+	VPERM2I128 $0x20, Y11, Y10, Y15
+	VPXOR      288(AX), Y15, Y15
+	VMOVDQU    Y15, 288(CX)
+	VPERM2I128 $0x31, Y11, Y10, Y10
+	VPXOR      352(AX), Y10, Y10
+	VMOVDQU    Y10, 352(CX)
+	MOVQ       816(SP), AX
+	ADDQ       AX, 808(SP)
+	MOVQ       dst_base+16(FP), AX
+	ADDQ       808(SP), AX
+	MOVQ       AX, 824(SP)
+	JMP        chunk_38
+
+partial_66:
+	VPADDD     sigma<>+0(SB), Y0, Y0
+	VPADDD     544(SP), Y1, Y1
+	VPADDD     576(SP), Y2, Y2
+	VPADDD     608(SP), Y3, Y3
+	VPADDD     sigma<>+0(SB), Y4, Y4
+	VPADDD     544(SP), Y5, Y5
+	VPADDD     576(SP), Y6, Y6
+	VPADDD     640(SP), Y7, Y7
+	VPADDD     sigma<>+0(SB), Y8, Y8
+	VPADDD     544(SP), Y9, Y9
+	VPADDD     576(SP), Y10, Y10
+	VPADDD     672(SP), Y11, Y11
+	ADDL       $0x00000006, 736(SP)
 	VPERM2I128 $0x20, Y1, Y0, Y15
 	VMOVDQU    Y15, (SP)
 	VPERM2I128 $0x31, Y1, Y0, Y0
@@ -3360,7 +3502,6 @@ roundsdone_63:
 	VMOVDQU    Y15, 288(SP)
 	VPERM2I128 $0x31, Y11, Y10, Y10
 	VMOVDQU    Y10, 352(SP)
-	ADDL       $0x00000006, 736(SP)
 	MOVQ       src_base+40(FP), AX
 	ADDQ       808(SP), AX
 	MOVQ       dst_base+16(FP), CX
@@ -3368,9 +3509,9 @@ roundsdone_63:
 	LEAQ       (SP), DX
 	MOVQ       816(SP), R8
 
-xor64_64:
+xor64_67:
 	CMPQ    R8, $0x00000040
-	JB      xor8_65
+	JB      xor8_68
 	VMOVDQU (DX), Y0
 	VMOVDQU 32(DX), Y1
 	VPXOR   (AX), Y0, Y0
@@ -3381,11 +3522,11 @@ xor64_64:
 	ADDQ    $0x00000040, CX
 	ADDQ    $0x00000040, DX
 	SUBQ    $0x00000040, R8
-	JMP     xor64_64
+	JMP     xor64_67
 
-xor8_65:
+xor8_68:
 	CMPQ R8, $0x00000008
-	JB   xor1_66
+	JB   xor1_69
 	MOVQ (DX), R9
 	XORQ (AX), R9
 	MOVQ R9, (CX)
@@ -3393,11 +3534,11 @@ xor8_65:
 	ADDQ $0x00000008, CX
 	ADDQ $0x00000008, DX
 	SUBQ $0x00000008, R8
-	JMP  xor8_65
+	JMP  xor8_68
 
-xor1_66:
+xor1_69:
 	TESTQ R8, R8
-	JZ    xordone_67
+	JZ    xordone_70
 	MOVB  (DX), R9
 	XORB  (AX), R9
 	MOVB  R9, (CX)
@@ -3405,9 +3546,9 @@ xor1_66:
 	INCQ  CX
 	INCQ  DX
 	DECQ  R8
-	JMP   xor1_66
+	JMP   xor1_69
 
-xordone_67:
+xordone_70:
 	MOVQ 816(SP), AX
 	ADDQ AX, 808(SP)
 	MOVQ dst_base+16(FP), AX
@@ -3446,11 +3587,11 @@ chunk4_43:
 	VMOVDQU        Y15, 704(SP)
 	MOVQ           $0x0000000a, DI
 
-macrounds_68:
+macrounds_71:
 	MOVQ    824(SP), AX
 	SUBQ    SI, AX
 	CMPQ    AX, $0x00000030
-	JL      oneround_69
+	JL      oneround_72
 	VPADDD  Y1, Y0, Y0
 	ADDQ    (SI), R10
 	VPADDD  Y5, Y4, Y4
@@ -3709,12 +3850,12 @@ macrounds_68:
 	VPSHUFD $0x39, Y15, Y15
 	ADDQ    $0x00000030, SI
 	DECQ    DI
-	JNZ     macrounds_68
-	JMP     roundsdone_71
+	JNZ     macrounds_71
+	JMP     roundsdone_74
 
-oneround_69:
+oneround_72:
 	CMPQ    AX, $0x00000010
-	JL      plainround_70
+	JL      plainround_73
 	VPADDD  Y1, Y0, Y0
 	ADDQ    (SI), R10
 	VPADDD  Y5, Y4, Y4
@@ -3909,10 +4050,10 @@ oneround_69:
 	VPSHUFD $0x39, Y15, Y15
 	ADDQ    $0x00000010, SI
 	DECQ    DI
-	JNZ     macrounds_68
-	JMP     roundsdone_71
+	JNZ     macrounds_71
+	JMP     roundsdone_74
 
-plainround_70:
+plainround_73:
 	VPADDD  Y1, Y0, Y0
 	VPADDD  Y5, Y4, Y4
 	VPADDD  Y9, Y8, Y8
@@ -4074,9 +4215,11 @@ plainround_70:
 	VPSHUFD $0x4e, Y14, Y14
 	VPSHUFD $0x39, Y15, Y15
 	DECQ    DI
-	JNZ     macrounds_68
+	JNZ     macrounds_71
 
-roundsdone_71:
+roundsdone_74:
+	CMPQ       816(SP), $0x00000200
+	JNE        partial_75
 	VPADDD     sigma<>+0(SB), Y0, Y0
 	VPADDD     544(SP), Y1, Y1
 	VPADDD     576(SP), Y2, Y2
@@ -4093,6 +4236,86 @@ roundsdone_71:
 	VPADDD     544(SP), Y13, Y13
 	VPADDD     576(SP), Y14, Y14
 	VPADDD     704(SP), Y15, Y15
+	ADDL       $0x00000008, 736(SP)
+	MOVQ       src_base+40(FP), AX
+	ADDQ       808(SP), AX
+	MOVQ       dst_base+16(FP), CX
+	ADDQ       808(SP), CX
+	VMOVDQU    Y15, 512(SP)
+	VPERM2I128 $0x20, Y1, Y0, Y15
+	VPXOR      (AX), Y15, Y15
+	VMOVDQU    Y15, (CX)
+	VPERM2I128 $0x31, Y1, Y0, Y0
+	VPXOR      64(AX), Y0, Y0
+	VMOVDQU    Y0, 64(CX)
+	VPERM2I128 $0x20, Y3, Y2, Y15
+	VPXOR      32(AX), Y15, Y15
+	VMOVDQU    Y15, 32(CX)
+	VPERM2I128 $0x31, Y3, Y2, Y2
+	VPXOR      96(AX), Y2, Y2
+	VMOVDQU    Y2, 96(CX)
+	VPERM2I128 $0x20, Y5, Y4, Y15
+	VPXOR      128(AX), Y15, Y15
+	VMOVDQU    Y15, 128(CX)
+	VPERM2I128 $0x31, Y5, Y4, Y4
+	VPXOR      192(AX), Y4, Y4
+	VMOVDQU    Y4, 192(CX)
+	VPERM2I128 $0x20, Y7, Y6, Y15
+	VPXOR      160(AX), Y15, Y15
+	VMOVDQU    Y15, 160(CX)
+	VPERM2I128 $0x31, Y7, Y6, Y6
+	VPXOR      224(AX), Y6, Y6
+	VMOVDQU    Y6, 224(CX)
+	VPERM2I128 $0x20, Y9, Y8, Y15
+	VPXOR      256(AX), Y15, Y15
+	VMOVDQU    Y15, 256(CX)
+	VPERM2I128 $0x31, Y9, Y8, Y8
+	VPXOR      320(AX), Y8, Y8
+	VMOVDQU    Y8, 320(CX)
+	VPERM2I128 $0x20, Y11, Y10, Y15
+	VPXOR      288(AX), Y15, Y15
+	VMOVDQU    Y15, 288(CX)
+	VPERM2I128 $0x31, Y11, Y10, Y10
+	VPXOR      352(AX), Y10, Y10
+	VMOVDQU    Y10, 352(CX)
+	VMOVDQU    512(SP), Y1
+	VPERM2I128 $0x20, Y13, Y12, Y0
+	VPXOR      384(AX), Y0, Y0
+	VMOVDQU    Y0, 384(CX)
+	VPERM2I128 $0x31, Y13, Y12, Y12
+	VPXOR      448(AX), Y12, Y12
+	VMOVDQU    Y12, 448(CX)
+	VPERM2I128 $0x20, Y1, Y14, Y0
+	VPXOR      416(AX), Y0, Y0
+	VMOVDQU    Y0, 416(CX)
+	VPERM2I128 $0x31, Y1, Y14, Y14
+	VPXOR      480(AX), Y14, Y14
+	VMOVDQU    Y14, 480(CX)
+	MOVQ       816(SP), AX
+	ADDQ       AX, 808(SP)
+	MOVQ       dst_base+16(FP), AX
+	ADDQ       808(SP), AX
+	MOVQ       AX, 824(SP)
+	JMP        chunk_38
+
+partial_75:
+	VPADDD     sigma<>+0(SB), Y0, Y0
+	VPADDD     544(SP), Y1, Y1
+	VPADDD     576(SP), Y2, Y2
+	VPADDD     608(SP), Y3, Y3
+	VPADDD     sigma<>+0(SB), Y4, Y4
+	VPADDD     544(SP), Y5, Y5
+	VPADDD     576(SP), Y6, Y6
+	VPADDD     640(SP), Y7, Y7
+	VPADDD     sigma<>+0(SB), Y8, Y8
+	VPADDD     544(SP), Y9, Y9
+	VPADDD     576(SP), Y10, Y10
+	VPADDD     672(SP), Y11, Y11
+	VPADDD     sigma<>+0(SB), Y12, Y12
+	VPADDD     544(SP), Y13, Y13
+	VPADDD     576(SP), Y14, Y14
+	VPADDD     704(SP), Y15, Y15
+	ADDL       $0x00000008, 736(SP)
 	VMOVDQU    Y15, 512(SP)
 	VPERM2I128 $0x20, Y1, Y0, Y15
 	VMOVDQU    Y15, (SP)
@@ -4127,7 +4350,6 @@ roundsdone_71:
 	VMOVDQU    Y0, 416(SP)
 	VPERM2I128 $0x31, Y1, Y14, Y14
 	VMOVDQU    Y14, 480(SP)
-	ADDL       $0x00000008, 736(SP)
 	MOVQ       src_base+40(FP), AX
 	ADDQ       808(SP), AX
 	MOVQ       dst_base+16(FP), CX
@@ -4135,9 +4357,9 @@ roundsdone_71:
 	LEAQ       (SP), DX
 	MOVQ       816(SP), R8
 
-xor64_72:
+xor64_76:
 	CMPQ    R8, $0x00000040
-	JB      xor8_73
+	JB      xor8_77
 	VMOVDQU (DX), Y0
 	VMOVDQU 32(DX), Y1
 	VPXOR   (AX), Y0, Y0
@@ -4148,11 +4370,11 @@ xor64_72:
 	ADDQ    $0x00000040, CX
 	ADDQ    $0x00000040, DX
 	SUBQ    $0x00000040, R8
-	JMP     xor64_72
+	JMP     xor64_76
 
-xor8_73:
+xor8_77:
 	CMPQ R8, $0x00000008
-	JB   xor1_74
+	JB   xor1_78
 	MOVQ (DX), R9
 	XORQ (AX), R9
 	MOVQ R9, (CX)
@@ -4160,11 +4382,11 @@ xor8_73:
 	ADDQ $0x00000008, CX
 	ADDQ $0x00000008, DX
 	SUBQ $0x00000008, R8
-	JMP  xor8_73
+	JMP  xor8_77
 
-xor1_74:
+xor1_78:
 	TESTQ R8, R8
-	JZ    xordone_75
+	JZ    xordone_79
 	MOVB  (DX), R9
 	XORB  (AX), R9
 	MOVB  R9, (CX)
@@ -4172,9 +4394,9 @@ xor1_74:
 	INCQ  CX
 	INCQ  DX
 	DECQ  R8
-	JMP   xor1_74
+	JMP   xor1_78
 
-xordone_75:
+xordone_79:
 	MOVQ 816(SP), AX
 	ADDQ AX, 808(SP)
 	MOVQ dst_base+16(FP), AX
@@ -4188,11 +4410,11 @@ finish_39:
 	ADDQ dst_base+16(FP), AX
 	MOVQ AX, 824(SP)
 
-catchup_76:
+catchup_80:
 	MOVQ  824(SP), AX
 	SUBQ  SI, AX
 	CMPQ  AX, $0x00000010
-	JL    catchupdone_77
+	JL    catchupdone_81
 	ADDQ  (SI), R10
 	ADCQ  8(SI), R11
 	ADCQ  $0x00000001, R12
@@ -4226,24 +4448,24 @@ catchup_76:
 	MOVQ  R13, R10
 	MOVQ  AX, R11
 	ADDQ  $0x00000010, SI
-	JMP   catchup_76
+	JMP   catchup_80
 
-catchupdone_77:
+catchupdone_81:
 	MOVQ  src_len+48(FP), CX
 	ANDQ  $0x0000000f, CX
 	TESTQ CX, CX
-	JZ    paddone_78
+	JZ    paddone_82
 	MOVQ  $0x00000000, 792(SP)
 	MOVQ  $0x00000000, 800(SP)
 	LEAQ  792(SP), DX
 
-padloop_79:
+padloop_83:
 	MOVB  (SI), AL
 	MOVB  AL, (DX)
 	INCQ  SI
 	INCQ  DX
 	DECQ  CX
-	JNZ   padloop_79
+	JNZ   padloop_83
 	LEAQ  792(SP), SI
 	ADDQ  (SI), R10
 	ADCQ  8(SI), R11
@@ -4278,7 +4500,7 @@ padloop_79:
 	MOVQ  R13, R10
 	MOVQ  AX, R11
 
-paddone_78:
+paddone_82:
 	MOVQ    ad_len+72(FP), AX
 	MOVQ    AX, 792(SP)
 	MOVQ    src_len+48(FP), AX
@@ -4349,16 +4571,16 @@ TEXT ·ChaCha20Poly1305OpenAVX2(SB), $840-96
 	MOVQ           $0x00000000, 808(SP)
 	MOVQ           src_len+48(FP), AX
 	CMPQ           AX, $0x000001c0
-	JA             first1_80
+	JA             first1_84
 	CMPQ           AX, $0x00000040
-	JBE            first1_80
+	JBE            first1_84
 	CMPQ           AX, $0x000000c0
-	JBE            first2_81
+	JBE            first2_85
 	CMPQ           AX, $0x00000140
-	JBE            first3_82
-	JMP            first4_83
+	JBE            first3_86
+	JMP            first4_87
 
-first1_80:
+first1_84:
 	MOVQ           $0x00000040, CX
 	CMPQ           AX, CX
 	CMOVQHI        CX, AX
@@ -4371,7 +4593,7 @@ first1_80:
 	VMOVDQU        Y3, 608(SP)
 	MOVQ           $0x0000000a, DI
 
-rounds_85:
+rounds_89:
 	VPADDD     Y1, Y0, Y0
 	VPXOR      Y0, Y3, Y3
 	VPSHUFB    rol16<>+0(SB), Y3, Y3
@@ -4411,11 +4633,12 @@ rounds_85:
 	VPSHUFD    $0x4e, Y2, Y2
 	VPSHUFD    $0x39, Y3, Y3
 	DECQ       DI
-	JNZ        rounds_85
+	JNZ        rounds_89
 	VPADDD     sigma<>+0(SB), Y0, Y0
 	VPADDD     544(SP), Y1, Y1
 	VPADDD     576(SP), Y2, Y2
 	VPADDD     608(SP), Y3, Y3
+	ADDL       $0x00000002, 736(SP)
 	VPERM2I128 $0x20, Y1, Y0, Y15
 	VMOVDQU    Y15, (SP)
 	VPERM2I128 $0x31, Y1, Y0, Y0
@@ -4424,10 +4647,9 @@ rounds_85:
 	VMOVDQU    Y15, 32(SP)
 	VPERM2I128 $0x31, Y3, Y2, Y2
 	VMOVDQU    Y2, 96(SP)
-	ADDL       $0x00000002, 736(SP)
-	JMP        firstdone_84
+	JMP        firstdone_88
 
-first2_81:
+first2_85:
 	MOVQ           $0x000000c0, CX
 	CMPQ           AX, CX
 	CMOVQHI        CX, AX
@@ -4446,7 +4668,7 @@ first2_81:
 	VMOVDQU        Y7, 640(SP)
 	MOVQ           $0x0000000a, DI
 
-rounds_86:
+rounds_90:
 	VPADDD     Y1, Y0, Y0
 	VPADDD     Y5, Y4, Y4
 	VPXOR      Y0, Y3, Y3
@@ -4524,7 +4746,7 @@ rounds_86:
 	VPSHUFD    $0x4e, Y6, Y6
 	VPSHUFD    $0x39, Y7, Y7
 	DECQ       DI
-	JNZ        rounds_86
+	JNZ        rounds_90
 	VPADDD     sigma<>+0(SB), Y0, Y0
 	VPADDD     544(SP), Y1, Y1
 	VPADDD     576(SP), Y2, Y2
@@ -4533,6 +4755,7 @@ rounds_86:
 	VPADDD     544(SP), Y5, Y5
 	VPADDD     576(SP), Y6, Y6
 	VPADDD     640(SP), Y7, Y7
+	ADDL       $0x00000004, 736(SP)
 	VPERM2I128 $0x20, Y1, Y0, Y15
 	VMOVDQU    Y15, (SP)
 	VPERM2I128 $0x31, Y1, Y0, Y0
@@ -4549,10 +4772,9 @@ rounds_86:
 	VMOVDQU    Y15, 160(SP)
 	VPERM2I128 $0x31, Y7, Y6, Y6
 	VMOVDQU    Y6, 224(SP)
-	ADDL       $0x00000004, 736(SP)
-	JMP        firstdone_84
+	JMP        firstdone_88
 
-first3_82:
+first3_86:
 	MOVQ           $0x00000140, CX
 	CMPQ           AX, CX
 	CMOVQHI        CX, AX
@@ -4577,7 +4799,7 @@ first3_82:
 	VMOVDQU        Y11, 672(SP)
 	MOVQ           $0x0000000a, DI
 
-rounds_87:
+rounds_91:
 	VPADDD     Y1, Y0, Y0
 	VPADDD     Y5, Y4, Y4
 	VPADDD     Y9, Y8, Y8
@@ -4693,7 +4915,7 @@ rounds_87:
 	VPSHUFD    $0x4e, Y10, Y10
 	VPSHUFD    $0x39, Y11, Y11
 	DECQ       DI
-	JNZ        rounds_87
+	JNZ        rounds_91
 	VPADDD     sigma<>+0(SB), Y0, Y0
 	VPADDD     544(SP), Y1, Y1
 	VPADDD     576(SP), Y2, Y2
@@ -4706,6 +4928,7 @@ rounds_87:
 	VPADDD     544(SP), Y9, Y9
 	VPADDD     576(SP), Y10, Y10
 	VPADDD     672(SP), Y11, Y11
+	ADDL       $0x00000006, 736(SP)
 	VPERM2I128 $0x20, Y1, Y0, Y15
 	VMOVDQU    Y15, (SP)
 	VPERM2I128 $0x31, Y1, Y0, Y0
@@ -4730,10 +4953,9 @@ rounds_87:
 	VMOVDQU    Y15, 288(SP)
 	VPERM2I128 $0x31, Y11, Y10, Y10
 	VMOVDQU    Y10, 352(SP)
-	ADDL       $0x00000006, 736(SP)
-	JMP        firstdone_84
+	JMP        firstdone_88
 
-first4_83:
+first4_87:
 	MOVQ           $0x000001c0, CX
 	CMPQ           AX, CX
 	CMOVQHI        CX, AX
@@ -4764,7 +4986,7 @@ first4_83:
 	VMOVDQU        Y15, 704(SP)
 	MOVQ           $0x0000000a, DI
 
-rounds_88:
+rounds_92:
 	VPADDD     Y1, Y0, Y0
 	VPADDD     Y5, Y4, Y4
 	VPADDD     Y9, Y8, Y8
@@ -4926,7 +5148,7 @@ rounds_88:
 	VPSHUFD    $0x4e, Y14, Y14
 	VPSHUFD    $0x39, Y15, Y15
 	DECQ       DI
-	JNZ        rounds_88
+	JNZ        rounds_92
 	VPADDD     sigma<>+0(SB), Y0, Y0
 	VPADDD     544(SP), Y1, Y1
 	VPADDD     576(SP), Y2, Y2
@@ -4943,6 +5165,7 @@ rounds_88:
 	VPADDD     544(SP), Y13, Y13
 	VPADDD     576(SP), Y14, Y14
 	VPADDD     704(SP), Y15, Y15
+	ADDL       $0x00000008, 736(SP)
 	VMOVDQU    Y15, 512(SP)
 	VPERM2I128 $0x20, Y1, Y0, Y15
 	VMOVDQU    Y15, (SP)
@@ -4977,9 +5200,8 @@ rounds_88:
 	VMOVDQU    Y0, 416(SP)
 	VPERM2I128 $0x31, Y1, Y14, Y14
 	VMOVDQU    Y14, 480(SP)
-	ADDL       $0x00000008, 736(SP)
 
-firstdone_84:
+firstdone_88:
 	MOVQ (SP), R8
 	MOVQ $0x0ffffffc0fffffff, R9
 	ANDQ R9, R8
@@ -5004,107 +5226,6 @@ firstdone_84:
 	ANDQ $-16, CX
 	ADDQ SI, CX
 	MOVQ CX, 824(SP)
-
-catchup_89:
-	MOVQ  824(SP), AX
-	SUBQ  SI, AX
-	CMPQ  AX, $0x00000010
-	JL    catchupdone_90
-	ADDQ  (SI), R10
-	ADCQ  8(SI), R11
-	ADCQ  $0x00000001, R12
-	MOVQ  752(SP), DX
-	MULXQ R10, R13, R14
-	MULXQ R11, AX, R15
-	MOVQ  768(SP), DX
-	MULXQ R11, R11, BX
-	ADDQ  R11, R13
-	ADCQ  BX, R14
-	IMULQ R12, DX
-	IMULQ 752(SP), R12
-	ADDQ  DX, AX
-	ADCQ  $0x00000000, R15
-	MOVQ  760(SP), DX
-	MULXQ R10, R10, BX
-	ADDQ  R10, AX
-	ADCQ  BX, R15
-	ADDQ  R14, AX
-	ADCQ  $0x00000000, R15
-	ADDQ  R15, R12
-	MOVQ  R12, R14
-	ANDQ  $-4, R14
-	MOVQ  R12, BX
-	SHRQ  $0x02, BX
-	ANDQ  $0x00000003, R12
-	ADDQ  BX, R14
-	ADDQ  R14, R13
-	ADCQ  $0x00000000, AX
-	ADCQ  $0x00000000, R12
-	MOVQ  R13, R10
-	MOVQ  AX, R11
-	ADDQ  $0x00000010, SI
-	JMP   catchup_89
-
-catchupdone_90:
-	MOVQ  ad_len+72(FP), CX
-	ANDQ  $0x0000000f, CX
-	TESTQ CX, CX
-	JZ    paddone_91
-	MOVQ  $0x00000000, 792(SP)
-	MOVQ  $0x00000000, 800(SP)
-	LEAQ  792(SP), DX
-
-padloop_92:
-	MOVB  (SI), AL
-	MOVB  AL, (DX)
-	INCQ  SI
-	INCQ  DX
-	DECQ  CX
-	JNZ   padloop_92
-	LEAQ  792(SP), SI
-	ADDQ  (SI), R10
-	ADCQ  8(SI), R11
-	ADCQ  $0x00000001, R12
-	MOVQ  752(SP), DX
-	MULXQ R10, R13, R14
-	MULXQ R11, AX, R15
-	MOVQ  768(SP), DX
-	MULXQ R11, R11, BX
-	ADDQ  R11, R13
-	ADCQ  BX, R14
-	IMULQ R12, DX
-	IMULQ 752(SP), R12
-	ADDQ  DX, AX
-	ADCQ  $0x00000000, R15
-	MOVQ  760(SP), DX
-	MULXQ R10, R10, BX
-	ADDQ  R10, AX
-	ADCQ  BX, R15
-	ADDQ  R14, AX
-	ADCQ  $0x00000000, R15
-	ADDQ  R15, R12
-	MOVQ  R12, R14
-	ANDQ  $-4, R14
-	MOVQ  R12, BX
-	SHRQ  $0x02, BX
-	ANDQ  $0x00000003, R12
-	ADDQ  BX, R14
-	ADDQ  R14, R13
-	ADCQ  $0x00000000, AX
-	ADCQ  $0x00000000, R12
-	MOVQ  R13, R10
-	MOVQ  AX, R11
-
-paddone_91:
-	MOVQ src_base+40(FP), SI
-	MOVQ src_len+48(FP), AX
-	ANDQ $-16, AX
-	ADDQ SI, AX
-	MOVQ AX, 832(SP)
-	MOVQ src_base+40(FP), AX
-	ADDQ 808(SP), AX
-	ADDQ 816(SP), AX
-	MOVQ AX, 824(SP)
 
 catchup_93:
 	MOVQ  824(SP), AX
@@ -5147,25 +5268,21 @@ catchup_93:
 	JMP   catchup_93
 
 catchupdone_94:
-	MOVQ  808(SP), AX
-	ADDQ  816(SP), AX
-	CMPQ  AX, src_len+48(FP)
-	JNE   notlast_95
-	MOVQ  src_len+48(FP), CX
+	MOVQ  ad_len+72(FP), CX
 	ANDQ  $0x0000000f, CX
 	TESTQ CX, CX
-	JZ    paddone_96
+	JZ    paddone_95
 	MOVQ  $0x00000000, 792(SP)
 	MOVQ  $0x00000000, 800(SP)
 	LEAQ  792(SP), DX
 
-padloop_97:
+padloop_96:
 	MOVB  (SI), AL
 	MOVB  AL, (DX)
 	INCQ  SI
 	INCQ  DX
 	DECQ  CX
-	JNZ   padloop_97
+	JNZ   padloop_96
 	LEAQ  792(SP), SI
 	ADDQ  (SI), R10
 	ADCQ  8(SI), R11
@@ -5200,8 +5317,113 @@ padloop_97:
 	MOVQ  R13, R10
 	MOVQ  AX, R11
 
-paddone_96:
-notlast_95:
+paddone_95:
+	MOVQ src_base+40(FP), SI
+	MOVQ src_len+48(FP), AX
+	ANDQ $-16, AX
+	ADDQ SI, AX
+	MOVQ AX, 832(SP)
+	MOVQ src_base+40(FP), AX
+	ADDQ 808(SP), AX
+	ADDQ 816(SP), AX
+	MOVQ AX, 824(SP)
+
+catchup_97:
+	MOVQ  824(SP), AX
+	SUBQ  SI, AX
+	CMPQ  AX, $0x00000010
+	JL    catchupdone_98
+	ADDQ  (SI), R10
+	ADCQ  8(SI), R11
+	ADCQ  $0x00000001, R12
+	MOVQ  752(SP), DX
+	MULXQ R10, R13, R14
+	MULXQ R11, AX, R15
+	MOVQ  768(SP), DX
+	MULXQ R11, R11, BX
+	ADDQ  R11, R13
+	ADCQ  BX, R14
+	IMULQ R12, DX
+	IMULQ 752(SP), R12
+	ADDQ  DX, AX
+	ADCQ  $0x00000000, R15
+	MOVQ  760(SP), DX
+	MULXQ R10, R10, BX
+	ADDQ  R10, AX
+	ADCQ  BX, R15
+	ADDQ  R14, AX
+	ADCQ  $0x00000000, R15
+	ADDQ  R15, R12
+	MOVQ  R12, R14
+	ANDQ  $-4, R14
+	MOVQ  R12, BX
+	SHRQ  $0x02, BX
+	ANDQ  $0x00000003, R12
+	ADDQ  BX, R14
+	ADDQ  R14, R13
+	ADCQ  $0x00000000, AX
+	ADCQ  $0x00000000, R12
+	MOVQ  R13, R10
+	MOVQ  AX, R11
+	ADDQ  $0x00000010, SI
+	JMP   catchup_97
+
+catchupdone_98:
+	MOVQ  808(SP), AX
+	ADDQ  816(SP), AX
+	CMPQ  AX, src_len+48(FP)
+	JNE   notlast_99
+	MOVQ  src_len+48(FP), CX
+	ANDQ  $0x0000000f, CX
+	TESTQ CX, CX
+	JZ    paddone_100
+	MOVQ  $0x00000000, 792(SP)
+	MOVQ  $0x00000000, 800(SP)
+	LEAQ  792(SP), DX
+
+padloop_101:
+	MOVB  (SI), AL
+	MOVB  AL, (DX)
+	INCQ  SI
+	INCQ  DX
+	DECQ  CX
+	JNZ   padloop_101
+	LEAQ  792(SP), SI
+	ADDQ  (SI), R10
+	ADCQ  8(SI), R11
+	ADCQ  $0x00000001, R12
+	MOVQ  752(SP), DX
+	MULXQ R10, R13, R14
+	MULXQ R11, AX, R15
+	MOVQ  768(SP), DX
+	MULXQ R11, R11, BX
+	ADDQ  R11, R13
+	ADCQ  BX, R14
+	IMULQ R12, DX
+	IMULQ 752(SP), R12
+	ADDQ  DX, AX
+	ADCQ  $0x00000000, R15
+	MOVQ  760(SP), DX
+	MULXQ R10, R10, BX
+	ADDQ  R10, AX
+	ADCQ  BX, R15
+	ADDQ  R14, AX
+	ADCQ  $0x00000000, R15
+	ADDQ  R15, R12
+	MOVQ  R12, R14
+	ANDQ  $-4, R14
+	MOVQ  R12, BX
+	SHRQ  $0x02, BX
+	ANDQ  $0x00000003, R12
+	ADDQ  BX, R14
+	ADDQ  R14, R13
+	ADCQ  $0x00000000, AX
+	ADCQ  $0x00000000, R12
+	MOVQ  R13, R10
+	MOVQ  AX, R11
+
+paddone_100:
+notlast_99:
 	MOVQ src_base+40(FP), AX
 	ADDQ 808(SP), AX
 	MOVQ dst_base+16(FP), CX
@@ -5209,9 +5431,9 @@ notlast_95:
 	LEAQ 64(SP), DX
 	MOVQ 816(SP), R8
 
-xor64_98:
+xor64_102:
 	CMPQ    R8, $0x00000040
-	JB      xor8_99
+	JB      xor8_103
 	VMOVDQU (DX), Y0
 	VMOVDQU 32(DX), Y1
 	VPXOR   (AX), Y0, Y0
@@ -5222,11 +5444,11 @@ xor64_98:
 	ADDQ    $0x00000040, CX
 	ADDQ    $0x00000040, DX
 	SUBQ    $0x00000040, R8
-	JMP     xor64_98
+	JMP     xor64_102
 
-xor8_99:
+xor8_103:
 	CMPQ R8, $0x00000008
-	JB   xor1_100
+	JB   xor1_104
 	MOVQ (DX), R9
 	XORQ (AX), R9
 	MOVQ R9, (CX)
@@ -5234,11 +5456,11 @@ xor8_99:
 	ADDQ $0x00000008, CX
 	ADDQ $0x00000008, DX
 	SUBQ $0x00000008, R8
-	JMP  xor8_99
+	JMP  xor8_103
 
-xor1_100:
+xor1_104:
 	TESTQ R8, R8
-	JZ    xordone_101
+	JZ    xordone_105
 	MOVB  (DX), R9
 	XORB  (AX), R9
 	MOVB  R9, (CX)
@@ -5246,25 +5468,25 @@ xor1_100:
 	INCQ  CX
 	INCQ  DX
 	DECQ  R8
-	JMP   xor1_100
+	JMP   xor1_104
 
-xordone_101:
+xordone_105:
 	MOVQ 816(SP), AX
 	ADDQ AX, 808(SP)
 
-chunk_102:
+chunk_106:
 	MOVQ src_len+48(FP), AX
 	SUBQ 808(SP), AX
-	JZ   finish_103
+	JZ   finish_107
 	CMPQ AX, $0x00000080
-	JBE  chunk1_104
+	JBE  chunk1_108
 	CMPQ AX, $0x00000100
-	JBE  chunk2_105
+	JBE  chunk2_109
 	CMPQ AX, $0x00000180
-	JBE  chunk3_106
-	JMP  chunk4_107
+	JBE  chunk3_110
+	JMP  chunk4_111
 
-chunk1_104:
+chunk1_108:
 	MOVQ           $0x00000080, CX
 	CMPQ           AX, CX
 	CMOVQHI        CX, AX
@@ -5277,11 +5499,11 @@ chunk1_104:
 	VMOVDQU        Y3, 608(SP)
 	MOVQ           $0x0000000a, DI
 
-macrounds_108:
+macrounds_112:
 	MOVQ    832(SP), AX
 	SUBQ    SI, AX
 	CMPQ    AX, $0x00000030
-	JL      oneround_109
+	JL      oneround_113
 	VPADDD  Y1, Y0, Y0
 	ADDQ    (SI), R10
 	ADCQ    8(SI), R11
@@ -5418,12 +5640,12 @@ macrounds_108:
 	MOVQ    AX, R11
 	ADDQ    $0x00000030, SI
 	DECQ    DI
-	JNZ     macrounds_108
-	JMP     roundsdone_111
+	JNZ     macrounds_112
+	JMP     roundsdone_115
 
-oneround_109:
+oneround_113:
 	CMPQ    AX, $0x00000010
-	JL      plainround_110
+	JL      plainround_114
 	VPADDD  Y1, Y0, Y0
 	ADDQ    (SI), R10
 	VPXOR   Y0, Y3, Y3
@@ -5496,10 +5718,10 @@ oneround_109:
 	VPSHUFD $0x39, Y3, Y3
 	ADDQ    $0x00000010, SI
 	DECQ    DI
-	JNZ     macrounds_108
-	JMP     roundsdone_111
+	JNZ     macrounds_112
+	JMP     roundsdone_115
 
-plainround_110:
+plainround_114:
 	VPADDD  Y1, Y0, Y0
 	VPXOR   Y0, Y3, Y3
 	VPSHUFB rol16<>+0(SB), Y3, Y3
@@ -5539,32 +5761,21 @@ plainround_110:
 	VPSHUFD $0x4e, Y2, Y2
 	VPSHUFD $0x39, Y3, Y3
 	DECQ    DI
-	JNZ     macrounds_108
+	JNZ     macrounds_112
 
-roundsdone_111:
-	VPADDD     sigma<>+0(SB), Y0, Y0
-	VPADDD     544(SP), Y1, Y1
-	VPADDD     576(SP), Y2, Y2
-	VPADDD     608(SP), Y3, Y3
-	VPERM2I128 $0x20, Y1, Y0, Y15
-	VMOVDQU    Y15, (SP)
-	VPERM2I128 $0x31, Y1, Y0, Y0
-	VMOVDQU    Y0, 64(SP)
-	VPERM2I128 $0x20, Y3, Y2, Y15
-	VMOVDQU    Y15, 32(SP)
-	VPERM2I128 $0x31, Y3, Y2, Y2
-	VMOVDQU    Y2, 96(SP)
-	ADDL       $0x00000002, 736(SP)
-	MOVQ       src_base+40(FP), AX
-	ADDQ       808(SP), AX
-	ADDQ       816(SP), AX
-	MOVQ       AX, 824(SP)
+roundsdone_115:
+	CMPQ 816(SP), $0x00000080
+	JNE  partial_116
+	MOVQ src_base+40(FP), AX
+	ADDQ 808(SP), AX
+	ADDQ 816(SP), AX
+	MOVQ AX, 824(SP)
 
-catchup_112:
+catchup_117:
 	MOVQ  824(SP), AX
 	SUBQ  SI, AX
 	CMPQ  AX, $0x00000010
-	JL    catchupdone_113
+	JL    catchupdone_118
 	ADDQ  (SI), R10
 	ADCQ  8(SI), R11
 	ADCQ  $0x00000001, R12
@@ -5598,28 +5809,28 @@ catchup_112:
 	MOVQ  R13, R10
 	MOVQ  AX, R11
 	ADDQ  $0x00000010, SI
-	JMP   catchup_112
+	JMP   catchup_117
 
-catchupdone_113:
+catchupdone_118:
 	MOVQ  808(SP), AX
 	ADDQ  816(SP), AX
 	CMPQ  AX, src_len+48(FP)
-	JNE   notlast_114
+	JNE   notlast_119
 	MOVQ  src_len+48(FP), CX
 	ANDQ  $0x0000000f, CX
 	TESTQ CX, CX
-	JZ    paddone_115
+	JZ    paddone_120
 	MOVQ  $0x00000000, 792(SP)
 	MOVQ  $0x00000000, 800(SP)
 	LEAQ  792(SP), DX
 
-padloop_116:
+padloop_121:
 	MOVB  (SI), AL
 	MOVB  AL, (DX)
 	INCQ  SI
 	INCQ  DX
 	DECQ  CX
-	JNZ   padloop_116
+	JNZ   padloop_121
 	LEAQ  792(SP), SI
 	ADDQ  (SI), R10
 	ADCQ  8(SI), R11
@@ -5654,8 +5865,148 @@ padloop_116:
 	MOVQ  R13, R10
 	MOVQ  AX, R11
 
-paddone_115:
-notlast_114:
+paddone_120:
+notlast_119:
+	VPADDD     sigma<>+0(SB), Y0, Y0
+	VPADDD     544(SP), Y1, Y1
+	VPADDD     576(SP), Y2, Y2
+	VPADDD     608(SP), Y3, Y3
+	ADDL       $0x00000002, 736(SP)
+	MOVQ       src_base+40(FP), AX
+	ADDQ       808(SP), AX
+	MOVQ       dst_base+16(FP), CX
+	ADDQ       808(SP), CX
+	VPERM2I128 $0x20, Y1, Y0, Y15
+	VPXOR      (AX), Y15, Y15
+	VMOVDQU    Y15, (CX)
+	VPERM2I128 $0x31, Y1, Y0, Y0
+	VPXOR      64(AX), Y0, Y0
+	VMOVDQU    Y0, 64(CX)
+	VPERM2I128 $0x20, Y3, Y2, Y15
+	VPXOR      32(AX), Y15, Y15
+	VMOVDQU    Y15, 32(CX)
+	VPERM2I128 $0x31, Y3, Y2, Y2
+	VPXOR      96(AX), Y2, Y2
+	VMOVDQU    Y2, 96(CX)
+	MOVQ       816(SP), AX
+	ADDQ       AX, 808(SP)
+	JMP        chunk_106
+
+partial_116:
+	VPADDD     sigma<>+0(SB), Y0, Y0
+	VPADDD     544(SP), Y1, Y1
+	VPADDD     576(SP), Y2, Y2
+	VPADDD     608(SP), Y3, Y3
+	ADDL       $0x00000002, 736(SP)
+	VPERM2I128 $0x20, Y1, Y0, Y15
+	VMOVDQU    Y15, (SP)
+	VPERM2I128 $0x31, Y1, Y0, Y0
+	VMOVDQU    Y0, 64(SP)
+	VPERM2I128 $0x20, Y3, Y2, Y15
+	VMOVDQU    Y15, 32(SP)
+	VPERM2I128 $0x31, Y3, Y2, Y2
+	VMOVDQU    Y2, 96(SP)
+	MOVQ       src_base+40(FP), AX
+	ADDQ       808(SP), AX
+	ADDQ       816(SP), AX
+	MOVQ       AX, 824(SP)
+
+catchup_122:
+	MOVQ  824(SP), AX
+	SUBQ  SI, AX
+	CMPQ  AX, $0x00000010
+	JL    catchupdone_123
+	ADDQ  (SI), R10
+	ADCQ  8(SI), R11
+	ADCQ  $0x00000001, R12
+	MOVQ  752(SP), DX
+	MULXQ R10, R13, R14
+	MULXQ R11, AX, R15
+	MOVQ  768(SP), DX
+	MULXQ R11, R11, BX
+	ADDQ  R11, R13
+	ADCQ  BX, R14
+	IMULQ R12, DX
+	IMULQ 752(SP), R12
+	ADDQ  DX, AX
+	ADCQ  $0x00000000, R15
+	MOVQ  760(SP), DX
+	MULXQ R10, R10, BX
+	ADDQ  R10, AX
+	ADCQ  BX, R15
+	ADDQ  R14, AX
+	ADCQ  $0x00000000, R15
+	ADDQ  R15, R12
+	MOVQ  R12, R14
+	ANDQ  $-4, R14
+	MOVQ  R12, BX
+	SHRQ  $0x02, BX
+	ANDQ  $0x00000003, R12
+	ADDQ  BX, R14
+	ADDQ  R14, R13
+	ADCQ  $0x00000000, AX
+	ADCQ  $0x00000000, R12
+	MOVQ  R13, R10
+	MOVQ  AX, R11
+	ADDQ  $0x00000010, SI
+	JMP   catchup_122
+
+catchupdone_123:
+	MOVQ  808(SP), AX
+	ADDQ  816(SP), AX
+	CMPQ  AX, src_len+48(FP)
+	JNE   notlast_124
+	MOVQ  src_len+48(FP), CX
+	ANDQ  $0x0000000f, CX
+	TESTQ CX, CX
+	JZ    paddone_125
+	MOVQ  $0x00000000, 792(SP)
+	MOVQ  $0x00000000, 800(SP)
+	LEAQ  792(SP), DX
+
+padloop_126:
+	MOVB  (SI), AL
+	MOVB  AL, (DX)
+	INCQ  SI
+	INCQ  DX
+	DECQ  CX
+	JNZ   padloop_126
+	LEAQ  792(SP), SI
+	ADDQ  (SI), R10
+	ADCQ  8(SI), R11
+	ADCQ  $0x00000001, R12
+	MOVQ  752(SP), DX
+	MULXQ R10, R13, R14
+	MULXQ R11, AX, R15
+	MOVQ  768(SP), DX
+	MULXQ R11, R11, BX
+	ADDQ  R11, R13
+	ADCQ  BX, R14
+	IMULQ R12, DX
+	IMULQ 752(SP), R12
+	ADDQ  DX, AX
+	ADCQ  $0x00000000, R15
+	MOVQ  760(SP), DX
+	MULXQ R10, R10, BX
+	ADDQ  R10, AX
+	ADCQ  BX, R15
+	ADDQ  R14, AX
+	ADCQ  $0x00000000, R15
+	ADDQ  R15, R12
+	MOVQ  R12, R14
+	ANDQ  $-4, R14
+	MOVQ  R12, BX
+	SHRQ  $0x02, BX
+	ANDQ  $0x00000003, R12
+	ADDQ  BX, R14
+	ADDQ  R14, R13
+	ADCQ  $0x00000000, AX
+	ADCQ  $0x00000000, R12
+	MOVQ  R13, R10
+	MOVQ  AX, R11
+
+paddone_125:
+notlast_124:
 	MOVQ src_base+40(FP), AX
 	ADDQ 808(SP), AX
 	MOVQ dst_base+16(FP), CX
@@ -5663,9 +6014,9 @@ notlast_114:
 	LEAQ (SP), DX
 	MOVQ 816(SP), R8
 
-xor64_117:
+xor64_127:
 	CMPQ    R8, $0x00000040
-	JB      xor8_118
+	JB      xor8_128
 	VMOVDQU (DX), Y0
 	VMOVDQU 32(DX), Y1
 	VPXOR   (AX), Y0, Y0
@@ -5676,11 +6027,11 @@ xor64_117:
 	ADDQ    $0x00000040, CX
 	ADDQ    $0x00000040, DX
 	SUBQ    $0x00000040, R8
-	JMP     xor64_117
+	JMP     xor64_127
 
-xor8_118:
+xor8_128:
 	CMPQ R8, $0x00000008
-	JB   xor1_119
+	JB   xor1_129
 	MOVQ (DX), R9
 	XORQ (AX), R9
 	MOVQ R9, (CX)
@@ -5688,11 +6039,11 @@ xor8_118:
 	ADDQ $0x00000008, CX
 	ADDQ $0x00000008, DX
 	SUBQ $0x00000008, R8
-	JMP  xor8_118
+	JMP  xor8_128
 
-xor1_119:
+xor1_129:
 	TESTQ R8, R8
-	JZ    xordone_120
+	JZ    xordone_130
 	MOVB  (DX), R9
 	XORB  (AX), R9
 	MOVB  R9, (CX)
@@ -5700,14 +6051,14 @@ xor1_119:
 	INCQ  CX
 	INCQ  DX
 	DECQ  R8
-	JMP   xor1_119
+	JMP   xor1_129
 
-xordone_120:
+xordone_130:
 	MOVQ 816(SP), AX
 	ADDQ AX, 808(SP)
-	JMP  chunk_102
+	JMP  chunk_106
 
-chunk2_105:
+chunk2_109:
 	MOVQ           $0x00000100, CX
 	CMPQ           AX, CX
 	CMOVQHI        CX, AX
@@ -5726,11 +6077,11 @@ chunk2_105:
 	VMOVDQU        Y7, 640(SP)
 	MOVQ           $0x0000000a, DI
 
-macrounds_121:
+macrounds_131:
 	MOVQ    832(SP), AX
 	SUBQ    SI, AX
 	CMPQ    AX, $0x00000030
-	JL      oneround_122
+	JL      oneround_132
 	VPADDD  Y1, Y0, Y0
 	ADDQ    (SI), R10
 	ADCQ    8(SI), R11
@@ -5905,12 +6256,12 @@ macrounds_121:
 	MOVQ    AX, R11
 	ADDQ    $0x00000030, SI
 	DECQ    DI
-	JNZ     macrounds_121
-	JMP     roundsdone_124
+	JNZ     macrounds_131
+	JMP     roundsdone_134
 
-oneround_122:
+oneround_132:
 	CMPQ    AX, $0x00000010
-	JL      plainround_123
+	JL      plainround_133
 	VPADDD  Y1, Y0, Y0
 	ADDQ    (SI), R10
 	VPADDD  Y5, Y4, Y4
@@ -6021,10 +6372,10 @@ oneround_122:
 	VPSHUFD $0x39, Y7, Y7
 	ADDQ    $0x00000010, SI
 	DECQ    DI
-	JNZ     macrounds_121
-	JMP     roundsdone_124
+	JNZ     macrounds_131
+	JMP     roundsdone_134
 
-plainround_123:
+plainround_133:
 	VPADDD  Y1, Y0, Y0
 	VPADDD  Y5, Y4, Y4
 	VPXOR   Y0, Y3, Y3
@@ -6102,44 +6453,21 @@ plainround_123:
 	VPSHUFD $0x4e, Y6, Y6
 	VPSHUFD $0x39, Y7, Y7
 	DECQ    DI
-	JNZ     macrounds_121
+	JNZ     macrounds_131
 
-roundsdone_124:
-	VPADDD     sigma<>+0(SB), Y0, Y0
-	VPADDD     544(SP), Y1, Y1
-	VPADDD     576(SP), Y2, Y2
-	VPADDD     608(SP), Y3, Y3
-	VPADDD     sigma<>+0(SB), Y4, Y4
-	VPADDD     544(SP), Y5, Y5
-	VPADDD     576(SP), Y6, Y6
-	VPADDD     640(SP), Y7, Y7
-	VPERM2I128 $0x20, Y1, Y0, Y15
-	VMOVDQU    Y15, (SP)
-	VPERM2I128 $0x31, Y1, Y0, Y0
-	VMOVDQU    Y0, 64(SP)
-	VPERM2I128 $0x20, Y3, Y2, Y15
-	VMOVDQU    Y15, 32(SP)
-	VPERM2I128 $0x31, Y3, Y2, Y2
-	VMOVDQU    Y2, 96(SP)
-	VPERM2I128 $0x20, Y5, Y4, Y15
-	VMOVDQU    Y15, 128(SP)
-	VPERM2I128 $0x31, Y5, Y4, Y4
-	VMOVDQU    Y4, 192(SP)
-	VPERM2I128 $0x20, Y7, Y6, Y15
-	VMOVDQU    Y15, 160(SP)
-	VPERM2I128 $0x31, Y7, Y6, Y6
-	VMOVDQU    Y6, 224(SP)
-	ADDL       $0x00000004, 736(SP)
-	MOVQ       src_base+40(FP), AX
-	ADDQ       808(SP), AX
-	ADDQ       816(SP), AX
-	MOVQ       AX, 824(SP)
+roundsdone_134:
+	CMPQ 816(SP), $0x00000100
+	JNE  partial_135
+	MOVQ src_base+40(FP), AX
+	ADDQ 808(SP), AX
+	ADDQ 816(SP), AX
+	MOVQ AX, 824(SP)
 
-catchup_125:
+catchup_136:
 	MOVQ  824(SP), AX
 	SUBQ  SI, AX
 	CMPQ  AX, $0x00000010
-	JL    catchupdone_126
+	JL    catchupdone_137
 	ADDQ  (SI), R10
 	ADCQ  8(SI), R11
 	ADCQ  $0x00000001, R12
@@ -6173,28 +6501,28 @@ catchup_125:
 	MOVQ  R13, R10
 	MOVQ  AX, R11
 	ADDQ  $0x00000010, SI
-	JMP   catchup_125
+	JMP   catchup_136
 
-catchupdone_126:
+catchupdone_137:
 	MOVQ  808(SP), AX
 	ADDQ  816(SP), AX
 	CMPQ  AX, src_len+48(FP)
-	JNE   notlast_127
+	JNE   notlast_138
 	MOVQ  src_len+48(FP), CX
 	ANDQ  $0x0000000f, CX
 	TESTQ CX, CX
-	JZ    paddone_128
+	JZ    paddone_139
 	MOVQ  $0x00000000, 792(SP)
 	MOVQ  $0x00000000, 800(SP)
 	LEAQ  792(SP), DX
 
-padloop_129:
+padloop_140:
 	MOVB  (SI), AL
 	MOVB  AL, (DX)
 	INCQ  SI
 	INCQ  DX
 	DECQ  CX
-	JNZ   padloop_129
+	JNZ   padloop_140
 	LEAQ  792(SP), SI
 	ADDQ  (SI), R10
 	ADCQ  8(SI), R11
@@ -6229,8 +6557,176 @@ padloop_129:
 	MOVQ  R13, R10
 	MOVQ  AX, R11
 
-paddone_128:
-notlast_127:
+paddone_139:
+notlast_138:
+	VPADDD     sigma<>+0(SB), Y0, Y0
+	VPADDD     544(SP), Y1, Y1
+	VPADDD     576(SP), Y2, Y2
+	VPADDD     608(SP), Y3, Y3
+	VPADDD     sigma<>+0(SB), Y4, Y4
+	VPADDD     544(SP), Y5, Y5
+	VPADDD     576(SP), Y6, Y6
+	VPADDD     640(SP), Y7, Y7
+	ADDL       $0x00000004, 736(SP)
+	MOVQ       src_base+40(FP), AX
+	ADDQ       808(SP), AX
+	MOVQ       dst_base+16(FP), CX
+	ADDQ       808(SP), CX
+	VPERM2I128 $0x20, Y1, Y0, Y15
+	VPXOR      (AX), Y15, Y15
+	VMOVDQU    Y15, (CX)
+	VPERM2I128 $0x31, Y1, Y0, Y0
+	VPXOR      64(AX), Y0, Y0
+	VMOVDQU    Y0, 64(CX)
+	VPERM2I128 $0x20, Y3, Y2, Y15
+	VPXOR      32(AX), Y15, Y15
+	VMOVDQU    Y15, 32(CX)
+	VPERM2I128 $0x31, Y3, Y2, Y2
+	VPXOR      96(AX), Y2, Y2
+	VMOVDQU    Y2, 96(CX)
+	VPERM2I128 $0x20, Y5, Y4, Y15
+	VPXOR      128(AX), Y15, Y15
+	VMOVDQU    Y15, 128(CX)
+	VPERM2I128 $0x31, Y5, Y4, Y4
+	VPXOR      192(AX), Y4, Y4
+	VMOVDQU    Y4, 192(CX)
+	VPERM2I128 $0x20, Y7, Y6, Y15
+	VPXOR      160(AX), Y15, Y15
+	VMOVDQU    Y15, 160(CX)
+	VPERM2I128 $0x31, Y7, Y6, Y6
+	VPXOR      224(AX), Y6, Y6
+	VMOVDQU    Y6, 224(CX)
+	MOVQ       816(SP), AX
+	ADDQ       AX, 808(SP)
+	JMP        chunk_106
+
+partial_135:
+	VPADDD     sigma<>+0(SB), Y0, Y0
+	VPADDD     544(SP), Y1, Y1
+	VPADDD     576(SP), Y2, Y2
+	VPADDD     608(SP), Y3, Y3
+	VPADDD     sigma<>+0(SB), Y4, Y4
+	VPADDD     544(SP), Y5, Y5
+	VPADDD     576(SP), Y6, Y6
+	VPADDD     640(SP), Y7, Y7
+	ADDL       $0x00000004, 736(SP)
+	VPERM2I128 $0x20, Y1, Y0, Y15
+	VMOVDQU    Y15, (SP)
+	VPERM2I128 $0x31, Y1, Y0, Y0
+	VMOVDQU    Y0, 64(SP)
+	VPERM2I128 $0x20, Y3, Y2, Y15
+	VMOVDQU    Y15, 32(SP)
+	VPERM2I128 $0x31, Y3, Y2, Y2
+	VMOVDQU    Y2, 96(SP)
+	VPERM2I128 $0x20, Y5, Y4, Y15
+	VMOVDQU    Y15, 128(SP)
+	VPERM2I128 $0x31, Y5, Y4, Y4
+	VMOVDQU    Y4, 192(SP)
+	VPERM2I128 $0x20, Y7, Y6, Y15
+	VMOVDQU    Y15, 160(SP)
+	VPERM2I128 $0x31, Y7, Y6, Y6
+	VMOVDQU    Y6, 224(SP)
+	MOVQ       src_base+40(FP), AX
+	ADDQ       808(SP), AX
+	ADDQ       816(SP), AX
+	MOVQ       AX, 824(SP)
+
+catchup_141:
+	MOVQ  824(SP), AX
+	SUBQ  SI, AX
+	CMPQ  AX, $0x00000010
+	JL    catchupdone_142
+	ADDQ  (SI), R10
+	ADCQ  8(SI), R11
+	ADCQ  $0x00000001, R12
+	MOVQ  752(SP), DX
+	MULXQ R10, R13, R14
+	MULXQ R11, AX, R15
+	MOVQ  768(SP), DX
+	MULXQ R11, R11, BX
+	ADDQ  R11, R13
+	ADCQ  BX, R14
+	IMULQ R12, DX
+	IMULQ 752(SP), R12
+	ADDQ  DX, AX
+	ADCQ  $0x00000000, R15
+	MOVQ  760(SP), DX
+	MULXQ R10, R10, BX
+	ADDQ  R10, AX
+	ADCQ  BX, R15
+	ADDQ  R14, AX
+	ADCQ  $0x00000000, R15
+	ADDQ  R15, R12
+	MOVQ  R12, R14
+	ANDQ  $-4, R14
+	MOVQ  R12, BX
+	SHRQ  $0x02, BX
+	ANDQ  $0x00000003, R12
+	ADDQ  BX, R14
+	ADDQ  R14, R13
+	ADCQ  $0x00000000, AX
+	ADCQ  $0x00000000, R12
+	MOVQ  R13, R10
+	MOVQ  AX, R11
+	ADDQ  $0x00000010, SI
+	JMP   catchup_141
+
+catchupdone_142:
+	MOVQ  808(SP), AX
+	ADDQ  816(SP), AX
+	CMPQ  AX, src_len+48(FP)
+	JNE   notlast_143
+	MOVQ  src_len+48(FP), CX
+	ANDQ  $0x0000000f, CX
+	TESTQ CX, CX
+	JZ    paddone_144
+	MOVQ  $0x00000000, 792(SP)
+	MOVQ  $0x00000000, 800(SP)
+	LEAQ  792(SP), DX
+
+padloop_145:
+	MOVB  (SI), AL
+	MOVB  AL, (DX)
+	INCQ  SI
+	INCQ  DX
+	DECQ  CX
+	JNZ   padloop_145
+	LEAQ  792(SP), SI
+	ADDQ  (SI), R10
+	ADCQ  8(SI), R11
+	ADCQ  $0x00000001, R12
+	MOVQ  752(SP), DX
+	MULXQ R10, R13, R14
+	MULXQ R11, AX, R15
+	MOVQ  768(SP), DX
+	MULXQ R11, R11, BX
+	ADDQ  R11, R13
+	ADCQ  BX, R14
+	IMULQ R12, DX
+	IMULQ 752(SP), R12
+	ADDQ  DX, AX
+	ADCQ  $0x00000000, R15
+	MOVQ  760(SP), DX
+	MULXQ R10, R10, BX
+	ADDQ  R10, AX
+	ADCQ  BX, R15
+	ADDQ  R14, AX
+	ADCQ  $0x00000000, R15
+	ADDQ  R15, R12
+	MOVQ  R12, R14
+	ANDQ  $-4, R14
+	MOVQ  R12, BX
+	SHRQ  $0x02, BX
+	ANDQ  $0x00000003, R12
+	ADDQ  BX, R14
+	ADDQ  R14, R13
+	ADCQ  $0x00000000, AX
+	ADCQ  $0x00000000, R12
+	MOVQ  R13, R10
+	MOVQ  AX, R11
+
+paddone_144:
+notlast_143:
 	MOVQ src_base+40(FP), AX
 	ADDQ 808(SP), AX
 	MOVQ dst_base+16(FP), CX
@@ -6238,9 +6734,9 @@ notlast_127:
 	LEAQ (SP), DX
 	MOVQ 816(SP), R8
 
-xor64_130:
+xor64_146:
 	CMPQ    R8, $0x00000040
-	JB      xor8_131
+	JB      xor8_147
 	VMOVDQU (DX), Y0
 	VMOVDQU 32(DX), Y1
 	VPXOR   (AX), Y0, Y0
@@ -6251,11 +6747,11 @@ xor64_130:
 	ADDQ    $0x00000040, CX
 	ADDQ    $0x00000040, DX
 	SUBQ    $0x00000040, R8
-	JMP     xor64_130
+	JMP     xor64_146
 
-xor8_131:
+xor8_147:
 	CMPQ R8, $0x00000008
-	JB   xor1_132
+	JB   xor1_148
 	MOVQ (DX), R9
 	XORQ (AX), R9
 	MOVQ R9, (CX)
@@ -6263,11 +6759,11 @@ xor8_131:
 	ADDQ $0x00000008, CX
 	ADDQ $0x00000008, DX
 	SUBQ $0x00000008, R8
-	JMP  xor8_131
+	JMP  xor8_147
 
-xor1_132:
+xor1_148:
 	TESTQ R8, R8
-	JZ    xordone_133
+	JZ    xordone_149
 	MOVB  (DX), R9
 	XORB  (AX), R9
 	MOVB  R9, (CX)
@@ -6275,14 +6771,14 @@ xor1_132:
 	INCQ  CX
 	INCQ  DX
 	DECQ  R8
-	JMP   xor1_132
+	JMP   xor1_148
 
-xordone_133:
+xordone_149:
 	MOVQ 816(SP), AX
 	ADDQ AX, 808(SP)
-	JMP  chunk_102
+	JMP  chunk_106
 
-chunk3_106:
+chunk3_110:
 	MOVQ           $0x00000180, CX
 	CMPQ           AX, CX
 	CMOVQHI        CX, AX
@@ -6307,11 +6803,11 @@ chunk3_106:
 	VMOVDQU        Y11, 672(SP)
 	MOVQ           $0x0000000a, DI
 
-macrounds_134:
+macrounds_150:
 	MOVQ    832(SP), AX
 	SUBQ    SI, AX
 	CMPQ    AX, $0x00000030
-	JL      oneround_135
+	JL      oneround_151
 	VPADDD  Y1, Y0, Y0
 	ADDQ    (SI), R10
 	VPADDD  Y5, Y4, Y4
@@ -6524,12 +7020,12 @@ macrounds_134:
 	VPSHUFD $0x39, Y11, Y11
 	ADDQ    $0x00000030, SI
 	DECQ    DI
-	JNZ     macrounds_134
-	JMP     roundsdone_137
+	JNZ     macrounds_150
+	JMP     roundsdone_153
 
-oneround_135:
+oneround_151:
 	CMPQ    AX, $0x00000010
-	JL      plainround_136
+	JL      plainround_152
 	VPADDD  Y1, Y0, Y0
 	ADDQ    (SI), R10
 	VPADDD  Y5, Y4, Y4
@@ -6678,10 +7174,10 @@ oneround_135:
 	VPSHUFD $0x39, Y11, Y11
 	ADDQ    $0x00000010, SI
 	DECQ    DI
-	JNZ     macrounds_134
-	JMP     roundsdone_137
+	JNZ     macrounds_150
+	JMP     roundsdone_153
 
-plainround_136:
+plainround_152:
 	VPADDD  Y1, Y0, Y0
 	VPADDD  Y5, Y4, Y4
 	VPADDD  Y9, Y8, Y8
@@ -6797,56 +7293,21 @@ plainround_136:
 	VPSHUFD $0x4e, Y10, Y10
 	VPSHUFD $0x39, Y11, Y11
 	DECQ    DI
-	JNZ     macrounds_134
+	JNZ     macrounds_150
 
-roundsdone_137:
-	VPADDD     sigma<>+0(SB), Y0, Y0
-	VPADDD     544(SP), Y1, Y1
-	VPADDD     576(SP), Y2, Y2
-	VPADDD     608(SP), Y3, Y3
-	VPADDD     sigma<>+0(SB), Y4, Y4
-	VPADDD     544(SP), Y5, Y5
-	VPADDD     576(SP), Y6, Y6
-	VPADDD     640(SP), Y7, Y7
-	VPADDD     sigma<>+0(SB), Y8, Y8
-	VPADDD     544(SP), Y9, Y9
-	VPADDD     576(SP), Y10, Y10
-	VPADDD     672(SP), Y11, Y11
-	VPERM2I128 $0x20, Y1, Y0, Y15
-	VMOVDQU    Y15, (SP)
-	VPERM2I128 $0x31, Y1, Y0, Y0
-	VMOVDQU    Y0, 64(SP)
-	VPERM2I128 $0x20, Y3, Y2, Y15
-	VMOVDQU    Y15, 32(SP)
-	VPERM2I128 $0x31, Y3, Y2, Y2
-	VMOVDQU    Y2, 96(SP)
-	VPERM2I128 $0x20, Y5, Y4, Y15
-	VMOVDQU    Y15, 128(SP)
-	VPERM2I128 $0x31, Y5, Y4, Y4
-	VMOVDQU    Y4, 192(SP)
-	VPERM2I128 $0x20, Y7, Y6, Y15
-	VMOVDQU    Y15, 160(SP)
-	VPERM2I128 $0x31, Y7, Y6, Y6
-	VMOVDQU    Y6, 224(SP)
-	VPERM2I128 $0x20, Y9, Y8, Y15
-	VMOVDQU    Y15, 256(SP)
-	VPERM2I128 $0x31, Y9, Y8, Y8
-	VMOVDQU    Y8, 320(SP)
-	VPERM2I128 $0x20, Y11, Y10, Y15
-	VMOVDQU    Y15, 288(SP)
-	VPERM2I128 $0x31, Y11, Y10, Y10
-	VMOVDQU    Y10, 352(SP)
-	ADDL       $0x00000006, 736(SP)
-	MOVQ       src_base+40(FP), AX
-	ADDQ       808(SP), AX
-	ADDQ       816(SP), AX
-	MOVQ       AX, 824(SP)
+roundsdone_153:
+	CMPQ 816(SP), $0x00000180
+	JNE  partial_154
+	MOVQ src_base+40(FP), AX
+	ADDQ 808(SP), AX
+	ADDQ 816(SP), AX
+	MOVQ AX, 824(SP)
 
-catchup_138:
+catchup_155:
 	MOVQ  824(SP), AX
 	SUBQ  SI, AX
 	CMPQ  AX, $0x00000010
-	JL    catchupdone_139
+	JL    catchupdone_156
 	ADDQ  (SI), R10
 	ADCQ  8(SI), R11
 	ADCQ  $0x00000001, R12
@@ -6880,28 +7341,28 @@ catchup_138:
 	MOVQ  R13, R10
 	MOVQ  AX, R11
 	ADDQ  $0x00000010, SI
-	JMP   catchup_138
+	JMP   catchup_155
 
-catchupdone_139:
+catchupdone_156:
 	MOVQ  808(SP), AX
 	ADDQ  816(SP), AX
 	CMPQ  AX, src_len+48(FP)
-	JNE   notlast_140
+	JNE   notlast_157
 	MOVQ  src_len+48(FP), CX
 	ANDQ  $0x0000000f, CX
 	TESTQ CX, CX
-	JZ    paddone_141
+	JZ    paddone_158
 	MOVQ  $0x00000000, 792(SP)
 	MOVQ  $0x00000000, 800(SP)
 	LEAQ  792(SP), DX
 
-padloop_142:
+padloop_159:
 	MOVB  (SI), AL
 	MOVB  AL, (DX)
 	INCQ  SI
 	INCQ  DX
 	DECQ  CX
-	JNZ   padloop_142
+	JNZ   padloop_159
 	LEAQ  792(SP), SI
 	ADDQ  (SI), R10
 	ADCQ  8(SI), R11
@@ -6936,8 +7397,204 @@ padloop_142:
 	MOVQ  R13, R10
 	MOVQ  AX, R11
 
-paddone_141:
-notlast_140:
+paddone_158:
+notlast_157:
+	VPADDD     sigma<>+0(SB), Y0, Y0
+	VPADDD     544(SP), Y1, Y1
+	VPADDD     576(SP), Y2, Y2
+	VPADDD     608(SP), Y3, Y3
+	VPADDD     sigma<>+0(SB), Y4, Y4
+	VPADDD     544(SP), Y5, Y5
+	VPADDD     576(SP), Y6, Y6
+	VPADDD     640(SP), Y7, Y7
+	VPADDD     sigma<>+0(SB), Y8, Y8
+	VPADDD     544(SP), Y9, Y9
+	VPADDD     576(SP), Y10, Y10
+	VPADDD     672(SP), Y11, Y11
+	ADDL       $0x00000006, 736(SP)
+	MOVQ       src_base+40(FP), AX
+	ADDQ       808(SP), AX
+	MOVQ       dst_base+16(FP), CX
+	ADDQ       808(SP), CX
+	VPERM2I128 $0x20, Y1, Y0, Y15
+	VPXOR      (AX), Y15, Y15
+	VMOVDQU    Y15, (CX)
+	VPERM2I128 $0x31, Y1, Y0, Y0
+	VPXOR      64(AX), Y0, Y0
+	VMOVDQU    Y0, 64(CX)
+	VPERM2I128 $0x20, Y3, Y2, Y15
+	VPXOR      32(AX), Y15, Y15
+	VMOVDQU    Y15, 32(CX)
+	VPERM2I128 $0x31, Y3, Y2, Y2
+	VPXOR      96(AX), Y2, Y2
+	VMOVDQU    Y2, 96(CX)
+	VPERM2I128 $0x20, Y5, Y4, Y15
+	VPXOR      128(AX), Y15, Y15
+	VMOVDQU    Y15, 128(CX)
+	VPERM2I128 $0x31, Y5, Y4, Y4
+	VPXOR      192(AX), Y4, Y4
+	VMOVDQU    Y4, 192(CX)
+	VPERM2I128 $0x20, Y7, Y6, Y15
+	VPXOR      160(AX), Y15, Y15
+	VMOVDQU    Y15, 160(CX)
+	VPERM2I128 $0x31, Y7, Y6, Y6
+	VPXOR      224(AX), Y6, Y6
+	VMOVDQU    Y6, 224(CX)
+	VPERM2I128 $0x20, Y9, Y8, Y15
+	VPXOR      256(AX), Y15, Y15
+	VMOVDQU    Y15, 256(CX)
+	VPERM2I128 $0x31, Y9, Y8, Y8
+	VPXOR      320(AX), Y8, Y8
+	VMOVDQU    Y8, 320(CX)
+	VPERM2I128 $0x20, Y11, Y10, Y15
+	VPXOR      288(AX), Y15, Y15
+	VMOVDQU    Y15, 288(CX)
+	VPERM2I128 $0x31, Y11, Y10, Y10
+	VPXOR      352(AX), Y10, Y10
+	VMOVDQU    Y10, 352(CX)
+	MOVQ       816(SP), AX
+	ADDQ       AX, 808(SP)
+	JMP        chunk_106
+
+partial_154:
+	VPADDD     sigma<>+0(SB), Y0, Y0
+	VPADDD     544(SP), Y1, Y1
+	VPADDD     576(SP), Y2, Y2
+	VPADDD     608(SP), Y3, Y3
+	VPADDD     sigma<>+0(SB), Y4, Y4
+	VPADDD     544(SP), Y5, Y5
+	VPADDD     576(SP), Y6, Y6
+	VPADDD     640(SP), Y7, Y7
+	VPADDD     sigma<>+0(SB), Y8, Y8
+	VPADDD     544(SP), Y9, Y9
+	VPADDD     576(SP), Y10, Y10
+	VPADDD     672(SP), Y11, Y11
+	ADDL       $0x00000006, 736(SP)
+	VPERM2I128 $0x20, Y1, Y0, Y15
+	VMOVDQU    Y15, (SP)
+	VPERM2I128 $0x31, Y1, Y0, Y0
+	VMOVDQU    Y0, 64(SP)
+	VPERM2I128 $0x20, Y3, Y2, Y15
+	VMOVDQU    Y15, 32(SP)
+	VPERM2I128 $0x31, Y3, Y2, Y2
+	VMOVDQU    Y2, 96(SP)
+	VPERM2I128 $0x20, Y5, Y4, Y15
+	VMOVDQU    Y15, 128(SP)
+	VPERM2I128 $0x31, Y5, Y4, Y4
+	VMOVDQU    Y4, 192(SP)
+	VPERM2I128 $0x20, Y7, Y6, Y15
+	VMOVDQU    Y15, 160(SP)
+	VPERM2I128 $0x31, Y7, Y6, Y6
+	VMOVDQU    Y6, 224(SP)
+	VPERM2I128 $0x20, Y9, Y8, Y15
+	VMOVDQU    Y15, 256(SP)
+	VPERM2I128 $0x31, Y9, Y8, Y8
+	VMOVDQU    Y8, 320(SP)
+	VPERM2I128 $0x20, Y11, Y10, Y15
+	VMOVDQU    Y15, 288(SP)
+	VPERM2I128 $0x31, Y11, Y10, Y10
+	VMOVDQU    Y10, 352(SP)
+	MOVQ       src_base+40(FP), AX
+	ADDQ       808(SP), AX
+	ADDQ       816(SP), AX
+	MOVQ       AX, 824(SP)
+
+catchup_160:
+	MOVQ  824(SP), AX
+	SUBQ  SI, AX
+	CMPQ  AX, $0x00000010
+	JL    catchupdone_161
+	ADDQ  (SI), R10
+	ADCQ  8(SI), R11
+	ADCQ  $0x00000001, R12
+	MOVQ  752(SP), DX
+	MULXQ R10, R13, R14
+	MULXQ R11, AX, R15
+	MOVQ  768(SP), DX
+	MULXQ R11, R11, BX
+	ADDQ  R11, R13
+	ADCQ  BX, R14
+	IMULQ R12, DX
+	IMULQ 752(SP), R12
+	ADDQ  DX, AX
+	ADCQ  $0x00000000, R15
+	MOVQ  760(SP), DX
+	MULXQ R10, R10, BX
+	ADDQ  R10, AX
+	ADCQ  BX, R15
+	ADDQ  R14, AX
+	ADCQ  $0x00000000, R15
+	ADDQ  R15, R12
+	MOVQ  R12, R14
+	ANDQ  $-4, R14
+	MOVQ  R12, BX
+	SHRQ  $0x02, BX
+	ANDQ  $0x00000003, R12
+	ADDQ  BX, R14
+	ADDQ  R14, R13
+	ADCQ  $0x00000000, AX
+	ADCQ  $0x00000000, R12
+	MOVQ  R13, R10
+	MOVQ  AX, R11
+	ADDQ  $0x00000010, SI
+	JMP   catchup_160
+
+catchupdone_161:
+	MOVQ  808(SP), AX
+	ADDQ  816(SP), AX
+	CMPQ  AX, src_len+48(FP)
+	JNE   notlast_162
+	MOVQ  src_len+48(FP), CX
+	ANDQ  $0x0000000f, CX
+	TESTQ CX, CX
+	JZ    paddone_163
+	MOVQ  $0x00000000, 792(SP)
+	MOVQ  $0x00000000, 800(SP)
+	LEAQ  792(SP), DX
+
+padloop_164:
+	MOVB  (SI), AL
+	MOVB  AL, (DX)
+	INCQ  SI
+	INCQ  DX
+	DECQ  CX
+	JNZ   padloop_164
+	LEAQ  792(SP), SI
+	ADDQ  (SI), R10
+	ADCQ  8(SI), R11
+	ADCQ  $0x00000001, R12
+	MOVQ  752(SP), DX
+	MULXQ R10, R13, R14
+	MULXQ R11, AX, R15
+	MOVQ  768(SP), DX
+	MULXQ R11, R11, BX
+	ADDQ  R11, R13
+	ADCQ  BX, R14
+	IMULQ R12, DX
+	IMULQ 752(SP), R12
+	ADDQ  DX, AX
+	ADCQ  $0x00000000, R15
+	MOVQ  760(SP), DX
+	MULXQ R10, R10, BX
+	ADDQ  R10, AX
+	ADCQ  BX, R15
+	ADDQ  R14, AX
+	ADCQ  $0x00000000, R15
+	ADDQ  R15, R12
+	MOVQ  R12, R14
+	ANDQ  $-4, R14
+	MOVQ  R12, BX
+	SHRQ  $0x02, BX
+	ANDQ  $0x00000003, R12
+	ADDQ  BX, R14
+	ADDQ  R14, R13
+	ADCQ  $0x00000000, AX
+	ADCQ  $0x00000000, R12
+	MOVQ  R13, R10
+	MOVQ  AX, R11
+
+paddone_163:
+notlast_162:
 	MOVQ src_base+40(FP), AX
 	ADDQ 808(SP), AX
 	MOVQ dst_base+16(FP), CX
@@ -6945,9 +7602,9 @@ notlast_140:
 	LEAQ (SP), DX
 	MOVQ 816(SP), R8
 
-xor64_143:
+xor64_165:
 	CMPQ    R8, $0x00000040
-	JB      xor8_144
+	JB      xor8_166
 	VMOVDQU (DX), Y0
 	VMOVDQU 32(DX), Y1
 	VPXOR   (AX), Y0, Y0
@@ -6958,11 +7615,11 @@ xor64_143:
 	ADDQ    $0x00000040, CX
 	ADDQ    $0x00000040, DX
 	SUBQ    $0x00000040, R8
-	JMP     xor64_143
+	JMP     xor64_165
 
-xor8_144:
+xor8_166:
 	CMPQ R8, $0x00000008
-	JB   xor1_145
+	JB   xor1_167
 	MOVQ (DX), R9
 	XORQ (AX), R9
 	MOVQ R9, (CX)
@@ -6970,11 +7627,11 @@ xor8_144:
 	ADDQ $0x00000008, CX
 	ADDQ $0x00000008, DX
 	SUBQ $0x00000008, R8
-	JMP  xor8_144
+	JMP  xor8_166
 
-xor1_145:
+xor1_167:
 	TESTQ R8, R8
-	JZ    xordone_146
+	JZ    xordone_168
 	MOVB  (DX), R9
 	XORB  (AX), R9
 	MOVB  R9, (CX)
@@ -6982,14 +7639,14 @@ xor1_145:
 	INCQ  CX
 	INCQ  DX
 	DECQ  R8
-	JMP   xor1_145
+	JMP   xor1_167
 
-xordone_146:
+xordone_168:
 	MOVQ 816(SP), AX
 	ADDQ AX, 808(SP)
-	JMP  chunk_102
+	JMP  chunk_106
 
-chunk4_107:
+chunk4_111:
 	MOVQ           $0x00000200, CX
 	CMPQ           AX, CX
 	CMOVQHI        CX, AX
@@ -7020,11 +7677,11 @@ chunk4_107:
 	VMOVDQU        Y15, 704(SP)
 	MOVQ           $0x0000000a, DI
 
-macrounds_147:
+macrounds_169:
 	MOVQ    832(SP), AX
 	SUBQ    SI, AX
 	CMPQ    AX, $0x00000030
-	JL      oneround_148
+	JL      oneround_170
 	VPADDD  Y1, Y0, Y0
 	ADDQ    (SI), R10
 	VPADDD  Y5, Y4, Y4
@@ -7283,12 +7940,12 @@ macrounds_147:
 	VPSHUFD $0x39, Y15, Y15
 	ADDQ    $0x00000030, SI
 	DECQ    DI
-	JNZ     macrounds_147
-	JMP     roundsdone_150
+	JNZ     macrounds_169
+	JMP     roundsdone_172
 
-oneround_148:
+oneround_170:
 	CMPQ    AX, $0x00000010
-	JL      plainround_149
+	JL      plainround_171
 	VPADDD  Y1, Y0, Y0
 	ADDQ    (SI), R10
 	VPADDD  Y5, Y4, Y4
@@ -7483,10 +8140,10 @@ oneround_148:
 	VPSHUFD $0x39, Y15, Y15
 	ADDQ    $0x00000010, SI
 	DECQ    DI
-	JNZ     macrounds_147
-	JMP     roundsdone_150
+	JNZ     macrounds_169
+	JMP     roundsdone_172
 
-plainround_149:
+plainround_171:
 	VPADDD  Y1, Y0, Y0
 	VPADDD  Y5, Y4, Y4
 	VPADDD  Y9, Y8, Y8
@@ -7648,9 +8305,112 @@ plainround_149:
 	VPSHUFD $0x4e, Y14, Y14
 	VPSHUFD $0x39, Y15, Y15
 	DECQ    DI
-	JNZ     macrounds_147
+	JNZ     macrounds_169
 
-roundsdone_150:
+roundsdone_172:
+	CMPQ 816(SP), $0x00000200
+	JNE  partial_173
+	MOVQ src_base+40(FP), AX
+	ADDQ 808(SP), AX
+	ADDQ 816(SP), AX
+	MOVQ AX, 824(SP)
+
+catchup_174:
+	MOVQ  824(SP), AX
+	SUBQ  SI, AX
+	CMPQ  AX, $0x00000010
+	JL    catchupdone_175
+	ADDQ  (SI), R10
+	ADCQ  8(SI), R11
+	ADCQ  $0x00000001, R12
+	MOVQ  752(SP), DX
+	MULXQ R10, R13, R14
+	MULXQ R11, AX, R15
+	MOVQ  768(SP), DX
+	MULXQ R11, R11, BX
+	ADDQ  R11, R13
+	ADCQ  BX, R14
+	IMULQ R12, DX
+	IMULQ 752(SP), R12
+	ADDQ  DX, AX
+	ADCQ  $0x00000000, R15
+	MOVQ  760(SP), DX
+	MULXQ R10, R10, BX
+	ADDQ  R10, AX
+	ADCQ  BX, R15
+	ADDQ  R14, AX
+	ADCQ  $0x00000000, R15
+	ADDQ  R15, R12
+	MOVQ  R12, R14
+	ANDQ  $-4, R14
+	MOVQ  R12, BX
+	SHRQ  $0x02, BX
+	ANDQ  $0x00000003, R12
+	ADDQ  BX, R14
+	ADDQ  R14, R13
+	ADCQ  $0x00000000, AX
+	ADCQ  $0x00000000, R12
+	MOVQ  R13, R10
+	MOVQ  AX, R11
+	ADDQ  $0x00000010, SI
+	JMP   catchup_174
+
+catchupdone_175:
+	MOVQ  808(SP), AX
+	ADDQ  816(SP), AX
+	CMPQ  AX, src_len+48(FP)
+	JNE   notlast_176
+	MOVQ  src_len+48(FP), CX
+	ANDQ  $0x0000000f, CX
+	TESTQ CX, CX
+	JZ    paddone_177
+	MOVQ  $0x00000000, 792(SP)
+	MOVQ  $0x00000000, 800(SP)
+	LEAQ  792(SP), DX
+
+padloop_178:
+	MOVB  (SI), AL
+	MOVB  AL, (DX)
+	INCQ  SI
+	INCQ  DX
+	DECQ  CX
+	JNZ   padloop_178
+	LEAQ  792(SP), SI
+	ADDQ  (SI), R10
+	ADCQ  8(SI), R11
+	ADCQ  $0x00000001, R12
+	MOVQ  752(SP), DX
+	MULXQ R10, R13, R14
+	MULXQ R11, AX, R15
+	MOVQ  768(SP), DX
+	MULXQ R11, R11, BX
+	ADDQ  R11, R13
+	ADCQ  BX, R14
+	IMULQ R12, DX
+	IMULQ 752(SP), R12
+	ADDQ  DX, AX
+	ADCQ  $0x00000000, R15
+	MOVQ  760(SP), DX
+	MULXQ R10, R10, BX
+	ADDQ  R10, AX
+	ADCQ  BX, R15
+	ADDQ  R14, AX
+	ADCQ  $0x00000000, R15
+	ADDQ  R15, R12
+	MOVQ  R12, R14
+	ANDQ  $-4, R14
+	MOVQ  R12, BX
+	SHRQ  $0x02, BX
+	ANDQ  $0x00000003, R12
+	ADDQ  BX, R14
+	ADDQ  R14, R13
+	ADCQ  $0x00000000, AX
+	ADCQ  $0x00000000, R12
+	MOVQ  R13, R10
+	MOVQ  AX, R11
+
+paddone_177:
+notlast_176:
 	VPADDD     sigma<>+0(SB), Y0, Y0
 	VPADDD     544(SP), Y1, Y1
 	VPADDD     576(SP), Y2, Y2
@@ -7667,6 +8427,83 @@ roundsdone_150:
 	VPADDD     544(SP), Y13, Y13
 	VPADDD     576(SP), Y14, Y14
 	VPADDD     704(SP), Y15, Y15
+	ADDL       $0x00000008, 736(SP)
+	MOVQ       src_base+40(FP), AX
+	ADDQ       808(SP), AX
+	MOVQ       dst_base+16(FP), CX
+	ADDQ       808(SP), CX
+	VMOVDQU    Y15, 512(SP)
+	VPERM2I128 $0x20, Y1, Y0, Y15
+	VPXOR      (AX), Y15, Y15
+	VMOVDQU    Y15, (CX)
+	VPERM2I128 $0x31, Y1, Y0, Y0
+	VPXOR      64(AX), Y0, Y0
+	VMOVDQU    Y0, 64(CX)
+	VPERM2I128 $0x20, Y3, Y2, Y15
+	VPXOR      32(AX), Y15, Y15
+	VMOVDQU    Y15, 32(CX)
+	VPERM2I128 $0x31, Y3, Y2, Y2
+	VPXOR      96(AX), Y2, Y2
+	VMOVDQU    Y2, 96(CX)
+	VPERM2I128 $0x20, Y5, Y4, Y15
+	VPXOR      128(AX), Y15, Y15
+	VMOVDQU    Y15, 128(CX)
+	VPERM2I128 $0x31, Y5, Y4, Y4
+	VPXOR      192(AX), Y4, Y4
+	VMOVDQU    Y4, 192(CX)
+	VPERM2I128 $0x20, Y7, Y6, Y15
+	VPXOR      160(AX), Y15, Y15
+	VMOVDQU    Y15, 160(CX)
+	VPERM2I128 $0x31, Y7, Y6, Y6
+	VPXOR      224(AX), Y6, Y6
+	VMOVDQU    Y6, 224(CX)
+	VPERM2I128 $0x20, Y9, Y8, Y15
+	VPXOR      256(AX), Y15, Y15
+	VMOVDQU    Y15, 256(CX)
+	VPERM2I128 $0x31, Y9, Y8, Y8
+	VPXOR      320(AX), Y8, Y8
+	VMOVDQU    Y8, 320(CX)
+	VPERM2I128 $0x20, Y11, Y10, Y15
+	VPXOR      288(AX), Y15, Y15
+	VMOVDQU    Y15, 288(CX)
+	VPERM2I128 $0x31, Y11, Y10, Y10
+	VPXOR      352(AX), Y10, Y10
+	VMOVDQU    Y10, 352(CX)
+	VMOVDQU    512(SP), Y1
+	VPERM2I128 $0x20, Y13, Y12, Y0
+	VPXOR      384(AX), Y0, Y0
+	VMOVDQU    Y0, 384(CX)
+	VPERM2I128 $0x31, Y13, Y12, Y12
+	VPXOR      448(AX), Y12, Y12
+	VMOVDQU    Y12, 448(CX)
+	VPERM2I128 $0x20, Y1, Y14, Y0
+	VPXOR      416(AX), Y0, Y0
+	VMOVDQU    Y0, 416(CX)
+	VPERM2I128 $0x31, Y1, Y14, Y14
+	VPXOR      480(AX), Y14, Y14
+	VMOVDQU    Y14, 480(CX)
+	MOVQ       816(SP), AX
+	ADDQ       AX, 808(SP)
+	JMP        chunk_106
+
+partial_173:
+	VPADDD     sigma<>+0(SB), Y0, Y0
+	VPADDD     544(SP), Y1, Y1
+	VPADDD     576(SP), Y2, Y2
+	VPADDD     608(SP), Y3, Y3
+	VPADDD     sigma<>+0(SB), Y4, Y4
+	VPADDD     544(SP), Y5, Y5
+	VPADDD     576(SP), Y6, Y6
+	VPADDD     640(SP), Y7, Y7
+	VPADDD     sigma<>+0(SB), Y8, Y8
+	VPADDD     544(SP), Y9, Y9
+	VPADDD     576(SP), Y10, Y10
+	VPADDD     672(SP), Y11, Y11
+	VPADDD     sigma<>+0(SB), Y12, Y12
+	VPADDD     544(SP), Y13, Y13
+	VPADDD     576(SP), Y14, Y14
+	VPADDD     704(SP), Y15, Y15
+	ADDL       $0x00000008, 736(SP)
 	VMOVDQU    Y15, 512(SP)
 	VPERM2I128 $0x20, Y1, Y0, Y15
 	VMOVDQU    Y15, (SP)
@@ -7701,17 +8538,16 @@ roundsdone_150:
 	VMOVDQU    Y0, 416(SP)
 	VPERM2I128 $0x31, Y1, Y14, Y14
 	VMOVDQU    Y14, 480(SP)
-	ADDL       $0x00000008, 736(SP)
 	MOVQ       src_base+40(FP), AX
 	ADDQ       808(SP), AX
 	ADDQ       816(SP), AX
 	MOVQ       AX, 824(SP)
 
-catchup_151:
+catchup_179:
 	MOVQ  824(SP), AX
 	SUBQ  SI, AX
 	CMPQ  AX, $0x00000010
-	JL    catchupdone_152
+	JL    catchupdone_180
 	ADDQ  (SI), R10
 	ADCQ  8(SI), R11
 	ADCQ  $0x00000001, R12
@@ -7745,28 +8581,28 @@ catchup_151:
 	MOVQ  R13, R10
 	MOVQ  AX, R11
 	ADDQ  $0x00000010, SI
-	JMP   catchup_151
+	JMP   catchup_179
 
-catchupdone_152:
+catchupdone_180:
 	MOVQ  808(SP), AX
 	ADDQ  816(SP), AX
 	CMPQ  AX, src_len+48(FP)
-	JNE   notlast_153
+	JNE   notlast_181
 	MOVQ  src_len+48(FP), CX
 	ANDQ  $0x0000000f, CX
 	TESTQ CX, CX
-	JZ    paddone_154
+	JZ    paddone_182
 	MOVQ  $0x00000000, 792(SP)
 	MOVQ  $0x00000000, 800(SP)
 	LEAQ  792(SP), DX
 
-padloop_155:
+padloop_183:
 	MOVB  (SI), AL
 	MOVB  AL, (DX)
 	INCQ  SI
 	INCQ  DX
 	DECQ  CX
-	JNZ   padloop_155
+	JNZ   padloop_183
 	LEAQ  792(SP), SI
 	ADDQ  (SI), R10
 	ADCQ  8(SI), R11
@@ -7801,8 +8637,8 @@ padloop_155:
 	MOVQ  R13, R10
 	MOVQ  AX, R11
 
-paddone_154:
-notlast_153:
+paddone_182:
+notlast_181:
 	MOVQ src_base+40(FP), AX
 	ADDQ 808(SP), AX
 	MOVQ dst_base+16(FP), CX
@@ -7810,9 +8646,9 @@ notlast_153:
 	LEAQ (SP), DX
 	MOVQ 816(SP), R8
 
-xor64_156:
+xor64_184:
 	CMPQ    R8, $0x00000040
-	JB      xor8_157
+	JB      xor8_185
 	VMOVDQU (DX), Y0
 	VMOVDQU 32(DX), Y1
 	VPXOR   (AX), Y0, Y0
@@ -7823,11 +8659,11 @@ xor64_156:
 	ADDQ    $0x00000040, CX
 	ADDQ    $0x00000040, DX
 	SUBQ    $0x00000040, R8
-	JMP     xor64_156
+	JMP     xor64_184
 
-xor8_157:
+xor8_185:
 	CMPQ R8, $0x00000008
-	JB   xor1_158
+	JB   xor1_186
 	MOVQ (DX), R9
 	XORQ (AX), R9
 	MOVQ R9, (CX)
@@ -7835,11 +8671,11 @@ xor8_157:
 	ADDQ $0x00000008, CX
 	ADDQ $0x00000008, DX
 	SUBQ $0x00000008, R8
-	JMP  xor8_157
+	JMP  xor8_185
 
-xor1_158:
+xor1_186:
 	TESTQ R8, R8
-	JZ    xordone_159
+	JZ    xordone_187
 	MOVB  (DX), R9
 	XORB  (AX), R9
 	MOVB  R9, (CX)
@@ -7847,14 +8683,14 @@ xor1_158:
 	INCQ  CX
 	INCQ  DX
 	DECQ  R8
-	JMP   xor1_158
+	JMP   xor1_186
 
-xordone_159:
+xordone_187:
 	MOVQ 816(SP), AX
 	ADDQ AX, 808(SP)
-	JMP  chunk_102
+	JMP  chunk_106
 
-finish_103:
+finish_107:
 	MOVQ    ad_len+72(FP), AX
 	MOVQ    AX, 792(SP)
 	MOVQ    src_len+48(FP), AX

@@ -47,6 +47,11 @@ func main() {
 	chacha20Blocks8()
 	aead(true)
 	aead(false)
+	if os.Getenv("CPEXP") != "" {
+		expSuffix, directXOR = "Exp", false
+		aead(true)
+		aead(false)
+	}
 	Generate()
 }
 
@@ -569,10 +574,23 @@ func storeKeyStream(n int, ks Mem) {
 // message are forwarded from the stores instead of waiting for them to
 // leave the store buffer. With four groups every register is live, so the
 // last row goes through spill to free a temporary.
-func storeKeyStreamY(n int, ks, spill Mem) {
+func storeKeyStreamY(n int, ks, spill Mem) { keyStreamY(n, nil, ks, spill) }
+
+// xorKeyStreamY XORs the key stream of n groups straight from the
+// registers into the 128·n bytes at src and writes them to dst (the same as
+// src, or disjoint), as storeKeyStreamY lays them out.
+func xorKeyStreamY(n int, src, dst, spill Mem) { keyStreamY(n, &src, dst, spill) }
+
+func keyStreamY(n int, src *Mem, dst, spill Mem) {
 	tmp := Y15
 	if n == 4 {
 		VMOVDQU(Y15, spill)
+	}
+	out := func(y VecPhysical, o int) {
+		if src != nil {
+			VPXOR(src.Offset(o), y, y)
+		}
+		VMOVDQU(y, dst.Offset(o))
 	}
 	for g, gr := range groups(ymm, n) {
 		d := gr.d
@@ -582,13 +600,13 @@ func storeKeyStreamY(n int, ks, spill Mem) {
 		}
 		o := 128 * g
 		VPERM2I128(U8(0x20), gr.b, gr.a, tmp)
-		VMOVDQU(tmp, ks.Offset(o))
+		out(tmp, o)
 		VPERM2I128(U8(0x31), gr.b, gr.a, gr.a)
-		VMOVDQU(gr.a, ks.Offset(o+64))
+		out(gr.a, o+64)
 		VPERM2I128(U8(0x20), d, gr.c, tmp)
-		VMOVDQU(tmp, ks.Offset(o+32))
+		out(tmp, o+32)
 		VPERM2I128(U8(0x31), d, gr.c, gr.c)
-		VMOVDQU(gr.c, ks.Offset(o+96))
+		out(gr.c, o+96)
 	}
 }
 
@@ -631,10 +649,22 @@ func chacha20Blocks8() {
 // (a long Open starts with a two-block chunk so that the MAC key is soon
 // known). Open finishes absorbing a chunk before decrypting it, so that
 // in-place use never hashes plaintext.
+// With CPEXP set in the environment, the generator also writes the fused
+// kernels again with the suffix "Exp" and the variant flags below flipped,
+// so that a test can time the two interleaved in one process: on a shared
+// machine, runs of separate binaries differ by more than most changes gain.
+// The committed files are generated without it.
+var (
+	expSuffix = ""
+	// directXOR XORs whole chunks straight from the registers instead of
+	// through the key-stream buffer (1-4 % at 256 B to 16 KiB).
+	directXOR = true
+)
+
 func aead(seal bool) {
-	name := "ChaCha20Poly1305OpenAVX2"
+	name := "ChaCha20Poly1305OpenAVX2" + expSuffix
 	if seal {
-		name = "ChaCha20Poly1305SealAVX2"
+		name = "ChaCha20Poly1305SealAVX2" + expSuffix
 	}
 	TEXT(name, 0, "func(key *[32]byte, nonce *[12]byte, dst, src, ad []byte, tag *[16]byte)")
 	Pragma("noescape")
@@ -695,15 +725,18 @@ func aead(seal bool) {
 			VMOVDQU(gr.d, dsave.Offset(32*g))
 		}
 	}
-	finishChunk := func(ng int) {
+	addState := func(ng int) {
 		for g, gr := range groups(ymm, ng) {
 			VPADDD(sigma, gr.a, gr.a)
 			VPADDD(keyLo, gr.b, gr.b)
 			VPADDD(keyHi, gr.c, gr.c)
 			VPADDD(dsave.Offset(32*g), gr.d, gr.d)
 		}
-		storeKeyStreamY(ng, ks, spill)
 		ADDL(U32(2*ng), row3)
+	}
+	finishChunk := func(ng int) {
+		addState(ng)
+		storeKeyStreamY(ng, ks, spill)
 	}
 	plainRounds := func(ng int) {
 		MOVQ(U32(10), RDI)
@@ -750,7 +783,18 @@ func aead(seal bool) {
 	}
 	// xorChunk XORs mlen bytes of src at pos with the key stream from
 	// ks+off into dst, after (Open) absorbing them.
-	xorChunk := func(off int) {
+	// advance moves pos past the chunk; for Seal the MAC may then hash it.
+	advance := func() {
+		MOVQ(mlen, RAX)
+		ADDQ(RAX, pos)
+		if seal {
+			MOVQ(dstP, RAX)
+			ADDQ(pos, RAX)
+			MOVQ(RAX, limit)
+		}
+	}
+	// absorbChunk (Open) hashes the chunk at pos before it is decrypted.
+	absorbChunk := func() {
 		if !seal {
 			MOVQ(srcP, RAX)
 			ADDQ(pos, RAX)
@@ -769,6 +813,9 @@ func aead(seal bool) {
 			polyPadded(pad, r)
 			Label(notLast)
 		}
+	}
+	xorChunk := func(off int) {
+		absorbChunk()
 		MOVQ(srcP, RAX)
 		ADDQ(pos, RAX)
 		MOVQ(dstP, RCX)
@@ -813,13 +860,19 @@ func aead(seal bool) {
 		DECQ(R8)
 		JMP(LabelRef(l1))
 		Label(done)
-		MOVQ(mlen, RAX)
-		ADDQ(RAX, pos)
-		if seal {
-			MOVQ(dstP, RAX)
-			ADDQ(pos, RAX)
-			MOVQ(RAX, limit)
-		}
+		advance()
+	}
+	// xorChunkY decrypts or encrypts a whole chunk of ng block pairs
+	// straight from the registers.
+	xorChunkY := func(ng int) {
+		absorbChunk()
+		addState(ng)
+		MOVQ(srcP, RAX)
+		ADDQ(pos, RAX)
+		MOVQ(dstP, RCX)
+		ADDQ(pos, RCX)
+		xorKeyStreamY(ng, Mem{Base: RAX}, Mem{Base: RCX}, spill)
+		advance()
 	}
 
 	// The first chunk: block 0 for the MAC key, then up to seven blocks of
@@ -893,6 +946,14 @@ func aead(seal bool) {
 		MOVQ(RAX, mlen)
 		setup(ng)
 		macRounds(ng)
+		partial := label("partial")
+		if directXOR {
+			CMPQ(mlen, U32(128*ng))
+			JNE(LabelRef(partial))
+			xorChunkY(ng)
+			JMP(LabelRef(loop))
+		}
+		Label(partial)
 		finishChunk(ng)
 		xorChunk(0)
 		JMP(LabelRef(loop))
