@@ -35,14 +35,13 @@ func Poly1305AEADADX(key *[32]byte, ad []byte, ct []byte, tag *[16]byte)
 //go:noescape
 func Poly1305AEAD2ADX(k0 *[32]byte, k1 *[32]byte, ad0 []byte, ad1 []byte, ct0 []byte, ct1 []byte, tag0 *[16]byte, tag1 *[16]byte)
 
-// ChaCha20Blocks8AVX2 computes eight independent ChaCha20 blocks. in
-// holds their initial states lane-interleaved: 32 bytes per (group g,
-// row r) at 128g+32r, row r of state 2g in the low half and of state
-// 2g+1 in the high half. out receives the eight 64-byte key-stream
-// blocks in state order. It needs AVX2.
+// ChaCha20Blocks8AVX2 computes eight independent ChaCha20 blocks: block
+// l under the key at keys[l] with the last row rows[l] (the 32-bit
+// counter, then the 12-byte nonce). out receives the eight 64-byte
+// key-stream blocks in order. It needs AVX2.
 //
 //go:noescape
-func ChaCha20Blocks8AVX2(in *[512]byte, out *[512]byte)
+func ChaCha20Blocks8AVX2(keys *[8]*[32]byte, rows *[8][16]byte, out *[512]byte)
 
 // ChaCha20Poly1305SealAVX2 encrypts src into dst[:len(src)] under key and nonce (block
 // counter 1 on) and writes the Poly1305 tag over ad and the ciphertext

@@ -918,240 +918,271 @@ pad2done_18:
 	MOVQ    R8, 8(SI)
 	RET
 
-// func ChaCha20Blocks8AVX2(in *[512]byte, out *[512]byte)
+// func ChaCha20Blocks8AVX2(keys *[8]*[32]byte, rows *[8][16]byte, out *[512]byte)
 // Requires: AVX, AVX2
-TEXT ·ChaCha20Blocks8AVX2(SB), $32-16
-	MOVQ    in+0(FP), SI
-	VMOVDQU (SI), Y0
-	VMOVDQU 32(SI), Y1
-	VMOVDQU 64(SI), Y2
-	VMOVDQU 96(SI), Y3
-	VMOVDQU 128(SI), Y4
-	VMOVDQU 160(SI), Y5
-	VMOVDQU 192(SI), Y6
-	VMOVDQU 224(SI), Y7
-	VMOVDQU 256(SI), Y8
-	VMOVDQU 288(SI), Y9
-	VMOVDQU 320(SI), Y10
-	VMOVDQU 352(SI), Y11
-	VMOVDQU 384(SI), Y12
-	VMOVDQU 416(SI), Y13
-	VMOVDQU 448(SI), Y14
-	VMOVDQU 480(SI), Y15
-	MOVQ    $0x0000000a, CX
+TEXT ·ChaCha20Blocks8AVX2(SB), $416-24
+	MOVQ        keys+0(FP), SI
+	MOVQ        rows+8(FP), DI
+	MOVQ        (SI), AX
+	MOVQ        8(SI), BX
+	VMOVDQU     sigma<>+0(SB), Y0
+	VMOVDQU     (AX), X1
+	VINSERTI128 $0x01, (BX), Y1, Y1
+	VMOVDQU     16(AX), X2
+	VINSERTI128 $0x01, 16(BX), Y2, Y2
+	VMOVDQU     (DI), Y3
+	VMOVDQU     Y1, (SP)
+	VMOVDQU     Y2, 32(SP)
+	VMOVDQU     Y3, 64(SP)
+	MOVQ        16(SI), AX
+	MOVQ        24(SI), BX
+	VMOVDQU     sigma<>+0(SB), Y4
+	VMOVDQU     (AX), X5
+	VINSERTI128 $0x01, (BX), Y5, Y5
+	VMOVDQU     16(AX), X6
+	VINSERTI128 $0x01, 16(BX), Y6, Y6
+	VMOVDQU     32(DI), Y7
+	VMOVDQU     Y5, 96(SP)
+	VMOVDQU     Y6, 128(SP)
+	VMOVDQU     Y7, 160(SP)
+	MOVQ        32(SI), AX
+	MOVQ        40(SI), BX
+	VMOVDQU     sigma<>+0(SB), Y8
+	VMOVDQU     (AX), X9
+	VINSERTI128 $0x01, (BX), Y9, Y9
+	VMOVDQU     16(AX), X10
+	VINSERTI128 $0x01, 16(BX), Y10, Y10
+	VMOVDQU     64(DI), Y11
+	VMOVDQU     Y9, 192(SP)
+	VMOVDQU     Y10, 224(SP)
+	VMOVDQU     Y11, 256(SP)
+	MOVQ        48(SI), AX
+	MOVQ        56(SI), BX
+	VMOVDQU     sigma<>+0(SB), Y12
+	VMOVDQU     (AX), X13
+	VINSERTI128 $0x01, (BX), Y13, Y13
+	VMOVDQU     16(AX), X14
+	VINSERTI128 $0x01, 16(BX), Y14, Y14
+	VMOVDQU     96(DI), Y15
+	VMOVDQU     Y13, 288(SP)
+	VMOVDQU     Y14, 320(SP)
+	VMOVDQU     Y15, 352(SP)
+	MOVQ        $0x0000000a, CX
 
 mrounds_20:
-	VPADDD       Y1, Y0, Y0
-	VPADDD       Y5, Y4, Y4
-	VPADDD       Y9, Y8, Y8
-	VPADDD       Y13, Y12, Y12
-	VPXOR        Y0, Y3, Y3
-	VPSHUFB      rol16<>+0(SB), Y3, Y3
-	VPXOR        Y4, Y7, Y7
-	VPSHUFB      rol16<>+0(SB), Y7, Y7
-	VPXOR        Y8, Y11, Y11
-	VPSHUFB      rol16<>+0(SB), Y11, Y11
-	VPXOR        Y12, Y15, Y15
-	VPSHUFB      rol16<>+0(SB), Y15, Y15
-	VPADDD       Y3, Y2, Y2
-	VPXOR        Y2, Y1, Y1
-	VPADDD       Y7, Y6, Y6
-	VPXOR        Y6, Y5, Y5
-	VPADDD       Y11, Y10, Y10
-	VPXOR        Y10, Y9, Y9
-	VPADDD       Y15, Y14, Y14
-	VPXOR        Y14, Y13, Y13
-	VMOVDQU      Y14, (SP)
-	VPSLLD       $0x0c, Y1, Y14
-	VPSRLD       $0x14, Y1, Y1
-	VPXOR        Y14, Y1, Y1
-	VPSLLD       $0x0c, Y5, Y14
-	VPSRLD       $0x14, Y5, Y5
-	VPXOR        Y14, Y5, Y5
-	VPSLLD       $0x0c, Y9, Y14
-	VPSRLD       $0x14, Y9, Y9
-	VPXOR        Y14, Y9, Y9
-	VPSLLD       $0x0c, Y13, Y14
-	VPSRLD       $0x14, Y13, Y13
-	VPXOR        Y14, Y13, Y13
-	VMOVDQU      (SP), Y14
-	VPADDD       Y1, Y0, Y0
-	VPADDD       Y5, Y4, Y4
-	VPADDD       Y9, Y8, Y8
-	VPADDD       Y13, Y12, Y12
-	VPXOR        Y0, Y3, Y3
-	VPSHUFB      rol8<>+0(SB), Y3, Y3
-	VPXOR        Y4, Y7, Y7
-	VPSHUFB      rol8<>+0(SB), Y7, Y7
-	VPXOR        Y8, Y11, Y11
-	VPSHUFB      rol8<>+0(SB), Y11, Y11
-	VPXOR        Y12, Y15, Y15
-	VPSHUFB      rol8<>+0(SB), Y15, Y15
-	VPADDD       Y3, Y2, Y2
-	VPXOR        Y2, Y1, Y1
-	VPADDD       Y7, Y6, Y6
-	VPXOR        Y6, Y5, Y5
-	VPADDD       Y11, Y10, Y10
-	VPXOR        Y10, Y9, Y9
-	VPADDD       Y15, Y14, Y14
-	VPXOR        Y14, Y13, Y13
-	VMOVDQU      Y14, (SP)
-	VPSLLD       $0x07, Y1, Y14
-	VPSRLD       $0x19, Y1, Y1
-	VPXOR        Y14, Y1, Y1
-	VPSLLD       $0x07, Y5, Y14
-	VPSRLD       $0x19, Y5, Y5
-	VPXOR        Y14, Y5, Y5
-	VPSLLD       $0x07, Y9, Y14
-	VPSRLD       $0x19, Y9, Y9
-	VPXOR        Y14, Y9, Y9
-	VPSLLD       $0x07, Y13, Y14
-	VPSRLD       $0x19, Y13, Y13
-	VPXOR        Y14, Y13, Y13
-	VMOVDQU      (SP), Y14
-	VPSHUFD      $0x39, Y1, Y1
-	VPSHUFD      $0x4e, Y2, Y2
-	VPSHUFD      $0x93, Y3, Y3
-	VPSHUFD      $0x39, Y5, Y5
-	VPSHUFD      $0x4e, Y6, Y6
-	VPSHUFD      $0x93, Y7, Y7
-	VPSHUFD      $0x39, Y9, Y9
-	VPSHUFD      $0x4e, Y10, Y10
-	VPSHUFD      $0x93, Y11, Y11
-	VPSHUFD      $0x39, Y13, Y13
-	VPSHUFD      $0x4e, Y14, Y14
-	VPSHUFD      $0x93, Y15, Y15
-	VPADDD       Y1, Y0, Y0
-	VPADDD       Y5, Y4, Y4
-	VPADDD       Y9, Y8, Y8
-	VPADDD       Y13, Y12, Y12
-	VPXOR        Y0, Y3, Y3
-	VPSHUFB      rol16<>+0(SB), Y3, Y3
-	VPXOR        Y4, Y7, Y7
-	VPSHUFB      rol16<>+0(SB), Y7, Y7
-	VPXOR        Y8, Y11, Y11
-	VPSHUFB      rol16<>+0(SB), Y11, Y11
-	VPXOR        Y12, Y15, Y15
-	VPSHUFB      rol16<>+0(SB), Y15, Y15
-	VPADDD       Y3, Y2, Y2
-	VPXOR        Y2, Y1, Y1
-	VPADDD       Y7, Y6, Y6
-	VPXOR        Y6, Y5, Y5
-	VPADDD       Y11, Y10, Y10
-	VPXOR        Y10, Y9, Y9
-	VPADDD       Y15, Y14, Y14
-	VPXOR        Y14, Y13, Y13
-	VMOVDQU      Y14, (SP)
-	VPSLLD       $0x0c, Y1, Y14
-	VPSRLD       $0x14, Y1, Y1
-	VPXOR        Y14, Y1, Y1
-	VPSLLD       $0x0c, Y5, Y14
-	VPSRLD       $0x14, Y5, Y5
-	VPXOR        Y14, Y5, Y5
-	VPSLLD       $0x0c, Y9, Y14
-	VPSRLD       $0x14, Y9, Y9
-	VPXOR        Y14, Y9, Y9
-	VPSLLD       $0x0c, Y13, Y14
-	VPSRLD       $0x14, Y13, Y13
-	VPXOR        Y14, Y13, Y13
-	VMOVDQU      (SP), Y14
-	VPADDD       Y1, Y0, Y0
-	VPADDD       Y5, Y4, Y4
-	VPADDD       Y9, Y8, Y8
-	VPADDD       Y13, Y12, Y12
-	VPXOR        Y0, Y3, Y3
-	VPSHUFB      rol8<>+0(SB), Y3, Y3
-	VPXOR        Y4, Y7, Y7
-	VPSHUFB      rol8<>+0(SB), Y7, Y7
-	VPXOR        Y8, Y11, Y11
-	VPSHUFB      rol8<>+0(SB), Y11, Y11
-	VPXOR        Y12, Y15, Y15
-	VPSHUFB      rol8<>+0(SB), Y15, Y15
-	VPADDD       Y3, Y2, Y2
-	VPXOR        Y2, Y1, Y1
-	VPADDD       Y7, Y6, Y6
-	VPXOR        Y6, Y5, Y5
-	VPADDD       Y11, Y10, Y10
-	VPXOR        Y10, Y9, Y9
-	VPADDD       Y15, Y14, Y14
-	VPXOR        Y14, Y13, Y13
-	VMOVDQU      Y14, (SP)
-	VPSLLD       $0x07, Y1, Y14
-	VPSRLD       $0x19, Y1, Y1
-	VPXOR        Y14, Y1, Y1
-	VPSLLD       $0x07, Y5, Y14
-	VPSRLD       $0x19, Y5, Y5
-	VPXOR        Y14, Y5, Y5
-	VPSLLD       $0x07, Y9, Y14
-	VPSRLD       $0x19, Y9, Y9
-	VPXOR        Y14, Y9, Y9
-	VPSLLD       $0x07, Y13, Y14
-	VPSRLD       $0x19, Y13, Y13
-	VPXOR        Y14, Y13, Y13
-	VMOVDQU      (SP), Y14
-	VPSHUFD      $0x93, Y1, Y1
-	VPSHUFD      $0x4e, Y2, Y2
-	VPSHUFD      $0x39, Y3, Y3
-	VPSHUFD      $0x93, Y5, Y5
-	VPSHUFD      $0x4e, Y6, Y6
-	VPSHUFD      $0x39, Y7, Y7
-	VPSHUFD      $0x93, Y9, Y9
-	VPSHUFD      $0x4e, Y10, Y10
-	VPSHUFD      $0x39, Y11, Y11
-	VPSHUFD      $0x93, Y13, Y13
-	VPSHUFD      $0x4e, Y14, Y14
-	VPSHUFD      $0x39, Y15, Y15
-	DECQ         CX
-	JNZ          mrounds_20
-	VPADDD       (SI), Y0, Y0
-	VPADDD       32(SI), Y1, Y1
-	VPADDD       64(SI), Y2, Y2
-	VPADDD       96(SI), Y3, Y3
-	VPADDD       128(SI), Y4, Y4
-	VPADDD       160(SI), Y5, Y5
-	VPADDD       192(SI), Y6, Y6
-	VPADDD       224(SI), Y7, Y7
-	VPADDD       256(SI), Y8, Y8
-	VPADDD       288(SI), Y9, Y9
-	VPADDD       320(SI), Y10, Y10
-	VPADDD       352(SI), Y11, Y11
-	VPADDD       384(SI), Y12, Y12
-	VPADDD       416(SI), Y13, Y13
-	VPADDD       448(SI), Y14, Y14
-	VPADDD       480(SI), Y15, Y15
-	MOVQ         out+8(FP), DI
-	VMOVDQU      X0, (DI)
-	VEXTRACTI128 $0x01, Y0, 64(DI)
-	VMOVDQU      X1, 16(DI)
-	VEXTRACTI128 $0x01, Y1, 80(DI)
-	VMOVDQU      X2, 32(DI)
-	VEXTRACTI128 $0x01, Y2, 96(DI)
-	VMOVDQU      X3, 48(DI)
-	VEXTRACTI128 $0x01, Y3, 112(DI)
-	VMOVDQU      X4, 128(DI)
-	VEXTRACTI128 $0x01, Y4, 192(DI)
-	VMOVDQU      X5, 144(DI)
-	VEXTRACTI128 $0x01, Y5, 208(DI)
-	VMOVDQU      X6, 160(DI)
-	VEXTRACTI128 $0x01, Y6, 224(DI)
-	VMOVDQU      X7, 176(DI)
-	VEXTRACTI128 $0x01, Y7, 240(DI)
-	VMOVDQU      X8, 256(DI)
-	VEXTRACTI128 $0x01, Y8, 320(DI)
-	VMOVDQU      X9, 272(DI)
-	VEXTRACTI128 $0x01, Y9, 336(DI)
-	VMOVDQU      X10, 288(DI)
-	VEXTRACTI128 $0x01, Y10, 352(DI)
-	VMOVDQU      X11, 304(DI)
-	VEXTRACTI128 $0x01, Y11, 368(DI)
-	VMOVDQU      X12, 384(DI)
-	VEXTRACTI128 $0x01, Y12, 448(DI)
-	VMOVDQU      X13, 400(DI)
-	VEXTRACTI128 $0x01, Y13, 464(DI)
-	VMOVDQU      X14, 416(DI)
-	VEXTRACTI128 $0x01, Y14, 480(DI)
-	VMOVDQU      X15, 432(DI)
-	VEXTRACTI128 $0x01, Y15, 496(DI)
+	VPADDD     Y1, Y0, Y0
+	VPADDD     Y5, Y4, Y4
+	VPADDD     Y9, Y8, Y8
+	VPADDD     Y13, Y12, Y12
+	VPXOR      Y0, Y3, Y3
+	VPSHUFB    rol16<>+0(SB), Y3, Y3
+	VPXOR      Y4, Y7, Y7
+	VPSHUFB    rol16<>+0(SB), Y7, Y7
+	VPXOR      Y8, Y11, Y11
+	VPSHUFB    rol16<>+0(SB), Y11, Y11
+	VPXOR      Y12, Y15, Y15
+	VPSHUFB    rol16<>+0(SB), Y15, Y15
+	VPADDD     Y3, Y2, Y2
+	VPXOR      Y2, Y1, Y1
+	VPADDD     Y7, Y6, Y6
+	VPXOR      Y6, Y5, Y5
+	VPADDD     Y11, Y10, Y10
+	VPXOR      Y10, Y9, Y9
+	VPADDD     Y15, Y14, Y14
+	VPXOR      Y14, Y13, Y13
+	VMOVDQU    Y14, 384(SP)
+	VPSLLD     $0x0c, Y1, Y14
+	VPSRLD     $0x14, Y1, Y1
+	VPXOR      Y14, Y1, Y1
+	VPSLLD     $0x0c, Y5, Y14
+	VPSRLD     $0x14, Y5, Y5
+	VPXOR      Y14, Y5, Y5
+	VPSLLD     $0x0c, Y9, Y14
+	VPSRLD     $0x14, Y9, Y9
+	VPXOR      Y14, Y9, Y9
+	VPSLLD     $0x0c, Y13, Y14
+	VPSRLD     $0x14, Y13, Y13
+	VPXOR      Y14, Y13, Y13
+	VMOVDQU    384(SP), Y14
+	VPADDD     Y1, Y0, Y0
+	VPADDD     Y5, Y4, Y4
+	VPADDD     Y9, Y8, Y8
+	VPADDD     Y13, Y12, Y12
+	VPXOR      Y0, Y3, Y3
+	VPSHUFB    rol8<>+0(SB), Y3, Y3
+	VPXOR      Y4, Y7, Y7
+	VPSHUFB    rol8<>+0(SB), Y7, Y7
+	VPXOR      Y8, Y11, Y11
+	VPSHUFB    rol8<>+0(SB), Y11, Y11
+	VPXOR      Y12, Y15, Y15
+	VPSHUFB    rol8<>+0(SB), Y15, Y15
+	VPADDD     Y3, Y2, Y2
+	VPXOR      Y2, Y1, Y1
+	VPADDD     Y7, Y6, Y6
+	VPXOR      Y6, Y5, Y5
+	VPADDD     Y11, Y10, Y10
+	VPXOR      Y10, Y9, Y9
+	VPADDD     Y15, Y14, Y14
+	VPXOR      Y14, Y13, Y13
+	VMOVDQU    Y14, 384(SP)
+	VPSLLD     $0x07, Y1, Y14
+	VPSRLD     $0x19, Y1, Y1
+	VPXOR      Y14, Y1, Y1
+	VPSLLD     $0x07, Y5, Y14
+	VPSRLD     $0x19, Y5, Y5
+	VPXOR      Y14, Y5, Y5
+	VPSLLD     $0x07, Y9, Y14
+	VPSRLD     $0x19, Y9, Y9
+	VPXOR      Y14, Y9, Y9
+	VPSLLD     $0x07, Y13, Y14
+	VPSRLD     $0x19, Y13, Y13
+	VPXOR      Y14, Y13, Y13
+	VMOVDQU    384(SP), Y14
+	VPSHUFD    $0x39, Y1, Y1
+	VPSHUFD    $0x4e, Y2, Y2
+	VPSHUFD    $0x93, Y3, Y3
+	VPSHUFD    $0x39, Y5, Y5
+	VPSHUFD    $0x4e, Y6, Y6
+	VPSHUFD    $0x93, Y7, Y7
+	VPSHUFD    $0x39, Y9, Y9
+	VPSHUFD    $0x4e, Y10, Y10
+	VPSHUFD    $0x93, Y11, Y11
+	VPSHUFD    $0x39, Y13, Y13
+	VPSHUFD    $0x4e, Y14, Y14
+	VPSHUFD    $0x93, Y15, Y15
+	VPADDD     Y1, Y0, Y0
+	VPADDD     Y5, Y4, Y4
+	VPADDD     Y9, Y8, Y8
+	VPADDD     Y13, Y12, Y12
+	VPXOR      Y0, Y3, Y3
+	VPSHUFB    rol16<>+0(SB), Y3, Y3
+	VPXOR      Y4, Y7, Y7
+	VPSHUFB    rol16<>+0(SB), Y7, Y7
+	VPXOR      Y8, Y11, Y11
+	VPSHUFB    rol16<>+0(SB), Y11, Y11
+	VPXOR      Y12, Y15, Y15
+	VPSHUFB    rol16<>+0(SB), Y15, Y15
+	VPADDD     Y3, Y2, Y2
+	VPXOR      Y2, Y1, Y1
+	VPADDD     Y7, Y6, Y6
+	VPXOR      Y6, Y5, Y5
+	VPADDD     Y11, Y10, Y10
+	VPXOR      Y10, Y9, Y9
+	VPADDD     Y15, Y14, Y14
+	VPXOR      Y14, Y13, Y13
+	VMOVDQU    Y14, 384(SP)
+	VPSLLD     $0x0c, Y1, Y14
+	VPSRLD     $0x14, Y1, Y1
+	VPXOR      Y14, Y1, Y1
+	VPSLLD     $0x0c, Y5, Y14
+	VPSRLD     $0x14, Y5, Y5
+	VPXOR      Y14, Y5, Y5
+	VPSLLD     $0x0c, Y9, Y14
+	VPSRLD     $0x14, Y9, Y9
+	VPXOR      Y14, Y9, Y9
+	VPSLLD     $0x0c, Y13, Y14
+	VPSRLD     $0x14, Y13, Y13
+	VPXOR      Y14, Y13, Y13
+	VMOVDQU    384(SP), Y14
+	VPADDD     Y1, Y0, Y0
+	VPADDD     Y5, Y4, Y4
+	VPADDD     Y9, Y8, Y8
+	VPADDD     Y13, Y12, Y12
+	VPXOR      Y0, Y3, Y3
+	VPSHUFB    rol8<>+0(SB), Y3, Y3
+	VPXOR      Y4, Y7, Y7
+	VPSHUFB    rol8<>+0(SB), Y7, Y7
+	VPXOR      Y8, Y11, Y11
+	VPSHUFB    rol8<>+0(SB), Y11, Y11
+	VPXOR      Y12, Y15, Y15
+	VPSHUFB    rol8<>+0(SB), Y15, Y15
+	VPADDD     Y3, Y2, Y2
+	VPXOR      Y2, Y1, Y1
+	VPADDD     Y7, Y6, Y6
+	VPXOR      Y6, Y5, Y5
+	VPADDD     Y11, Y10, Y10
+	VPXOR      Y10, Y9, Y9
+	VPADDD     Y15, Y14, Y14
+	VPXOR      Y14, Y13, Y13
+	VMOVDQU    Y14, 384(SP)
+	VPSLLD     $0x07, Y1, Y14
+	VPSRLD     $0x19, Y1, Y1
+	VPXOR      Y14, Y1, Y1
+	VPSLLD     $0x07, Y5, Y14
+	VPSRLD     $0x19, Y5, Y5
+	VPXOR      Y14, Y5, Y5
+	VPSLLD     $0x07, Y9, Y14
+	VPSRLD     $0x19, Y9, Y9
+	VPXOR      Y14, Y9, Y9
+	VPSLLD     $0x07, Y13, Y14
+	VPSRLD     $0x19, Y13, Y13
+	VPXOR      Y14, Y13, Y13
+	VMOVDQU    384(SP), Y14
+	VPSHUFD    $0x93, Y1, Y1
+	VPSHUFD    $0x4e, Y2, Y2
+	VPSHUFD    $0x39, Y3, Y3
+	VPSHUFD    $0x93, Y5, Y5
+	VPSHUFD    $0x4e, Y6, Y6
+	VPSHUFD    $0x39, Y7, Y7
+	VPSHUFD    $0x93, Y9, Y9
+	VPSHUFD    $0x4e, Y10, Y10
+	VPSHUFD    $0x39, Y11, Y11
+	VPSHUFD    $0x93, Y13, Y13
+	VPSHUFD    $0x4e, Y14, Y14
+	VPSHUFD    $0x39, Y15, Y15
+	DECQ       CX
+	JNZ        mrounds_20
+	VPADDD     sigma<>+0(SB), Y0, Y0
+	VPADDD     (SP), Y1, Y1
+	VPADDD     32(SP), Y2, Y2
+	VPADDD     64(SP), Y3, Y3
+	VPADDD     sigma<>+0(SB), Y4, Y4
+	VPADDD     96(SP), Y5, Y5
+	VPADDD     128(SP), Y6, Y6
+	VPADDD     160(SP), Y7, Y7
+	VPADDD     sigma<>+0(SB), Y8, Y8
+	VPADDD     192(SP), Y9, Y9
+	VPADDD     224(SP), Y10, Y10
+	VPADDD     256(SP), Y11, Y11
+	VPADDD     sigma<>+0(SB), Y12, Y12
+	VPADDD     288(SP), Y13, Y13
+	VPADDD     320(SP), Y14, Y14
+	VPADDD     352(SP), Y15, Y15
+	MOVQ       out+16(FP), DI
+	VMOVDQU    Y15, 384(SP)
+	VPERM2I128 $0x20, Y1, Y0, Y15
+	VMOVDQU    Y15, (DI)
+	VPERM2I128 $0x31, Y1, Y0, Y0
+	VMOVDQU    Y0, 64(DI)
+	VPERM2I128 $0x20, Y3, Y2, Y15
+	VMOVDQU    Y15, 32(DI)
+	VPERM2I128 $0x31, Y3, Y2, Y2
+	VMOVDQU    Y2, 96(DI)
+	VPERM2I128 $0x20, Y5, Y4, Y15
+	VMOVDQU    Y15, 128(DI)
+	VPERM2I128 $0x31, Y5, Y4, Y4
+	VMOVDQU    Y4, 192(DI)
+	VPERM2I128 $0x20, Y7, Y6, Y15
+	VMOVDQU    Y15, 160(DI)
+	VPERM2I128 $0x31, Y7, Y6, Y6
+	VMOVDQU    Y6, 224(DI)
+	VPERM2I128 $0x20, Y9, Y8, Y15
+	VMOVDQU    Y15, 256(DI)
+	VPERM2I128 $0x31, Y9, Y8, Y8
+	VMOVDQU    Y8, 320(DI)
+	VPERM2I128 $0x20, Y11, Y10, Y15
+	VMOVDQU    Y15, 288(DI)
+	VPERM2I128 $0x31, Y11, Y10, Y10
+	VMOVDQU    Y10, 352(DI)
+	VMOVDQU    384(SP), Y1
+	VPERM2I128 $0x20, Y13, Y12, Y0
+	VMOVDQU    Y0, 384(DI)
+	VPERM2I128 $0x31, Y13, Y12, Y12
+	VMOVDQU    Y12, 448(DI)
+	VPERM2I128 $0x20, Y1, Y14, Y0
+	VMOVDQU    Y0, 416(DI)
+	VPERM2I128 $0x31, Y1, Y14, Y14
+	VMOVDQU    Y14, 480(DI)
 	VZEROUPPER
 	RET
 

@@ -23,7 +23,7 @@ const multiMaxLanes = 4
 // multi is the state of one multi-buffer round: up to eight lanes, and the
 // ops that own them.
 type multi struct {
-	lanes laneStates
+	lanes laneParams
 	ks    [8 * blockSize]byte
 	used  int
 	ops   [8]*Op
@@ -52,7 +52,10 @@ func (m *multi) flush(seal bool) {
 	if m.n == 0 {
 		return
 	}
-	amd64.ChaCha20Blocks8AVX2(&m.lanes.b, &m.ks)
+	for l := m.used; l < 8; l++ {
+		m.lanes.keys[l] = &idleKey // the kernel reads every lane's key
+	}
+	amd64.ChaCha20Blocks8AVX2(&m.lanes.keys, &m.lanes.rows, &m.ks)
 	if seal {
 		for i := range m.n {
 			o := m.ops[i]
@@ -116,6 +119,9 @@ func (m *multi) macInput(i int, seal bool, scratch *[tagSize]byte) ([]byte, *[ta
 	}
 	return m.ops[i].In[:len(out)], scratch
 }
+
+// idleKey is the key of the lanes a flush leaves unused.
+var idleKey [KeySize]byte
 
 // lanesFor is how many key-stream blocks a packet of n data bytes needs.
 func lanesFor(n int) int { return 1 + (n+blockSize-1)/blockSize }

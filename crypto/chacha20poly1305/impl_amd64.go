@@ -79,34 +79,31 @@ func poly1305ADX(key [KeySize]byte, msg []byte) [tagSize]byte {
 // xorKeyStreamAVX2 is impl.xorKeyStream, on the multi-buffer kernel with
 // eight consecutive counters of one stream in its lanes.
 func xorKeyStreamAVX2(key [KeySize]byte, nonce [NonceSize]byte, ctr uint32, dst, src []byte) {
-	var lanes laneStates
+	var lanes laneParams
 	var ks [8 * blockSize]byte
 	for len(src) > 0 {
 		for l := range 8 {
 			lanes.set(l, &key, &nonce, ctr+uint32(l))
 		}
-		amd64.ChaCha20Blocks8AVX2(&lanes.b, &ks)
+		amd64.ChaCha20Blocks8AVX2(&lanes.keys, &lanes.rows, &ks)
 		m := subtle.XORBytes(dst, src, ks[:min(len(src), len(ks))])
 		dst, src = dst[m:], src[m:]
 		ctr += 8
 	}
 }
 
-// laneStates holds eight ChaCha20 initial states in the lane-interleaved
-// order of amd64.ChaCha20Blocks8AVX2: row r of state l at
-// 128·(l/2) + 32·r + 16·(l%2).
-type laneStates struct{ b [512]byte }
+// laneParams is the input of amd64.ChaCha20Blocks8AVX2: per lane the key
+// and the last row of the state (block counter, nonce).
+type laneParams struct {
+	keys [8]*[KeySize]byte
+	rows [8][16]byte
+}
 
-var sigmaBytes = [16]byte{'e', 'x', 'p', 'a', 'n', 'd', ' ', '3', '2', '-', 'b', 'y', 't', 'e', ' ', 'k'}
-
-// set puts the state of (key, nonce, block ctr) into lane l.
-func (s *laneStates) set(l int, key *[KeySize]byte, nonce *[NonceSize]byte, ctr uint32) {
-	o := 128*(l/2) + 16*(l%2)
-	copy(s.b[o:o+16], sigmaBytes[:])
-	copy(s.b[o+32:o+48], key[:16])
-	copy(s.b[o+64:o+80], key[16:])
-	binary.LittleEndian.PutUint32(s.b[o+96:], ctr)
-	copy(s.b[o+100:o+112], nonce[:])
+// set puts (key, nonce, block ctr) into lane l.
+func (p *laneParams) set(l int, key *[KeySize]byte, nonce *[NonceSize]byte, ctr uint32) {
+	p.keys[l] = key
+	binary.LittleEndian.PutUint32(p.rows[l][:4], ctr)
+	copy(p.rows[l][4:], nonce[:])
 }
 
 // tagEqual reports whether tag equals the 16 bytes at b, in constant time:

@@ -611,17 +611,28 @@ func keyStreamY(n int, src *Mem, dst, spill Mem) {
 }
 
 func chacha20Blocks8() {
-	TEXT("ChaCha20Blocks8AVX2", 0, "func(in *[512]byte, out *[512]byte)")
+	TEXT("ChaCha20Blocks8AVX2", 0, "func(keys *[8]*[32]byte, rows *[8][16]byte, out *[512]byte)")
 	Pragma("noescape")
-	Doc("ChaCha20Blocks8AVX2 computes eight independent ChaCha20 blocks. in",
-		"holds their initial states lane-interleaved: 32 bytes per (group g,",
-		"row r) at 128g+32r, row r of state 2g in the low half and of state",
-		"2g+1 in the high half. out receives the eight 64-byte key-stream",
-		"blocks in state order. It needs AVX2.")
+	Doc("ChaCha20Blocks8AVX2 computes eight independent ChaCha20 blocks: block",
+		"l under the key at keys[l] with the last row rows[l] (the 32-bit",
+		"counter, then the 12-byte nonce). out receives the eight 64-byte",
+		"key-stream blocks in order. It needs AVX2.")
+	init := AllocLocal(384) // rows b, c, d of each group, for the final sum
 	spill := AllocLocal(32)
-	Load(Param("in"), RSI)
-	for i := 0; i < 16; i++ {
-		VMOVDQU(Mem{Base: RSI, Disp: 32 * i}, ymm[i])
+	Load(Param("keys"), RSI)
+	Load(Param("rows"), RDI)
+	for g, gr := range groups(ymm, 4) {
+		MOVQ(Mem{Base: RSI, Disp: 16 * g}, RAX)
+		MOVQ(Mem{Base: RSI, Disp: 16*g + 8}, RBX)
+		VMOVDQU(sigma, gr.a)
+		VMOVDQU(Mem{Base: RAX}, gr.b.AsX())
+		VINSERTI128(U8(1), Mem{Base: RBX}, gr.b, gr.b)
+		VMOVDQU(Mem{Base: RAX, Disp: 16}, gr.c.AsX())
+		VINSERTI128(U8(1), Mem{Base: RBX, Disp: 16}, gr.c, gr.c)
+		VMOVDQU(Mem{Base: RDI, Disp: 32 * g}, gr.d)
+		VMOVDQU(gr.b, init.Offset(96*g))
+		VMOVDQU(gr.c, init.Offset(96*g+32))
+		VMOVDQU(gr.d, init.Offset(96*g+64))
 	}
 	MOVQ(U32(10), RCX)
 	loop := label("mrounds")
@@ -629,11 +640,14 @@ func chacha20Blocks8() {
 	doubleRound(ymm, 4, spill).emit()
 	DECQ(RCX)
 	JNZ(LabelRef(loop))
-	for i := 0; i < 16; i++ {
-		VPADDD(Mem{Base: RSI, Disp: 32 * i}, ymm[i], ymm[i])
+	for g, gr := range groups(ymm, 4) {
+		VPADDD(sigma, gr.a, gr.a)
+		VPADDD(init.Offset(96*g), gr.b, gr.b)
+		VPADDD(init.Offset(96*g+32), gr.c, gr.c)
+		VPADDD(init.Offset(96*g+64), gr.d, gr.d)
 	}
 	Load(Param("out"), RDI)
-	storeKeyStream(4, Mem{Base: RDI})
+	storeKeyStreamY(4, Mem{Base: RDI}, spill)
 	VZEROUPPER()
 	RET()
 }
