@@ -2,6 +2,7 @@ package device
 
 import (
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/wgxdp/wgxdp/dataplane"
@@ -96,8 +97,15 @@ func (p *slotPool) signal() {
 }
 
 type egress struct {
-	mu       sync.Mutex
-	q        *fqcodel.Queue[*packet.Slot]
+	mu sync.Mutex
+	q  *fqcodel.Queue[*packet.Slot]
+	// busy is held by whoever takes the peer's packets to the wire: its
+	// sender goroutine, or a TUN reader sending directly (transmit).
+	busy atomic.Bool
+	// slow is set while the last send blocked (took more than
+	// sendBlockedAfter): then nothing bypasses the queue.
+	slow     atomic.Bool
+	limit    atomic.Int32 // the adaptive batch size (nextLimit)
 	wake     chan struct{}
 	quit     chan struct{}
 	quitOnce sync.Once
@@ -112,7 +120,64 @@ func (p *Peer) initEgress() error {
 	p.eg.q = q
 	p.eg.wake = make(chan struct{}, 1)
 	p.eg.quit = make(chan struct{})
+	p.eg.limit.Store(int32(d.batchSize))
 	return nil
+}
+
+// transmit takes a peer's packets of one TUN read (the slots of b at
+// idx). When the peer's queue is empty, no one is sending for it and its
+// sends have not been blocking, the reader seals and sends them itself,
+// in its own slots — as a qdisc lets a packet bypass an empty queue — which
+// spares a hand-off and a wake-up per batch for sparse traffic (pings, the
+// ACKs of a download). Otherwise they join the queue (enqueue). It reports
+// false only if the device closed meanwhile. direct is the reader's
+// scratch batch (no slots of its own, capacity ≥ len(idx)), cr its
+// Crypter.
+func (p *Peer) transmit(b *packet.Batch, idx []int, fresh []*packet.Slot, direct *packet.Batch, cr *dataplane.Crypter) bool {
+	if !p.eg.slow.Load() && len(idx) <= int(p.eg.limit.Load()) && p.eg.busy.CompareAndSwap(false, true) {
+		p.eg.mu.Lock()
+		empty := p.eg.q.Len() == 0
+		p.eg.mu.Unlock()
+		if empty {
+			direct.N = 0
+			for _, j := range idx {
+				direct.Slots[direct.N] = b.Slots[j]
+				direct.N++
+			}
+			p.sendTimed(direct, cr, int(p.eg.limit.Load()))
+			clear(direct.Slots[:direct.N])
+			direct.N = 0
+			p.eg.busy.Store(false)
+			p.kickIfQueued() // what others queued meanwhile
+			return true
+		}
+		p.eg.busy.Store(false)
+	}
+	return p.enqueue(b, idx, fresh)
+}
+
+// sendTimed is sendBatch, timed for the adaptive batch size.
+func (p *Peer) sendTimed(b *packet.Batch, cr *dataplane.Crypter, limit int) {
+	d := p.dev
+	n := b.N
+	start := d.clk.Now()
+	p.sendBatch(b, cr)
+	took := d.clk.Now().Sub(start)
+	p.eg.slow.Store(took > sendBlockedAfter)
+	p.eg.limit.Store(int32(nextLimit(limit, n, took, d.batchSize)))
+}
+
+// kickIfQueued wakes the sender if packets wait.
+func (p *Peer) kickIfQueued() {
+	p.eg.mu.Lock()
+	queued := p.eg.q.Len() > 0
+	p.eg.mu.Unlock()
+	if queued {
+		select {
+		case p.eg.wake <- struct{}{}:
+		default:
+		}
+	}
 }
 
 // enqueue moves the slots at idx of b into the peer's queue, replacing each
@@ -144,7 +209,6 @@ func (p *Peer) routineSend() {
 	defer d.wg.Done()
 	out := &packet.Batch{Slots: make([]*packet.Slot, d.batchSize)}
 	cr := dataplane.NewCrypter(d.batchSize)
-	limit := len(out.Slots)
 	for {
 		select {
 		case <-p.eg.wake:
@@ -155,16 +219,20 @@ func (p *Peer) routineSend() {
 			return
 		}
 		for {
+			if !p.eg.busy.CompareAndSwap(false, true) {
+				break // a reader is sending directly; it wakes us after
+			}
+			limit := int(p.eg.limit.Load())
 			p.eg.mu.Lock()
 			n := p.eg.q.DequeueBatch(out.Slots[:limit])
 			p.eg.mu.Unlock()
 			if n == 0 {
+				p.eg.busy.Store(false)
 				break
 			}
 			out.N = n
-			start := d.clk.Now()
-			p.sendBatch(out, cr)
-			limit = nextLimit(limit, n, d.clk.Now().Sub(start), len(out.Slots))
+			p.sendTimed(out, cr, limit)
+			p.eg.busy.Store(false)
 			d.pool.put(out.Slots[:n]...)
 			clear(out.Slots[:n])
 			out.N = 0

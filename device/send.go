@@ -38,6 +38,8 @@ func (d *Device) routineReadFromTUN(t tun.Device) {
 	peers := make([]*Peer, d.batchSize)
 	idx := make([]int, 0, d.batchSize)
 	fresh := make([]*packet.Slot, d.batchSize)
+	direct := &packet.Batch{Slots: make([]*packet.Slot, d.batchSize)}
+	cr := dataplane.NewCrypter(d.batchSize)
 	for {
 		if err := t.Read(in); err != nil {
 			if errors.Is(err, tun.ErrDeleted) {
@@ -80,7 +82,7 @@ func (d *Device) routineReadFromTUN(t tun.Device) {
 			if !p.running.Load() {
 				continue
 			}
-			if !p.enqueue(in, idx, fresh) {
+			if !p.transmit(in, idx, fresh, direct, cr) {
 				return // closing
 			}
 		}
