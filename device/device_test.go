@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/wgxdp/wgxdp/clock"
+	"github.com/wgxdp/wgxdp/conn"
 	"github.com/wgxdp/wgxdp/conn/conntest"
 	"github.com/wgxdp/wgxdp/noise"
 	"github.com/wgxdp/wgxdp/tun/tuntest"
@@ -71,6 +72,9 @@ type node struct {
 	addr netip.Addr
 }
 
+// wrapBind, if set, wraps the Binds newPair gives the devices.
+var wrapBind func(*conntest.Bind) conn.Bind
+
 type pair struct {
 	a, b *node
 	net  *conntest.Network
@@ -129,7 +133,11 @@ func newPair(t testing.TB, fake bool, both bool) *pair {
 			name := fmt.Sprintf("dev%d: ", i)
 			lg = &Logger{Verbosef: func(f string, a ...any) { t.Logf(name+f, a...) }, Errorf: func(f string, a ...any) { t.Logf(name+f, a...) }}
 		}
-		d, err := New(Config{Bind: n.bind, TUN: n.tun, Clock: clk, HandshakeWorkers: 2, Logger: lg})
+		var bind conn.Bind = n.bind
+		if wrapBind != nil {
+			bind = wrapBind(n.bind)
+		}
+		d, err := New(Config{Bind: bind, TUN: n.tun, Clock: clk, HandshakeWorkers: 2, Logger: lg})
 		if err != nil {
 			t.Fatal(err)
 		}

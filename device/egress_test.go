@@ -1,0 +1,102 @@
+package device
+
+import (
+	"encoding/binary"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/wgxdp/wgxdp/conn"
+	"github.com/wgxdp/wgxdp/conn/conntest"
+	"github.com/wgxdp/wgxdp/packet"
+)
+
+// slowBind makes every Send take at least delay while slow is set: a link
+// slower than the TUN.
+type slowBind struct {
+	*conntest.Bind
+	slow  *atomic.Bool
+	delay time.Duration
+}
+
+func (b slowBind) Send(bt *packet.Batch, ep conn.Endpoint) error {
+	if b.slow.Load() {
+		time.Sleep(b.delay)
+	}
+	return b.Bind.Send(bt, ep)
+}
+
+// TestEgressQueue: sparse traffic on an idle peer bypasses the queue (the
+// reader sends it); on a slow link a burst waits in fq_codel, where a
+// sparse flow overtakes it,
+// each flow keeps its order, what CoDel does not drop arrives, and every
+// slot goes back to the pool.
+func TestEgressQueue(t *testing.T) {
+	var slow atomic.Bool
+	wrapBind = func(b *conntest.Bind) conn.Bind { return slowBind{b, &slow, 3 * time.Millisecond} }
+	pr := newPair(t, false, true)
+	wrapBind = nil
+	a, b := pr.a, pr.b
+	peer := a.dev.LookupPeer(b.pk)
+	ping(t, a, b, []byte("session"), false) // handshake, then one more to bypass
+	ping(t, a, b, []byte("idle"), false)
+	if st := peer.EgressStats(); st.EnqueuedPackets != 0 {
+		t.Errorf("idle peer: %d packets went through the queue, want all sent directly", st.EnqueuedPackets)
+	}
+
+	slow.Store(true)
+	ping(t, a, b, []byte("slow"), false) // sends now block: no more bypass
+	const bulk = 300
+	pkt := func(port uint16, i int) []byte {
+		p := ipv4UDP(a.ip4, b.ip4, make([]byte, 1000))
+		binary.BigEndian.PutUint16(p[20:], port) // source port: the flow
+		binary.BigEndian.PutUint32(p[28:], uint32(i))
+		return p
+	}
+	for i := range bulk {
+		a.tun.Inbound <- pkt(1111, i)
+	}
+	a.tun.Inbound <- pkt(2222, 0) // the sparse flow
+	var order []int
+	sparseAt := -1
+	last := -1
+	for {
+		st := peer.EgressStats()
+		if sparseAt >= 0 && len(order)+int(st.CoDelDroppedPackets) == bulk {
+			break
+		}
+		select {
+		case p := <-b.tun.Outbound:
+			seq := int(binary.BigEndian.Uint32(p[28:]))
+			switch binary.BigEndian.Uint16(p[20:]) {
+			case 2222:
+				sparseAt = len(order)
+			case 1111:
+				if seq <= last {
+					t.Fatalf("bulk packet %d after %d", seq, last)
+				}
+				last = seq
+				order = append(order, seq)
+			}
+		case <-time.After(10 * time.Second):
+			t.Fatalf("%d of %d bulk packets arrived, sparse at %d; egress %+v", len(order), bulk, sparseAt, peer.EgressStats())
+		}
+	}
+	st := peer.EgressStats()
+	if st.EnqueuedPackets < bulk/2 || st.OverlimitDroppedPackets != 0 {
+		t.Errorf("slow link: egress %+v, want the burst queued, none over the limit", st)
+	}
+	t.Logf("bulk: %d arrived, %d dropped by CoDel; the sparse packet after %d", len(order), st.CoDelDroppedPackets, sparseAt)
+	// A batch or two of bulk may be on its way before the sparse packet is
+	// read; it must not wait behind the rest of the queue.
+	if sparseAt > packet.MaxBatch {
+		t.Errorf("the sparse flow's packet came after %d of %d bulk packets", sparseAt, bulk)
+	}
+	slow.Store(false)
+	d := a.dev
+	waitFor(t, func() bool {
+		d.pool.mu.Lock()
+		defer d.pool.mu.Unlock()
+		return len(d.pool.free) == cap(d.pool.free)
+	})
+}
