@@ -204,3 +204,20 @@ func TestVethPair(t *testing.T) {
 		t.Errorf("ping p50 under load %.3f ms, idle %.3f ms: no queue built up behind the bottleneck", pl.P50, ping.P50)
 	}
 }
+
+func TestParseStatCPU(t *testing.T) {
+	// utime 250, stime 50 ticks; a command name with ") (" in it.
+	line := "4242 (wg (x) y) S 1 4242 4242 0 -1 4194560 1234 0 0 0 250 50 0 0 20 0 6 0 100 0 0"
+	got, err := parseStatCPU(line)
+	if err != nil || got != 3*time.Second {
+		t.Fatalf("parseStatCPU = %v, %v; want 3s", got, err)
+	}
+	for _, bad := range []string{"", "1 (x) S 1 2", "1 (x) S 1 2 3 4 5 6 7 8 9 10 x 5"} {
+		if _, err := parseStatCPU(bad); err == nil {
+			t.Errorf("parseStatCPU(%q) did not fail", bad)
+		}
+	}
+	if c, err := ProcessCPU(os.Getpid()); err != nil || c < 0 {
+		t.Fatalf("ProcessCPU(self) = %v, %v", c, err)
+	}
+}

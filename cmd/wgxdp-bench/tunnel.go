@@ -32,11 +32,12 @@ joined by a veth pair (outer MTU 1500, inner 1420), for each pair kind in one ru
 wgxdp at both ends, wireguard-go at both ends, and veth (no tunnel: the limit).
 A kind may carry environment variables for its daemons, e.g.
 --pairs wgxdp,wgxdp:WGXDP_TUN_OFFLOAD=0,wireguard-go.
-Measured from A to B: TCP with iperf3 (1 and 4 streams, receiver's bits/s),
-64-byte UDP packets/s received and loss (sendmmsg/recvmmsg inside the namespaces),
+Measured from A to B: TCP with iperf3 (1 and 4 streams, receiver's bits/s, and
+the CPU time both daemons used per GB received, from /proc: less disturbed by
+other load than throughput), 64-byte UDP packets/s received and loss (sendmmsg/recvmmsg inside the namespaces),
 ping RTT idle and under a 1-stream iperf3 load (p50/p99).
 Needs root, ip, tc, wg, iperf3 and ping. Ratios are column ÷ column: above 1 is
-better for throughput, below 1 is better for RTT.`
+better for throughput, below 1 is better for RTT and CPU.`
 
 // settle is the pause before each measurement.
 const settle = 300 * time.Millisecond
@@ -144,17 +145,20 @@ func checkBinaries(cfg *tunnelConfig) error {
 
 // pairRun is one pair's results; a nil result was not measured.
 type pairRun struct {
-	Label      string            `json:"label"`
-	Impl       string            `json:"impl"`
-	Env        []string          `json:"env,omitempty"`
-	Binary     string            `json:"binary,omitempty"`
-	TCP1       *bench.TCPResult  `json:"tcp_1_stream,omitempty"`
-	TCP4       *bench.TCPResult  `json:"tcp_4_streams,omitempty"`
-	UDP        *bench.UDPResult  `json:"udp,omitempty"`
-	PingIdle   *bench.PingResult `json:"ping_idle,omitempty"`
-	PingLoaded *bench.PingResult `json:"ping_loaded,omitempty"`
-	Load       *bench.TCPResult  `json:"ping_load_tcp,omitempty"`
-	Errors     []string          `json:"errors,omitempty"`
+	Label  string           `json:"label"`
+	Impl   string           `json:"impl"`
+	Env    []string         `json:"env,omitempty"`
+	Binary string           `json:"binary,omitempty"`
+	TCP1   *bench.TCPResult `json:"tcp_1_stream,omitempty"`
+	TCP4   *bench.TCPResult `json:"tcp_4_streams,omitempty"`
+	// CPU time both daemons used during each TCP run (bench.DaemonCPU).
+	TCP1DaemonCPU *float64          `json:"tcp_1_stream_daemon_cpu_seconds,omitempty"`
+	TCP4DaemonCPU *float64          `json:"tcp_4_streams_daemon_cpu_seconds,omitempty"`
+	UDP           *bench.UDPResult  `json:"udp,omitempty"`
+	PingIdle      *bench.PingResult `json:"ping_idle,omitempty"`
+	PingLoaded    *bench.PingResult `json:"ping_loaded,omitempty"`
+	Load          *bench.TCPResult  `json:"ping_load_tcp,omitempty"`
+	Errors        []string          `json:"errors,omitempty"`
 
 	pair *bench.Pair
 }
@@ -174,6 +178,35 @@ type metric struct {
 
 	noRatio bool
 	get     func(*pairRun) (float64, bool)
+}
+
+// cpuNote formats the daemons' CPU use for a step's line.
+func cpuNote(r *bench.TCPResult, cpu *float64) string {
+	v, ok := cpuPerGB(r, cpu)
+	if !ok {
+		return ""
+	}
+	return fmt.Sprintf(", daemons %.2f CPU-s (%.2f CPU-s/GB)", *cpu, v)
+}
+
+// cpuPerGB is the daemons' CPU seconds per gigabyte received in a TCP run.
+func cpuPerGB(r *bench.TCPResult, cpu *float64) (float64, bool) {
+	if r == nil || cpu == nil || r.ReceiverBitsPerSec <= 0 || r.Seconds <= 0 {
+		return 0, false
+	}
+	return *cpu / (r.ReceiverBitsPerSec / 8 * r.Seconds / 1e9), true
+}
+
+// tcpWithCPU runs iperf3 and measures the daemons' CPU time around it.
+func tcpWithCPU(ctx context.Context, p *bench.Pair, o bench.TCPOptions) (bench.TCPResult, *float64, error) {
+	c0, ok0 := p.DaemonCPU()
+	res, err := bench.IperfTCP(ctx, p, o)
+	c1, ok1 := p.DaemonCPU()
+	if !ok0 || !ok1 || err != nil {
+		return res, nil, err
+	}
+	sec := (c1 - c0).Seconds()
+	return res, &sec, nil
 }
 
 func tcpMbps(r *bench.TCPResult) (float64, bool) {
@@ -200,6 +233,8 @@ func metrics() []*metric {
 	return []*metric{
 		{Key: "tcp_1_stream", Name: "tcp 1 stream", Unit: "Mbit/s", get: func(r *pairRun) (float64, bool) { return tcpMbps(r.TCP1) }},
 		{Key: "tcp_4_streams", Name: "tcp 4 streams", Unit: "Mbit/s", get: func(r *pairRun) (float64, bool) { return tcpMbps(r.TCP4) }},
+		{Key: "tcp_1_stream_cpu", Name: "daemon CPU, tcp 1 stream", Unit: "CPU-s/GB", LowerIsBetter: true, get: func(r *pairRun) (float64, bool) { return cpuPerGB(r.TCP1, r.TCP1DaemonCPU) }},
+		{Key: "tcp_4_streams_cpu", Name: "daemon CPU, tcp 4 streams", Unit: "CPU-s/GB", LowerIsBetter: true, get: func(r *pairRun) (float64, bool) { return cpuPerGB(r.TCP4, r.TCP4DaemonCPU) }},
 		{Key: "udp_64_received", Name: "udp 64 B received", Unit: "kpps", get: func(r *pairRun) (float64, bool) {
 			if r.UDP == nil {
 				return 0, false
@@ -326,14 +361,14 @@ func tunnel(ctx context.Context, cfg tunnelConfig, stdout, stderr io.Writer) (st
 		f    func(*pairRun) (string, error)
 	}{
 		{"tcp 1 stream", func(r *pairRun) (string, error) {
-			res, err := bench.IperfTCP(ctx, r.pair, tcp)
-			r.TCP1 = keep(res, err)
-			return fmt.Sprintf("%.0f Mbit/s, %d retransmits", res.ReceiverBitsPerSec/1e6, res.Retransmits), err
+			res, cpu, err := tcpWithCPU(ctx, r.pair, tcp)
+			r.TCP1, r.TCP1DaemonCPU = keep(res, err), cpu
+			return fmt.Sprintf("%.0f Mbit/s, %d retransmits%s", res.ReceiverBitsPerSec/1e6, res.Retransmits, cpuNote(r.TCP1, cpu)), err
 		}},
 		{"tcp 4 streams", func(r *pairRun) (string, error) {
-			res, err := bench.IperfTCP(ctx, r.pair, tcp4)
-			r.TCP4 = keep(res, err)
-			return fmt.Sprintf("%.0f Mbit/s, %d retransmits", res.ReceiverBitsPerSec/1e6, res.Retransmits), err
+			res, cpu, err := tcpWithCPU(ctx, r.pair, tcp4)
+			r.TCP4, r.TCP4DaemonCPU = keep(res, err), cpu
+			return fmt.Sprintf("%.0f Mbit/s, %d retransmits%s", res.ReceiverBitsPerSec/1e6, res.Retransmits, cpuNote(r.TCP4, cpu)), err
 		}},
 		{"udp 64 B", func(r *pairRun) (string, error) {
 			res, err := bench.UDPFlood(ctx, r.pair, bench.UDPOptions{Duration: cfg.duration, Payload: 64})
@@ -534,7 +569,7 @@ func printTunnelTable(w io.Writer, runs []*pairRun, ms []*metric, cols [][2]stri
 		fmt.Fprintln(tw)
 	}
 	tw.Flush()
-	fmt.Fprintln(w, "ratios: column ÷ column; above 1 is better for throughput, below 1 is better for RTT")
+	fmt.Fprintln(w, "ratios: column ÷ column; above 1 is better for throughput, below 1 is better for RTT and CPU")
 }
 
 func writeTunnelJSON(path string, rep tunnelReport) error {
