@@ -105,7 +105,8 @@ type egress struct {
 	// slow is set while the last send blocked (took more than
 	// sendBlockedAfter): then nothing bypasses the queue.
 	slow     atomic.Bool
-	limit    atomic.Int32 // the adaptive batch size (nextLimit)
+	limit    atomic.Int32  // the adaptive batch size (nextLimit)
+	direct   atomic.Uint64 // packets sent by a reader, past the queue
 	wake     chan struct{}
 	quit     chan struct{}
 	quitOnce sync.Once
@@ -145,6 +146,7 @@ func (p *Peer) transmit(b *packet.Batch, idx []int, fresh []*packet.Slot, direct
 				direct.N++
 			}
 			p.sendTimed(direct, cr, int(p.eg.limit.Load()))
+			p.eg.direct.Add(uint64(direct.N))
 			clear(direct.Slots[:direct.N])
 			direct.N = 0
 			p.eg.busy.Store(false)
@@ -239,6 +241,10 @@ func (p *Peer) routineSend() {
 		}
 	}
 }
+
+// DirectPackets counts the peer's packets that bypassed its empty queue
+// (transmit).
+func (p *Peer) DirectPackets() uint64 { return p.eg.direct.Load() }
 
 // EgressStats returns the peer's queue counters.
 func (p *Peer) EgressStats() fqcodel.Stats {

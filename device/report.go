@@ -37,8 +37,8 @@ func (d *Device) WriteStats(w io.Writer) error {
 	for _, p := range peers {
 		e := p.EgressStats()
 		rx, tx := p.Stats()
-		if _, err := fmt.Fprintf(w, "%v: rx_bytes=%d tx_bytes=%d egress enqueued=%d dequeued=%d codel_dropped=%d overlimit_dropped=%d ecn_marked=%d backlog=%d\n",
-			p, rx, tx, e.EnqueuedPackets, e.DequeuedPackets, e.CoDelDroppedPackets, e.OverlimitDroppedPackets, e.ECNMarked, e.BacklogPackets); err != nil {
+		if _, err := fmt.Fprintf(w, "%v: rx_bytes=%d tx_bytes=%d egress direct=%d enqueued=%d dequeued=%d codel_dropped=%d overlimit_dropped=%d ecn_marked=%d backlog=%d\n",
+			p, rx, tx, p.DirectPackets(), e.EnqueuedPackets, e.DequeuedPackets, e.CoDelDroppedPackets, e.OverlimitDroppedPackets, e.ECNMarked, e.BacklogPackets); err != nil {
 			return err
 		}
 	}
