@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net"
 	"net/netip"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -37,52 +38,66 @@ const (
 	txFrames = 1024
 )
 
-// Bind is a conn.Bind on one interface through AF_XDP: one XSK per receive
-// queue, an XDP program that redirects UDP to the bound port into them,
-// and beside them an ordinary UDP socket pair (conn.StdNetBind) on the
-// same port. The sockets hold the port so nothing else takes it, receive
-// what arrives on other interfaces, and send what the XDP path cannot: a
-// destination whose route leaves through another interface or whose
-// neighbor the kernel does not know as reachable (the kernel then resolves
-// it), link-local destinations, and datagrams too big for a frame.
+// Bind is a conn.Bind on one or more interfaces through AF_XDP: on each,
+// one XSK per receive queue and an XDP program that redirects UDP to the
+// bound port into them; beside them an ordinary UDP socket pair
+// (conn.StdNetBind) on the same port. The sockets hold the port so nothing
+// else takes it, receive what arrives on other interfaces, and send what
+// the XDP path cannot: a destination whose route leaves through an
+// interface the Bind is not on or whose neighbor the kernel does not know
+// as reachable (the kernel then resolves it), link-local destinations, and
+// datagrams too big for a frame. A datagram to a destination the XDP path
+// can take leaves through the interface the kernel's route lookup picks.
 //
 // Everything is opened in the network namespace of the goroutine calling
 // Open; Send and the receive functions may then run anywhere.
 type Bind struct {
-	ifname string
-	mode   string
+	ifnames []string
+	mode    string
 
 	mu   sync.RWMutex // guards st and mark; Send holds it for reading
 	st   *state
 	mark uint32
 
-	rxRing, txRing, rxSocket, txSocket atomic.Uint64
+	ctr                []ifaceCounters // per interface, in ifnames' order
+	rxSocket, txSocket atomic.Uint64
 }
+
+// ifaceCounters count datagrams through one interface's rings.
+type ifaceCounters struct{ rx, tx atomic.Uint64 }
 
 var _ conn.Bind = (*Bind)(nil)
 
 // state is one Open's worth of kernel objects.
 type state struct {
-	port      uint16
+	port   uint16
+	std    *conn.StdNetBind
+	ifaces []*iface // in Bind.ifnames' order, which neighbors' hops index
+	neigh  *neighbors
+	efd    int // written by Close to wake the receive functions' polls
+	closed atomic.Bool
+}
+
+// iface is the XDP path on one interface.
+type iface struct {
+	name      string
 	ifindex   int
 	mac       [6]byte
 	frameSize int
 	mtu       int
 	mode      string
-	std       *conn.StdNetBind
 	socks     []*socket
 	xsks      *ebpf.Map
 	prog      *ebpf.Program
 	link      link.Link
-	neigh     *neighbors
-	efd       int // written by Close to wake the receive functions' polls
-	closed    atomic.Bool
 	next      atomic.Uint32 // round-robin tx queue
+	ctr       *ifaceCounters
 }
 
-// NewBind returns a closed Bind on the interface ifname, attaching in mode
-// (ModeAuto, ModeNative or ModeGeneric; "" is ModeAuto) when opened.
-func NewBind(ifname string, mode string) (*Bind, error) {
+// NewBind returns a closed Bind on the interfaces ifnames (at least one,
+// no repeats), attaching in mode (ModeAuto, ModeNative or ModeGeneric; ""
+// is ModeAuto) when opened.
+func NewBind(ifnames []string, mode string) (*Bind, error) {
 	switch mode {
 	case "":
 		mode = ModeAuto
@@ -90,47 +105,71 @@ func NewBind(ifname string, mode string) (*Bind, error) {
 	default:
 		return nil, fmt.Errorf("xdp: unknown mode %q (auto, native or generic)", mode)
 	}
-	if _, err := net.InterfaceByName(ifname); err != nil {
-		return nil, fmt.Errorf("xdp: interface %s: %w", ifname, err)
+	if len(ifnames) == 0 {
+		return nil, errors.New("xdp: no interface")
 	}
-	return &Bind{ifname: ifname, mode: mode}, nil
+	for i, n := range ifnames {
+		if slices.Contains(ifnames[:i], n) {
+			return nil, fmt.Errorf("xdp: interface %s named twice", n)
+		}
+		if _, err := net.InterfaceByName(n); err != nil {
+			return nil, fmt.Errorf("xdp: interface %s: %w", n, err)
+		}
+	}
+	return &Bind{ifnames: slices.Clone(ifnames), mode: mode, ctr: make([]ifaceCounters, len(ifnames))}, nil
 }
 
 // Stats counts datagrams since NewBind by the path they took.
 type Stats struct {
-	RxRing, TxRing     uint64 // through the XSKs
+	RxRing, TxRing     uint64 // through the XSKs, all interfaces
 	RxSocket, TxSocket uint64 // through the UDP sockets
+	Interfaces         []InterfaceStats
+}
+
+// InterfaceStats counts the datagrams through one interface's XSKs.
+type InterfaceStats struct {
+	Name           string
+	RxRing, TxRing uint64
 }
 
 // Stats returns the counters.
 func (b *Bind) Stats() Stats {
-	return Stats{RxRing: b.rxRing.Load(), TxRing: b.txRing.Load(),
-		RxSocket: b.rxSocket.Load(), TxSocket: b.txSocket.Load()}
+	s := Stats{RxSocket: b.rxSocket.Load(), TxSocket: b.txSocket.Load()}
+	for i, n := range b.ifnames {
+		is := InterfaceStats{Name: n, RxRing: b.ctr[i].rx.Load(), TxRing: b.ctr[i].tx.Load()}
+		s.RxRing += is.RxRing
+		s.TxRing += is.TxRing
+		s.Interfaces = append(s.Interfaces, is)
+	}
+	return s
 }
 
-// Mode returns the attach mode in effect ("native" or "generic"), or "" if
-// the Bind is closed.
-func (b *Bind) Mode() string {
+// InterfaceInfo is how the open Bind runs on one interface.
+type InterfaceInfo struct {
+	Name   string
+	Mode   string // attach mode in effect: ModeNative or ModeGeneric
+	Queues int    // XSKs, one per receive queue
+}
+
+// Interfaces describes the open Bind's interfaces, in the order NewBind was
+// given them, or returns nil if the Bind is closed.
+func (b *Bind) Interfaces() []InterfaceInfo {
 	b.mu.RLock()
 	defer b.mu.RUnlock()
 	if b.st == nil {
-		return ""
+		return nil
 	}
-	return b.st.mode
+	var r []InterfaceInfo
+	for _, ifc := range b.st.ifaces {
+		r = append(r, InterfaceInfo{Name: ifc.name, Mode: ifc.mode, Queues: len(ifc.socks)})
+	}
+	return r
 }
 
-// Queues returns the number of XSKs (receive queues) of the open Bind.
-func (b *Bind) Queues() int {
-	b.mu.RLock()
-	defer b.mu.RUnlock()
-	if b.st == nil {
-		return 0
-	}
-	return len(b.st.socks)
-}
-
-// Open implements conn.Bind. It returns one receive function per queue,
-// then the UDP sockets' receive functions.
+// Open implements conn.Bind. It returns one receive function per queue of
+// each interface, then the UDP sockets' receive functions. If any
+// interface cannot take the XDP path, Open fails (wrapping ErrNotSupported
+// where that is the reason) and nothing stays open.
 func (b *Bind) Open(port uint16) ([]conn.ReceiveFunc, uint16, error) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
@@ -149,13 +188,15 @@ func (b *Bind) Open(port uint16) ([]conn.ReceiveFunc, uint16, error) {
 		return nil, 0, err
 	}
 	st.port = actual
-	if err := st.openXDP(b.ifname, b.mode, b.mark); err != nil {
+	if err := st.open(b.ifnames, b.ctr, b.mode, b.mark); err != nil {
 		st.close()
 		return nil, 0, err
 	}
-	fns := make([]conn.ReceiveFunc, 0, len(st.socks)+len(stdFns))
-	for _, s := range st.socks {
-		fns = append(fns, func(bt *packet.Batch) error { return b.receive(st, s, bt) })
+	var fns []conn.ReceiveFunc
+	for _, ifc := range st.ifaces {
+		for _, s := range ifc.socks {
+			fns = append(fns, func(bt *packet.Batch) error { return st.receive(ifc, s, bt) })
+		}
 	}
 	for _, f := range stdFns {
 		fns = append(fns, func(bt *packet.Batch) error {
@@ -168,68 +209,20 @@ func (b *Bind) Open(port uint16) ([]conn.ReceiveFunc, uint16, error) {
 	return fns, actual, nil
 }
 
-func (st *state) openXDP(ifname, mode string, mark uint32) error {
-	iface, err := net.InterfaceByName(ifname)
-	if err != nil {
-		return fmt.Errorf("xdp: interface %s: %w", ifname, err)
-	}
-	st.ifindex, st.mtu = iface.Index, iface.MTU
-	if len(iface.HardwareAddr) != 6 {
-		return fmt.Errorf("%w: %s is not an Ethernet interface", ErrNotSupported, ifname)
-	}
-	copy(st.mac[:], iface.HardwareAddr)
-	// Copy mode puts received data XDP_PACKET_HEADROOM into the frame.
-	switch frame := iface.MTU + ethLen; {
-	case frame <= 2048-unix.XDP_PACKET_HEADROOM:
-		st.frameSize = 2048
-	case frame <= 4096-unix.XDP_PACKET_HEADROOM:
-		st.frameSize = 4096
-	default:
-		return fmt.Errorf("%w: MTU %d of %s needs multi-buffer frames", ErrNotSupported, iface.MTU, ifname)
-	}
-	queues := rxQueues(ifname)
-
-	if st.xsks, err = newXSKMap(queues); err != nil {
-		return fmt.Errorf("%w: %w", ErrNotSupported, err)
-	}
-	for q := range queues {
-		s, err := newSocket(socketConfig{frameSize: st.frameSize, rxFrames: rxFrames, txFrames: txFrames,
-			ifindex: st.ifindex, queueID: q})
-		if err != nil {
-			return fmt.Errorf("%w: %w", ErrNotSupported, err)
-		}
-		st.socks = append(st.socks, s)
-		if err := st.xsks.Put(uint32(q), uint32(s.fd)); err != nil {
-			return fmt.Errorf("%w: xdp: XSKMAP put queue %d: %w", ErrNotSupported, q, err)
-		}
-	}
-	if st.prog, err = newProgram(st.xsks, st.port, st.frameSize-unix.XDP_PACKET_HEADROOM); err != nil {
-		return fmt.Errorf("%w: %w", ErrNotSupported, err)
-	}
-	attach := func(flags link.XDPAttachFlags) error {
-		l, err := link.AttachXDP(link.XDPOptions{Program: st.prog, Interface: st.ifindex, Flags: flags})
-		if err != nil {
+// open sets up every interface, then the next-hop lookups and the close
+// eventfd.
+func (st *state) open(ifnames []string, ctr []ifaceCounters, mode string, mark uint32) error {
+	ifindexes := make([]int, len(ifnames))
+	for i, name := range ifnames {
+		ifc := &iface{name: name, ctr: &ctr[i]}
+		st.ifaces = append(st.ifaces, ifc)
+		if err := ifc.open(st.port, mode); err != nil {
 			return err
 		}
-		st.link = l
-		return nil
+		ifindexes[i] = ifc.ifindex
 	}
-	switch mode {
-	case ModeNative:
-		err, st.mode = attach(link.XDPDriverMode), ModeNative
-	case ModeGeneric:
-		err, st.mode = attach(link.XDPGenericMode), ModeGeneric
-	default:
-		// Native fails on veth with ENOSPC (fewer rx queues than the
-		// peer's tx queues) or ERANGE (MTU); generic always works.
-		if err, st.mode = attach(link.XDPDriverMode), ModeNative; err != nil {
-			err, st.mode = attach(link.XDPGenericMode), ModeGeneric
-		}
-	}
-	if err != nil {
-		return fmt.Errorf("%w: xdp: attach to %s (%s): %w", ErrNotSupported, ifname, mode, err)
-	}
-	if st.neigh, err = newNeighbors(st.ifindex, mark); err != nil {
+	var err error
+	if st.neigh, err = newNeighbors(ifindexes, mark); err != nil {
 		return err
 	}
 	if st.efd, err = unix.Eventfd(0, unix.EFD_CLOEXEC|unix.EFD_NONBLOCK); err != nil {
@@ -238,8 +231,73 @@ func (st *state) openXDP(ifname, mode string, mark uint32) error {
 	return nil
 }
 
+// open attaches the program and opens the XSKs of one interface.
+func (ifc *iface) open(port uint16, mode string) error {
+	ni, err := net.InterfaceByName(ifc.name)
+	if err != nil {
+		return fmt.Errorf("xdp: interface %s: %w", ifc.name, err)
+	}
+	ifc.ifindex, ifc.mtu = ni.Index, ni.MTU
+	if len(ni.HardwareAddr) != 6 {
+		return fmt.Errorf("%w: %s is not an Ethernet interface", ErrNotSupported, ifc.name)
+	}
+	copy(ifc.mac[:], ni.HardwareAddr)
+	// Copy mode puts received data XDP_PACKET_HEADROOM into the frame.
+	switch frame := ni.MTU + ethLen; {
+	case frame <= 2048-unix.XDP_PACKET_HEADROOM:
+		ifc.frameSize = 2048
+	case frame <= 4096-unix.XDP_PACKET_HEADROOM:
+		ifc.frameSize = 4096
+	default:
+		return fmt.Errorf("%w: MTU %d of %s needs multi-buffer frames", ErrNotSupported, ni.MTU, ifc.name)
+	}
+	queues := rxQueues(ifc.name)
+
+	if ifc.xsks, err = newXSKMap(queues); err != nil {
+		return fmt.Errorf("%w: %w", ErrNotSupported, err)
+	}
+	for q := range queues {
+		s, err := newSocket(socketConfig{frameSize: ifc.frameSize, rxFrames: rxFrames, txFrames: txFrames,
+			ifindex: ifc.ifindex, queueID: q})
+		if err != nil {
+			return fmt.Errorf("%w: %s: %w", ErrNotSupported, ifc.name, err)
+		}
+		ifc.socks = append(ifc.socks, s)
+		if err := ifc.xsks.Put(uint32(q), uint32(s.fd)); err != nil {
+			return fmt.Errorf("%w: xdp: %s: XSKMAP put queue %d: %w", ErrNotSupported, ifc.name, q, err)
+		}
+	}
+	if ifc.prog, err = newProgram(ifc.xsks, port, ifc.frameSize-unix.XDP_PACKET_HEADROOM); err != nil {
+		return fmt.Errorf("%w: %w", ErrNotSupported, err)
+	}
+	attach := func(flags link.XDPAttachFlags) error {
+		l, err := link.AttachXDP(link.XDPOptions{Program: ifc.prog, Interface: ifc.ifindex, Flags: flags})
+		if err != nil {
+			return err
+		}
+		ifc.link = l
+		return nil
+	}
+	switch mode {
+	case ModeNative:
+		err, ifc.mode = attach(link.XDPDriverMode), ModeNative
+	case ModeGeneric:
+		err, ifc.mode = attach(link.XDPGenericMode), ModeGeneric
+	default:
+		// Native fails on veth with ENOSPC (fewer rx queues than the
+		// peer's tx queues) or ERANGE (MTU); generic always works.
+		if err, ifc.mode = attach(link.XDPDriverMode), ModeNative; err != nil {
+			err, ifc.mode = attach(link.XDPGenericMode), ModeGeneric
+		}
+	}
+	if err != nil {
+		return fmt.Errorf("%w: xdp: attach to %s (%s): %w", ErrNotSupported, ifc.name, mode, err)
+	}
+	return nil
+}
+
 // close wakes the receive functions, waits until none is inside a ring,
-// and releases everything. The program goes first, so the kernel stack
+// and releases everything. The programs go first, so the kernel stack
 // (and the UDP sockets, until they close) takes the traffic back.
 func (st *state) close() error {
 	st.closed.Store(true)
@@ -249,21 +307,25 @@ func (st *state) close() error {
 		unix.Write(st.efd, one[:])
 	}
 	var errs []error
-	if st.link != nil {
-		errs = append(errs, st.link.Close())
+	for _, ifc := range st.ifaces {
+		if ifc.link != nil {
+			errs = append(errs, ifc.link.Close())
+		}
 	}
-	for _, s := range st.socks {
-		s.rxMu.Lock()
-		s.txMu.Lock()
-		errs = append(errs, s.close())
-		s.txMu.Unlock()
-		s.rxMu.Unlock()
-	}
-	if st.prog != nil {
-		st.prog.Close()
-	}
-	if st.xsks != nil {
-		st.xsks.Close()
+	for _, ifc := range st.ifaces {
+		for _, s := range ifc.socks {
+			s.rxMu.Lock()
+			s.txMu.Lock()
+			errs = append(errs, s.close())
+			s.txMu.Unlock()
+			s.rxMu.Unlock()
+		}
+		if ifc.prog != nil {
+			ifc.prog.Close()
+		}
+		if ifc.xsks != nil {
+			ifc.xsks.Close()
+		}
 	}
 	if st.neigh != nil {
 		st.neigh.close()
@@ -275,7 +337,7 @@ func (st *state) close() error {
 	return errors.Join(errs...)
 }
 
-// Close implements conn.Bind: the program is detached, the receive
+// Close implements conn.Bind: the programs are detached, the receive
 // functions return net.ErrClosed, and the Bind may be opened again.
 func (b *Bind) Close() error {
 	b.mu.Lock()
@@ -311,7 +373,7 @@ func (b *Bind) BatchSize() int { return conn.StdBatchSize }
 // receive fills bt from s's rx ring, blocking in poll until a datagram
 // arrives or the Bind closes. Frames go back to the fill ring as soon as
 // their payload is copied out.
-func (b *Bind) receive(st *state, s *socket, bt *packet.Batch) error {
+func (st *state) receive(ifc *iface, s *socket, bt *packet.Batch) error {
 	s.rxMu.Lock()
 	defer s.rxMu.Unlock()
 	bt.N = 0
@@ -342,7 +404,7 @@ func (b *Bind) receive(st *state, s *socket, bt *packet.Batch) error {
 					continue
 				}
 				slot.SetLen(copy(slot.Room(), payload))
-				slot.Ep = conn.Endpoint{Dst: src, Src: dst.Addr(), IfIndex: int32(st.ifindex)}
+				slot.Ep = conn.Endpoint{Dst: src, Src: dst.Addr(), IfIndex: int32(ifc.ifindex)}
 				bt.Commit()
 			}
 			s.rx.release(n)
@@ -351,7 +413,7 @@ func (b *Bind) receive(st *state, s *socket, bt *packet.Batch) error {
 				wakeRx(s.fd)
 			}
 			if bt.N > 0 {
-				b.rxRing.Add(uint64(bt.N))
+				ifc.ctr.rx.Add(uint64(bt.N))
 				return nil
 			}
 			continue
@@ -363,8 +425,9 @@ func (b *Bind) receive(st *state, s *socket, bt *packet.Batch) error {
 }
 
 // Send implements conn.Bind. Datagrams go out through the TX ring of one
-// of the queues when the destination is reachable through the interface,
-// else through the UDP sockets.
+// of the queues of the interface the route to the destination leaves
+// through, when the Bind is on it and the neighbor is known, else through
+// the UDP sockets.
 func (b *Bind) Send(bt *packet.Batch, ep conn.Endpoint) error {
 	if bt.N == 0 {
 		return nil
@@ -376,15 +439,19 @@ func (b *Bind) Send(bt *packet.Batch, ep conn.Endpoint) error {
 		return conn.ErrBindClosed
 	}
 	dst := netip.AddrPortFrom(ep.Dst.Addr().Unmap(), ep.Dst.Port())
-	if !st.xdpCanSend(bt, dst) {
+	if !xdpCanSendTo(dst) {
 		return b.sendSocket(st, bt, ep)
 	}
 	hop := st.neigh.lookup(dst.Addr(), ep.Src.Unmap(), time.Now())
 	if !hop.ok {
 		return b.sendSocket(st, bt, ep)
 	}
+	ifc := st.ifaces[hop.iface]
+	if !ifc.fits(bt, dst.Addr()) {
+		return b.sendSocket(st, bt, ep)
+	}
 	srcAP := netip.AddrPortFrom(hop.src, st.port)
-	s := st.socks[int(st.next.Add(1))%len(st.socks)]
+	s := ifc.socks[int(ifc.next.Add(1))%len(ifc.socks)]
 	s.txMu.Lock()
 	defer s.txMu.Unlock()
 	hl := headerLen(dst.Addr())
@@ -397,7 +464,7 @@ func (b *Bind) Send(bt *packet.Batch, ep conn.Endpoint) error {
 				return err
 			}
 			if stuck++; stuck > 1000 {
-				return fmt.Errorf("xdp: tx ring of queue %d stuck", s.queueID)
+				return fmt.Errorf("xdp: tx ring of %s queue %d stuck", ifc.name, s.queueID)
 			}
 			if stuck > 10 {
 				time.Sleep(10 * time.Microsecond)
@@ -407,10 +474,10 @@ func (b *Bind) Send(bt *packet.Batch, ep conn.Endpoint) error {
 		stuck = 0
 		for i := range got {
 			addr, _ := s.umem.pop()
-			f := s.umem.mem[addr : addr+uint64(st.frameSize)]
+			f := s.umem.mem[addr : addr+uint64(ifc.frameSize)]
 			p := bt.Slots[sent].Data()
 			copy(f[hl:], p)
-			n := buildUDP(f, hop.mac, st.mac, srcAP, dst, len(p))
+			n := buildUDP(f, hop.mac, ifc.mac, srcAP, dst, len(p))
 			s.tx.set(start+i, addr, uint32(n))
 			sent++
 		}
@@ -420,20 +487,22 @@ func (b *Bind) Send(bt *packet.Batch, ep conn.Endpoint) error {
 		}
 	}
 	s.reapLocked()
-	b.txRing.Add(uint64(bt.N))
+	ifc.ctr.tx.Add(uint64(bt.N))
 	return nil
 }
 
-// xdpCanSend reports whether the batch fits the XDP path: an ordinary
-// unicast destination and datagrams that fit one frame and the MTU.
-func (st *state) xdpCanSend(bt *packet.Batch, dst netip.AddrPort) bool {
+// xdpCanSendTo reports whether dst is an ordinary unicast destination the
+// XDP path may build frames for.
+func xdpCanSendTo(dst netip.AddrPort) bool {
 	a := dst.Addr()
-	if !a.IsValid() || dst.Port() == 0 || a.Zone() != "" || a.IsLinkLocalUnicast() ||
-		a.IsMulticast() || a.IsLoopback() || a.IsUnspecified() {
-		return false
-	}
-	// Bigger than the MTU goes to the socket, which reports EMSGSIZE.
-	room := min(st.frameSize-headerLen(a), st.mtu-(headerLen(a)-ethLen))
+	return a.IsValid() && dst.Port() != 0 && a.Zone() == "" && !a.IsLinkLocalUnicast() &&
+		!a.IsMulticast() && !a.IsLoopback() && !a.IsUnspecified()
+}
+
+// fits reports whether every datagram of the batch fits one frame and the
+// interface's MTU. Bigger ones go to the socket, which reports EMSGSIZE.
+func (ifc *iface) fits(bt *packet.Batch, dst netip.Addr) bool {
+	room := min(ifc.frameSize-headerLen(dst), ifc.mtu-(headerLen(dst)-ethLen))
 	for _, sl := range bt.Slots[:bt.N] {
 		if sl.Len() > room {
 			return false

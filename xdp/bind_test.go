@@ -8,6 +8,7 @@ import (
 	"net/netip"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -94,7 +95,7 @@ func openBind(t testing.TB, tp *topo, mode string) (*Bind, uint16, <-chan rxMsg,
 		port uint16
 	)
 	err := tp.a.Do(func() (err error) {
-		if bd, err = NewBind(tp.ifA, mode); err != nil {
+		if bd, err = NewBind([]string{tp.ifA}, mode); err != nil {
 			return err
 		}
 		fns, port, err = bd.Open(0)
@@ -141,11 +142,8 @@ func testBind(t *testing.T, mode string) {
 			bd.Close()
 		}
 	}()
-	if got := bd.Mode(); got != mode {
-		t.Fatalf("mode %q, want %q", got, mode)
-	}
-	if q := bd.Queues(); q != 2 {
-		t.Fatalf("%d queues, want 2", q)
+	if got, want := bd.Interfaces(), []InterfaceInfo{{tp.ifA, mode, 2}}; !slices.Equal(got, want) {
+		t.Fatalf("interfaces %+v, want %+v", got, want)
 	}
 	if !tp.xdpAttached(t) {
 		t.Fatal("no XDP program on the interface after Open")
@@ -331,7 +329,7 @@ func TestBindReopen(t *testing.T) {
 func TestNotSupported(t *testing.T) {
 	tp := newTopo(t)
 	err := tp.a.Do(func() error {
-		bd, err := NewBind("lo", ModeAuto)
+		bd, err := NewBind([]string{"lo"}, ModeAuto)
 		if err != nil {
 			return err
 		}
@@ -344,10 +342,10 @@ func TestNotSupported(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := NewBind("nonexistent0", ModeAuto); err == nil {
+	if _, err := NewBind([]string{"nonexistent0"}, ModeAuto); err == nil {
 		t.Fatal("NewBind on a missing interface succeeded")
 	}
-	if _, err := NewBind("lo", "turbo"); err == nil {
+	if _, err := NewBind([]string{"lo"}, "turbo"); err == nil {
 		t.Fatal("NewBind with a bad mode succeeded")
 	}
 }
@@ -396,7 +394,7 @@ func TestHelperHold(t *testing.T) {
 	if ifname == "" {
 		t.Skip("subprocess of TestBindKilled")
 	}
-	bd, err := NewBind(ifname, ModeAuto)
+	bd, err := NewBind([]string{ifname}, ModeAuto)
 	if err != nil {
 		t.Fatal(err)
 	}

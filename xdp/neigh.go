@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net/netip"
+	"slices"
 	"sync"
 	"time"
 
@@ -13,7 +14,8 @@ import (
 
 // nextHop is where the XDP path sends a datagram for one destination.
 type nextHop struct {
-	ok      bool // usable: the route leaves through our interface and the neighbor is known
+	ok      bool // usable: the route leaves through one of our interfaces and the neighbor is known
+	iface   int  // which: an index into neighbors.ifindexes
 	mac     [6]byte
 	src     netip.Addr // the route's preferred source
 	expires time.Time
@@ -32,8 +34,8 @@ const (
 // neighbors looks up next hops through rtnetlink in the namespace the Bind
 // was opened in, caching the answers per destination.
 type neighbors struct {
-	ifindex int
-	mark    uint32
+	ifindexes []int // the Bind's interfaces; a hop names one by its index here
+	mark      uint32
 
 	mu     sync.Mutex // guards fd, seq, buf and the caches
 	fd     int
@@ -60,7 +62,7 @@ type localAddr struct {
 	expires time.Time
 }
 
-func newNeighbors(ifindex int, mark uint32) (*neighbors, error) {
+func newNeighbors(ifindexes []int, mark uint32) (*neighbors, error) {
 	fd, err := unix.Socket(unix.AF_NETLINK, unix.SOCK_RAW|unix.SOCK_CLOEXEC, unix.NETLINK_ROUTE)
 	if err != nil {
 		return nil, fmt.Errorf("xdp: netlink socket: %w", err)
@@ -71,7 +73,7 @@ func newNeighbors(ifindex int, mark uint32) (*neighbors, error) {
 	}
 	tv := unix.Timeval{Sec: 1}
 	_ = unix.SetsockoptTimeval(fd, unix.SOL_SOCKET, unix.SO_RCVTIMEO, &tv)
-	return &neighbors{ifindex: ifindex, mark: mark, fd: fd, buf: make([]byte, 16<<10),
+	return &neighbors{ifindexes: ifindexes, mark: mark, fd: fd, buf: make([]byte, 16<<10),
 		cache: make(map[netip.Addr]nextHop), locals: make(map[netip.Addr]localAddr),
 		events: openEvents()}, nil
 }
@@ -244,7 +246,8 @@ func (n *neighbors) resolve(dst netip.Addr) (nextHop, error) {
 	if err != nil {
 		return nextHop{}, err
 	}
-	if !gotRoute || oif != n.ifindex || !src.IsValid() {
+	ifc := slices.Index(n.ifindexes, oif)
+	if !gotRoute || ifc < 0 || !src.IsValid() {
 		return nextHop{}, nil
 	}
 	hop := dst
@@ -257,10 +260,10 @@ func (n *neighbors) resolve(dst netip.Addr) (nextHop, error) {
 	// RTM_GETNEIGH: ndmsg{family, ifindex}, NDA_DST.
 	b = n.msg(unix.RTM_GETNEIGH, unix.NLM_F_REQUEST)
 	b = append(b, family, 0, 0, 0)
-	b = binary.NativeEndian.AppendUint32(b, uint32(n.ifindex))
+	b = binary.NativeEndian.AppendUint32(b, uint32(oif))
 	b = append(b, 0, 0, 0, 0)
 	b = appendAttr(b, unix.NDA_DST, hop.AsSlice())
-	h := nextHop{src: src}
+	h := nextHop{src: src, iface: ifc}
 	err = n.do(b, unix.RTM_NEWNEIGH, func(body []byte) {
 		if len(body) < unix.SizeofNdMsg {
 			return

@@ -197,15 +197,16 @@ func isSpace(r rune) bool {
 }
 
 func printUsage(w io.Writer, prog string) {
-	fmt.Fprintf(w, "Usage: %s [-f/--foreground] [--xdp=IFACE] [--xdp-mode=MODE] INTERFACE-NAME\n", prog)
+	fmt.Fprintf(w, "Usage: %s [-f/--foreground] [--xdp=IFACE[,IFACE...]] [--xdp-mode=MODE] INTERFACE-NAME\n", prog)
 	fmt.Fprintf(w, "%s", `
 Options (before INTERFACE-NAME, in any order):
   -f, --foreground     stay in the foreground (also WG_PROCESS_FOREGROUND=1)
-  --xdp=IFACE          carry the outer UDP traffic through AF_XDP on IFACE, with UDP
-                       sockets beside it for other interfaces (also WGXDP_XDP=IFACE);
-                       one interface for now: of a comma-separated list the first is
-                       used and the rest are logged as ignored; if AF_XDP cannot be
-                       used there, UDP sockets carry everything (logged as an error)
+  --xdp=IFACE[,IFACE...]
+                       carry the outer UDP traffic through AF_XDP on each IFACE (each
+                       datagram leaves through the interface its route picks), with UDP
+                       sockets beside it for other interfaces (also WGXDP_XDP=IFACE,...);
+                       if AF_XDP cannot be used on one of them, UDP sockets carry
+                       everything (logged as an error)
   --xdp-mode=MODE      auto (native if the driver takes it, else generic), native or
                        generic (also WGXDP_XDP_MODE=MODE)
 `)

@@ -94,9 +94,9 @@ func TestRunWithoutInterface(t *testing.T) {
 		out  string
 	}{
 		{[]string{"wgxdp", "--version"}, 0, "wgxdp v" + Version + "\n"},
-		{[]string{"wgxdp", "--help"}, 0, "Usage: wgxdp [-f/--foreground] [--xdp=IFACE] [--xdp-mode=MODE] INTERFACE-NAME\n"},
+		{[]string{"wgxdp", "--help"}, 0, "Usage: wgxdp [-f/--foreground] [--xdp=IFACE[,IFACE...]] [--xdp-mode=MODE] INTERFACE-NAME\n"},
 		// wireguard-go exits 0 after printing the usage.
-		{[]string{"wgxdp"}, 0, "Usage: wgxdp [-f/--foreground] [--xdp=IFACE] [--xdp-mode=MODE] INTERFACE-NAME\n"},
+		{[]string{"wgxdp"}, 0, "Usage: wgxdp [-f/--foreground] [--xdp=IFACE[,IFACE...]] [--xdp-mode=MODE] INTERFACE-NAME\n"},
 		{[]string{"wgxdp", "--xdp=eth0"}, 0, "Usage: "},
 		{[]string{"wgxdp", "--xdp-mode=fast", "wg0"}, 1, "want auto, native or generic"},
 		{[]string{"wgxdp", "--xdp=nosuchif0", "wg0"}, 1, "interface nosuchif0"},

@@ -24,18 +24,15 @@ const (
 )
 
 // xdpConfig is what the command line and the environment ask of the outer
-// side: AF_XDP on ifname in mode, or (ifname empty) UDP sockets only.
+// side: AF_XDP on the interfaces ifnames in mode, or (none) UDP sockets only.
 type xdpConfig struct {
-	ifname  string
-	ignored []string // further interfaces named: only one is supported for now
-	mode    string   // xdp.ModeAuto, xdp.ModeNative or xdp.ModeGeneric
+	ifnames []string
+	mode    string // xdp.ModeAuto, xdp.ModeNative or xdp.ModeGeneric
 }
 
 // xdpFromArgs reads --xdp and --xdp-mode, falling back to WGXDP_XDP and
 // WGXDP_XDP_MODE for each that is not given. The value is a comma-separated
-// list of interfaces; only one is supported for now, so the first is used
-// and the others are returned in ignored for the caller to log. A named
-// interface must exist.
+// list of interfaces (repeats dropped), each of which must exist.
 func xdpFromArgs(c command) (xdpConfig, error) {
 	list, listFrom := c.xdp, "--xdp"
 	if !c.xdpSet {
@@ -70,30 +67,29 @@ func xdpFromArgs(c command) (xdpConfig, error) {
 			return cfg, fmt.Errorf("%s=%q: %w", listFrom, list, err)
 		}
 	}
-	cfg.ifname, cfg.ignored = names[0], names[1:]
-	if _, err := net.InterfaceByName(cfg.ifname); err != nil {
-		return cfg, fmt.Errorf("%s=%q: interface %s: %w", listFrom, list, cfg.ifname, err)
+	for _, n := range names {
+		if _, err := net.InterfaceByName(n); err != nil {
+			return cfg, fmt.Errorf("%s=%q: interface %s: %w", listFrom, list, n, err)
+		}
 	}
+	cfg.ifnames = names
 	return cfg, nil
 }
 
 // newOuterBind returns the Bind the configuration asks for: StdNetBind, or
-// an xdpBind on the interface.
+// an xdpBind on the interfaces.
 func newOuterBind(cfg xdpConfig, logger *device.Logger) (conn.Bind, *xdpBind, error) {
-	if cfg.ifname == "" {
+	if len(cfg.ifnames) == 0 {
 		logger.Verbosef("Outer side: UDP sockets")
 		return conn.NewStdNetBind(), nil, nil
 	}
-	if len(cfg.ignored) > 0 {
-		logger.Errorf("AF_XDP on more than one interface is not supported yet: using %s; "+
-			"the UDP sockets carry the traffic of %s", cfg.ifname, strings.Join(cfg.ignored, ", "))
-	}
-	xb, err := xdp.NewBind(cfg.ifname, cfg.mode)
+	xb, err := xdp.NewBind(cfg.ifnames, cfg.mode)
 	if err != nil {
 		return nil, nil, err
 	}
-	b := &xdpBind{xdp: xb, std: conn.NewStdNetBind(), ifname: cfg.ifname, mode: cfg.mode, logger: logger}
-	logger.Verbosef("Outer side: AF_XDP on %s (%s mode) asked for; UDP sockets if it is not available", cfg.ifname, cfg.mode)
+	names := strings.Join(cfg.ifnames, ",")
+	b := &xdpBind{xdp: xb, std: conn.NewStdNetBind(), ifname: names, mode: cfg.mode, logger: logger}
+	logger.Verbosef("Outer side: AF_XDP on %s (%s mode) asked for; UDP sockets if it is not available", names, cfg.mode)
 	return b, b, nil
 }
 
@@ -106,7 +102,7 @@ func newOuterBind(cfg xdpConfig, logger *device.Logger) (conn.Bind, *xdpBind, er
 type xdpBind struct {
 	xdp    *xdp.Bind
 	std    *conn.StdNetBind
-	ifname string
+	ifname string // the interfaces, comma-separated
 	mode   string
 	logger *device.Logger
 
@@ -132,12 +128,14 @@ func (b *xdpBind) Open(port uint16) ([]conn.ReceiveFunc, uint16, error) {
 	if !b.fellBack.Load() {
 		fns, actual, err := b.xdp.Open(port)
 		if err == nil {
-			q := "queues"
-			if b.xdp.Queues() == 1 {
-				q = "queue"
+			for _, i := range b.xdp.Interfaces() {
+				q := "queues"
+				if i.Queues == 1 {
+					q = "queue"
+				}
+				b.logger.Verbosef("Outer side: UDP port %d through AF_XDP on %s (%s mode, %d %s), UDP sockets beside it",
+					actual, i.Name, i.Mode, i.Queues, q)
 			}
-			b.logger.Verbosef("Outer side: UDP port %d through AF_XDP on %s (%s mode, %d %s), UDP sockets beside it",
-				actual, b.ifname, b.xdp.Mode(), b.xdp.Queues(), q)
 			return fns, actual, nil
 		}
 		if !errors.Is(err, xdp.ErrNotSupported) {
@@ -191,4 +189,9 @@ func (b *xdpBind) logStats() {
 	s := b.xdp.Stats()
 	b.logger.Verbosef("XDP stats on %s: rx ring %d, tx ring %d, rx socket %d, tx socket %d datagrams",
 		b.ifname, s.RxRing, s.TxRing, s.RxSocket, s.TxSocket)
+	if len(s.Interfaces) > 1 {
+		for _, i := range s.Interfaces {
+			b.logger.Verbosef("XDP ring stats on %s: rx %d, tx %d datagrams", i.Name, i.RxRing, i.TxRing)
+		}
+	}
 }

@@ -25,12 +25,13 @@ func TestXDPFromArgs(t *testing.T) {
 		wantErrSubstr string
 	}{
 		{want: xdpConfig{mode: xdp.ModeAuto}},
-		{env: lo, want: xdpConfig{ifname: lo, mode: xdp.ModeAuto}},
-		{env: lo, envMode: "generic", want: xdpConfig{ifname: lo, mode: xdp.ModeGeneric}},
-		{c: command{xdp: lo, xdpSet: true, xdpMode: "Native"}, envMode: "generic", want: xdpConfig{ifname: lo, mode: xdp.ModeNative}},
+		{env: lo, want: xdpConfig{ifnames: []string{lo}, mode: xdp.ModeAuto}},
+		{env: lo, envMode: "generic", want: xdpConfig{ifnames: []string{lo}, mode: xdp.ModeGeneric}},
+		{c: command{xdp: lo, xdpSet: true, xdpMode: "Native"}, envMode: "generic", want: xdpConfig{ifnames: []string{lo}, mode: xdp.ModeNative}},
 		// --xdp= overrides the environment.
 		{c: command{xdpSet: true}, env: lo, want: xdpConfig{mode: xdp.ModeAuto}},
-		{c: command{xdp: " " + lo + " , x0,x1,x0 ", xdpSet: true}, want: xdpConfig{ifname: lo, ignored: []string{"x0", "x1"}, mode: xdp.ModeAuto}},
+		{c: command{xdp: " " + lo + " , " + lo + ",", xdpSet: true}, want: xdpConfig{ifnames: []string{lo}, mode: xdp.ModeAuto}},
+		{c: command{xdp: lo + ",nosuchif0", xdpSet: true}, wantErrSubstr: "interface nosuchif0"},
 		{env: lo, envMode: "turbo", wantErrSubstr: `WGXDP_XDP_MODE="turbo"`},
 		{c: command{xdpMode: "zerocopy"}, wantErrSubstr: `--xdp-mode="zerocopy"`},
 		{env: "nosuchif0", wantErrSubstr: "WGXDP_XDP=\"nosuchif0\": interface nosuchif0"},
@@ -91,7 +92,7 @@ func (l *logLines) logger() *device.Logger {
 // one error line.
 func TestXDPBindFallback(t *testing.T) {
 	var log logLines
-	bind, xb, err := newOuterBind(xdpConfig{ifname: loopbackName(t), mode: xdp.ModeAuto}, log.logger())
+	bind, xb, err := newOuterBind(xdpConfig{ifnames: []string{loopbackName(t)}, mode: xdp.ModeAuto}, log.logger())
 	if err != nil {
 		t.Fatal(err)
 	}
