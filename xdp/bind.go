@@ -30,13 +30,10 @@ const (
 	ModeGeneric = "generic" // skb mode only
 )
 
-// Ring and UMEM sizes per queue: rxFrames frames circulate through fill
-// and rx, txFrames through tx and completion; 2 MiB each at 2048-byte
-// frames.
-const (
-	rxFrames = 1024
-	txFrames = 1024
-)
+// UmemFrames is the UMEM size per queue, unless RLIMIT_MEMLOCK makes it
+// smaller (memlock.go): half the frames circulate through fill and rx, half
+// through tx and completion; 4 MiB at 2048-byte frames.
+const UmemFrames = 2048
 
 // Bind is a conn.Bind on one or more interfaces through AF_XDP: on each,
 // one XSK per receive queue and an XDP program that redirects UDP to the
@@ -85,6 +82,7 @@ type iface struct {
 	mac       [6]byte
 	frameSize int
 	mtu       int
+	queues    int
 	mode      string
 	socks     []*socket
 	xsks      *ebpf.Map
@@ -149,6 +147,7 @@ type InterfaceInfo struct {
 	Name   string
 	Mode   string // attach mode in effect: ModeNative or ModeGeneric
 	Queues int    // XSKs, one per receive queue
+	Frames int    // UMEM frames per queue: UmemFrames unless RLIMIT_MEMLOCK is tight
 }
 
 // Interfaces describes the open Bind's interfaces, in the order NewBind was
@@ -161,7 +160,7 @@ func (b *Bind) Interfaces() []InterfaceInfo {
 	}
 	var r []InterfaceInfo
 	for _, ifc := range b.st.ifaces {
-		r = append(r, InterfaceInfo{Name: ifc.name, Mode: ifc.mode, Queues: len(ifc.socks)})
+		r = append(r, InterfaceInfo{Name: ifc.name, Mode: ifc.mode, Queues: len(ifc.socks), Frames: ifc.socks[0].umem.frames})
 	}
 	return r
 }
@@ -209,19 +208,29 @@ func (b *Bind) Open(port uint16) ([]conn.ReceiveFunc, uint16, error) {
 	return fns, actual, nil
 }
 
-// open sets up every interface, then the next-hop lookups and the close
-// eventfd.
+// open sets up every interface, with UMEMs sized to fit RLIMIT_MEMLOCK
+// together, then the next-hop lookups and the close eventfd.
 func (st *state) open(ifnames []string, ctr []ifaceCounters, mode string, mark uint32) error {
 	ifindexes := make([]int, len(ifnames))
+	var unit uint64 // one frame of every UMEM
 	for i, name := range ifnames {
 		ifc := &iface{name: name, ctr: &ctr[i]}
-		st.ifaces = append(st.ifaces, ifc)
-		if err := ifc.open(st.port, mode); err != nil {
+		if err := ifc.probe(); err != nil {
 			return err
 		}
+		st.ifaces = append(st.ifaces, ifc)
 		ifindexes[i] = ifc.ifindex
+		unit += uint64(ifc.queues * ifc.frameSize)
 	}
-	var err error
+	frames, err := fitMemlock(unit, UmemFrames)
+	if err != nil {
+		return err
+	}
+	for _, ifc := range st.ifaces {
+		if err := ifc.open(st.port, mode, frames); err != nil {
+			return err
+		}
+	}
 	if st.neigh, err = newNeighbors(ifindexes, mark); err != nil {
 		return err
 	}
@@ -231,8 +240,9 @@ func (st *state) open(ifnames []string, ctr []ifaceCounters, mode string, mark u
 	return nil
 }
 
-// open attaches the program and opens the XSKs of one interface.
-func (ifc *iface) open(port uint16, mode string) error {
+// probe finds the interface's index, MTU, address and queues, and the
+// frame size its MTU needs.
+func (ifc *iface) probe() error {
 	ni, err := net.InterfaceByName(ifc.name)
 	if err != nil {
 		return fmt.Errorf("xdp: interface %s: %w", ifc.name, err)
@@ -251,13 +261,18 @@ func (ifc *iface) open(port uint16, mode string) error {
 	default:
 		return fmt.Errorf("%w: MTU %d of %s needs multi-buffer frames", ErrNotSupported, ni.MTU, ifc.name)
 	}
-	queues := rxQueues(ifc.name)
+	ifc.queues = rxQueues(ifc.name)
+	return nil
+}
 
-	if ifc.xsks, err = newXSKMap(queues); err != nil {
+// open attaches the program and opens the XSKs of one interface, with
+// UMEMs of frames frames.
+func (ifc *iface) open(port uint16, mode string, frames int) (err error) {
+	if ifc.xsks, err = newXSKMap(ifc.queues); err != nil {
 		return fmt.Errorf("%w: %w", ErrNotSupported, err)
 	}
-	for q := range queues {
-		s, err := newSocket(socketConfig{frameSize: ifc.frameSize, rxFrames: rxFrames, txFrames: txFrames,
+	for q := range ifc.queues {
+		s, err := newSocket(socketConfig{frameSize: ifc.frameSize, rxFrames: frames / 2, txFrames: frames / 2,
 			ifindex: ifc.ifindex, queueID: q})
 		if err != nil {
 			return fmt.Errorf("%w: %s: %w", ErrNotSupported, ifc.name, err)

@@ -29,5 +29,13 @@
 // UDP to the listen port, IPv4 or IPv6, into the XSK of the receiving queue
 // and passes everything else to the kernel stack.
 //
+// A Bind may run on several interfaces: each gets its program and its
+// XSKs, and a datagram leaves through the interface the kernel's route to
+// its destination picks (neigh.go).
+//
+// The UMEMs are pinned memory that counts against RLIMIT_MEMLOCK unless the
+// process has CAP_IPC_LOCK; memlock.go raises the soft limit or shrinks the
+// UMEMs to fit, before any is registered.
+//
 // Every use of unsafe is in xdp_unsafe.go.
 package xdp
