@@ -11,10 +11,13 @@ import (
 
 // BenchmarkSend sends batches of 64 datagrams of 1000 bytes from A to a
 // socket in B that does not read (the kernel drops what overflows): through
-// the TX ring, and through conn.StdNetBind for comparison.
+// the TX ring with the UDP checksum offloaded by TX metadata (xsk) or
+// computed here (xsk-swcsum), and through conn.StdNetBind for comparison.
 func BenchmarkSend(b *testing.B) {
-	for _, name := range []string{"xsk", "std"} {
+	for _, name := range []string{"xsk", "xsk-swcsum", "std"} {
 		b.Run(name, func(b *testing.B) {
+			noTxCsum = name == "xsk-swcsum"
+			defer func() { noTxCsum = false }()
 			tp := newTopo(b)
 			pc, err := tp.b.ListenPacket("udp4", tp.b4.String()+":0")
 			if err != nil {
@@ -23,7 +26,7 @@ func BenchmarkSend(b *testing.B) {
 			defer pc.Close()
 			ep := conn.Endpoint{Dst: pc.LocalAddr().(*net.UDPAddr).AddrPort()}
 			var bind conn.Bind
-			if name == "xsk" {
+			if name != "std" {
 				bd, _, _, _ := openBind(b, tp, ModeNative)
 				defer bd.Close()
 				bind = bd

@@ -1,6 +1,7 @@
 package xdp
 
 import (
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"net"
@@ -148,6 +149,10 @@ type InterfaceInfo struct {
 	Mode   string // attach mode in effect: ModeNative or ModeGeneric
 	Queues int    // XSKs, one per receive queue
 	Frames int    // UMEM frames per queue: UmemFrames unless RLIMIT_MEMLOCK is tight
+
+	// TxCsumOffload: the kernel took TX metadata, so UDP checksums are
+	// left to it (or the device) instead of computed in software.
+	TxCsumOffload bool
 }
 
 // Interfaces describes the open Bind's interfaces, in the order NewBind was
@@ -160,7 +165,8 @@ func (b *Bind) Interfaces() []InterfaceInfo {
 	}
 	var r []InterfaceInfo
 	for _, ifc := range b.st.ifaces {
-		r = append(r, InterfaceInfo{Name: ifc.name, Mode: ifc.mode, Queues: len(ifc.socks), Frames: ifc.socks[0].umem.frames})
+		r = append(r, InterfaceInfo{Name: ifc.name, Mode: ifc.mode, Queues: len(ifc.socks), Frames: ifc.socks[0].umem.frames,
+			TxCsumOffload: ifc.socks[0].txCsum})
 	}
 	return r
 }
@@ -273,7 +279,7 @@ func (ifc *iface) open(port uint16, mode string, frames int) (err error) {
 	}
 	for q := range ifc.queues {
 		s, err := newSocket(socketConfig{frameSize: ifc.frameSize, rxFrames: frames / 2, txFrames: frames / 2,
-			ifindex: ifc.ifindex, queueID: q})
+			ifindex: ifc.ifindex, queueID: q, txCsum: !noTxCsum, txSwCsum: testTxSwCsum})
 		if err != nil {
 			return fmt.Errorf("%w: %s: %w", ErrNotSupported, ifc.name, err)
 		}
@@ -470,6 +476,7 @@ func (b *Bind) Send(bt *packet.Batch, ep conn.Endpoint) error {
 	s.txMu.Lock()
 	defer s.txMu.Unlock()
 	hl := headerLen(dst.Addr())
+	csumStart := uint16(udpCsumStart(dst.Addr()))
 	sent, stuck := 0, 0
 	for sent < bt.N {
 		s.reapLocked()
@@ -488,12 +495,17 @@ func (b *Bind) Send(bt *packet.Batch, ep conn.Endpoint) error {
 		}
 		stuck = 0
 		for i := range got {
-			addr, _ := s.umem.pop()
-			f := s.umem.mem[addr : addr+uint64(ifc.frameSize)]
+			base, _ := s.umem.pop()
+			f := s.umem.mem[base+txHeadroom : base+uint64(ifc.frameSize)]
 			p := bt.Slots[sent].Data()
 			copy(f[hl:], p)
-			n := buildUDP(f, hop.mac, ifc.mac, srcAP, dst, len(p))
-			s.tx.set(start+i, addr, uint32(n))
+			n := buildUDP(f, hop.mac, ifc.mac, srcAP, dst, len(p), s.txCsum)
+			var opts uint32
+			if s.txCsum {
+				putTxCsumMeta(s.umem.mem[base+txHeadroom-txMetaLen:base+txHeadroom], csumStart)
+				opts = unix.XDP_TX_METADATA
+			}
+			s.tx.set(start+i, base+txHeadroom, uint32(n), opts)
 			sent++
 		}
 		s.tx.submit(got)
@@ -506,6 +518,19 @@ func (b *Bind) Send(bt *packet.Batch, ep conn.Endpoint) error {
 	return nil
 }
 
+// putTxCsumMeta writes a struct xsk_tx_metadata asking for the UDP
+// checksum from csumStart (the UDP header's offset in the frame) on.
+func putTxCsumMeta(m []byte, csumStart uint16) {
+	binary.NativeEndian.PutUint64(m[0:8], unix.XDP_TXMD_FLAGS_CHECKSUM)
+	binary.NativeEndian.PutUint16(m[8:10], csumStart)
+	binary.NativeEndian.PutUint16(m[10:12], udpCsumOffset)
+}
+
+// Switches for tests and benchmarks: noTxCsum computes UDP checksums in
+// software even where TX metadata would offload them; testTxSwCsum has the
+// kernel compute the offloaded ones at once, so that a receiver sees them.
+var noTxCsum, testTxSwCsum bool
+
 // xdpCanSendTo reports whether dst is an ordinary unicast destination the
 // XDP path may build frames for.
 func xdpCanSendTo(dst netip.AddrPort) bool {
@@ -517,7 +542,7 @@ func xdpCanSendTo(dst netip.AddrPort) bool {
 // fits reports whether every datagram of the batch fits one frame and the
 // interface's MTU. Bigger ones go to the socket, which reports EMSGSIZE.
 func (ifc *iface) fits(bt *packet.Batch, dst netip.Addr) bool {
-	room := min(ifc.frameSize-headerLen(dst), ifc.mtu-(headerLen(dst)-ethLen))
+	room := min(ifc.frameSize-txHeadroom-headerLen(dst), ifc.mtu-(headerLen(dst)-ethLen))
 	for _, sl := range bt.Slots[:bt.N] {
 		if sl.Len() > room {
 			return false

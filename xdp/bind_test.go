@@ -142,7 +142,7 @@ func testBind(t *testing.T, mode string) {
 			bd.Close()
 		}
 	}()
-	if got, want := bd.Interfaces(), []InterfaceInfo{{tp.ifA, mode, 2, UmemFrames}}; !slices.Equal(got, want) {
+	if got, want := bd.Interfaces(), []InterfaceInfo{{tp.ifA, mode, 2, UmemFrames, true}}; !slices.Equal(got, want) {
 		t.Fatalf("interfaces %+v, want %+v", got, want)
 	}
 	if !tp.xdpAttached(t) {

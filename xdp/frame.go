@@ -79,8 +79,11 @@ func headerLen(dst netip.Addr) int {
 // buildUDP writes Ethernet, IP and UDP headers into f[:headerLen(dst)],
 // for the payload already at f[headerLen(dst):][:n], and returns the frame
 // length. src and dst must be of one family (4 or 6, not mapped). The IPv4
-// header checksum and the UDP checksum are computed in software.
-func buildUDP(f []byte, dstMAC, srcMAC [6]byte, src, dst netip.AddrPort, n int) int {
+// header checksum is computed in software; so is the UDP checksum unless
+// partial is set, when the check field gets only the pseudo-header sum
+// (as for CHECKSUM_PARTIAL) for the kernel or the device to finish from
+// the UDP header at udpCsumStart(dst) on.
+func buildUDP(f []byte, dstMAC, srcMAC [6]byte, src, dst netip.AddrPort, n int, partial bool) int {
 	copy(f[0:6], dstMAC[:])
 	copy(f[6:12], srcMAC[:])
 	ulen := udpLen + n
@@ -116,6 +119,10 @@ func buildUDP(f []byte, dstMAC, srcMAC [6]byte, src, dst netip.AddrPort, n int) 
 	binary.BigEndian.PutUint16(udp[0:2], src.Port())
 	binary.BigEndian.PutUint16(udp[2:4], dst.Port())
 	binary.BigEndian.PutUint16(udp[4:6], uint16(ulen))
+	if partial {
+		binary.BigEndian.PutUint16(udp[6:8], fold(sum))
+		return len(f[:ethLen]) + len(ip) + ulen
+	}
 	udp[6], udp[7] = 0, 0
 	c := ^fold(sum16(udp[:ulen], sum))
 	if c == 0 {
@@ -124,6 +131,12 @@ func buildUDP(f []byte, dstMAC, srcMAC [6]byte, src, dst netip.AddrPort, n int) 
 	binary.BigEndian.PutUint16(udp[6:8], c)
 	return len(f[:ethLen]) + len(ip) + ulen
 }
+
+// udpCsumStart is where the UDP header starts in a frame buildUDP built,
+// and udpCsumOffset where its check field is within it.
+func udpCsumStart(dst netip.Addr) int { return headerLen(dst) - udpLen }
+
+const udpCsumOffset = 6
 
 // sum16 adds b as big-endian 16-bit words (odd tail padded with zero) to
 // the one's-complement accumulator acc, unfolded.

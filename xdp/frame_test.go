@@ -22,7 +22,7 @@ func TestBuildParseUDP(t *testing.T) {
 			}
 			hl := headerLen(dst.Addr())
 			copy(f[hl:], p)
-			l := buildUDP(f, dm, sm, src, dst, n)
+			l := buildUDP(f, dm, sm, src, dst, n, false)
 			if l != hl+n {
 				t.Fatalf("%s n=%d: length %d, want %d", tc.dst, n, l, hl+n)
 			}
@@ -46,6 +46,22 @@ func TestBuildParseUDP(t *testing.T) {
 			}
 			if c := fold(sum16(udp, ps)); c != 0xffff {
 				t.Fatalf("%s n=%d: udp checksum verifies to %#x", tc.dst, n, c)
+			}
+			// With partial, the check field holds the pseudo-header sum;
+			// finishing it as the kernel does gives the same checksum.
+			g := make([]byte, 2048)
+			copy(g[hl:], p)
+			if l := buildUDP(g, dm, sm, src, dst, n, true); l != hl+n {
+				t.Fatalf("%s n=%d: partial length %d", tc.dst, n, l)
+			}
+			cs := udpCsumStart(dst.Addr())
+			c := ^fold(sum16(g[cs:l], 0))
+			if c == 0 {
+				c = 0xffff
+			}
+			binary.BigEndian.PutUint16(g[cs+udpCsumOffset:], c)
+			if !bytes.Equal(g[:l], f) {
+				t.Fatalf("%s n=%d: partial checksum finished to %#x, want %#x", tc.dst, n, c, binary.BigEndian.Uint16(f[cs+6:]))
 			}
 		}
 	}

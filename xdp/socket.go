@@ -15,7 +15,16 @@ type socketConfig struct {
 	rxFrames         int // frames for fill/rx; also the fill and rx ring sizes
 	txFrames         int // frames for tx; also the tx and completion ring sizes
 	ifindex, queueID int
+	txCsum           bool // ask for TX checksum offload through TX metadata
+	txSwCsum         bool // and have the kernel do it in software (tests)
 }
+
+// TX frames hold the packet txHeadroom bytes in, behind the TX metadata
+// (struct xsk_tx_metadata, txMetaLen bytes) when checksum offload is on.
+const (
+	txHeadroom = 64
+	txMetaLen  = 24
+)
 
 // socket is one XSK bound to one queue, with its own UMEM. The rx side
 // (fill, rx) belongs to the goroutine running its receive function, under
@@ -24,6 +33,7 @@ type socket struct {
 	fd      int
 	queueID int
 	umem    *umem
+	txCsum  bool // the kernel took TX metadata: UDP checksums are offloaded
 
 	rxMu    sync.Mutex
 	fill    fillRing
@@ -49,7 +59,21 @@ func newSocket(cfg socketConfig) (_ *socket, err error) {
 	if s.umem, err = newUmem(cfg.frameSize, cfg.rxFrames, cfg.txFrames); err != nil {
 		return nil, err
 	}
-	if err = registerUmem(fd, s.umem.mem, cfg.frameSize); err != nil {
+	// TX metadata (Linux 6.8+) lets the kernel, or the device, finish the
+	// UDP checksum: in copy mode the skb goes out CHECKSUM_PARTIAL. An
+	// older kernel refuses the flag; then checksums are computed here.
+	if cfg.txCsum {
+		var flags uint32
+		if cfg.txSwCsum {
+			flags = unix.XDP_UMEM_TX_SW_CSUM
+		}
+		err = registerUmem(fd, s.umem.mem, cfg.frameSize, txMetaLen, flags)
+		s.txCsum = err == nil
+	}
+	if !s.txCsum {
+		err = registerUmem(fd, s.umem.mem, cfg.frameSize, 0, 0)
+	}
+	if err != nil {
 		return nil, err
 	}
 	for _, o := range []struct{ opt, n int }{

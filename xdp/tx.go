@@ -13,9 +13,10 @@ func (t *txRing) reserve(n uint32) (start, got uint32) {
 	return t.cachedProd, min(t.free(n), n)
 }
 
-// set writes a descriptor at index i (from reserve).
-func (t *txRing) set(i uint32, addr uint64, n uint32) {
-	t.d[i&t.mask] = unix.XDPDesc{Addr: addr, Len: n}
+// set writes a descriptor at index i (from reserve); options is 0 or
+// XDP_TX_METADATA.
+func (t *txRing) set(i uint32, addr uint64, n, options uint32) {
+	t.d[i&t.mask] = unix.XDPDesc{Addr: addr, Len: n, Options: options}
 }
 
 // submit publishes n set entries.

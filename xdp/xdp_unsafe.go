@@ -22,12 +22,19 @@ func getMmapOffsets(fd int) (unix.XDPMmapOffsets, error) {
 }
 
 // registerUmem registers mem as the socket's UMEM with frames of
-// frameSize bytes and no extra headroom.
-func registerUmem(fd int, mem []byte, frameSize int) error {
+// frameSize bytes and no extra headroom, and with txMetaLen bytes of TX
+// metadata in front of each TX packet if that is not 0. flags are further
+// XDP_UMEM_* flags.
+func registerUmem(fd int, mem []byte, frameSize int, txMetaLen int, flags uint32) error {
 	reg := unix.XDPUmemReg{
-		Addr: uint64(uintptr(unsafe.Pointer(&mem[0]))),
-		Len:  uint64(len(mem)),
-		Size: uint32(frameSize),
+		Addr:            uint64(uintptr(unsafe.Pointer(&mem[0]))),
+		Len:             uint64(len(mem)),
+		Size:            uint32(frameSize),
+		Flags:           flags,
+		Tx_metadata_len: uint32(txMetaLen),
+	}
+	if txMetaLen != 0 {
+		reg.Flags |= unix.XDP_UMEM_TX_METADATA_LEN
 	}
 	_, _, errno := unix.Syscall6(unix.SYS_SETSOCKOPT, uintptr(fd), unix.SOL_XDP, unix.XDP_UMEM_REG,
 		uintptr(unsafe.Pointer(&reg)), unsafe.Sizeof(reg), 0)

@@ -135,6 +135,9 @@ func (b *xdpBind) Open(port uint16) ([]conn.ReceiveFunc, uint16, error) {
 				}
 				b.logger.Verbosef("Outer side: UDP port %d through AF_XDP on %s (%s mode, %d %s), UDP sockets beside it",
 					actual, i.Name, i.Mode, i.Queues, q)
+				if i.TxCsumOffload {
+					b.logger.Verbosef("Outer side: UDP checksums on %s left to the kernel (AF_XDP TX metadata)", i.Name)
+				}
 				if i.Frames < xdp.UmemFrames {
 					b.logger.Verbosef("Outer side: %d UMEM frames per queue on %s, not %d: RLIMIT_MEMLOCK is tight",
 						i.Frames, i.Name, xdp.UmemFrames)
