@@ -61,8 +61,14 @@ type Bind struct {
 	rxSocket, txSocket atomic.Uint64
 }
 
-// ifaceCounters count datagrams through one interface's rings.
-type ifaceCounters struct{ rx, tx atomic.Uint64 }
+// ifaceCounters count datagrams through one interface's rings, and keep
+// the kernel's drop counters of XSKs already closed.
+type ifaceCounters struct {
+	rx, tx atomic.Uint64
+
+	mu     sync.Mutex
+	kernel KernelStats
+}
 
 var _ conn.Bind = (*Bind)(nil)
 
@@ -129,13 +135,48 @@ type Stats struct {
 type InterfaceStats struct {
 	Name           string
 	RxRing, TxRing uint64
+	Kernel         KernelStats
+}
+
+// KernelStats are the kernel's counters of an interface's XSKs
+// (XDP_STATISTICS), summed over its queues and over every Open.
+type KernelStats struct {
+	RxDropped    uint64 // no room in the UMEM (the fill ring was empty) or the frame too big
+	RxRingFull   uint64 // the rx ring was full: we were too slow
+	RxFillEmpty  uint64 // times the kernel found the fill ring empty
+	TxRingEmpty  uint64 // times a kick found the tx ring empty
+	InvalidDescs uint64 // rx and tx descriptors the kernel refused
+}
+
+func (k *KernelStats) add(s unix.XDPStatistics) {
+	k.RxDropped += s.Rx_dropped
+	k.RxRingFull += s.Rx_ring_full
+	k.RxFillEmpty += s.Rx_fill_ring_empty_descs
+	k.TxRingEmpty += s.Tx_ring_empty_descs
+	k.InvalidDescs += s.Rx_invalid_descs + s.Tx_invalid_descs
+}
+
+func (k *KernelStats) sum(o KernelStats) {
+	k.RxDropped += o.RxDropped
+	k.RxRingFull += o.RxRingFull
+	k.RxFillEmpty += o.RxFillEmpty
+	k.TxRingEmpty += o.TxRingEmpty
+	k.InvalidDescs += o.InvalidDescs
 }
 
 // Stats returns the counters.
 func (b *Bind) Stats() Stats {
+	b.mu.RLock()
+	defer b.mu.RUnlock()
 	s := Stats{RxSocket: b.rxSocket.Load(), TxSocket: b.txSocket.Load()}
 	for i, n := range b.ifnames {
 		is := InterfaceStats{Name: n, RxRing: b.ctr[i].rx.Load(), TxRing: b.ctr[i].tx.Load()}
+		b.ctr[i].mu.Lock()
+		is.Kernel = b.ctr[i].kernel
+		b.ctr[i].mu.Unlock()
+		if b.st != nil && i < len(b.st.ifaces) {
+			is.Kernel.sum(b.st.ifaces[i].kernelStats())
+		}
 		s.RxRing += is.RxRing
 		s.TxRing += is.TxRing
 		s.Interfaces = append(s.Interfaces, is)
@@ -246,6 +287,20 @@ func (st *state) open(ifnames []string, ctr []ifaceCounters, mode string, mark u
 	return nil
 }
 
+// kernelStats sums the kernel's counters of the interface's open XSKs.
+func (ifc *iface) kernelStats() KernelStats {
+	var k KernelStats
+	for _, s := range ifc.socks {
+		if s.fd < 0 {
+			continue
+		}
+		if st, err := getStatistics(s.fd); err == nil {
+			k.add(st)
+		}
+	}
+	return k
+}
+
 // probe finds the interface's index, MTU, address and queues, and the
 // frame size its MTU needs.
 func (ifc *iface) probe() error {
@@ -334,6 +389,10 @@ func (st *state) close() error {
 		}
 	}
 	for _, ifc := range st.ifaces {
+		k := ifc.kernelStats()
+		ifc.ctr.mu.Lock()
+		ifc.ctr.kernel.sum(k)
+		ifc.ctr.mu.Unlock()
 		for _, s := range ifc.socks {
 			s.rxMu.Lock()
 			s.txMu.Lock()

@@ -21,6 +21,19 @@ func getMmapOffsets(fd int) (unix.XDPMmapOffsets, error) {
 	return off, nil
 }
 
+// getStatistics reads the kernel's counters of the socket: drops for a
+// full rx ring or an empty fill ring, invalid descriptors.
+func getStatistics(fd int) (unix.XDPStatistics, error) {
+	var st unix.XDPStatistics
+	l := uint32(unsafe.Sizeof(st))
+	_, _, errno := unix.Syscall6(unix.SYS_GETSOCKOPT, uintptr(fd), unix.SOL_XDP, unix.XDP_STATISTICS,
+		uintptr(unsafe.Pointer(&st)), uintptr(unsafe.Pointer(&l)), 0)
+	if errno != 0 {
+		return st, fmt.Errorf("xdp: getsockopt XDP_STATISTICS: %w", errno)
+	}
+	return st, nil
+}
+
 // registerUmem registers mem as the socket's UMEM with frames of
 // frameSize bytes and no extra headroom, and with txMetaLen bytes of TX
 // metadata in front of each TX packet if that is not 0. flags are further

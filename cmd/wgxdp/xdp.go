@@ -196,9 +196,12 @@ func (b *xdpBind) logStats() {
 	s := b.xdp.Stats()
 	b.logger.Verbosef("XDP stats on %s: rx ring %d, tx ring %d, rx socket %d, tx socket %d datagrams",
 		b.ifname, s.RxRing, s.TxRing, s.RxSocket, s.TxSocket)
-	if len(s.Interfaces) > 1 {
-		for _, i := range s.Interfaces {
+	for _, i := range s.Interfaces {
+		if len(s.Interfaces) > 1 {
 			b.logger.Verbosef("XDP ring stats on %s: rx %d, tx %d datagrams", i.Name, i.RxRing, i.TxRing)
 		}
+		k := i.Kernel
+		b.logger.Verbosef("XDP kernel stats on %s: rx dropped %d, rx ring full %d, fill ring empty %d, tx ring empty %d, invalid descriptors %d",
+			i.Name, k.RxDropped, k.RxRingFull, k.RxFillEmpty, k.TxRingEmpty, k.InvalidDescs)
 	}
 }
