@@ -95,7 +95,6 @@ type iface struct {
 	xsks      *ebpf.Map
 	prog      *ebpf.Program
 	link      link.Link
-	next      atomic.Uint32 // round-robin tx queue
 	ctr       *ifaceCounters
 }
 
@@ -531,7 +530,7 @@ func (b *Bind) Send(bt *packet.Batch, ep conn.Endpoint) error {
 		return b.sendSocket(st, bt, ep)
 	}
 	srcAP := netip.AddrPortFrom(hop.src, st.port)
-	s := ifc.socks[int(ifc.next.Add(1))%len(ifc.socks)]
+	s := ifc.socks[queueFor(dst, len(ifc.socks))]
 	s.txMu.Lock()
 	defer s.txMu.Unlock()
 	hl := headerLen(dst.Addr())
@@ -589,6 +588,29 @@ func putTxCsumMeta(m []byte, csumStart uint16) {
 // software even where TX metadata would offload them; testTxSwCsum has the
 // kernel compute the offloaded ones at once, so that a receiver sees them.
 var noTxCsum, testTxSwCsum bool
+
+// queueFor picks the TX queue for a destination among n: always the same
+// one, so that one peer's datagrams stay in order (with veth the queue is
+// also the peer end's receive queue, and each is read by its own
+// goroutine), while many peers spread over all queues.
+func queueFor(dst netip.AddrPort, n int) int {
+	if n == 1 {
+		return 0
+	}
+	a := dst.Addr().As16()
+	h := mix64(binary.LittleEndian.Uint64(a[:8]) ^ uint64(dst.Port()))
+	h = mix64(h ^ binary.LittleEndian.Uint64(a[8:]))
+	return int(h % uint64(n))
+}
+
+// mix64 is splitmix64's finalizer: every input bit moves every output bit.
+func mix64(h uint64) uint64 {
+	h ^= h >> 30
+	h *= 0xbf58476d1ce4e5b9
+	h ^= h >> 27
+	h *= 0x94d049bb133111eb
+	return h ^ h>>31
+}
 
 // xdpCanSendTo reports whether dst is an ordinary unicast destination the
 // XDP path may build frames for.

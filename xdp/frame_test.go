@@ -111,3 +111,26 @@ func FuzzParseUDP(f *testing.F) {
 		}
 	})
 }
+
+// TestQueueFor: one destination always gets one queue; many spread over
+// all of them.
+func TestQueueFor(t *testing.T) {
+	const n = 4
+	seen := make([]int, n)
+	for i := range 256 {
+		dst := netip.AddrPortFrom(netip.AddrFrom4([4]byte{10, 0, byte(i >> 4), byte(i)}), uint16(51820+i%3))
+		q := queueFor(dst, n)
+		if q < 0 || q >= n || queueFor(dst, n) != q {
+			t.Fatalf("%v: queue %d", dst, q)
+		}
+		seen[q]++
+		if queueFor(dst, 1) != 0 {
+			t.Fatal("one queue: not 0")
+		}
+	}
+	for q, c := range seen {
+		if c < 256/n/2 {
+			t.Errorf("queue %d got %d of 256 destinations: %v", q, c, seen)
+		}
+	}
+}
