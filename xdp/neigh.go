@@ -23,9 +23,9 @@ type nextHop struct {
 
 // How long a lookup is trusted. A usable entry is rechecked every second,
 // so a neighbor going stale (which the XDP path, bypassing the stack, never
-// refreshes) is noticed and that batch goes through the socket, making the
-// kernel probe it again. An unusable one is retried soon, so the switch to
-// the XDP path follows the kernel's resolution quickly.
+// refreshes) is noticed and the kernel told it is in use, which makes it
+// probe the neighbor again. An unusable one is retried soon, so the switch
+// to the XDP path follows the kernel's resolution quickly.
 const (
 	hopTTL     = time.Second
 	hopMissTTL = 50 * time.Millisecond
@@ -264,19 +264,21 @@ func (n *neighbors) resolve(dst netip.Addr) (nextHop, error) {
 	b = append(b, 0, 0, 0, 0)
 	b = appendAttr(b, unix.NDA_DST, hop.AsSlice())
 	h := nextHop{src: src, iface: ifc}
+	stale := false
 	err = n.do(b, unix.RTM_NEWNEIGH, func(body []byte) {
 		if len(body) < unix.SizeofNdMsg {
 			return
 		}
 		state := binary.NativeEndian.Uint16(body[8:10])
-		// A stale entry's address is probably right, but nothing would
-		// ever make the kernel check it again: the XDP path bypasses the
-		// stack. So it goes through the socket, which moves it to DELAY
-		// and then PROBE; both of those are used, as the kernel does.
-		const usable = unix.NUD_REACHABLE | unix.NUD_PERMANENT | unix.NUD_NOARP | unix.NUD_DELAY | unix.NUD_PROBE
+		// DELAY and PROBE are used, as the kernel does while it checks
+		// the entry. So is STALE, once the kernel has been told the entry
+		// is in use (below), which starts that check.
+		const usable = unix.NUD_REACHABLE | unix.NUD_PERMANENT | unix.NUD_NOARP | unix.NUD_DELAY |
+			unix.NUD_PROBE | unix.NUD_STALE
 		if state&usable == 0 {
-			return // incomplete, failed, stale: let the kernel send
+			return // incomplete, failed: let the kernel send
 		}
+		stale = state&unix.NUD_STALE != 0
 		eachAttr(body[unix.SizeofNdMsg:], func(t uint16, v []byte) {
 			if t == unix.NDA_LLADDR && len(v) == 6 {
 				copy(h.mac[:], v)
@@ -287,7 +289,28 @@ func (n *neighbors) resolve(dst netip.Addr) (nextHop, error) {
 	if errors.Is(err, unix.ENOENT) {
 		return nextHop{}, nil
 	}
+	if err == nil && h.ok && stale && n.use(family, oif, hop) != nil {
+		// The kernel would not take the hint: send through the socket,
+		// which uses the entry and so has it checked.
+		h.ok = false
+	}
 	return h, err
+}
+
+// use tells the kernel that the XDP path sends through the neighbor entry
+// of addr on ifindex (RTM_NEWNEIGH with NTF_USE), as its own output path
+// does on every packet: a stale entry then goes to DELAY and PROBE and is
+// confirmed or replaced, where otherwise traffic that bypasses the stack
+// would never have it checked again. mu held.
+func (n *neighbors) use(family byte, ifindex int, addr netip.Addr) error {
+	b := n.msg(unix.RTM_NEWNEIGH, unix.NLM_F_REQUEST|unix.NLM_F_ACK)
+	// ndmsg: family, pad×3, ifindex, state, flags, type.
+	b = append(b, family, 0, 0, 0)
+	b = binary.NativeEndian.AppendUint32(b, uint32(ifindex))
+	b = binary.NativeEndian.AppendUint16(b, unix.NUD_STALE)
+	b = append(b, unix.NTF_USE, 0)
+	b = appendAttr(b, unix.NDA_DST, addr.AsSlice())
+	return n.do(b, 0, func([]byte) {})
 }
 
 // msg starts a netlink message in n.buf.
