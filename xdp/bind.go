@@ -53,9 +53,10 @@ type Bind struct {
 	ifnames []string
 	mode    string
 
-	mu   sync.RWMutex // guards st and mark; Send holds it for reading
-	st   *state
-	mark uint32
+	mu     sync.RWMutex // guards st, mark and swCsum; Send holds it for reading
+	st     *state
+	mark   uint32
+	swCsum bool // no TX checksum offload
 
 	ctr                []ifaceCounters // per interface, in ifnames' order
 	rxSocket, txSocket atomic.Uint64
@@ -233,7 +234,7 @@ func (b *Bind) Open(port uint16) ([]conn.ReceiveFunc, uint16, error) {
 		return nil, 0, err
 	}
 	st.port = actual
-	if err := st.open(b.ifnames, b.ctr, b.mode, b.mark); err != nil {
+	if err := st.open(b.ifnames, b.ctr, b.mode, b.mark, !b.swCsum); err != nil {
 		st.close()
 		return nil, 0, err
 	}
@@ -256,7 +257,7 @@ func (b *Bind) Open(port uint16) ([]conn.ReceiveFunc, uint16, error) {
 
 // open sets up every interface, with UMEMs sized to fit RLIMIT_MEMLOCK
 // together, then the next-hop lookups and the close eventfd.
-func (st *state) open(ifnames []string, ctr []ifaceCounters, mode string, mark uint32) error {
+func (st *state) open(ifnames []string, ctr []ifaceCounters, mode string, mark uint32, txCsum bool) error {
 	ifindexes := make([]int, len(ifnames))
 	var unit uint64 // one frame of every UMEM
 	for i, name := range ifnames {
@@ -273,7 +274,7 @@ func (st *state) open(ifnames []string, ctr []ifaceCounters, mode string, mark u
 		return err
 	}
 	for _, ifc := range st.ifaces {
-		if err := ifc.open(st.port, mode, frames); err != nil {
+		if err := ifc.open(st.port, mode, frames, txCsum); err != nil {
 			return err
 		}
 	}
@@ -326,14 +327,14 @@ func (ifc *iface) probe() error {
 }
 
 // open attaches the program and opens the XSKs of one interface, with
-// UMEMs of frames frames.
-func (ifc *iface) open(port uint16, mode string, frames int) (err error) {
+// UMEMs of frames frames, asking for TX checksum offload if txCsum.
+func (ifc *iface) open(port uint16, mode string, frames int, txCsum bool) (err error) {
 	if ifc.xsks, err = newXSKMap(ifc.queues); err != nil {
 		return fmt.Errorf("%w: %w", ErrNotSupported, err)
 	}
 	for q := range ifc.queues {
 		s, err := newSocket(socketConfig{frameSize: ifc.frameSize, rxFrames: frames / 2, txFrames: frames / 2,
-			ifindex: ifc.ifindex, queueID: q, txCsum: !noTxCsum, txSwCsum: testTxSwCsum})
+			ifindex: ifc.ifindex, queueID: q, txCsum: txCsum && !noTxCsum, txSwCsum: testTxSwCsum})
 		if err != nil {
 			return fmt.Errorf("%w: %s: %w", ErrNotSupported, ifc.name, err)
 		}
@@ -427,6 +428,16 @@ func (b *Bind) Close() error {
 	err := b.st.close()
 	b.st = nil
 	return err
+}
+
+// SetTxChecksumOffload says whether the next Open asks the kernel to finish
+// UDP checksums (AF_XDP TX metadata, the default) or computes them itself.
+// Offload needs Linux 6.8 or later; older kernels get software checksums
+// either way.
+func (b *Bind) SetTxChecksumOffload(on bool) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	b.swCsum = !on
 }
 
 // SetMark implements conn.Bind: the mark goes on the UDP sockets and into

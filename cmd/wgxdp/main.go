@@ -18,17 +18,24 @@
 //
 //	--xdp=IFACE            (or WGXDP_XDP=IFACE) the outer UDP traffic goes
 //	                       through AF_XDP on IFACE (package xdp), with UDP
-//	                       sockets beside it for other interfaces. One
-//	                       interface for now: of a comma-separated list the
-//	                       first is used and the others are logged (at error
-//	                       level) as left to the UDP sockets. A named
-//	                       interface that does not exist is a setup error.
+//	                       sockets beside it for other interfaces. A
+//	                       comma-separated list puts AF_XDP on each, and a
+//	                       datagram leaves through the interface its route
+//	                       picks. A named interface that does not exist is a
+//	                       setup error.
 //	                       If AF_XDP cannot be used there (xdp.ErrNotSupported:
 //	                       no CAP_BPF, a driver that refuses the program, ...)
 //	                       the daemon logs one error line and uses UDP sockets
 //	                       only, for good.
 //	                       An empty --xdp= overrides WGXDP_XDP: no AF_XDP.
 //	--xdp-mode=MODE        (or WGXDP_XDP_MODE) auto, native or generic.
+//	WGXDP_XDP_TX_CSUM=0    compute outer UDP checksums here instead of
+//	                       leaving them to the kernel (AF_XDP TX metadata).
+//
+// The UMEMs are pinned memory: without CAP_IPC_LOCK they count against
+// RLIMIT_MEMLOCK, whose soft limit is raised to the hard one if need be;
+// if even that is too small the UMEMs shrink (logged), and below the least
+// they need AF_XDP is not available (the UDP sockets are used).
 //
 // At verbose level the log says which path is in use each time the port is
 // opened, and the AF_XDP path's counters at exit.

@@ -21,6 +21,10 @@ import (
 const (
 	envXDP     = "WGXDP_XDP"
 	envXDPMode = "WGXDP_XDP_MODE"
+
+	// envXDPTxCsum=0 computes UDP checksums in the daemon instead of
+	// leaving them to the kernel through AF_XDP TX metadata.
+	envXDPTxCsum = "WGXDP_XDP_TX_CSUM"
 )
 
 // xdpConfig is what the command line and the environment ask of the outer
@@ -28,6 +32,7 @@ const (
 type xdpConfig struct {
 	ifnames []string
 	mode    string // xdp.ModeAuto, xdp.ModeNative or xdp.ModeGeneric
+	swCsum  bool   // WGXDP_XDP_TX_CSUM=0
 }
 
 // xdpFromArgs reads --xdp and --xdp-mode, falling back to WGXDP_XDP and
@@ -52,6 +57,13 @@ func xdpFromArgs(c command) (xdpConfig, error) {
 		cfg.mode = xdp.ModeGeneric
 	default:
 		return cfg, fmt.Errorf("%s=%q: want auto, native or generic", modeFrom, mode)
+	}
+	switch v := os.Getenv(envXDPTxCsum); v {
+	case "", "1", "on":
+	case "0", "off":
+		cfg.swCsum = true
+	default:
+		return cfg, fmt.Errorf("%s=%q: want 1 or 0", envXDPTxCsum, v)
 	}
 	var names []string
 	for _, n := range strings.Split(list, ",") {
@@ -87,6 +99,7 @@ func newOuterBind(cfg xdpConfig, logger *device.Logger) (conn.Bind, *xdpBind, er
 	if err != nil {
 		return nil, nil, err
 	}
+	xb.SetTxChecksumOffload(!cfg.swCsum)
 	names := strings.Join(cfg.ifnames, ",")
 	b := &xdpBind{xdp: xb, std: conn.NewStdNetBind(), ifname: names, mode: cfg.mode, logger: logger}
 	logger.Verbosef("Outer side: AF_XDP on %s (%s mode) asked for; UDP sockets if it is not available", names, cfg.mode)

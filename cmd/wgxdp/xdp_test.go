@@ -21,6 +21,7 @@ func TestXDPFromArgs(t *testing.T) {
 	tests := []struct {
 		c             command
 		env, envMode  string
+		envCsum       string
 		want          xdpConfig
 		wantErrSubstr string
 	}{
@@ -33,6 +34,8 @@ func TestXDPFromArgs(t *testing.T) {
 		{c: command{xdp: " " + lo + " , " + lo + ",", xdpSet: true}, want: xdpConfig{ifnames: []string{lo}, mode: xdp.ModeAuto}},
 		{c: command{xdp: lo + ",nosuchif0", xdpSet: true}, wantErrSubstr: "interface nosuchif0"},
 		{env: lo, envMode: "turbo", wantErrSubstr: `WGXDP_XDP_MODE="turbo"`},
+		{env: lo, envCsum: "0", want: xdpConfig{ifnames: []string{lo}, mode: xdp.ModeAuto, swCsum: true}},
+		{env: lo, envCsum: "yes", wantErrSubstr: `WGXDP_XDP_TX_CSUM="yes"`},
 		{c: command{xdpMode: "zerocopy"}, wantErrSubstr: `--xdp-mode="zerocopy"`},
 		{env: "nosuchif0", wantErrSubstr: "WGXDP_XDP=\"nosuchif0\": interface nosuchif0"},
 		{c: command{xdp: "a/b", xdpSet: true}, wantErrSubstr: "--xdp"},
@@ -40,6 +43,7 @@ func TestXDPFromArgs(t *testing.T) {
 	for _, tt := range tests {
 		t.Setenv(envXDP, tt.env)
 		t.Setenv(envXDPMode, tt.envMode)
+		t.Setenv(envXDPTxCsum, tt.envCsum)
 		got, err := xdpFromArgs(tt.c)
 		if tt.wantErrSubstr != "" {
 			if err == nil || !strings.Contains(err.Error(), tt.wantErrSubstr) {
