@@ -158,12 +158,16 @@ func (p *Peer) transmit(b *packet.Batch, idx []int, fresh []*packet.Slot, direct
 	return p.enqueue(b, idx, fresh)
 }
 
-// sendTimed is sendBatch, timed for the adaptive batch size.
+// sendTimed is sendBatch, timed for the adaptive batch size when the
+// batch went to the wire (staging it and starting a handshake says
+// nothing about the wire).
 func (p *Peer) sendTimed(b *packet.Batch, cr *dataplane.Crypter, limit int) {
 	d := p.dev
 	n := b.N
 	start := d.clk.Now()
-	p.sendBatch(b, cr)
+	if !p.sendBatch(b, cr) {
+		return
+	}
 	took := d.clk.Now().Sub(start)
 	p.eg.slow.Store(took > sendBlockedAfter)
 	p.eg.limit.Store(int32(nextLimit(limit, n, took, d.batchSize)))

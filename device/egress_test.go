@@ -38,10 +38,15 @@ func TestEgressQueue(t *testing.T) {
 	wrapBind = nil
 	a, b := pr.a, pr.b
 	peer := a.dev.LookupPeer(b.pk)
-	ping(t, a, b, []byte("session"), false) // handshake, then one more to bypass
-	ping(t, a, b, []byte("idle"), false)
-	if st := peer.EgressStats(); st.EnqueuedPackets != 0 || peer.DirectPackets() < 2 {
-		t.Errorf("idle peer: %d packets went through the queue, %d directly; want all directly", st.EnqueuedPackets, peer.DirectPackets())
+	ping(t, a, b, []byte("session"), false) // the handshake
+	direct := peer.DirectPackets()
+	for range 10 {
+		ping(t, a, b, []byte("idle"), false)
+	}
+	// A send that a busy machine stalls for over a millisecond sends the
+	// next packet through the queue, so not all ten need bypass it.
+	if st, n := peer.EgressStats(), peer.DirectPackets()-direct; n < 5 || n+st.EnqueuedPackets < 10 {
+		t.Errorf("idle peer: %d of 10 packets sent directly, %d through the queue; want most directly", n, st.EnqueuedPackets)
 	}
 
 	slow.Store(true)

@@ -94,20 +94,23 @@ var crypterPool = sync.Pool{New: func() any { return dataplane.NewCrypter(packet
 
 // sendBatch encrypts b's inner packets with the current session and sends
 // them; without a usable session it stages them and starts a handshake.
-// Empty packets are keepalives. b is left with transport messages.
-func (p *Peer) sendBatch(b *packet.Batch, cr *dataplane.Crypter) {
+// Empty packets are keepalives. b is left with transport messages. It
+// reports whether b itself went to the Bind (not staged, not dropped).
+func (p *Peer) sendBatch(b *packet.Batch, cr *dataplane.Crypter) bool {
 	if !p.running.Load() || b.N == 0 {
-		return
+		return false
 	}
 	if p.hasStaged() {
 		p.stage(b.Packets())
 		p.sendStaged()
-		return
+		return false
 	}
 	if !p.sealAndSend(b, cr) {
 		p.stage(b.Packets())
 		p.sendHandshakeInitiation(false)
+		return false
 	}
+	return true
 }
 
 // sealAndSend reports false when no session can carry b (nothing sent).
