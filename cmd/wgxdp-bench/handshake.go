@@ -8,8 +8,15 @@ import (
 	"fmt"
 	"hash"
 	"io"
+	"runtime"
+	"slices"
 	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"syscall"
 	"testing"
+	"text/tabwriter"
 	"time"
 
 	"github.com/wgxdp/wgxdp/crypto/blake2s"
@@ -73,9 +80,10 @@ func checkPrimitives(scalar, point *[32]byte) error {
 }
 
 func runHandshake(args []string, stdout, stderr io.Writer) int {
-	fs := newFlags("handshake", "A full WireGuard handshake, ours beside wireguard-go's, and the primitives under it\n(X25519, BLAKE2s, HMAC-BLAKE2s) beside crypto/ecdh and golang.org/x/crypto, one goroutine;\nratio = baseline ns/op ÷ variant ns/op.", stderr)
+	fs := newFlags("handshake", "A full WireGuard handshake, ours beside wireguard-go's, and the primitives under it\n(X25519, BLAKE2s, HMAC-BLAKE2s) beside crypto/ecdh and golang.org/x/crypto, one goroutine;\nratio = baseline ns/op ÷ variant ns/op. Then full handshakes on n goroutines at once\n(GOMAXPROCS=n, for each n in --cpus) and the speed-up over the first n.", stderr)
 	benchtime := fs.String("benchtime", "1s", "time (or count, e.g. 100x) per measurement")
 	responders := fs.Int("responders", 128, "wireguard-go responder devices to go round, so that none sees\ntwo initiations within its 20 ms flood limit")
+	cpusFlag := fs.String("cpus", "1,"+strconv.Itoa(runtime.NumCPU()), "GOMAXPROCS settings (comma-separated) at which to run full\nhandshakes on that many goroutines at once, or \"none\"")
 	jsonPath := fs.String("json", "", "write the results as JSON to `file`")
 	if st := parseFlags(fs, args); st >= 0 {
 		return st
@@ -83,6 +91,10 @@ func runHandshake(args []string, stdout, stderr io.Writer) int {
 	err := checkBenchtime(*benchtime)
 	if err == nil && (*responders < 1 || *responders > 4096) {
 		err = fmt.Errorf("bad --responders %d: want 1 to 4096", *responders)
+	}
+	var cpus []int
+	if err == nil {
+		cpus, err = parseCPUs(*cpusFlag)
 	}
 	if err != nil {
 		fmt.Fprintf(stderr, "wgxdp-bench handshake: %v\n", err)
@@ -106,13 +118,19 @@ func runHandshake(args []string, stdout, stderr io.Writer) int {
 		return fail(err)
 	}
 	start := time.Now()
-	wg, err := hscompare.NewWireGuardGo(*responders)
-	if err != nil {
-		return fail(err)
+	// One wireguard-go set per goroutine of the widest parallel run (and
+	// at least one): a set is not safe for concurrent use.
+	wgs := make([]*hscompare.WireGuardGo, max(1, slices.Max(append([]int{0}, cpus...))))
+	for i := range wgs {
+		wgs[i], err = hscompare.NewWireGuardGo(*responders)
+		if err != nil {
+			return fail(err)
+		}
+		defer wgs[i].Close()
 	}
-	defer wg.Close()
-	fmt.Fprintf(stdout, "wireguard-go: %d responder devices (set up in %v), each refusing an initiation within %v of its last\n",
-		*responders, time.Since(start).Round(time.Millisecond), hscompare.MinSpacing)
+	wg := wgs[0]
+	fmt.Fprintf(stdout, "wireguard-go: %d×%d responder devices (set up in %v), each refusing an initiation within %v of its last\n",
+		len(wgs), *responders, time.Since(start).Round(time.Millisecond), hscompare.MinSpacing)
 	// Prove the setup first: one round of handshakes, all of which must
 	// succeed (as must every one timed below).
 	for range min(*responders, 16) {
@@ -185,6 +203,19 @@ func runHandshake(args []string, stdout, stderr io.Writer) int {
 		ours, perSec[ours], wggo, perSec[wggo], results[0].Ratio)
 	if waits > 0 {
 		fmt.Fprintf(stdout, "note: the wireguard-go loop waited (untimed) %.0f times for a responder; raise --responders\n", waits)
+	}
+
+	var scaling []result
+	if len(cpus) > 0 {
+		var parWaits int64
+		scaling, parWaits, err = measureScaling(stdout, cpus, wgs)
+		if err != nil {
+			return fail(err)
+		}
+		if parWaits > 0 {
+			fmt.Fprintf(stdout, "note: the parallel wireguard-go loops waited (timed) %d times for a responder; raise --responders\n", parWaits)
+		}
+		results = append(results, scaling...)
 	}
 	if *jsonPath != "" {
 		rep := report{Command: "handshake", Time: time.Now(), Benchtime: *benchtime, System: systemInfo(),
@@ -311,4 +342,109 @@ func hmacBenches(n int, key []byte) []hsBench {
 			return nil
 		}},
 	}
+}
+
+// parseCPUs parses --cpus: "none", or GOMAXPROCS settings such as "1,2".
+func parseCPUs(s string) ([]int, error) {
+	if s == "none" {
+		return nil, nil
+	}
+	var cpus []int
+	for f := range strings.SplitSeq(s, ",") {
+		n, err := strconv.Atoi(strings.TrimSpace(f))
+		if err != nil || n < 1 || n > 1024 {
+			return nil, fmt.Errorf("bad --cpus %q: want \"none\" or numbers of CPUs 1 to 1024, such as 1,2", s)
+		}
+		if !slices.Contains(cpus, n) {
+			cpus = append(cpus, n)
+		}
+	}
+	return cpus, nil
+}
+
+// cpuTime is the CPU time the whole process has used so far.
+func cpuTime() time.Duration {
+	var ru syscall.Rusage
+	if syscall.Getrusage(syscall.RUSAGE_SELF, &ru) != nil {
+		return 0
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+}
+
+// measureScaling runs full handshakes on n goroutines at once with
+// GOMAXPROCS=n, for each n in cpus, ours and wireguard-go's, and prints
+// handshakes/s and the speed-up over the first n (1 by default). Each
+// goroutine has its own initiator and responders (wgs[i] for wireguard-go),
+// so what is shared is only what the implementations themselves share.
+// A wireguard-go goroutine that comes round to a responder too early
+// sleeps on the clock (a timer cannot be stopped for one goroutine of
+// RunParallel); the sleeps are counted. "cores busy" is the process's CPU
+// time over the wall time of the measurement: on a shared machine it shows
+// whether the goroutines got their cores.
+func measureScaling(w io.Writer, cpus []int, wgs []*hscompare.WireGuardGo) (_ []result, waits int64, _ error) {
+	pairs := make([]*hscompare.Ours, len(wgs))
+	for i := range pairs {
+		var err error
+		if pairs[i], err = hscompare.NewOurs(); err != nil {
+			return nil, 0, err
+		}
+	}
+	var nWaits atomic.Int64
+	variants := []struct {
+		name string
+		hs   func(i int) error
+	}{
+		{ours, func(i int) error { return pairs[i].Handshake() }},
+		{wggo, func(i int) error {
+			if d := wgs[i].Wait(); d > 0 {
+				nWaits.Add(1)
+				time.Sleep(d)
+			}
+			return wgs[i].Handshake()
+		}},
+	}
+	var rs []result
+	prev := runtime.GOMAXPROCS(0)
+	defer runtime.GOMAXPROCS(prev)
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
+	fmt.Fprintf(w, "\nfull handshakes on n goroutines at once, GOMAXPROCS=n; cores busy = process CPU time ÷ wall time\n(below n when other work shares the machine):\n")
+	fmt.Fprintln(tw, "variant\tn\thandshakes/s\tspeed-up\tcores busy\tCPU µs/handshake\t")
+	for _, v := range variants {
+		var base float64
+		for _, n := range cpus {
+			runtime.GOMAXPROCS(n)
+			var errOnce sync.Once
+			var herr error
+			var cpu, wall time.Duration // of the last (reported) run
+			f := func(b *testing.B) error {
+				var next atomic.Int32
+				c0, t0 := cpuTime(), time.Now()
+				defer func() { cpu, wall = cpuTime()-c0, time.Since(t0) }()
+				b.RunParallel(func(pb *testing.PB) {
+					i := int(next.Add(1)) - 1
+					for pb.Next() {
+						if err := v.hs(i); err != nil {
+							errOnce.Do(func() { herr = err })
+							return
+						}
+					}
+				})
+				return herr
+			}
+			r, err := measure(f)
+			if err != nil {
+				return nil, 0, fmt.Errorf("%s on %d goroutines: %w", v.name, n, err)
+			}
+			res := newResult("handshake-parallel", "cpus="+strconv.Itoa(n), 0, 0, v.name, fmt.Sprintf("%s cpus=%d", v.name, cpus[0]), r)
+			if base == 0 {
+				base = res.NsPerOp
+			}
+			res.Ratio = base / res.NsPerOp
+			rs = append(rs, res)
+			fmt.Fprintf(tw, "%s\t%d\t%.0f\t%.2fx\t%.2f\t%.0f\t\n", v.name, n, 1e9/res.NsPerOp, res.Ratio,
+				float64(cpu)/float64(wall), float64(cpu.Microseconds())/float64(r.N))
+		}
+	}
+	tw.Flush()
+	return rs, nWaits.Load(), nil
 }

@@ -92,7 +92,9 @@ func TestCryptoCommand(t *testing.T) {
 }
 
 func TestHandshakeCommand(t *testing.T) {
-	out, errs, st := runCmd(t, "handshake", "--benchtime", "1ms", "--responders", "32")
+	dir := t.TempDir()
+	jsonPath := filepath.Join(dir, "h.json")
+	out, errs, st := runCmd(t, "handshake", "--benchtime", "1ms", "--responders", "32", "--cpus", "1,2", "--json", jsonPath)
 	if st != 0 {
 		t.Fatalf("status %d\nstderr: %s\nstdout: %s", st, errs, out)
 	}
@@ -121,6 +123,44 @@ func TestHandshakeCommand(t *testing.T) {
 	if !regexp.MustCompile(`(?m)^handshakes/s per core: wgxdp [0-9]+, wireguard-go [0-9]+; ratio [0-9.]+x$`).MatchString(out) {
 		t.Errorf("no handshakes/s line:\n%s", out)
 	}
+	// The scaling table: variant, n, handshakes/s, speed-up, cores busy,
+	// CPU µs per handshake; the speed-up of the first n is 1 by definition.
+	for _, v := range []string{"wgxdp", "wireguard-go"} {
+		for _, n := range []string{"1", "2"} {
+			re := regexp.MustCompile(`(?m)^ *` + regexp.QuoteMeta(v) + ` +` + n + ` +[0-9]+ +[0-9.]+x +[0-9.]+ +[0-9]+ *$`)
+			if !re.MatchString(out) {
+				t.Errorf("no scaling row for %s on %s goroutines:\n%s", v, n, out)
+			}
+		}
+		if !regexp.MustCompile(`(?m)^ *` + regexp.QuoteMeta(v) + ` +1 +[0-9]+ +1\.00x `).MatchString(out) {
+			t.Errorf("the speed-up of %s on 1 goroutine is not 1.00x:\n%s", v, out)
+		}
+	}
+	var rep report
+	b, err := os.ReadFile(jsonPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := json.Unmarshal(b, &rep); err != nil {
+		t.Fatal(err)
+	}
+	par := 0
+	for _, r := range rep.Results {
+		if r.Group == "handshake-parallel" {
+			par++
+			if r.NsPerOp <= 0 || r.Ratio <= 0 || r.AllocsPerOp < 0 {
+				t.Errorf("incomplete result %+v", r)
+			}
+		}
+	}
+	if par != 4 {
+		t.Errorf("JSON has %d handshake-parallel results, want 4", par)
+	}
+	// --cpus none leaves the table out.
+	out, errs, st = runCmd(t, "handshake", "--benchtime", "1x", "--responders", "4", "--cpus", "none")
+	if st != 0 || strings.Contains(out, "goroutines at once") {
+		t.Errorf("--cpus none: status %d\nstderr: %s\nstdout: %s", st, errs, out)
+	}
 }
 
 func TestUsage(t *testing.T) {
@@ -145,6 +185,8 @@ func TestUsage(t *testing.T) {
 		{[]string{"crypto", "extra"}, 2, `unexpected argument "extra"`},
 		{[]string{"handshake", "--responders", "0"}, 2, "bad --responders"},
 		{[]string{"handshake", "--benchtime", "soon"}, 2, "bad --benchtime"},
+		{[]string{"handshake", "--cpus", "1,zero"}, 2, "bad --cpus"},
+		{[]string{"handshake", "--cpus", "0"}, 2, "bad --cpus"},
 	} {
 		out, errs, st := runCmd(t, tc.args...)
 		if st != tc.status || !strings.Contains(out+errs, tc.want) {
