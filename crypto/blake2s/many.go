@@ -1,6 +1,7 @@
 package blake2s
 
 import (
+	"encoding/binary"
 	"unsafe"
 )
 
@@ -82,10 +83,11 @@ func macRun(dst [][Size128]byte, kh *[8]uint32, kc *[2]uint32, msgs [][]byte, n 
 	}
 	hashBlocksManyNE(h[:lanes], c[:lanes], 0xffffffff, blocks[:lanes])
 	for i := range lanes {
-		for j := range 4 {
-			v := h[i][j]
-			dst[i][4*j], dst[i][4*j+1], dst[i][4*j+2], dst[i][4*j+3] = byte(v), byte(v>>8), byte(v>>16), byte(v>>24)
-		}
+		d := &dst[i]
+		binary.LittleEndian.PutUint32(d[0:], h[i][0])
+		binary.LittleEndian.PutUint32(d[4:], h[i][1])
+		binary.LittleEndian.PutUint32(d[8:], h[i][2])
+		binary.LittleEndian.PutUint32(d[12:], h[i][3])
 	}
 }
 
