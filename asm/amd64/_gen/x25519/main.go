@@ -125,22 +125,24 @@ func sqr(a Mem) {
 	ADCQ(hi, t[4])
 	ADCQ(zero, t[5])
 	ADCQ(zero, t[6])
-	// Double them.
-	XORL(t[7].As32(), t[7].As32())
-	ADDQ(t[1], t[1])
-	for i := 2; i <= 6; i++ {
-		ADCQ(t[i], t[i])
-	}
-	ADCQ(zero, t[7])
-	// Add the squares a_i².
+	// Double them (carry chain CF) while adding the squares a_i² (carry
+	// chain OF), the two chains interleaved.
+	XORL(t[7].As32(), t[7].As32()) // clears CF and OF
 	MOVQ(limb(a, 0), RDX)
 	MULXQ(RDX, t[0], lo)
-	ADDQ(lo, t[1])
+	ADCXQ(t[1], t[1])
+	ADOXQ(lo, t[1])
 	for i := 1; i < 4; i++ {
 		MOVQ(limb(a, i), RDX)
 		MULXQ(RDX, lo, hi)
-		ADCQ(lo, t[2*i])
-		ADCQ(hi, t[2*i+1])
+		ADCXQ(t[2*i], t[2*i])
+		ADOXQ(lo, t[2*i])
+		if i < 3 {
+			ADCXQ(t[2*i+1], t[2*i+1])
+		} else {
+			ADCXQ(zero, t[7]) // the doubling's carry; t7 was 0
+		}
+		ADOXQ(hi, t[2*i+1])
 	}
 	reduce38()
 }
@@ -246,21 +248,25 @@ func main() {
 	Doc("X25519Square sets out = a^(2^n) mod 2^255-19 (n ≥ 1 squarings); out is",
 		"below 2^256 but not canonical. It needs BMI2 and ADX.")
 	{
-		n := AllocLocal(8)
-		Load(Param("n"), RAX)
-		MOVQ(RAX, n)
-		Load(Param("out"), RDI)
-		Load(Param("a"), RSI)
+		// The running value lives in the frame between squarings: a
+		// reload from an SP-based slot just stored is cheaper than one
+		// through another pointer (AMD's memory renaming), and the
+		// count stays in a register. This loop is the inversion's
+		// serial chain, so its latency is what counts.
+		x := AllocLocal(32)
+		Load(Param("n"), RSI)
+		Load(Param("a"), RDI)
 		setZero()
-		sqr(Mem{Base: RSI})
-		store(Mem{Base: RDI})
-		Label("sqrloop")
-		DECQ(n)
-		JLE(LabelRef("sqrdone"))
 		sqr(Mem{Base: RDI})
-		store(Mem{Base: RDI})
+		Label("sqrloop")
+		DECQ(RSI)
+		JLE(LabelRef("sqrdone"))
+		store(x)
+		sqr(x)
 		JMP(LabelRef("sqrloop"))
 		Label("sqrdone")
+		Load(Param("out"), RDI)
+		store(Mem{Base: RDI})
 		RET()
 	}
 
