@@ -221,33 +221,16 @@ func New128(key []byte) (hash.Hash, error) {
 }
 
 // Sum256 returns the BLAKE2s-256 digest of data.
-func Sum256(data []byte) [Size]byte {
-	var out [Size]byte
-	Sum256To(&out, data)
+func Sum256(data []byte) (out [Size]byte) {
+	sum256(&out, data)
 	return out
 }
 
 // Sum256To sets dst to the unkeyed BLAKE2s-256 digest of the concatenation
 // of data. It does not allocate. This is WireGuard's HASH.
 func Sum256To(dst *[Size]byte, data ...[]byte) {
-	if len(data) == 1 && len(data[0]) <= BlockSize {
-		// One short input: a single compression, no buffering.
-		var h [8]uint32
-		var c [2]uint32
-		var block [BlockSize]byte
-		n := copy(block[:], data[0])
-		h = iv
-		h[0] ^= Size | 1<<16 | 1<<24
-		// The counter is the message length; hashBlocks adds BlockSize
-		// before compressing, so start it that much lower.
-		if n < BlockSize {
-			c[0] = uint32(n) - BlockSize
-			c[1] = ^uint32(0)
-		}
-		hashBlocks(&h, &c, 0xffffffff, block[:])
-		for i, v := range h {
-			binary.LittleEndian.PutUint32(dst[4*i:], v)
-		}
+	if len(data) == 1 {
+		sum256(dst, data[0])
 		return
 	}
 	var d Digest
@@ -256,6 +239,38 @@ func Sum256To(dst *[Size]byte, data ...[]byte) {
 		d.Write(p)
 	}
 	d.finish(dst)
+}
+
+// sum256 sets dst to the BLAKE2s-256 digest of one input without a
+// Digest: every block but the last straight from data, and the last one
+// too when it is whole; only a short last block is copied to be padded.
+func sum256(dst *[Size]byte, data []byte) {
+	h := iv
+	h[0] ^= Size | 1<<16 | 1<<24
+	var c [2]uint32
+	full := 0
+	if len(data) > BlockSize {
+		full = (len(data) - 1) &^ (BlockSize - 1)
+		hashBlocks(&h, &c, 0, data[:full])
+	}
+	last := data[full:]
+	// The counter counts message bytes; hashBlocks adds a whole block
+	// before compressing, so take back the padding first.
+	pad := uint32(BlockSize - len(last))
+	if c[0] < pad {
+		c[1]--
+	}
+	c[0] -= pad
+	if len(last) == BlockSize {
+		hashBlocks(&h, &c, 0xffffffff, last)
+	} else {
+		var block [BlockSize]byte
+		copy(block[:], last)
+		hashBlocks(&h, &c, 0xffffffff, block[:])
+	}
+	for i, v := range h {
+		binary.LittleEndian.PutUint32(dst[4*i:], v)
+	}
 }
 
 // MAC128 sets dst to the keyed BLAKE2s-128 of the concatenation of data,
