@@ -470,6 +470,9 @@ func FuzzBLAKE2s(f *testing.F) {
 			if got != want {
 				t.Errorf("%s: Sum256To %x want %x", impl.Name, got, want)
 			}
+			if got := Sum256(data); got != want {
+				t.Errorf("%s: Sum256 %x want %x", impl.Name, got, want)
+			}
 			h, _ := New256(key)
 			h.Write(data[:cut])
 			h.Write(data[cut:])
