@@ -976,6 +976,11 @@ loop:
 	MULXQ   184(SP), AX, R12
 	ADCQ    AX, R11
 	ADCQ    CX, R12
+	ADDQ    128(SP), R8
+	ADCQ    136(SP), R9
+	ADCQ    144(SP), R10
+	ADCQ    152(SP), R11
+	ADCQ    CX, R12
 	IMUL3Q  $0x26, R12, R12
 	ADDQ    R12, R8
 	ADCQ    CX, R9
@@ -984,10 +989,10 @@ loop:
 	SBBQ    AX, AX
 	ANDQ    $0x26, AX
 	ADDQ    AX, R8
-	MOVQ    R8, 96(SP)
-	MOVQ    R9, 104(SP)
-	MOVQ    R10, 112(SP)
-	MOVQ    R11, 120(SP)
+	MOVQ    R8, 128(SP)
+	MOVQ    R9, 136(SP)
+	MOVQ    R10, 144(SP)
+	MOVQ    R11, 152(SP)
 	MOVQ    64(SP), DX
 	MULXQ   72(SP), R9, R10
 	MULXQ   80(SP), AX, R11
@@ -1056,27 +1061,6 @@ loop:
 	MOVQ    R9, 72(SP)
 	MOVQ    R10, 80(SP)
 	MOVQ    R11, 88(SP)
-	MOVQ    128(SP), R8
-	MOVQ    136(SP), R9
-	MOVQ    144(SP), R10
-	MOVQ    152(SP), R11
-	ADDQ    96(SP), R8
-	ADCQ    104(SP), R9
-	ADCQ    112(SP), R10
-	ADCQ    120(SP), R11
-	SBBQ    BX, BX
-	ANDQ    $0x26, BX
-	ADDQ    BX, R8
-	ADCQ    CX, R9
-	ADCQ    CX, R10
-	ADCQ    CX, R11
-	SBBQ    BX, BX
-	ANDQ    $0x26, BX
-	ADDQ    BX, R8
-	MOVQ    R8, 128(SP)
-	MOVQ    R9, 136(SP)
-	MOVQ    R10, 144(SP)
-	MOVQ    R11, 152(SP)
 	MOVQ    192(SP), DX
 	MULXQ   32(SP), R8, R9
 	MULXQ   40(SP), AX, R10

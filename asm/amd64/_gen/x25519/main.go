@@ -190,8 +190,9 @@ func sub(out, a, b Mem) {
 	store(out)
 }
 
-// mulA24 sets out = a·121666.
-func mulA24(out, a Mem) {
+// mulA24Add sets out = a·121666 + b: one multiplication chain, b added on
+// before the single fold (the top limb stays below 2^18).
+func mulA24Add(out, a, b Mem) {
 	MOVQ(U32(121666), RDX)
 	MULXQ(limb(a, 0), t[0], t[1])
 	MULXQ(limb(a, 1), lo, t[2])
@@ -200,6 +201,11 @@ func mulA24(out, a Mem) {
 	ADCQ(lo, t[2])
 	MULXQ(limb(a, 3), lo, t[4])
 	ADCQ(lo, t[3])
+	ADCQ(zero, t[4])
+	ADDQ(limb(b, 0), t[0])
+	for i := 1; i < 4; i++ {
+		ADCQ(limb(b, i), t[i])
+	}
 	ADCQ(zero, t[4])
 	fold(t[4])
 	store(out)
@@ -342,10 +348,9 @@ func main() {
 		sub(t1, t1, t0) // E = AA - BB
 		sqr(z2)         // (DA - CB)²
 		store(z2)
-		mulA24(z3, t1) // 121666·E
-		sqr(x3)        // x3 = (DA + CB)²
+		mulA24Add(t0, t1, t0) // BB + 121666·E
+		sqr(x3)               // x3 = (DA + CB)²
 		store(x3)
-		add(t0, t0, z3) // BB + 121666·E
 		mul(z3, x1, z2) // z3 = x1·(DA - CB)²
 		mul(z2, t1, t0) // z2 = E·(BB + 121666·E)
 
