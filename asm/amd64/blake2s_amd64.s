@@ -318,18 +318,18 @@ loop:
 	VMOVDQA      X14, X0
 	VMOVDQA      X15, X1
 	VMOVDQU      b2s_iv_lo<>+0(SB), X2
+	VMOVDQU      (SI), X12
+	VMOVDQU      16(SI), X5
+	VSHUFPS      $0x88, X5, X12, X11
+	VSHUFPS      $0xdd, X5, X12, X12
+	VMOVDQU      32(SI), X5
+	VMOVDQU      48(SI), X4
+	VSHUFPS      $0x88, X4, X5, X13
+	VSHUFPS      $0xdd, X4, X5, X5
+	VPSHUFD      $0x93, X13, X13
+	VPSHUFD      $0x93, X5, X5
 	VMOVDQU      (SI), Y8
 	VMOVDQU      32(SI), Y9
-	VMOVDQU      b2s_perm_0_0<>+0(SB), Y10
-	VPERMD       Y9, Y10, Y4
-	VPERMD       Y8, Y10, Y11
-	VPBLENDD     $0x00, Y4, Y11, Y11
-	VMOVDQU      b2s_perm_0_1<>+0(SB), Y10
-	VPERMD       Y9, Y10, Y4
-	VPERMD       Y8, Y10, Y13
-	VPBLENDD     $0xff, Y4, Y13, Y13
-	VEXTRACTI128 $0x01, Y11, X12
-	VEXTRACTI128 $0x01, Y13, X5
 	VPADDD       X11, X0, X0
 	VPADDD       X1, X0, X0
 	VPXOR        X0, X3, X3

@@ -156,18 +156,35 @@ func hashBlocks() {
 	VMOVDQA(hA, a)
 	VMOVDQA(hB, b)
 	VMOVDQU(ivLo, c)
-	VMOVDQU(Mem{Base: RSI}, mlo)
-	VMOVDQU(Mem{Base: RSI, Disp: 32}, mhi)
 
 	for r := 0; r < 10; r++ {
-		for k, dst := range []VecPhysical{m01, m23} {
-			VMOVDQU(permIdx[r][k], idx)
-			VPERMD(mhi, idx, t.AsY())
-			VPERMD(mlo, idx, dst)
-			VPBLENDD(U8(permMask[r][k]), t.AsY(), dst, dst)
+		if r == 0 {
+			// sigma[0] is the identity: the column step takes
+			// words 0,2,4,6 then 1,3,5,7, the diagonal step (lane l
+			// on G (l+3)%4) 14,8,10,12 then 15,9,11,13. Shuffles of
+			// 16-byte loads build them sooner than VPERMD would.
+			VMOVDQU(Mem{Base: RSI}, m1.AsX())
+			VMOVDQU(Mem{Base: RSI, Disp: 16}, m3.AsX())
+			VSHUFPS(U8(0x88), m3.AsX(), m1.AsX(), m01.AsX())
+			VSHUFPS(U8(0xdd), m3.AsX(), m1.AsX(), m1.AsX())
+			VMOVDQU(Mem{Base: RSI, Disp: 32}, m3.AsX())
+			VMOVDQU(Mem{Base: RSI, Disp: 48}, t)
+			VSHUFPS(U8(0x88), t, m3.AsX(), m23.AsX())
+			VSHUFPS(U8(0xdd), t, m3.AsX(), m3.AsX())
+			VPSHUFD(U8(0x93), m23.AsX(), m23.AsX())
+			VPSHUFD(U8(0x93), m3.AsX(), m3.AsX())
+			VMOVDQU(Mem{Base: RSI}, mlo)
+			VMOVDQU(Mem{Base: RSI, Disp: 32}, mhi)
+		} else {
+			for k, dst := range []VecPhysical{m01, m23} {
+				VMOVDQU(permIdx[r][k], idx)
+				VPERMD(mhi, idx, t.AsY())
+				VPERMD(mlo, idx, dst)
+				VPBLENDD(U8(permMask[r][k]), t.AsY(), dst, dst)
+			}
+			VEXTRACTI128(U8(1), m01, m1.AsX())
+			VEXTRACTI128(U8(1), m23, m3.AsX())
 		}
-		VEXTRACTI128(U8(1), m01, m1.AsX())
-		VEXTRACTI128(U8(1), m23, m3.AsX())
 		halfG(a, b, c, d, t, m01.AsX(), r16.AsX(), 12)
 		halfG(a, b, c, d, t, m1.AsX(), r8.AsX(), 7)
 		// Diagonalize by rotating rows a, c and d, not b: b is the
