@@ -19,8 +19,10 @@ func X25519Square(out *[4]uint64, a *[4]uint64, n int)
 // X25519Ladder runs the Montgomery ladder of RFC 7748 over bits 254..0 of
 // the clamped scalar from the u-coordinate x1 (any 256-bit value) and
 // writes the projective result x2 (xz[0:4]) and z2 (xz[4:8]), not
-// canonical. The only scalar-dependent operation is a masked swap: no
-// branch or memory index depends on the scalar. It needs BMI2 and ADX.
+// canonical. The only scalar-dependent operations are a CMOV selection
+// between two fixed frame slots in each step and a masked swap at the
+// end: no branch or memory index depends on the scalar. It needs BMI2
+// and ADX.
 //
 //go:noescape
 func X25519Ladder(xz *[8]uint64, scalar *[32]byte, x1 *[4]uint64)

@@ -211,6 +211,59 @@ func mulA24Add(out, a, b Mem) {
 	store(out)
 }
 
+// selAddSub sets sum = u' + v' and dif = u' - v', where u' is u, or w when
+// the frame word sel is 1, and v' is v, or y when sel is 1. It is the
+// ladder's conditional swap fused into its first additions: CMOV from
+// fixed frame slots reads both candidates every time (no secret branch
+// or address), and the swapped values are never stored, since nothing
+// after these additions reads them. All reads come before any write, so
+// the outputs may overwrite the inputs.
+func selAddSub(sum, dif, u, w, v, y, sel Mem) {
+	CMPQ(sel, U8(0))
+	for i := 0; i < 4; i++ {
+		MOVQ(limb(u, i), t[i])
+		CMOVQNE(limb(w, i), t[i])
+		MOVQ(limb(v, i), t[4+i])
+		CMOVQNE(limb(y, i), t[4+i])
+	}
+	// dif, in registers of its own, as sub does it.
+	d := [4]GPPhysical{RAX, RBX, RSI, RDI}
+	for i := 0; i < 4; i++ {
+		MOVQ(t[i], d[i])
+	}
+	SUBQ(t[4], d[0])
+	for i := 1; i < 4; i++ {
+		SBBQ(t[4+i], d[i])
+	}
+	SBBQ(RDX, RDX)
+	ANDQ(U8(38), RDX)
+	SUBQ(RDX, d[0])
+	for i := 1; i < 4; i++ {
+		SBBQ(zero, d[i])
+	}
+	SBBQ(RDX, RDX)
+	ANDQ(U8(38), RDX)
+	SUBQ(RDX, d[0])
+	for i := 0; i < 4; i++ {
+		MOVQ(d[i], limb(dif, i))
+	}
+	// sum, in place, as add does it.
+	ADDQ(t[4], t[0])
+	for i := 1; i < 4; i++ {
+		ADCQ(t[4+i], t[i])
+	}
+	SBBQ(RDX, RDX)
+	ANDQ(U8(38), RDX)
+	ADDQ(RDX, t[0])
+	for i := 1; i < 4; i++ {
+		ADCQ(zero, t[i])
+	}
+	SBBQ(RDX, RDX)
+	ANDQ(U8(38), RDX)
+	ADDQ(RDX, t[0])
+	store(sum)
+}
+
 // cswap exchanges a and b when mask is all ones, by masked XOR.
 func cswap(a, b Mem, mask GPPhysical) {
 	for i := 0; i < 4; i++ {
@@ -281,8 +334,10 @@ func main() {
 	Doc("X25519Ladder runs the Montgomery ladder of RFC 7748 over bits 254..0 of",
 		"the clamped scalar from the u-coordinate x1 (any 256-bit value) and",
 		"writes the projective result x2 (xz[0:4]) and z2 (xz[4:8]), not",
-		"canonical. The only scalar-dependent operation is a masked swap: no",
-		"branch or memory index depends on the scalar. It needs BMI2 and ADX.")
+		"canonical. The only scalar-dependent operations are a CMOV selection",
+		"between two fixed frame slots in each step and a masked swap at the",
+		"end: no branch or memory index depends on the scalar. It needs BMI2",
+		"and ADX.")
 	{
 		x2 := AllocLocal(32)
 		z2 := AllocLocal(32)
@@ -290,8 +345,10 @@ func main() {
 		z3 := AllocLocal(32)
 		t0 := AllocLocal(32)
 		t1 := AllocLocal(32)
+		t2 := AllocLocal(32)
 		x1 := AllocLocal(32)
 		swap := AllocLocal(8)
+		sel := AllocLocal(8)
 		pos := AllocLocal(8)
 
 		Load(Param("x1"), RSI)
@@ -324,32 +381,30 @@ func main() {
 		ANDQ(U8(7), RCX)
 		SHRQ(CL, RBX)
 		ANDQ(U8(1), RBX)
+		// Swap (x2, z2) with (x3, z3) when this bit differs from the
+		// last; the swap happens as selAddSub reads them.
 		MOVQ(swap, RAX)
 		XORQ(RBX, RAX)
 		MOVQ(RBX, swap)
-		NEGQ(RAX)
-		cswap(x2, x3, RAX)
-		cswap(z2, z3, RAX)
+		MOVQ(RAX, sel)
 
 		setZero()
-		sub(t0, x3, z3) // D = x3 - z3
-		sub(t1, x2, z2) // B = x2 - z2
-		add(x2, x2, z2) // A = x2 + z2
-		add(z2, x3, z3) // C = x3 + z3
-		mul(z3, t0, x2) // DA
-		mul(z2, z2, t1) // CB
-		sqr(t1)         // BB
-		store(t0)
-		sqr(x2) // AA
+		selAddSub(t0, t1, x2, x3, z2, z3, sel) // A = x2 + z2, B = x2 - z2
+		selAddSub(z2, x3, x3, x2, z3, z2, sel) // C = x3 + z3, D = x3 - z3
+		mul(z3, x3, t0)                        // DA
+		mul(z2, z2, t1)                        // CB
+		sqr(t1)                                // BB
+		store(t2)
+		sqr(t0) // AA
 		store(t1)
-		add(x3, z3, z2) // DA + CB
-		sub(z2, z3, z2) // DA - CB
-		mul(x2, t1, t0) // x2 = AA·BB
-		sub(t1, t1, t0) // E = AA - BB
-		sqr(z2)         // (DA - CB)²
+		add(x3, z3, z2)       // DA + CB
+		sub(z2, z3, z2)       // DA - CB
+		mul(x2, t1, t2)       // x2 = AA·BB
+		sub(t1, t1, t2)       // E = AA - BB
+		mulA24Add(t0, t1, t2) // BB + 121666·E
+		sqr(z2)               // (DA - CB)²
 		store(z2)
-		mulA24Add(t0, t1, t0) // BB + 121666·E
-		sqr(x3)               // x3 = (DA + CB)²
+		sqr(x3) // x3 = (DA + CB)²
 		store(x3)
 		mul(z3, x1, z2) // z3 = x1·(DA - CB)²
 		mul(z2, t1, t0) // z2 = E·(BB + 121666·E)
