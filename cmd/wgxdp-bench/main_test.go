@@ -123,6 +123,9 @@ func TestHandshakeCommand(t *testing.T) {
 	if !regexp.MustCompile(`(?m)^handshakes/s per core: wgxdp [0-9]+, wireguard-go [0-9]+; ratio [0-9.]+x$`).MatchString(out) {
 		t.Errorf("no handshakes/s line:\n%s", out)
 	}
+	if !strings.Contains(out, "by the benchmark thread's CPU time") {
+		t.Errorf("no thread CPU time table:\n%s", out)
+	}
 	// The scaling table: variant, n, handshakes/s, speed-up, cores busy,
 	// CPU µs per handshake; the speed-up of the first n is 1 by definition.
 	for _, v := range []string{"wgxdp", "wireguard-go"} {
@@ -143,6 +146,9 @@ func TestHandshakeCommand(t *testing.T) {
 	}
 	if err := json.Unmarshal(b, &rep); err != nil {
 		t.Fatal(err)
+	}
+	if v := rep.Extra["thread_cpu_ns_per_op/x25519/shared-secret/0/wgxdp"]; v == "" {
+		t.Errorf("JSON lacks the thread CPU time of x25519 shared-secret: %v", rep.Extra)
 	}
 	par := 0
 	for _, r := range rep.Results {
