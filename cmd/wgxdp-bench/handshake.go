@@ -81,7 +81,7 @@ func checkPrimitives(scalar, point *[32]byte) error {
 }
 
 func runHandshake(args []string, stdout, stderr io.Writer) int {
-	fs := newFlags("handshake", "A full WireGuard handshake, ours beside wireguard-go's, and the primitives under it\n(X25519, BLAKE2s, HMAC-BLAKE2s) beside crypto/ecdh and golang.org/x/crypto, one goroutine;\nratio = baseline ns/op ÷ variant ns/op. Then full handshakes on n goroutines at once\n(GOMAXPROCS=n, for each n in --cpus) and the speed-up over the first n.", stderr)
+	fs := newFlags("handshake", "A full WireGuard handshake, ours beside wireguard-go's, and the primitives under it\n(X25519, BLAKE2s, HMAC-BLAKE2s, mac1 of 16 messages at once) beside crypto/ecdh and\ngolang.org/x/crypto, one goroutine;\nratio = baseline ns/op ÷ variant ns/op. Then full handshakes on n goroutines at once\n(GOMAXPROCS=n, for each n in --cpus) and the speed-up over the first n.", stderr)
 	benchtime := fs.String("benchtime", "1s", "time (or count, e.g. 100x) per measurement")
 	responders := fs.Int("responders", 128, "wireguard-go responder devices to go round, so that none sees\ntwo initiations within its 20 ms flood limit")
 	cpusFlag := fs.String("cpus", "1,"+strconv.Itoa(runtime.NumCPU()), "GOMAXPROCS settings (comma-separated) at which to run full\nhandshakes on that many goroutines at once, or \"none\"")
@@ -184,6 +184,7 @@ func runHandshake(args []string, stdout, stderr io.Writer) int {
 		benches = append(benches, blake2sBenches(n)...)
 	}
 	benches = append(benches, hmacBenches(64, scalar[:])...)
+	benches = append(benches, mac1Benches(scalar[:])...)
 
 	var results, cpuResults []result
 	for _, hb := range benches {
@@ -202,7 +203,11 @@ func runHandshake(args []string, stdout, stderr io.Writer) int {
 		if err != nil {
 			return fail(fmt.Errorf("%s %s %s: %w", hb.group, hb.op, hb.variant, err))
 		}
-		results = append(results, newResult(hb.group, hb.op, hb.size, 0, hb.variant, hb.base, r))
+		batch := 0
+		if hb.group == "mac1" {
+			batch = mac1Batch
+		}
+		results = append(results, newResult(hb.group, hb.op, hb.size, batch, hb.variant, hb.base, r))
 		c := results[len(results)-1]
 		c.NsPerOp = float64(cpu.Nanoseconds()) / float64(max(n, 1))
 		if c.Size > 0 && c.NsPerOp > 0 {
@@ -256,6 +261,43 @@ func runHandshake(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stdout, "wrote %s\n", *jsonPath)
 	}
 	return 0
+}
+
+// mac1Batch initiations (116 bytes up to mac1) have their mac1 checked at
+// once by MAC128Many, against x/crypto's New128 per message as
+// wireguard-go does it; ns/op is per batch.
+const mac1Batch = 16
+
+func mac1Benches(key []byte) []hsBench {
+	const n = 116
+	msgs := make([][]byte, mac1Batch)
+	for i := range msgs {
+		msgs[i] = make([]byte, n)
+		msgs[i][0] = byte(i)
+	}
+	return []hsBench{
+		{"mac1", "check", n, ours, xcrypto, func(b *testing.B) error {
+			var dst [mac1Batch][blake2s.Size128]byte
+			for b.Loop() {
+				blake2s.MAC128Many(dst[:], key, msgs)
+			}
+			return nil
+		}},
+		{"mac1", "check", n, xcrypto, xcrypto, func(b *testing.B) error {
+			var out []byte
+			for b.Loop() {
+				for _, m := range msgs {
+					h, err := xb.New128(key)
+					if err != nil {
+						return err
+					}
+					h.Write(m)
+					out = h.Sum(out[:0])
+				}
+			}
+			return nil
+		}},
+	}
 }
 
 func rand32(k *[32]byte) {

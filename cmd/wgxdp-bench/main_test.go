@@ -115,6 +115,9 @@ func TestHandshakeCommand(t *testing.T) {
 	for _, v := range []string{"wgxdp", "crypto/hmac+x/crypto"} {
 		rows = append(rows, row("hmac-blake2s", "mac", "64", "-", v))
 	}
+	for _, v := range []string{"wgxdp", "x/crypto"} {
+		rows = append(rows, row("mac1", "check", "116", "16", v))
+	}
 	for _, re := range rows {
 		if !re.MatchString(out) {
 			t.Errorf("no row matching %s:\n%s", re, out)
