@@ -31,17 +31,7 @@ func hashBlocksManyAVX2(h [][8]uint32, c [][2]uint32, flag uint32, blocks [][]by
 			}
 			return
 		}
-		if len(blocks) >= 8 {
-			// A full group: the kernel works on the caller's states in place.
-			var ptrs [8]*byte
-			for i := range ptrs {
-				ptrs[i] = &blocks[i][0]
-			}
-			amd64.Blake2sHashBlocks8((*[8][8]uint32)(h[:8]), (*[8][2]uint32)(c[:8]), flag, &ptrs, n)
-			h, c, blocks = h[8:], c[8:], blocks[8:]
-			continue
-		}
-		lanes := len(blocks)
+		lanes := min(len(blocks), 8)
 		var hh [8][8]uint32
 		var cc [8][2]uint32
 		var ptrs [8]*byte
