@@ -7,12 +7,13 @@
 // Usage:
 //
 //	wgxdp-bench crypto [--sizes 64,128,...] [--batch 16] [--benchtime 300ms] [--json FILE] [--svg FILE]
-//	wgxdp-bench handshake [--benchtime 1s] [--responders 128] [--json FILE]
+//	wgxdp-bench handshake [--benchtime 1s] [--responders 128] [--cpus 1,N] [--json FILE]
 //	wgxdp-bench tunnel [--pairs wgxdp,wireguard-go,veth] [--duration 5s] [--json FILE] [--svg FILE]
 //	wgxdp-bench help
 //
 // Timing uses testing.Benchmark, one goroutine at a time, so ns/op is the
-// cost on one core.
+// cost on one core; handshake --cpus also runs handshakes on several cores
+// at once, to show how they scale.
 package main
 
 import (
@@ -44,8 +45,9 @@ const usage = `usage: wgxdp-bench COMMAND [flags]
 commands:
   crypto     ChaCha20-Poly1305 (each usable implementation) and XChaCha20-Poly1305
              beside golang.org/x/crypto: Seal and Open per size, SealBatch
-  handshake  a full WireGuard handshake beside wireguard-go's, and X25519,
-             BLAKE2s and HMAC-BLAKE2s beside crypto/ecdh and golang.org/x/crypto
+  handshake  a full WireGuard handshake beside wireguard-go's (one core, and
+             handshakes/s on 1..N cores), and X25519, BLAKE2s, HMAC-BLAKE2s
+             and mac1 beside crypto/ecdh and golang.org/x/crypto
   tunnel     TCP, 64-byte UDP and ping through wgxdp, wireguard-go and a bare veth
              pair between network namespaces (root; iperf3, wg, ping)
   help       print this text, or the flags of COMMAND: wgxdp-bench help COMMAND
