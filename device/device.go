@@ -76,7 +76,8 @@ type Config struct {
 	//
 	// Mode fqcodel.ModeFIFO for a plain bounded FIFO. Zero fields take
 	// fqcodel's defaults, except PacketLimit, which defaults to three
-	// quarters of EgressSlots.
+	// quarters of EgressSlots, and MemoryLimit, which defaults to what
+	// PacketLimit packets of 9000 bytes need (the slots bound memory).
 	Egress fqcodel.Config
 	// EgressSlots is the number of packet buffers shared by all peers'
 	// queues (default 4096); when they are all queued, TUN reads wait.
@@ -181,6 +182,11 @@ func New(cfg Config) (*Device, error) {
 	}
 	if cfg.Egress.PacketLimit <= 0 {
 		cfg.Egress.PacketLimit = max(cfg.EgressSlots*3/4, 64)
+	}
+	if cfg.Egress.MemoryLimit <= 0 {
+		// The slots bound the memory already; fqcodel's 4 MiB default
+		// would cut a queue of 1420-byte packets short of PacketLimit.
+		cfg.Egress.MemoryLimit = min(cfg.Egress.PacketLimit*9000, fqcodel.MaxMemoryLimit)
 	}
 	d.egressCfg = cfg.Egress
 	d.cfg = cfg
