@@ -148,20 +148,25 @@ func (q *Queue[T]) codelDequeue(fi int32, now int64) int32 {
 			n = q.popFlow(fi)
 			q.shouldDrop(c, n, now)
 		}
-		c.dropping = true
-		// If the queue went bad again soon after the last dropping spell,
-		// the drop rate that controlled it then is a good start now: the
-		// count "memory" (RFC 8289 §5.5; Linux's count - lastcount).
-		delta := c.count - c.lastcount
-		if delta > 1 && now-c.dropNext < 16*q.interval {
-			c.count = delta
-			c.setInvSqrt()
-		} else {
-			c.count = 1
-			c.invSqrt = invSqrtOne
-		}
-		c.lastcount = c.count
-		c.dropNext = controlLaw(now, q.interval, c.invSqrt)
+		c.startDropping(now, q.interval)
 	}
 	return n
+}
+
+// startDropping enters the dropping state at now, after its first drop or
+// mark. If the queue went bad again soon after the last dropping spell,
+// the drop rate that controlled it then is a good start now: the count
+// "memory" (RFC 8289 §5.5; Linux's count - lastcount).
+func (c *codel) startDropping(now, interval int64) {
+	c.dropping = true
+	delta := c.count - c.lastcount
+	if delta > 1 && now-c.dropNext < 16*interval {
+		c.count = delta
+		c.setInvSqrt()
+	} else {
+		c.count = 1
+		c.invSqrt = invSqrtOne
+	}
+	c.lastcount = c.count
+	c.dropNext = controlLaw(now, interval, c.invSqrt)
 }

@@ -53,17 +53,7 @@ func (d *CoDel) Drop(sojourn, now int64) bool {
 	if !above {
 		return false
 	}
-	c.dropping = true
-	delta := c.count - c.lastcount
-	if delta > 1 && now-c.dropNext < 16*d.interval {
-		c.count = delta
-		c.setInvSqrt()
-	} else {
-		c.count = 1
-		c.invSqrt = invSqrtOne
-	}
-	c.lastcount = c.count
-	c.dropNext = controlLaw(now, d.interval, c.invSqrt)
+	c.startDropping(now, d.interval)
 	return true
 }
 

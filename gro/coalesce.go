@@ -49,20 +49,9 @@ const maxUDPSegments = 64
 // Coalesce returns an error wrapping ErrNoRoom and changes nothing.
 func Coalesce(b *packet.Batch, opts Options) error {
 	pkts := b.Packets()
-	for _, s := range pkts {
-		if s.Headroom() < VirtioNetHdrLen {
-			return errNoHeadroom
-		}
-	}
-	maxSize := opts.MaxSize
-	if maxSize <= 0 || maxSize > maxIPLen {
-		maxSize = maxIPLen
-	}
-	if !opts.TCP && !opts.UDP {
-		for _, s := range pkts {
-			clear(s.Push(VirtioNetHdrLen))
-		}
-		return nil
+	maxSize, merge, err := prepareCoalesce(pkts, opts)
+	if !merge {
+		return err
 	}
 	var t table // on the stack: no allocation per batch
 	t.opts, t.maxSize = opts, maxSize
@@ -91,6 +80,29 @@ func Coalesce(b *packet.Batch, opts Options) error {
 		b.Compact(func(s *packet.Slot) bool { return s.Len() > 0 })
 	}
 	return nil
+}
+
+// prepareCoalesce checks pkts' headroom and resolves opts.MaxSize. It
+// reports merge false when there is nothing to merge: an error (pkts
+// unchanged), or no merging wanted (each packet then has a zero
+// VirtioNetHdr in front).
+func prepareCoalesce(pkts []*packet.Slot, opts Options) (maxSize int, merge bool, err error) {
+	for _, s := range pkts {
+		if s.Headroom() < VirtioNetHdrLen {
+			return 0, false, errNoHeadroom
+		}
+	}
+	maxSize = opts.MaxSize
+	if maxSize <= 0 || maxSize > maxIPLen {
+		maxSize = maxIPLen
+	}
+	if !opts.TCP && !opts.UDP {
+		for _, s := range pkts {
+			clear(s.Push(VirtioNetHdrLen))
+		}
+		return maxSize, false, nil
+	}
+	return maxSize, true, nil
 }
 
 // flowKey identifies a flow. For IPv4 the addresses use the first 4 bytes.

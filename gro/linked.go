@@ -62,20 +62,12 @@ func CoalesceLinked(b *packet.Batch, opts Options, l *Linked) error {
 	if len(pkts) > packet.MaxBatch {
 		return errTooManySegs
 	}
-	for _, s := range pkts {
-		if s.Headroom() < VirtioNetHdrLen {
-			return errNoHeadroom
-		}
+	maxSize, merge, err := prepareCoalesce(pkts, opts)
+	if err != nil {
+		return err
 	}
-	l.reset(len(pkts))
-	maxSize := opts.MaxSize
-	if maxSize <= 0 || maxSize > maxIPLen {
-		maxSize = maxIPLen
-	}
-	if !opts.TCP && !opts.UDP {
-		for _, s := range pkts {
-			clear(s.Push(VirtioNetHdrLen))
-		}
+	l.reset(len(pkts)) // nothing merged yet: Restore takes the headers off
+	if !merge {
 		return nil
 	}
 	var t table // on the stack: no allocation per batch

@@ -213,14 +213,10 @@ func (w *tunWriter) writeLinked(fd int) bool {
 		w.iov = iov
 		for {
 			err := writev(fd, iov)
-			if err == unix.EINTR {
-				continue
-			}
-			if err == unix.EAGAIN {
+			if retry, wait := w.outcome(err); wait {
 				return false
-			}
-			if err != nil && w.err == nil {
-				w.err = err
+			} else if retry {
+				continue
 			}
 			if err == nil && len(iov) > 1 {
 				w.stats.superWritten.Add(1)

@@ -501,19 +501,32 @@ func (w *tunWriter) write(fd uintptr) bool {
 			} else {
 				_, err = unix.Write(int(fd), s.Data())
 			}
-			if err == unix.EINTR {
-				continue
-			}
-			if err == unix.EAGAIN {
+			if retry, wait := w.outcome(err); wait {
 				return false
+			} else if !retry {
+				break
 			}
-			if err != nil && w.err == nil {
-				w.err = err
-			}
-			break
 		}
 	}
 	return true
+}
+
+// outcome sorts the error of one write: retry it (EINTR), wait until the
+// fd is writable (EAGAIN), or neither — the packet is done with, and the
+// first other error is kept in w.err.
+func (w *tunWriter) outcome(err error) (retry, wait bool) {
+	switch err {
+	case unix.EINTR:
+		return true, false
+	case unix.EAGAIN:
+		return false, true
+	case nil:
+	default:
+		if w.err == nil {
+			w.err = err
+		}
+	}
+	return false, false
 }
 
 // getWriter takes a free write state, or makes one while fewer than
