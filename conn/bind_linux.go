@@ -80,10 +80,17 @@ type StdNetBind struct {
 	// GROBuffers is the number of 64 KiB buffers each GRO receive function
 	// reads into per recvmmsg; 0 means 8 (512 KiB per socket).
 	GROBuffers int
+	// PriorityMax is the largest datagram (UDP payload bytes) steered to
+	// the priority socket (see priority_linux.go); 0 means
+	// WGXDP_UDP_PRIORITY or DefaultPriorityMax, negative no priority
+	// socket.
+	PriorityMax int
 
 	mu   sync.RWMutex // guards the fields below; Send takes it for reading
 	v4   *udpSocket
 	v6   *udpSocket
+	v4p  *udpSocket // priority sockets, nil if none
+	v6p  *udpSocket
 	mark uint32
 }
 
@@ -96,13 +103,16 @@ type udpSocket struct {
 	// for good by a send error that blames it.
 	gso atomic.Bool
 	// gro is set at Open if UDP_GRO is on.
-	gro   bool
-	stats offloadCounters
+	gro bool
+	// priority marks the priority socket of the port's group.
+	priority bool
+	stats    offloadCounters
 }
 
 type offloadCounters struct {
 	gsoSends, gsoSegments, gsoFallbacks atomic.Uint64
 	groDatagrams, groSegments           atomic.Uint64
+	received                            atomic.Uint64 // datagrams (segments) read
 }
 
 // OffloadStats says which offloads a StdNetBind's open sockets use and
@@ -118,6 +128,11 @@ type OffloadStats struct {
 	// GRODatagrams counts coalesced datagrams received and GROSegments
 	// the datagrams split out of them.
 	GRODatagrams, GROSegments uint64
+	// Priority4 and Priority6 say whether a priority socket shares the
+	// IPv4 / IPv6 port; PriorityDatagrams counts what they received and
+	// Datagrams what all sockets received.
+	Priority4, Priority6         bool
+	PriorityDatagrams, Datagrams uint64
 }
 
 // OffloadStats reports the offload state and counters of the open sockets.
@@ -125,13 +140,19 @@ func (b *StdNetBind) OffloadStats() OffloadStats {
 	b.mu.RLock()
 	defer b.mu.RUnlock()
 	var st OffloadStats
-	for _, s := range []*udpSocket{b.v4, b.v6} {
+	st.Priority4, st.Priority6 = b.v4p != nil, b.v6p != nil
+	for _, s := range []*udpSocket{b.v4, b.v6, b.v4p, b.v6p} {
 		if s == nil {
 			continue
 		}
-		if s == b.v4 {
+		st.Datagrams += s.stats.received.Load()
+		if s.priority {
+			st.PriorityDatagrams += s.stats.received.Load()
+		}
+		switch s {
+		case b.v4:
 			st.GSO4, st.GRO4 = s.gso.Load(), s.gro
-		} else {
+		case b.v6:
 			st.GSO6, st.GRO6 = s.gso.Load(), s.gro
 		}
 		st.GSOSends += s.stats.gsoSends.Load()
@@ -176,6 +197,7 @@ func (b *StdNetBind) Open(port uint16) ([]ReceiveFunc, uint16, error) {
 		return nil, 0, ErrBindAlreadyOpen
 	}
 	wantGSO, wantGRO, sockBuf, groBufs := b.options()
+	prio := b.priorityMax()
 	var (
 		v4, v6 *udpSocket
 		actual uint16
@@ -183,7 +205,7 @@ func (b *StdNetBind) Open(port uint16) ([]ReceiveFunc, uint16, error) {
 	)
 	for tries := 0; ; tries++ {
 		actual = port
-		v4, actual, err = listenUDP("udp4", port, sockBuf, b.sendBuffer(sockBuf))
+		v4, actual, err = listenUDP("udp4", port, sockBuf, b.sendBuffer(sockBuf), false)
 		if err != nil && !errors.Is(err, syscall.EAFNOSUPPORT) {
 			return nil, 0, err
 		}
@@ -191,7 +213,7 @@ func (b *StdNetBind) Open(port uint16) ([]ReceiveFunc, uint16, error) {
 			actual = port
 		}
 		var p6 uint16
-		v6, p6, err = listenUDP("udp6", actual, sockBuf, b.sendBuffer(sockBuf))
+		v6, p6, err = listenUDP("udp6", actual, sockBuf, b.sendBuffer(sockBuf), false)
 		if v6 != nil {
 			actual = p6
 		}
@@ -208,39 +230,57 @@ func (b *StdNetBind) Open(port uint16) ([]ReceiveFunc, uint16, error) {
 	if v4 == nil && v6 == nil {
 		return nil, 0, fmt.Errorf("conn: open port %d: %w", port, syscall.EAFNOSUPPORT)
 	}
+	// Priority sockets: best effort, the port works without them.
+	var v4p, v6p *udpSocket
+	if prio > 0 && v4 != nil {
+		v4p, _ = openPriority("udp4", actual, v4, prio, sockBuf)
+	}
+	if prio > 0 && v6 != nil {
+		v6p, _ = openPriority("udp6", actual, v6, prio, sockBuf)
+	}
+	closeAll := func() { closeSockets(v4, v6, v4p, v6p) }
 	if b.mark != 0 {
-		for _, s := range []*udpSocket{v4, v6} {
+		for _, s := range []*udpSocket{v4, v6, v4p, v6p} {
 			if err := s.setMark(b.mark); err != nil {
-				v4.close()
-				v6.close()
+				closeAll()
 				return nil, 0, err
 			}
 		}
 	}
 	var fns []ReceiveFunc
-	for _, s := range []*udpSocket{v4, v6} {
+	for _, s := range []*udpSocket{v4, v4p, v6, v6p} {
 		if s == nil {
 			continue
 		}
-		s.probeOffloads(wantGSO, wantGRO)
+		s.probeOffloads(wantGSO && !s.priority, wantGRO)
 		n := 0
 		if s.gro {
 			n = groBufs
+			if s.priority {
+				n = min(n, priorityGROBuffers)
+			}
 		}
 		fns = append(fns, newReceiver(s, StdBatchSize, n).receive)
 	}
-	b.v4, b.v6 = v4, v6
+	b.v4, b.v6, b.v4p, b.v6p = v4, v6, v4p, v6p
 	return fns, actual, nil
 }
 
 // listenUDP opens a socket of network ("udp4" or "udp6") on port of all
-// addresses, with PKTINFO on, IPV6_V6ONLY for udp6 and big buffers, and
-// returns the port bound. A nil socket with a nil error cannot happen.
-func listenUDP(network string, port uint16, sockBuf, sndBuf int) (*udpSocket, uint16, error) {
+// addresses, with PKTINFO on, IPV6_V6ONLY for udp6, big buffers and, if
+// reuse, SO_REUSEPORT (the priority socket), and returns the port
+// bound. A nil socket with a nil error cannot happen.
+func listenUDP(network string, port uint16, sockBuf, sndBuf int, reuse bool) (*udpSocket, uint16, error) {
 	lc := net.ListenConfig{Control: func(network, _ string, c syscall.RawConn) error {
 		var err error
 		cerr := c.Control(func(fd uintptr) {
 			setBuffers(int(fd), sockBuf, sndBuf)
+			if reuse {
+				err = unix.SetsockoptInt(int(fd), unix.SOL_SOCKET, unix.SO_REUSEPORT, 1)
+				if err != nil {
+					return
+				}
+			}
 			// Receive times, for the CoDel on the receive buffer
 			// (device); a kernel before 5.1 lacks the option: no times.
 			_ = unix.SetsockoptInt(int(fd), unix.SOL_SOCKET, unix.SO_TIMESTAMPNS_NEW, 1)
@@ -326,6 +366,15 @@ func (s *udpSocket) close() error {
 	return s.conn.Close()
 }
 
+// closeSockets closes the non-nil sockets and joins their errors.
+func closeSockets(socks ...*udpSocket) error {
+	var errs []error
+	for _, s := range socks {
+		errs = append(errs, s.close())
+	}
+	return errors.Join(errs...)
+}
+
 func (s *udpSocket) setMark(mark uint32) error {
 	if s == nil {
 		return nil
@@ -347,8 +396,8 @@ func (s *udpSocket) setMark(mark uint32) error {
 func (b *StdNetBind) Close() error {
 	b.mu.Lock()
 	defer b.mu.Unlock()
-	err := errors.Join(b.v4.close(), b.v6.close())
-	b.v4, b.v6 = nil, nil
+	err := closeSockets(b.v4, b.v6, b.v4p, b.v6p)
+	b.v4, b.v6, b.v4p, b.v6p = nil, nil, nil, nil
 	return err
 }
 
@@ -358,10 +407,12 @@ func (b *StdNetBind) SetMark(mark uint32) error {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	b.mark = mark
-	if err := b.v4.setMark(mark); err != nil {
-		return err
+	for _, s := range []*udpSocket{b.v4, b.v6, b.v4p, b.v6p} {
+		if err := s.setMark(mark); err != nil {
+			return err
+		}
 	}
-	return b.v6.setMark(mark)
+	return nil
 }
 
 // ParseEndpoint implements Bind.

@@ -214,6 +214,7 @@ func (r *receiver) receive(b *packet.Batch) error {
 			b.N++
 		}
 		if b.N > 0 {
+			r.sock.stats.received.Add(uint64(b.N))
 			return nil
 		}
 	}
@@ -232,6 +233,7 @@ func (r *receiver) receiveGRO(b *packet.Batch) error {
 		b.N = 0
 		r.fill(b)
 		if b.N > 0 {
+			r.sock.stats.received.Add(uint64(b.N))
 			return nil
 		}
 		r.prepare(len(r.m.hdrs))

@@ -52,6 +52,13 @@ const (
 // sizes, of which the last may be shorter, at most maxGSOSegments of them
 // and at most maxPayload bytes in all. An empty datagram is never coalesced
 // (a segment cannot be empty). A run of 1 is sent without UDP_SEGMENT.
+//
+// A shorter last datagram that is small enough for a receiver's priority
+// socket (DefaultPriorityMax; the peer's own setting is unknown here) is
+// left to start the next message: as the tail of the run it would arrive
+// in one skb with the run, which the receiver's program steers by its
+// whole length to the bulk socket. This is what an ICMP echo or a TCP ACK
+// read from the TUN right after a bulk flow's packets would otherwise be.
 func gsoRun(pkts []*packet.Slot, maxPayload int) (count, segSize int) {
 	segSize = pkts[0].Len()
 	if segSize == 0 {
@@ -61,7 +68,7 @@ func gsoRun(pkts []*packet.Slot, maxPayload int) (count, segSize int) {
 	count = 1
 	for count < len(pkts) && count < maxGSOSegments {
 		l := pkts[count].Len()
-		if l == 0 || l > segSize || total+l > maxPayload {
+		if l == 0 || l > segSize || total+l > maxPayload || (l < segSize && l <= DefaultPriorityMax) {
 			break
 		}
 		total += l

@@ -189,10 +189,14 @@ func TestGSORuns(t *testing.T) {
 		sizes []int
 		want  []int // datagrams per message
 	}{
-		{"64+short", sizes64(), []int{45, 20}},
+		// The short last datagram (100 B) is small enough for a receiver's
+		// priority socket: it goes alone, not as the run's tail.
+		{"64+short", sizes64(), []int{45, 19, 1}},
 		{"one", []int{100}, []int{1}},
 		{"longer ends run", []int{100, 100, 101, 101}, []int{2, 2}},
-		{"shorter ends run", []int{100, 100, 99, 99}, []int{3, 1}},
+		{"shorter ends run", []int{400, 400, 399, 399}, []int{3, 1}},
+		{"small tail alone", []int{400, 400, DefaultPriorityMax, 10}, []int{2, 1, 1}},
+		{"small equal run", []int{100, 100, 100, 99}, []int{3, 1}},
 		{"empty alone", []int{10, 0, 10, 10}, []int{1, 1, 2}},
 		{"64 segments", func() []int {
 			s := make([]int, 70)

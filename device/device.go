@@ -105,6 +105,10 @@ type Device struct {
 	fwmark     uint32
 	bindOpen   bool
 	recvWG     sync.WaitGroup
+	// sojourn is each receive function's histogram of the time datagrams
+	// waited in the socket before the pipeline took them (the Bind's
+	// receive functions in order; the last is shared by any beyond).
+	sojourn [4]sojournHist
 
 	allowed *allowedips.Table[*Peer]
 	indices indexTable
@@ -277,9 +281,9 @@ func (d *Device) openBindLocked(port uint16) error {
 	}
 	d.listenPort = actual
 	d.bindOpen = true
-	for _, fn := range fns {
+	for k, fn := range fns {
 		d.recvWG.Add(1)
-		go d.routineReceive(fn)
+		go d.routineReceive(fn, &d.sojourn[min(k, len(d.sojourn)-1)])
 	}
 	return nil
 }

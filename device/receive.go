@@ -44,7 +44,7 @@ import (
 //
 // Nothing is allocated per packet; the two batches belong to the goroutine.
 
-func (d *Device) routineReceive(fn conn.ReceiveFunc) {
+func (d *Device) routineReceive(fn conn.ReceiveFunc, hist *sojournHist) {
 	defer d.recvWG.Done()
 	in := packet.NewBatch(d.batchSize, d.slotSize)
 	deliver := packet.NewBatch(d.batchSize, d.slotSize)
@@ -101,12 +101,15 @@ func (d *Device) routineReceive(fn conn.ReceiveFunc) {
 				d.stats.malformed.Add(1)
 			}
 		}
-		if aqm != nil && len(idx) > 0 {
+		if len(idx) > 0 && in.Slots[idx[0]].RxTime != 0 {
 			now := d.clk.Now().UnixNano()
 			for k, i := range idx {
 				signal[k] = false
 				if rx := in.Slots[i].RxTime; rx != 0 {
-					signal[k] = aqm.Drop(max(now-rx, 0), now)
+					hist.add(now - rx)
+					if aqm != nil {
+						signal[k] = aqm.Drop(max(now-rx, 0), now)
+					}
 				}
 			}
 		}

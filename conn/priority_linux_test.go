@@ -1,0 +1,164 @@
+package conn
+
+import (
+	"errors"
+	"net"
+	"net/netip"
+	"os"
+	"strconv"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/wgxdp/wgxdp/packet"
+)
+
+// TestMain turns the priority socket off for the package's other tests:
+// they read everything from the first receive function of a family. The
+// tests here ask for it with the PriorityMax field, which wins over the
+// environment.
+func TestMain(m *testing.M) {
+	os.Setenv(envPriority, "0")
+	os.Exit(m.Run())
+}
+
+// openPrio opens b on port 0 and returns its receive functions in Open's
+// order: IPv4 main, IPv4 priority, IPv6 main, IPv6 priority.
+func openPrio(t *testing.T, b *StdNetBind) (fns []ReceiveFunc, port uint16) {
+	t.Helper()
+	fns, port, err := b.Open(0)
+	if err != nil {
+		t.Fatalf("Open: %v", err)
+	}
+	t.Cleanup(func() { b.Close() })
+	st := b.OffloadStats()
+	if !st.Priority4 || (b.v6 != nil && !st.Priority6) {
+		t.Fatalf("no priority socket: %+v", st)
+	}
+	if want := 2 + 2*btoi(b.v6 != nil); len(fns) != want {
+		t.Fatalf("%d receive functions, want %d", len(fns), want)
+	}
+	return fns, port
+}
+
+func btoi(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
+}
+
+// TestPrioritySocket: datagrams of at most PriorityMax bytes arrive on the
+// priority socket's receive function, longer ones and GSO runs of small
+// ones (one skb longer than the threshold) on the main one; both
+// families; the counters add up.
+func TestPrioritySocket(t *testing.T) {
+	rx := &StdNetBind{PriorityMax: 256}
+	fns, port := openPrio(t, rx)
+	tx := &StdNetBind{PriorityMax: -1}
+	openWith(t, tx)
+	watchdog(t, rx, 20*time.Second)
+	watchdog(t, tx, 20*time.Second)
+	in := packet.NewBatch(StdBatchSize, packet.SlotSize(1500))
+	for fam, addr := range []string{"127.0.0.1", "::1"} {
+		if fam == 1 && rx.v6 == nil {
+			continue
+		}
+		main, prio := fns[2*fam], fns[2*fam+1]
+		dst := Endpoint{Dst: netip.AddrPortFrom(netip.MustParseAddr(addr), port)}
+		for _, c := range []struct {
+			name  string
+			sizes []int
+			prio  bool
+		}{
+			{"small", []int{32}, true},
+			{"at the threshold", []int{256}, true},
+			{"above", []int{257}, false},
+			{"full size", []int{1452}, false},
+			// Sent as one GSO skb of 20×96 bytes where GSO works: the
+			// program sees 1920 bytes. Without GSO they are single
+			// datagrams and go to the priority socket.
+			{"gso run of small", repeat(96, 20), !tx.OffloadStats().GSO4},
+		} {
+			out := fillBatch(c.sizes)
+			if err := tx.Send(out, dst); err != nil {
+				t.Fatalf("%s %s: Send: %v", addr, c.name, err)
+			}
+			fn := main
+			if c.prio {
+				fn = prio
+			}
+			got := receiveN(t, fn, in, len(c.sizes))
+			for i, g := range got {
+				if len(g.p) != c.sizes[i] {
+					t.Errorf("%s %s: datagram %d is %d bytes, want %d", addr, c.name, i, len(g.p), c.sizes[i])
+				}
+			}
+		}
+	}
+	st := rx.OffloadStats()
+	if st.PriorityDatagrams == 0 || st.Datagrams <= st.PriorityDatagrams {
+		t.Errorf("counters: %d datagrams, %d on the priority sockets", st.Datagrams, st.PriorityDatagrams)
+	}
+}
+
+func repeat(n, count int) []int {
+	s := make([]int, count)
+	for i := range s {
+		s[i] = n
+	}
+	return s
+}
+
+// TestPriorityPortExclusive: the port stays as exclusive as without the
+// priority socket — a second StdNetBind, or a plain socket, cannot bind
+// it — and Close frees it for a new Open, which gets its priority sockets
+// again.
+func TestPriorityPortExclusive(t *testing.T) {
+	a := &StdNetBind{PriorityMax: 256}
+	_, port := openPrio(t, a)
+	for _, b := range []*StdNetBind{{PriorityMax: 256}, {PriorityMax: -1}} {
+		if _, _, err := b.Open(port); !errors.Is(err, syscall.EADDRINUSE) {
+			b.Close()
+			t.Fatalf("second Open(%d) (PriorityMax %d): %v, want EADDRINUSE", port, b.PriorityMax, err)
+		}
+	}
+	if c, err := net.ListenPacket("udp4", ":"+strconv.Itoa(int(port))); err == nil {
+		c.Close()
+		t.Fatalf("a plain socket could bind port %d", port)
+	}
+	if err := a.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := a.Open(port); err != nil {
+		t.Fatalf("reopen on %d: %v", port, err)
+	}
+	if st := a.OffloadStats(); !st.Priority4 {
+		t.Fatalf("reopened without a priority socket: %+v", st)
+	}
+	a.Close()
+}
+
+// TestPriorityOff: WGXDP_UDP_PRIORITY=0 (TestMain) and a negative
+// PriorityMax leave one socket per family.
+func TestPriorityOff(t *testing.T) {
+	for _, b := range []*StdNetBind{{}, {PriorityMax: -1}} {
+		fns, _, err := b.Open(0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		st := b.OffloadStats()
+		if st.Priority4 || st.Priority6 || len(fns) > 2 {
+			t.Errorf("PriorityMax %d: %d receive functions, %+v", b.PriorityMax, len(fns), st)
+		}
+		b.Close()
+	}
+	t.Setenv(envPriority, "300")
+	if got := (&StdNetBind{}).priorityMax(); got != 300 {
+		t.Errorf("WGXDP_UDP_PRIORITY=300: %d", got)
+	}
+	t.Setenv(envPriority, "")
+	if got := (&StdNetBind{}).priorityMax(); got != DefaultPriorityMax {
+		t.Errorf("default: %d", got)
+	}
+}
