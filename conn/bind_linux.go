@@ -24,6 +24,7 @@ import (
 
 	"golang.org/x/sys/unix"
 
+	"github.com/wgxdp/wgxdp/internal/rtlane"
 	"github.com/wgxdp/wgxdp/packet"
 )
 
@@ -85,6 +86,9 @@ type StdNetBind struct {
 	// WGXDP_UDP_PRIORITY or DefaultPriorityMax, negative no priority
 	// socket.
 	PriorityMax int
+	// NoRealtime keeps the priority sockets' receive threads at ordinary
+	// priority (so does WGXDP_RT=0); see package rtlane.
+	NoRealtime bool
 
 	mu   sync.RWMutex // guards the fields below; Send takes it for reading
 	v4   *udpSocket
@@ -113,6 +117,7 @@ type offloadCounters struct {
 	gsoSends, gsoSegments, gsoFallbacks atomic.Uint64
 	groDatagrams, groSegments           atomic.Uint64
 	received                            atomic.Uint64 // datagrams (segments) read
+	rtDemotions                         atomic.Uint64
 }
 
 // OffloadStats says which offloads a StdNetBind's open sockets use and
@@ -133,6 +138,10 @@ type OffloadStats struct {
 	// Datagrams what all sockets received.
 	Priority4, Priority6         bool
 	PriorityDatagrams, Datagrams uint64
+	// RealtimeDemotions counts the times a priority receiver spent its
+	// realtime budget (a flood of small datagrams) and went back to
+	// ordinary priority for a while.
+	RealtimeDemotions uint64
 }
 
 // OffloadStats reports the offload state and counters of the open sockets.
@@ -146,6 +155,7 @@ func (b *StdNetBind) OffloadStats() OffloadStats {
 			continue
 		}
 		st.Datagrams += s.stats.received.Load()
+		st.RealtimeDemotions += s.stats.rtDemotions.Load()
 		if s.priority {
 			st.PriorityDatagrams += s.stats.received.Load()
 		}
@@ -260,7 +270,11 @@ func (b *StdNetBind) Open(port uint16) ([]ReceiveFunc, uint16, error) {
 				n = min(n, priorityGROBuffers)
 			}
 		}
-		fns = append(fns, newReceiver(s, StdBatchSize, n).receive)
+		r := newReceiver(s, StdBatchSize, n)
+		if s.priority && !b.NoRealtime && rtlane.Enabled() {
+			r.rt = rtlane.New(&s.stats.rtDemotions)
+		}
+		fns = append(fns, r.receive)
 	}
 	b.v4, b.v6, b.v4p, b.v6p = v4, v6, v4p, v6p
 	return fns, actual, nil

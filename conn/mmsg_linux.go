@@ -29,6 +29,7 @@ import (
 
 	"golang.org/x/sys/unix"
 
+	"github.com/wgxdp/wgxdp/internal/rtlane"
 	"github.com/wgxdp/wgxdp/packet"
 )
 
@@ -92,6 +93,10 @@ type receiver struct {
 	got  int        // datagrams in dg
 	next int        // first datagram in dg not fully handed out
 	off  int        // bytes of dg[next] already handed out
+
+	// rt is the priority socket's realtime lane (package rtlane); the
+	// zero Lane, off, for the others.
+	rt rtlane.Lane
 }
 
 // datagram is one message of a GRO receive, possibly coalesced.
@@ -132,7 +137,16 @@ func (r *receiver) read(fd uintptr) bool {
 		case unix.EINTR:
 			continue
 		case unix.EAGAIN:
-			return false
+			if !r.rt.On() {
+				return false // park in the netpoller
+			}
+			// Realtime: wait on this thread. On a timeout, report
+			// nothing read, so that recvmmsg's caller checks for Close.
+			if rtlane.Wait(fd) {
+				continue
+			}
+			r.n, r.errno = 0, 0
+			return true
 		}
 		r.n, r.errno = int(n), e
 		return true
@@ -177,6 +191,7 @@ func (r *receiver) control(i int) []byte {
 // headroom (or, with GRO, into the receiver's buffers; see receiveGRO).
 // Datagrams too large for a slot are dropped.
 func (r *receiver) receive(b *packet.Batch) error {
+	r.rt.Enter()
 	if r.gro {
 		return r.receiveGRO(b)
 	}
@@ -215,6 +230,7 @@ func (r *receiver) receive(b *packet.Batch) error {
 		}
 		if b.N > 0 {
 			r.sock.stats.received.Add(uint64(b.N))
+			r.rt.Account(b.N)
 			return nil
 		}
 	}
@@ -234,6 +250,7 @@ func (r *receiver) receiveGRO(b *packet.Batch) error {
 		r.fill(b)
 		if b.N > 0 {
 			r.sock.stats.received.Add(uint64(b.N))
+			r.rt.Account(b.N)
 			return nil
 		}
 		r.prepare(len(r.m.hdrs))

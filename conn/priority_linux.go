@@ -22,6 +22,12 @@ package conn
 // threshold may see some reordering, which the replay window (8128
 // packets) and TCP tolerate.
 //
+// Its receive function runs on a realtime thread (package rtlane: SCHED_FIFO
+// within a budget of packets per window) unless NoRealtime or WGXDP_RT=0:
+// with every CPU busy, an empty socket alone still left a datagram waiting
+// p99 8–16 ms for its reader to be scheduled. The TUN's express queue
+// (tun/express_linux.go) is the same lane in the other direction.
+//
 // Sends always leave from the main socket. A kernel without
 // SO_ATTACH_REUSEPORT_CBPF (before 4.5), or a failure to open the second
 // socket, leaves the main socket alone on the port.

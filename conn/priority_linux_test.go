@@ -10,6 +10,9 @@ import (
 	"testing"
 	"time"
 
+	"golang.org/x/sys/unix"
+
+	"github.com/wgxdp/wgxdp/internal/rtlane"
 	"github.com/wgxdp/wgxdp/packet"
 )
 
@@ -160,5 +163,72 @@ func TestPriorityOff(t *testing.T) {
 	t.Setenv(envPriority, "")
 	if got := (&StdNetBind{}).priorityMax(); got != DefaultPriorityMax {
 		t.Errorf("default: %d", got)
+	}
+}
+
+// TestPriorityRealtime: the priority socket's receive function runs on a
+// SCHED_FIFO thread (as root), and a flood of small datagrams — more than
+// the lane's budget in one window — sends it back to SCHED_OTHER and is
+// counted, while every datagram still arrives.
+func TestPriorityRealtime(t *testing.T) {
+	if os.Geteuid() != 0 {
+		t.Skip("needs root (CAP_SYS_NICE) for SCHED_FIFO")
+	}
+	t.Setenv(rtlane.Env, "")
+	// A budget this test's sender can exceed on a busy machine: 50 per
+	// 100 ms.
+	defer func(w time.Duration, b int) { rtlane.Window, rtlane.Budget = w, b }(rtlane.Window, rtlane.Budget)
+	rtlane.Window, rtlane.Budget = 100*time.Millisecond, 50
+	rx := &StdNetBind{PriorityMax: 256}
+	fns, port := openPrio(t, rx)
+	tx := &StdNetBind{PriorityMax: -1, DisableGSO: true} // one skb per datagram
+	openWith(t, tx)
+	watchdog(t, rx, 20*time.Second)
+	dst := Endpoint{Dst: netip.AddrPortFrom(netip.MustParseAddr("127.0.0.1"), port)}
+	const flood = 1000
+	type result struct {
+		first, after uint32 // policies after the first datagram, after the flood
+		n            int
+		err          error
+	}
+	res := make(chan result, 1)
+	go func() {
+		// The receive function locks this goroutine to its thread; the
+		// thread ends with it.
+		var r result
+		in := packet.NewBatch(StdBatchSize, packet.SlotSize(1500))
+		for r.n < flood+1 {
+			if r.err = fns[1](in); r.err != nil {
+				break
+			}
+			if r.n == 0 {
+				a, _ := unix.SchedGetAttr(0, 0)
+				r.first = a.Policy
+			}
+			r.n += in.N
+		}
+		a, _ := unix.SchedGetAttr(0, 0)
+		r.after = a.Policy
+		res <- r
+	}()
+	if err := tx.Send(fillBatch([]int{64}), dst); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(50 * time.Millisecond)
+	for sent := 0; sent < flood; sent += 100 {
+		if err := tx.Send(fillBatch(repeat(64, 100)), dst); err != nil {
+			t.Fatal(err)
+		}
+	}
+	r := <-res
+	if r.err != nil {
+		t.Fatalf("after %d datagrams: %v", r.n, r.err)
+	}
+	if r.first != unix.SCHED_FIFO {
+		t.Errorf("policy %d on the first datagram, want SCHED_FIFO", r.first)
+	}
+	st := rx.OffloadStats()
+	if st.RealtimeDemotions == 0 || r.after != unix.SCHED_NORMAL {
+		t.Errorf("after a flood of %d: %d demotions, policy %d; want ≥ 1 and SCHED_OTHER", flood, st.RealtimeDemotions, r.after)
 	}
 }

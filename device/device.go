@@ -253,9 +253,13 @@ func (d *Device) Up() error {
 			queues = append(queues, mq.Queue(i))
 		}
 	}
-	for _, q := range queues {
+	express := -1
+	if e, ok := d.cfg.TUN.(interface{ ExpressQueue() (int, error) }); ok && len(queues) > 1 {
+		express, _ = e.ExpressQueue()
+	}
+	for i, q := range queues {
 		d.wg.Add(1)
-		go d.routineReadFromTUN(q)
+		go d.routineReadFromTUN(q, i == express)
 	}
 	for _, p := range d.peers {
 		p.start()

@@ -107,6 +107,7 @@ type egress struct {
 	slow     atomic.Bool
 	limit    atomic.Int32  // the adaptive batch size (nextLimit)
 	direct   atomic.Uint64 // packets sent by a reader, past the queue
+	express  atomic.Uint64 // packets sent by the express queue's reader
 	wake     chan struct{}
 	quit     chan struct{}
 	quitOnce sync.Once
@@ -156,6 +157,27 @@ func (p *Peer) transmit(b *packet.Batch, idx []int, fresh []*packet.Slot, direct
 		p.eg.busy.Store(false)
 	}
 	return p.enqueue(b, idx, fresh)
+}
+
+// sendExpress seals and sends a peer's packets of one express-queue read
+// (the slots of b at idx) at once, in the reader's own slots, whatever the
+// peer's queue holds and whoever else is sending for it: they are small
+// and few (the express queue takes packets of at most 224 bytes, and its
+// reader's realtime budget bounds their rate), and a sparse flow's packet
+// should not wait behind a bulk backlog. Sealing takes nonces atomically,
+// so concurrent senders are safe; the replay window absorbs the
+// reordering.
+func (p *Peer) sendExpress(b *packet.Batch, idx []int, direct *packet.Batch, cr *dataplane.Crypter) {
+	direct.N = 0
+	for _, j := range idx {
+		direct.Slots[direct.N] = b.Slots[j]
+		direct.N++
+	}
+	if p.sendBatch(direct, cr) {
+		p.eg.express.Add(uint64(direct.N))
+	}
+	clear(direct.Slots[:direct.N])
+	direct.N = 0
 }
 
 // sendTimed is sendBatch, timed for the adaptive batch size when the

@@ -33,9 +33,16 @@ func (d *Device) WriteStats(w io.Writer) error {
 	}
 	if b, ok := d.cfg.Bind.(interface{ OffloadStats() conn.OffloadStats }); ok {
 		o := b.OffloadStats()
-		if _, err := fmt.Fprintf(w, "udp: datagrams=%d priority=%d (sockets v4 %v v6 %v) gro_datagrams=%d gro_segments=%d gso_sends=%d gso_segments=%d\n",
-			o.Datagrams, o.PriorityDatagrams, o.Priority4, o.Priority6, o.GRODatagrams, o.GROSegments, o.GSOSends, o.GSOSegments); err != nil {
+		if _, err := fmt.Fprintf(w, "udp: datagrams=%d priority=%d (sockets v4 %v v6 %v, realtime demotions %d) gro_datagrams=%d gro_segments=%d gso_sends=%d gso_segments=%d\n",
+			o.Datagrams, o.PriorityDatagrams, o.Priority4, o.Priority6, o.RealtimeDemotions, o.GRODatagrams, o.GROSegments, o.GSOSends, o.GSOSegments); err != nil {
 			return err
+		}
+	}
+	if e, ok := d.cfg.TUN.(interface{ ExpressStats() (uint64, uint64) }); ok {
+		if read, dem := e.ExpressStats(); read > 0 {
+			if _, err := fmt.Fprintf(w, "tun: express read=%d realtime demotions=%d\n", read, dem); err != nil {
+				return err
+			}
 		}
 	}
 	for k := range d.sojourn {
@@ -59,8 +66,8 @@ func (d *Device) WriteStats(w io.Writer) error {
 	for _, p := range peers {
 		e := p.EgressStats()
 		rx, tx := p.Stats()
-		if _, err := fmt.Fprintf(w, "%v: rx_bytes=%d tx_bytes=%d egress direct=%d enqueued=%d dequeued=%d codel_dropped=%d overlimit_dropped=%d ecn_marked=%d backlog=%d\n",
-			p, rx, tx, p.DirectPackets(), e.EnqueuedPackets, e.DequeuedPackets, e.CoDelDroppedPackets, e.OverlimitDroppedPackets, e.ECNMarked, e.BacklogPackets); err != nil {
+		if _, err := fmt.Fprintf(w, "%v: rx_bytes=%d tx_bytes=%d egress express=%d direct=%d enqueued=%d dequeued=%d codel_dropped=%d overlimit_dropped=%d ecn_marked=%d backlog=%d\n",
+			p, rx, tx, p.eg.express.Load(), p.DirectPackets(), e.EnqueuedPackets, e.DequeuedPackets, e.CoDelDroppedPackets, e.OverlimitDroppedPackets, e.ECNMarked, e.BacklogPackets); err != nil {
 			return err
 		}
 	}

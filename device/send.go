@@ -32,7 +32,12 @@ import (
 // bounded staged queue and starts a handshake; the staged packets go out
 // from the handshake path once a session exists.
 
-func (d *Device) routineReadFromTUN(t tun.Device) {
+// The TUN's express queue (tun/express_linux.go: packets of at most 224
+// bytes) has a reader of its own, express set, which does not queue: it
+// seals and sends each peer's packets at once (sendExpress), so that a
+// ping or an ACK never waits behind a bulk flow's backlog or for the
+// peer's sender to be scheduled.
+func (d *Device) routineReadFromTUN(t tun.Device, express bool) {
 	defer d.wg.Done()
 	in := packet.NewBatch(d.batchSize, d.slotSize)
 	peers := make([]*Peer, d.batchSize)
@@ -80,6 +85,10 @@ func (d *Device) routineReadFromTUN(t tun.Device) {
 				}
 			}
 			if !p.running.Load() {
+				continue
+			}
+			if express {
+				p.sendExpress(in, idx, direct, cr)
 				continue
 			}
 			if !p.transmit(in, idx, fresh, direct, cr) {

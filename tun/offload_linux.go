@@ -37,6 +37,9 @@ type offloadStats struct {
 	dropped      atomic.Uint64 // packets read that could not be split
 	superWritten atomic.Uint64 // super-packets written
 	segsMerged   atomic.Uint64 // packets written inside them
+	// expressRead counts packets read from the express queue and
+	// expressDemotions its realtime lane's demotions (package rtlane).
+	expressRead, expressDemotions atomic.Uint64
 }
 
 // setOffloads sets the offloads on a fd opened with IFF_VNET_HDR: none

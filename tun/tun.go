@@ -48,7 +48,15 @@ type Options struct {
 	// each with its own fd, read by its own goroutine through
 	// MultiQueue.Queue. 0 means 1.
 	Queues int
+	// Express adds an express queue for small packets (Linux: a steering
+	// program, see express_linux.go) and makes the interface multi-queue
+	// so that a daemon given its fd can add one too.
+	Express bool
 }
+
+// EnvExpress names the environment variable that turns the express queue
+// off when it is "0".
+const EnvExpress = "WGXDP_TUN_EXPRESS"
 
 // EnvOffload names the environment variable that turns the TUN offloads
 // off when it is "0": WGXDP_TUN_OFFLOAD=0 makes DefaultOptions (and so

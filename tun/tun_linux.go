@@ -23,6 +23,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/wgxdp/wgxdp/gro"
+	"github.com/wgxdp/wgxdp/internal/rtlane"
 	"github.com/wgxdp/wgxdp/packet"
 )
 
@@ -38,6 +39,10 @@ type linuxTUN struct {
 	q    []*queue
 	file *os.File
 	rc   syscall.RawConn
+	// express is the index in q of the express queue (express_linux.go),
+	// 0 if none, and expressErr why not.
+	express    int
+	expressErr error
 
 	// vnet: the fd has IFF_VNET_HDR, so every read and write carries a
 	// virtio_net_hdr; gro says which offloads the kernel took and so what
@@ -89,7 +94,7 @@ func Create(name string, mtu int) (Device, error) {
 func CreateWithOptions(name string, mtu int, opts Options) (Device, error) {
 	queues := max(opts.Queues, 1)
 	flags := uint16(unix.IFF_TUN | unix.IFF_NO_PI)
-	if queues > 1 {
+	if queues > 1 || opts.Express {
 		flags |= unix.IFF_MULTI_QUEUE
 	}
 	if opts.Offload {
@@ -97,7 +102,7 @@ func CreateWithOptions(name string, mtu int, opts Options) (Device, error) {
 		if err == nil {
 			var tcp, udp bool
 			if tcp, udp, err = setOffloads(fd, true); err == nil {
-				return newFromFDs(name, fd, mtu, queues, flags|unix.IFF_VNET_HDR, tcp, udp)
+				return newFromFDs(name, fd, mtu, queues, flags|unix.IFF_VNET_HDR, tcp, udp, opts.Express)
 			}
 			// A kernel that takes IFF_VNET_HDR but not even TCP
 			// offloads: start again without the header (TUNSETIFF
@@ -110,7 +115,7 @@ func CreateWithOptions(name string, mtu int, opts Options) (Device, error) {
 	if err != nil {
 		return nil, err
 	}
-	return newFromFDs(name, fd, mtu, queues, flags, false, false)
+	return newFromFDs(name, fd, mtu, queues, flags, false, false, opts.Express)
 }
 
 // openQueue opens /dev/net/tun and attaches it to name with flags; the fd
@@ -140,8 +145,9 @@ func openQueue(name string, flags uint16) (int, error) {
 }
 
 // newFromFDs makes the Device of the first queue's fd and opens the
-// others. It owns fd.
-func newFromFDs(name string, fd, mtu, queues int, flags uint16, tcp, udp bool) (Device, error) {
+// others, and the express queue if asked (a failure there only leaves it
+// out: ExpressQueue says why). It owns fd.
+func newFromFDs(name string, fd, mtu, queues int, flags uint16, tcp, udp, express bool) (Device, error) {
 	files := make([]*os.File, 0, queues)
 	files = append(files, os.NewFile(uintptr(fd), cloneDevicePath))
 	for len(files) < queues {
@@ -160,6 +166,10 @@ func newFromFDs(name string, fd, mtu, queues int, flags uint16, tcp, udp bool) (
 			f.Close()
 		}
 		return nil, err
+	}
+	t.expressErr = errors.New("not asked for")
+	if express {
+		t.expressErr = t.addExpress(name, flags)
 	}
 	return t, nil
 }
@@ -190,6 +200,12 @@ func CreateFromFile(file *os.File, mtu int) (Device, error) {
 	if err != nil {
 		file.Close()
 		return nil, err
+	}
+	// An interface made multi-queue (by Create with Options.Express, in
+	// the daemon's parent) gets its express queue here.
+	t.expressErr = errors.New("not asked for")
+	if DefaultOptions().Express {
+		t.expressErr = t.addExpressFromFile()
 	}
 	return t, nil
 }
@@ -311,6 +327,10 @@ type queue struct {
 	rerr   error
 	readFn func(fd uintptr) bool
 	vr     vnetReader // with IFF_VNET_HDR
+	// express marks the express queue (express_linux.go); rt is its
+	// realtime lane (package rtlane), the zero Lane, off, for the others.
+	express bool
+	rt      rtlane.Lane
 }
 
 func newQueue(t *linuxTUN, f *os.File) (*queue, error) {
@@ -361,6 +381,7 @@ func (d *queueDevice) Write(b *packet.Batch) error { return d.q.write(b) }
 func (q *queue) read(b *packet.Batch) error {
 	q.readMu.Lock()
 	defer q.readMu.Unlock()
+	q.rt.Enter()
 	b.N = 0
 	q.rmax = min(b.Cap(), ReadBatchSize)
 	if q.rmax == 0 {
@@ -379,7 +400,28 @@ func (q *queue) read(b *packet.Batch) error {
 		b.N = 0
 		return q.t.ioError("read", err)
 	}
+	if q.express {
+		q.t.stats.expressRead.Add(uint64(b.N))
+	}
+	q.rt.Account(b.N)
 	return nil
+}
+
+// idle is what a read callback does on EAGAIN: report the packets in hand
+// (true), or wait for more — in the netpoller (false), or, on a realtime
+// lane, on this thread: then true with no packets after a timeout, so
+// that the caller's next Read notices a Close.
+func (q *queue) idle(fd uintptr, n int) (ret, again bool) {
+	if n > 0 {
+		return true, false
+	}
+	if !q.rt.On() {
+		return false, false
+	}
+	if rtlane.Wait(fd) {
+		return false, true
+	}
+	return true, false
 }
 
 // readPackets is the RawConn read callback without IFF_VNET_HDR; it
@@ -402,7 +444,10 @@ func (q *queue) readPackets(fd uintptr) bool {
 		case err == unix.EINTR:
 			continue
 		case err == unix.EAGAIN:
-			return b.N > 0
+			if ret, again := q.idle(fd, b.N); !again {
+				return ret
+			}
+			continue
 		case err != nil:
 			if b.N == 0 {
 				q.rerr = err
@@ -429,7 +474,10 @@ func (q *queue) readVnet(fd uintptr) bool {
 		case err == unix.EINTR:
 			continue
 		case err == unix.EAGAIN:
-			return b.N > 0
+			if ret, again := q.idle(fd, b.N); !again {
+				return ret
+			}
+			continue
 		case err != nil:
 			if b.N == 0 {
 				q.rerr = err

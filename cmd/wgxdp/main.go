@@ -330,6 +330,7 @@ func run(args []string, stdout io.Writer) int {
 	}
 	logger.Verbosef("Crypto: chacha20poly1305=%s blake2s=%s curve25519=%s",
 		chacha20poly1305.Active(), blake2s.Active(), curve25519.Active())
+	expressLanes(tdev, logger)
 	if path := os.Getenv("WGXDP_CPUPROFILE"); path != "" {
 		// For development: a CPU profile of the daemon's whole life.
 		if f, err := os.Create(path); err == nil && pprof.StartCPUProfile(f) == nil {

@@ -1,0 +1,163 @@
+// Package rtlane runs a goroutine's thread at realtime priority, within a
+// budget: the express lanes of the data path (the priority UDP socket's
+// receiver, the TUN's express queue reader) use it so that small packets
+// are handled as soon as they arrive even when every CPU is busy with bulk
+// traffic.
+//
+// Why: on two saturated cores, a datagram sat in an empty socket for p50
+// 0.25 ms but p99 8–16 ms before its reader ran, whatever GOMAXPROCS was;
+// with the reader's thread SCHED_FIFO and waiting in poll(2) on that
+// thread, p99 fell under 0.5 ms. The Go netpoller cannot give that: it
+// wakes a goroutine, which then waits for a P and a thread like any other.
+//
+// A Lane belongs to one goroutine. Enter (at the start of each read) locks
+// the goroutine to its thread and makes the thread SCHED_FIFO priority 1,
+// the lowest realtime priority; Wait blocks in poll(2) on that thread;
+// Account charges the packets taken. Over Budget packets in a Window (a
+// flood of small packets) the thread goes back to SCHED_OTHER for
+// Penalty, then tries again — realtime threads could otherwise starve
+// everything else. The kernel's RT throttling (sched_rt_runtime_us, 95%
+// by default) stays as the last line.
+//
+// It needs CAP_SYS_NICE (root has it) or RLIMIT_RTPRIO ≥ 1; without it the
+// Lane stays off and its user waits in the netpoller as before.
+// WGXDP_RT=0 turns every lane off.
+package rtlane
+
+import (
+	"os"
+	"runtime"
+	"strings"
+	"sync/atomic"
+	"time"
+
+	"golang.org/x/sys/unix"
+)
+
+// Env turns the lanes off when "0" (or off, false, no).
+const Env = "WGXDP_RT"
+
+// Window and Budget: at most 1000 packets per 10 ms (100k/s) at realtime
+// priority. New copies them, so tests may lower them before making lanes.
+var (
+	Window = 10 * time.Millisecond
+	Budget = 1000
+)
+
+const (
+	// Penalty is how long a lane over budget stays SCHED_OTHER.
+	Penalty = time.Second
+	// PollTimeout bounds each Wait, so that a Close that waits for a read
+	// in progress never waits longer.
+	PollTimeout = 100 * time.Millisecond
+	// ExtraProcs is how many Ps a daemon with lanes should add to
+	// GOMAXPROCS: a lane woken in poll(2) needs an idle P to run at once
+	// (one per lane — two priority sockets, the TUN's express queue — and
+	// a spare).
+	ExtraProcs = 4
+)
+
+// Enabled reports whether the environment allows lanes.
+func Enabled() bool {
+	switch strings.ToLower(strings.TrimSpace(os.Getenv(Env))) {
+	case "0", "off", "false", "no":
+		return false
+	}
+	return true
+}
+
+// Lane is one goroutine's realtime state. The zero Lane is off for good;
+// New makes one that turns on at its first Enter.
+type Lane struct {
+	want    bool // asked for and not refused
+	started bool // first Enter done
+	on      bool // the thread is SCHED_FIFO now
+	until   time.Time
+	window  time.Time
+	count   int
+	// span and budget are Window and Budget when the lane was made.
+	span   time.Duration
+	budget int
+	// demotions counts the times the budget sent the thread back to
+	// SCHED_OTHER; shared with the lane's owner for its statistics.
+	demotions *atomic.Uint64
+}
+
+// New returns a lane that counts its demotions in demotions (nil: not
+// counted).
+func New(demotions *atomic.Uint64) Lane {
+	if demotions == nil {
+		demotions = new(atomic.Uint64)
+	}
+	return Lane{want: true, demotions: demotions, span: Window, budget: Budget}
+}
+
+// On reports whether the thread is at realtime priority now: the owner
+// then waits with Wait rather than in the netpoller.
+func (l *Lane) On() bool { return l.on }
+
+// Enter runs at the start of each read, on the reading goroutine. The
+// first call locks the goroutine to its thread (for good: the thread ends
+// with the goroutine) and asks for SCHED_FIFO; later calls end a penalty
+// that is over.
+func (l *Lane) Enter() {
+	if !l.want {
+		return
+	}
+	if !l.started {
+		l.started = true
+		runtime.LockOSThread()
+		if setFIFO(true) != nil {
+			l.want = false // not permitted: the netpoller, as without
+			runtime.UnlockOSThread()
+			return
+		}
+		l.on, l.window = true, time.Now()
+		return
+	}
+	if !l.on && time.Now().After(l.until) && setFIFO(true) == nil {
+		l.on = true
+		l.window, l.count = time.Now(), 0
+	}
+}
+
+// Account charges n packets to the current window and leaves realtime
+// priority when the window's budget is spent.
+func (l *Lane) Account(n int) {
+	if !l.on {
+		return
+	}
+	now := time.Now()
+	if now.Sub(l.window) >= l.span {
+		l.window, l.count = now, 0
+	}
+	l.count += n
+	if l.count > l.budget && setFIFO(false) == nil {
+		l.on = false
+		l.until = now.Add(Penalty)
+		l.demotions.Add(1)
+	}
+}
+
+// Wait blocks this thread until fd is readable or PollTimeout passes, and
+// reports whether it is readable.
+func Wait(fd uintptr) bool {
+	pfd := [1]unix.PollFd{{Fd: int32(fd), Events: unix.POLLIN}}
+	for {
+		n, err := unix.Poll(pfd[:], int(PollTimeout/time.Millisecond))
+		if err == unix.EINTR {
+			continue
+		}
+		return err == nil && n > 0
+	}
+}
+
+// setFIFO sets the calling thread's policy: SCHED_FIFO priority 1, or
+// SCHED_OTHER.
+func setFIFO(on bool) error {
+	attr := unix.SchedAttr{Size: unix.SizeofSchedAttr}
+	if on {
+		attr.Policy, attr.Priority = unix.SCHED_FIFO, 1
+	}
+	return unix.SchedSetAttr(0, &attr, 0)
+}

@@ -1,0 +1,101 @@
+package rtlane
+
+import (
+	"os"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"golang.org/x/sys/unix"
+)
+
+func policy(t *testing.T) uint32 {
+	t.Helper()
+	a, err := unix.SchedGetAttr(0, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return a.Policy
+}
+
+// TestLane: Enter makes the thread SCHED_FIFO; more than Budget packets in
+// a Window send it back to SCHED_OTHER for Penalty and count a demotion;
+// WGXDP_RT=0 disables lanes.
+func TestLane(t *testing.T) {
+	if os.Geteuid() != 0 {
+		t.Skip("needs root (CAP_SYS_NICE) for SCHED_FIFO")
+	}
+	done := make(chan struct{})
+	go func() {
+		// The lane locks this goroutine's thread for good; the thread
+		// ends with the goroutine.
+		defer close(done)
+		var dem atomic.Uint64
+		l := New(&dem)
+		l.Enter()
+		if !l.On() {
+			t.Error("Enter as root: lane off")
+			return
+		}
+		if p := policy(t); p != unix.SCHED_FIFO {
+			t.Errorf("policy %d, want SCHED_FIFO", p)
+		}
+		l.Account(Budget / 2)
+		if !l.On() {
+			t.Error("demoted under budget")
+		}
+		l.Account(Budget)
+		if l.On() || dem.Load() != 1 {
+			t.Errorf("over budget: on=%v demotions=%d", l.On(), dem.Load())
+		}
+		if p := policy(t); p != unix.SCHED_NORMAL {
+			t.Errorf("policy %d after demotion, want SCHED_OTHER", p)
+		}
+		l.Enter() // within the penalty: stays off
+		if l.On() {
+			t.Error("back on within the penalty")
+		}
+		l.until = time.Now().Add(-time.Millisecond) // the penalty is over
+		l.Enter()
+		if !l.On() || policy(t) != unix.SCHED_FIFO {
+			t.Error("not back on after the penalty")
+		}
+	}()
+	<-done
+
+	var zero Lane
+	zero.Enter()
+	if zero.On() {
+		t.Error("the zero Lane turned on")
+	}
+	t.Setenv(Env, "0")
+	if Enabled() {
+		t.Error("WGXDP_RT=0: Enabled")
+	}
+	t.Setenv(Env, "")
+	if !Enabled() {
+		t.Error("default: not Enabled")
+	}
+}
+
+// TestWait: Wait returns true when the fd is readable and false after
+// PollTimeout when it is not.
+func TestWait(t *testing.T) {
+	var p [2]int
+	if err := unix.Pipe2(p[:], unix.O_NONBLOCK|unix.O_CLOEXEC); err != nil {
+		t.Fatal(err)
+	}
+	defer unix.Close(p[0])
+	defer unix.Close(p[1])
+	start := time.Now()
+	if Wait(uintptr(p[0])) {
+		t.Error("empty pipe readable")
+	}
+	if d := time.Since(start); d < PollTimeout/2 {
+		t.Errorf("Wait returned after %v, want about %v", d, PollTimeout)
+	}
+	unix.Write(p[1], []byte{1})
+	if !Wait(uintptr(p[0])) {
+		t.Error("pipe with a byte not readable")
+	}
+}

@@ -1,0 +1,141 @@
+package tun
+
+// The express queue: one more queue of a multi-queue TUN, and a steering
+// program (TUNSETSTEERINGEBPF) that puts every packet of at most
+// ExpressMax bytes the kernel sends into the interface — pings, TCP ACKs,
+// DNS, voice, the handshake-sized traffic of interactive flows — on it,
+// and everything else on the other queues (by flow hash when there are
+// several, as the kernel would). The device reads the express queue with
+// its own reader, which seals and sends what it reads at once, on a
+// realtime thread (package rtlane): a small packet then never waits behind
+// a bulk flow's super-packets in the TUN's queue, nor for the bulk reader
+// to be scheduled. It is the TUN side of the priority UDP socket
+// (conn/priority_linux.go), and sized to match it: a 224-byte inner packet
+// is a 256-byte data message.
+//
+// A flow whose packets straddle the threshold may see them reordered (a
+// short TCP segment overtaking the full ones before it); TCP and the
+// replay window take that.
+//
+// The program is built with cilium/ebpf's asm package (no clang). Loading
+// it needs CAP_BPF or CAP_SYS_ADMIN; without, or on a kernel before 4.16
+// (no steering programs), the device has no express queue and says why.
+
+import (
+	"errors"
+	"fmt"
+	"os"
+
+	"github.com/cilium/ebpf"
+	"github.com/cilium/ebpf/asm"
+	"golang.org/x/sys/unix"
+
+	"github.com/wgxdp/wgxdp/internal/rtlane"
+)
+
+// ExpressMax is the largest packet (IP header included) steered to the
+// express queue.
+const ExpressMax = 224
+
+// Offsets in struct __sk_buff.
+const (
+	skbLen  = 0
+	skbHash = 68
+)
+
+// steeringProgram returns the instructions: packets of at most ExpressMax
+// bytes to queue bulk (the express queue), others to skb->hash % bulk.
+func steeringProgram(bulk int) asm.Instructions {
+	insns := asm.Instructions{
+		asm.LoadMem(asm.R0, asm.R1, skbLen, asm.Word),
+		asm.JGT.Imm(asm.R0, ExpressMax, "bulk"),
+		asm.Mov.Imm(asm.R0, int32(bulk)),
+		asm.Return(),
+	}
+	if bulk <= 1 {
+		return append(insns, asm.Mov.Imm(asm.R0, 0).WithSymbol("bulk"), asm.Return())
+	}
+	return append(insns,
+		asm.LoadMem(asm.R0, asm.R1, skbHash, asm.Word).WithSymbol("bulk"),
+		asm.Mod.Imm32(asm.R0, int32(bulk)),
+		asm.Return(),
+	)
+}
+
+// addExpress opens the express queue on the interface name (multi-queue,
+// opened with flags) and attaches the steering program. The Device is not
+// serving yet.
+func (t *linuxTUN) addExpress(name string, flags uint16) error {
+	if flags&unix.IFF_MULTI_QUEUE == 0 {
+		return errors.New("the interface is not multi-queue (IFF_MULTI_QUEUE)")
+	}
+	prog, err := ebpf.NewProgram(&ebpf.ProgramSpec{
+		Name:         "wgxdp_express",
+		Type:         ebpf.SocketFilter,
+		License:      "Dual MIT/GPL",
+		Instructions: steeringProgram(len(t.q)),
+	})
+	if err != nil {
+		return fmt.Errorf("load the steering program: %w", err)
+	}
+	// The interface holds its own reference to the program.
+	defer prog.Close()
+	fd, err := openQueue(name, flags)
+	if err != nil {
+		return err
+	}
+	f := os.NewFile(uintptr(fd), cloneDevicePath)
+	q, err := newQueue(t, f)
+	if err != nil {
+		f.Close()
+		return err
+	}
+	if err := unix.IoctlSetPointerInt(fd, unix.TUNSETSTEERINGEBPF, prog.FD()); err != nil {
+		f.Close()
+		return fmt.Errorf("TUNSETSTEERINGEBPF: %w", err)
+	}
+	q.express = true
+	if rtlane.Enabled() {
+		q.rt = rtlane.New(&t.stats.expressDemotions)
+	}
+	t.q = append(t.q, q)
+	t.express = len(t.q) - 1
+	return nil
+}
+
+// addExpressFromFile adds the express queue to a Device made of one
+// open fd, if its interface is multi-queue.
+func (t *linuxTUN) addExpressFromFile() error {
+	name, err := t.Name()
+	if err != nil {
+		return err
+	}
+	ifr, err := unix.NewIfreq("")
+	if err != nil {
+		return err
+	}
+	var ierr error
+	if cerr := t.rc.Control(func(fd uintptr) { ierr = unix.IoctlIfreq(int(fd), unix.TUNGETIFF, ifr) }); cerr != nil {
+		return cerr
+	}
+	if ierr != nil {
+		return fmt.Errorf("TUNGETIFF: %w", ierr)
+	}
+	const keep = unix.IFF_TUN | unix.IFF_NO_PI | unix.IFF_VNET_HDR | unix.IFF_MULTI_QUEUE
+	return t.addExpress(name, ifr.Uint16()&keep)
+}
+
+// ExpressQueue returns the index (for MultiQueue.Queue) of the express
+// queue, or -1 and the reason there is none.
+func (t *linuxTUN) ExpressQueue() (int, error) {
+	if t.express > 0 {
+		return t.express, nil
+	}
+	return -1, t.expressErr
+}
+
+// ExpressStats returns the packets read from the express queue and the
+// times its realtime lane spent its budget and was demoted for a while.
+func (t *linuxTUN) ExpressStats() (read, demotions uint64) {
+	return t.stats.expressRead.Load(), t.stats.expressDemotions.Load()
+}
