@@ -161,7 +161,9 @@ func (p *Peer) transmit(b *packet.Batch, idx []int, fresh []*packet.Slot, direct
 
 // sendExpress seals and sends a peer's packets of one express-queue read
 // (the slots of b at idx) at once, in the reader's own slots, whatever the
-// peer's queue holds and whoever else is sending for it: they are small
+// peer's queue holds and whoever else is sending for it. A send that
+// blocks marks the peer slow, which sends the express reader's next
+// packets through the queue (routineReadFromTUN). They are small
 // and few (the express queue takes packets of at most 224 bytes, and its
 // reader's realtime budget bounds their rate), and a sparse flow's packet
 // should not wait behind a bulk backlog. Sealing takes nonces atomically,
@@ -173,8 +175,12 @@ func (p *Peer) sendExpress(b *packet.Batch, idx []int, direct *packet.Batch, cr 
 		direct.Slots[direct.N] = b.Slots[j]
 		direct.N++
 	}
+	start := p.dev.clk.Now()
 	if p.sendBatch(direct, cr) {
 		p.eg.express.Add(uint64(direct.N))
+		if p.dev.clk.Now().Sub(start) > sendBlockedAfter {
+			p.eg.slow.Store(true) // the sender clears it once sends are quick
+		}
 	}
 	clear(direct.Slots[:direct.N])
 	direct.N = 0

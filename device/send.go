@@ -36,7 +36,11 @@ import (
 // bytes) has a reader of its own, express set, which does not queue: it
 // seals and sends each peer's packets at once (sendExpress), so that a
 // ping or an ACK never waits behind a bulk flow's backlog or for the
-// peer's sender to be scheduled.
+// peer's sender to be scheduled. Except while the peer's sends block (the
+// wire is the bottleneck, egress.slow): then its packets take the queue
+// like any others, and fq_codel, which serves sparse flows first, decides
+// — a flood of small packets must not escape the queue that keeps a slow
+// link's delay down.
 func (d *Device) routineReadFromTUN(t tun.Device, express bool) {
 	defer d.wg.Done()
 	in := packet.NewBatch(d.batchSize, d.slotSize)
@@ -87,7 +91,7 @@ func (d *Device) routineReadFromTUN(t tun.Device, express bool) {
 			if !p.running.Load() {
 				continue
 			}
-			if express {
+			if express && !p.eg.slow.Load() {
 				p.sendExpress(in, idx, direct, cr)
 				continue
 			}
