@@ -104,13 +104,16 @@ type egress struct {
 	busy atomic.Bool
 	// slow is set while the last send blocked (took more than
 	// sendBlockedAfter): then nothing bypasses the queue.
-	slow     atomic.Bool
-	limit    atomic.Int32  // the adaptive batch size (nextLimit)
-	direct   atomic.Uint64 // packets sent by a reader, past the queue
-	express  atomic.Uint64 // packets sent by the express queue's reader
-	wake     chan struct{}
-	quit     chan struct{}
-	quitOnce sync.Once
+	slow    atomic.Bool
+	limit   atomic.Int32  // the adaptive batch size (nextLimit)
+	direct  atomic.Uint64 // packets sent by a reader, past the queue
+	express atomic.Uint64 // packets sent by the express queue's reader
+	// blockedAt is when a send last blocked (Unix ns): the wire, not the
+	// CPU, is the bottleneck while that is recent (expressQuiet).
+	blockedAt atomic.Int64
+	wake      chan struct{}
+	quit      chan struct{}
+	quitOnce  sync.Once
 }
 
 func (p *Peer) initEgress() error {
@@ -159,11 +162,26 @@ func (p *Peer) transmit(b *packet.Batch, idx []int, fresh []*packet.Slot, direct
 	return p.enqueue(b, idx, fresh)
 }
 
+// expressQuiet is how long after a blocking send the express reader keeps
+// a peer's packets in its queue (expressOK).
+const expressQuiet = 200 * time.Millisecond
+
+// expressOK reports whether the express reader may send the peer's
+// packets itself: not while the wire is the bottleneck — a send blocked in
+// the last expressQuiet. Then the socket's send buffer is full most of the
+// time, and an express send would have to win a place in it against the
+// sender's, which refills it first (measured through a 50 Mbit/s tbf:
+// ping p99 34–390 ms with the express reader sending, 11 ms through the
+// queue); fq_codel, which serves sparse flows first, is the right tool
+// there. Express sends are for a CPU-bound path, whose sends never block.
+func (p *Peer) expressOK(now time.Time) bool {
+	return now.UnixNano()-p.eg.blockedAt.Load() > int64(expressQuiet)
+}
+
 // sendExpress seals and sends a peer's packets of one express-queue read
 // (the slots of b at idx) at once, in the reader's own slots, whatever the
 // peer's queue holds and whoever else is sending for it. A send that
-// blocks marks the peer slow, which sends the express reader's next
-// packets through the queue (routineReadFromTUN). They are small
+// blocks stops express sends for a while (expressOK). They are small
 // and few (the express queue takes packets of at most 224 bytes, and its
 // reader's realtime budget bounds their rate), and a sparse flow's packet
 // should not wait behind a bulk backlog. Sealing takes nonces atomically,
@@ -178,8 +196,8 @@ func (p *Peer) sendExpress(b *packet.Batch, idx []int, direct *packet.Batch, cr 
 	start := p.dev.clk.Now()
 	if p.sendBatch(direct, cr) {
 		p.eg.express.Add(uint64(direct.N))
-		if p.dev.clk.Now().Sub(start) > sendBlockedAfter {
-			p.eg.slow.Store(true) // the sender clears it once sends are quick
+		if end := p.dev.clk.Now(); end.Sub(start) > sendBlockedAfter {
+			p.eg.blockedAt.Store(end.UnixNano())
 		}
 	}
 	clear(direct.Slots[:direct.N])
@@ -196,8 +214,12 @@ func (p *Peer) sendTimed(b *packet.Batch, cr *dataplane.Crypter, limit int) {
 	if !p.sendBatch(b, cr) {
 		return
 	}
-	took := d.clk.Now().Sub(start)
+	end := d.clk.Now()
+	took := end.Sub(start)
 	p.eg.slow.Store(took > sendBlockedAfter)
+	if took > sendBlockedAfter {
+		p.eg.blockedAt.Store(end.UnixNano())
+	}
 	p.eg.limit.Store(int32(nextLimit(limit, n, took, d.batchSize)))
 }
 

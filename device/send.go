@@ -37,10 +37,10 @@ import (
 // seals and sends each peer's packets at once (sendExpress), so that a
 // ping or an ACK never waits behind a bulk flow's backlog or for the
 // peer's sender to be scheduled. Except while the peer's sends block (the
-// wire is the bottleneck, egress.slow): then its packets take the queue
-// like any others, and fq_codel, which serves sparse flows first, decides
-// — a flood of small packets must not escape the queue that keeps a slow
-// link's delay down.
+// wire is the bottleneck, expressOK): then its packets take the queue like
+// any others, and fq_codel, which serves sparse flows first, decides — nor
+// may a flood of small packets escape the queue that keeps a slow link's
+// delay down.
 func (d *Device) routineReadFromTUN(t tun.Device, express bool) {
 	defer d.wg.Done()
 	in := packet.NewBatch(d.batchSize, d.slotSize)
@@ -91,7 +91,7 @@ func (d *Device) routineReadFromTUN(t tun.Device, express bool) {
 			if !p.running.Load() {
 				continue
 			}
-			if express && !p.eg.slow.Load() {
+			if express && p.expressOK(d.clk.Now()) {
 				p.sendExpress(in, idx, direct, cr)
 				continue
 			}
