@@ -15,6 +15,7 @@ import (
 	"github.com/wgxdp/wgxdp/conn"
 	"github.com/wgxdp/wgxdp/conn/conntest"
 	"github.com/wgxdp/wgxdp/noise"
+	"github.com/wgxdp/wgxdp/tun"
 	"github.com/wgxdp/wgxdp/tun/tuntest"
 	"github.com/wgxdp/wgxdp/uapi"
 )
@@ -70,10 +71,37 @@ type node struct {
 	ip4  netip.Addr
 	ip6  netip.Addr
 	addr netip.Addr
+	// express is the TUN's express queue when newPair was told to give
+	// the devices one (withExpress).
+	express *tuntest.Device
 }
 
 // wrapBind, if set, wraps the Binds newPair gives the devices.
 var wrapBind func(*conntest.Bind) conn.Bind
+
+// withExpress, if set, gives newPair's devices a two-queue TUN whose
+// second queue is the express queue (expressTUN).
+var withExpress bool
+
+// expressTUN is a TUN with an express queue, as tun's Linux device with
+// Options.Express: queue 0 is the node's tuntest device, queue 1 another.
+type expressTUN struct {
+	*tuntest.Device
+	express *tuntest.Device
+}
+
+func (e *expressTUN) Queues() int { return 2 }
+func (e *expressTUN) Queue(i int) tun.Device {
+	if i == 1 {
+		return e.express
+	}
+	return e.Device
+}
+func (e *expressTUN) ExpressQueue() (int, error) { return 1, nil }
+func (e *expressTUN) Close() error {
+	e.express.Close()
+	return e.Device.Close()
+}
 
 type pair struct {
 	a, b *node
@@ -137,7 +165,12 @@ func newPair(t testing.TB, fake bool, both bool) *pair {
 		if wrapBind != nil {
 			bind = wrapBind(n.bind)
 		}
-		d, err := New(Config{Bind: bind, TUN: n.tun, Clock: clk, HandshakeWorkers: 2, Logger: lg})
+		var tdev tun.Device = n.tun
+		if withExpress {
+			n.express = tuntest.New(fmt.Sprintf("wg%d", i), 1420)
+			tdev = &expressTUN{n.tun, n.express}
+		}
+		d, err := New(Config{Bind: bind, TUN: tdev, Clock: clk, HandshakeWorkers: 2, Logger: lg})
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -1,6 +1,7 @@
 package device
 
 import (
+	"bytes"
 	"encoding/binary"
 	"sync/atomic"
 	"testing"
@@ -104,4 +105,51 @@ func TestEgressQueue(t *testing.T) {
 		defer d.pool.mu.Unlock()
 		return len(d.pool.free) == cap(d.pool.free)
 	})
+}
+
+// TestExpressReader: the TUN's express queue has its own reader, which
+// seals and sends what it reads itself, past the peer's queue — until a
+// send blocks (the wire is the bottleneck): then, for expressQuiet, its
+// packets take the queue and fq_codel orders them.
+func TestExpressReader(t *testing.T) {
+	var slow atomic.Bool
+	wrapBind = func(b *conntest.Bind) conn.Bind { return slowBind{b, &slow, 3 * time.Millisecond} }
+	withExpress = true
+	pr := newPair(t, false, true)
+	wrapBind, withExpress = nil, false
+	a, b := pr.a, pr.b
+	peer := a.dev.LookupPeer(b.pk)
+	ping(t, a, b, []byte("session"), false) // the handshake, through queue 0
+
+	small := func(i int) []byte { return ipv4UDP(a.ip4, b.ip4, []byte{byte(i)}) }
+	for i := range 10 {
+		p := small(i)
+		a.express.Inbound <- p
+		if got := recvPacket(t, b, 5*time.Second); !bytes.Equal(got, p) {
+			t.Fatalf("express packet %d differs", i)
+		}
+	}
+	// A send that a busy machine stalls for over a millisecond counts as
+	// blocking and sends the next ones through the queue for a while, so
+	// not all ten need go past it.
+	if n := peer.eg.express.Load(); n < 1 {
+		t.Errorf("%d of 10 express packets sent by the express reader", n)
+	}
+
+	// A blocking send (through queue 0) marks the wire as the bottleneck.
+	slow.Store(true)
+	ping(t, a, b, []byte("slow"), false)
+	before, enq := peer.eg.express.Load(), peer.EgressStats().EnqueuedPackets
+	p := small(99)
+	a.express.Inbound <- p
+	if got := recvPacket(t, b, 5*time.Second); !bytes.Equal(got, p) {
+		t.Fatal("express packet on a slow wire differs")
+	}
+	if peer.eg.express.Load() != before {
+		t.Error("the express reader sent past the queue while the wire blocked")
+	}
+	if st := peer.EgressStats(); st.EnqueuedPackets == enq && peer.DirectPackets() == 0 {
+		t.Error("the packet went neither through the queue nor by the reader's bypass")
+	}
+	slow.Store(false)
 }
