@@ -25,6 +25,7 @@ package main
 import (
 	"fmt"
 	"os"
+	"strings"
 
 	"github.com/mmcloughlin/avo/gotypes"
 
@@ -47,8 +48,13 @@ func main() {
 	chacha20Blocks8()
 	aead(true)
 	aead(false)
-	if os.Getenv("CPEXP") != "" {
-		expSuffix, directXOR = "Exp", false
+	if exp := os.Getenv("CPEXP"); exp != "" {
+		expSuffix = "Exp"
+		for _, name := range strings.Split(exp, ",") {
+			if f, ok := variants[name]; ok {
+				*f = !*f
+			}
+		}
 		aead(true)
 		aead(false)
 	}
@@ -287,6 +293,18 @@ func polyMul(s *seq, r polyR, h hregs) {
 	a(func() { ADCQ(U32(0), t2) })
 	a(func() { ADDQ(t2, h.h2) }) // d2 = h2
 	// Fold the part above 2¹³⁰ back in: with k = d2 >> 2, add 4k + k.
+	if leaFold {
+		a(func() { MOVQ(h.h2, t3) })
+		a(func() { SHRQ(U8(2), t3) })
+		a(func() { ANDQ(U32(3), h.h2) })
+		a(func() { LEAQ(Mem{Base: t3, Index: t3, Scale: 4}, t3) })
+		a(func() { ADDQ(t3, t0) })
+		a(func() { ADCQ(U32(0), RAX) })
+		a(func() { ADCQ(U32(0), h.h2) })
+		a(func() { MOVQ(t0, h.h0) })
+		a(func() { MOVQ(RAX, h.h1) })
+		return
+	}
 	a(func() { MOVQ(h.h2, t1) })
 	a(func() { ANDQ(I32(-4), t1) })
 	a(func() { MOVQ(h.h2, t3) })
@@ -309,6 +327,15 @@ func polyCatchUp(limit Mem, r polyR) {
 	SUBQ(RSI, RAX)
 	CMPQ(RAX, U32(16))
 	JL(LabelRef(done)) // signed: Open's MAC may already be past limit
+	if noMAC {
+		MOVQ(limit, RSI)
+		JMP(LabelRef(done))
+	}
+	if breakCatchUp {
+		XORQ(h0, h0)
+		XORQ(h1, h1)
+		XORQ(h2, h2)
+	}
 	polyBlock(Mem{Base: RSI}, r).emit()
 	ADDQ(U32(16), RSI)
 	JMP(LabelRef(loop))
@@ -664,16 +691,36 @@ func chacha20Blocks8() {
 // known). Open finishes absorbing a chunk before decrypting it, so that
 // in-place use never hashes plaintext.
 // With CPEXP set in the environment, the generator also writes the fused
-// kernels again with the suffix "Exp" and the variant flags below flipped,
-// so that a test can time the two interleaved in one process: on a shared
-// machine, runs of separate binaries differ by more than most changes gain.
-// The committed files are generated without it.
+// kernels again with the suffix "Exp", with the variant flags named in
+// CPEXP (a comma-separated list of keys of variants; any other value names
+// none) flipped, so that a test can time the two interleaved in one process:
+// on a shared machine, runs of separate binaries differ by more than most
+// changes gain. The committed files are generated without it.
 var (
 	expSuffix = ""
 	// directXOR XORs whole chunks straight from the registers instead of
 	// through the key-stream buffer (1-4 % at 256 B to 16 KiB).
 	directXOR = true
+	// openShortFirst starts an Open longer than openShortFirstAbove bytes
+	// with a two-block chunk.
+	openShortFirst = true
+	// leaFold folds 5k in polyMul as LEA (k)(k*4) after one shift, two
+	// instructions fewer than and/shift/add (within the noise).
+	leaFold = false
+	// The flags below are for timing only: they give wrong tags.
+	// noMAC leaves the MAC out of the rounds and the catch-up loops.
+	noMAC = false
+	// breakChain zeroes h before each MAC block in the rounds, and
+	// breakCatchUp before each block of the catch-up loops, so that the
+	// blocks do not form a latency chain.
+	breakChain   = false
+	breakCatchUp = false
 )
+
+var variants = map[string]*bool{
+	"directXOR": &directXOR, "openShortFirst": &openShortFirst, "leaFold": &leaFold,
+	"noMAC": &noMAC, "breakChain": &breakChain, "breakCatchUp": &breakCatchUp,
+}
 
 func aead(seal bool) {
 	name := "ChaCha20Poly1305OpenAVX2" + expSuffix
@@ -767,7 +814,10 @@ func aead(seal bool) {
 		loop, one, plain, done := label("macrounds"), label("oneround"), label("plainround"), label("roundsdone")
 		macRound := func(k int) {
 			var p seq
-			for b := 0; b < k; b++ {
+			for b := 0; b < k && !noMAC; b++ {
+				if breakChain {
+					p = append(p, func() { XORQ(h0, h0) }, func() { XORQ(h1, h1) }, func() { XORQ(h2, h2) })
+				}
 				p = append(p, polyBlock(Mem{Base: RSI, Disp: 16 * b}, r)...)
 			}
 			merge(doubleRound(ymm, ng, spill), p)
@@ -894,7 +944,7 @@ func aead(seal bool) {
 	c0 := []string{label("first1"), label("first2"), label("first3"), label("first4")}
 	firstDone := label("firstdone")
 	MOVQ(n, RAX)
-	if !seal {
+	if !seal && openShortFirst {
 		// A long Open starts with a short chunk, so that the MAC key is
 		// soon known and the MAC can run inside all later rounds.
 		CMPQ(RAX, U32(openShortFirstAbove))
