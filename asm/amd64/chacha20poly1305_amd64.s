@@ -918,6 +918,810 @@ pad2done_18:
 	MOVQ    R8, 8(SI)
 	RET
 
+DATA p4m26<>+0(SB)/8, $0x0000000003ffffff
+DATA p4m26<>+8(SB)/8, $0x0000000003ffffff
+DATA p4m26<>+16(SB)/8, $0x0000000003ffffff
+DATA p4m26<>+24(SB)/8, $0x0000000003ffffff
+GLOBL p4m26<>(SB), RODATA|NOPTR, $32
+
+DATA p4bit24<>+0(SB)/8, $0x0000000001000000
+DATA p4bit24<>+8(SB)/8, $0x0000000001000000
+DATA p4bit24<>+16(SB)/8, $0x0000000001000000
+DATA p4bit24<>+24(SB)/8, $0x0000000001000000
+GLOBL p4bit24<>(SB), RODATA|NOPTR, $32
+
+DATA p4clamp<>+0(SB)/8, $0x0ffffffc0fffffff
+DATA p4clamp<>+8(SB)/8, $0x0ffffffc0fffffff
+DATA p4clamp<>+16(SB)/8, $0x0ffffffc0fffffff
+DATA p4clamp<>+24(SB)/8, $0x0ffffffc0fffffff
+DATA p4clamp<>+32(SB)/8, $0x0ffffffc0ffffffc
+DATA p4clamp<>+40(SB)/8, $0x0ffffffc0ffffffc
+DATA p4clamp<>+48(SB)/8, $0x0ffffffc0ffffffc
+DATA p4clamp<>+56(SB)/8, $0x0ffffffc0ffffffc
+GLOBL p4clamp<>(SB), RODATA|NOPTR, $64
+
+// func Poly1305AEAD4AVX2(keys *[4]*[32]byte, ad *[4]*byte, ct *[4]*byte, adLen int, ctLen int, tags *[4]*[16]byte)
+// Requires: AVX, AVX2, CMOV
+TEXT ·Poly1305AEAD4AVX2(SB), $512-48
+	MOVQ        keys+0(FP), AX
+	MOVQ        (AX), SI
+	MOVQ        8(AX), DI
+	MOVQ        16(AX), R8
+	MOVQ        24(AX), R9
+	VMOVDQU     (SI), X5
+	VINSERTI128 $0x01, (R8), Y5, Y5
+	VMOVDQU     (DI), X6
+	VINSERTI128 $0x01, (R9), Y6, Y6
+	VPUNPCKLQDQ Y6, Y5, Y7
+	VPUNPCKHQDQ Y6, Y5, Y8
+	VPAND       p4clamp<>+0(SB), Y7, Y7
+	VPAND       p4clamp<>+32(SB), Y8, Y8
+	VPAND       p4m26<>+0(SB), Y7, Y0
+	VPSRLQ      $0x1a, Y7, Y1
+	VPAND       p4m26<>+0(SB), Y1, Y1
+	VPSRLQ      $0x34, Y7, Y2
+	VPSLLQ      $0x0c, Y8, Y14
+	VPOR        Y14, Y2, Y2
+	VPAND       p4m26<>+0(SB), Y2, Y2
+	VPSRLQ      $0x0e, Y8, Y3
+	VPAND       p4m26<>+0(SB), Y3, Y3
+	VPSRLQ      $0x28, Y8, Y4
+	VMOVDQU     Y0, (SP)
+	VMOVDQU     Y1, 32(SP)
+	VMOVDQU     Y2, 64(SP)
+	VMOVDQU     Y3, 96(SP)
+	VMOVDQU     Y4, 128(SP)
+	VPSLLQ      $0x02, Y1, Y9
+	VPADDQ      Y1, Y9, Y9
+	VMOVDQU     Y9, 160(SP)
+	VPSLLQ      $0x02, Y2, Y9
+	VPADDQ      Y2, Y9, Y9
+	VMOVDQU     Y9, 192(SP)
+	VPSLLQ      $0x02, Y3, Y9
+	VPADDQ      Y3, Y9, Y9
+	VMOVDQU     Y9, 224(SP)
+	VPSLLQ      $0x02, Y4, Y9
+	VPADDQ      Y4, Y9, Y9
+	VMOVDQU     Y9, 256(SP)
+	VPXOR       Y0, Y0, Y0
+	VPXOR       Y1, Y1, Y1
+	VPXOR       Y2, Y2, Y2
+	VPXOR       Y3, Y3, Y3
+	VPXOR       Y4, Y4, Y4
+	MOVQ        ad+8(FP), AX
+	MOVQ        (AX), SI
+	MOVQ        8(AX), DI
+	MOVQ        16(AX), R8
+	MOVQ        24(AX), R9
+	MOVQ        adLen+24(FP), CX
+	SHRQ        $0x04, CX
+
+lblocks_20:
+	TESTQ       CX, CX
+	JZ          lblocksdone_21
+	VMOVDQU     (SI), X5
+	VINSERTI128 $0x01, (R8), Y5, Y5
+	VMOVDQU     (DI), X6
+	VINSERTI128 $0x01, (R9), Y6, Y6
+	VPUNPCKLQDQ Y6, Y5, Y7
+	VPUNPCKHQDQ Y6, Y5, Y8
+	VPAND       p4m26<>+0(SB), Y7, Y9
+	VPSRLQ      $0x1a, Y7, Y10
+	VPAND       p4m26<>+0(SB), Y10, Y10
+	VPSRLQ      $0x34, Y7, Y11
+	VPSLLQ      $0x0c, Y8, Y14
+	VPOR        Y14, Y11, Y11
+	VPAND       p4m26<>+0(SB), Y11, Y11
+	VPSRLQ      $0x0e, Y8, Y12
+	VPAND       p4m26<>+0(SB), Y12, Y12
+	VPSRLQ      $0x28, Y8, Y13
+	VPOR        p4bit24<>+0(SB), Y13, Y13
+	VPADDQ      Y9, Y0, Y0
+	VPADDQ      Y10, Y1, Y1
+	VPADDQ      Y11, Y2, Y2
+	VPADDQ      Y12, Y3, Y3
+	VPADDQ      Y13, Y4, Y4
+	VPMULUDQ    (SP), Y0, Y9
+	VPMULUDQ    256(SP), Y1, Y15
+	VPADDQ      Y15, Y9, Y9
+	VPMULUDQ    224(SP), Y2, Y14
+	VPADDQ      Y14, Y9, Y9
+	VPMULUDQ    192(SP), Y3, Y15
+	VPADDQ      Y15, Y9, Y9
+	VPMULUDQ    160(SP), Y4, Y14
+	VPADDQ      Y14, Y9, Y9
+	VPMULUDQ    32(SP), Y0, Y10
+	VPMULUDQ    (SP), Y1, Y15
+	VPADDQ      Y15, Y10, Y10
+	VPMULUDQ    256(SP), Y2, Y14
+	VPADDQ      Y14, Y10, Y10
+	VPMULUDQ    224(SP), Y3, Y15
+	VPADDQ      Y15, Y10, Y10
+	VPMULUDQ    192(SP), Y4, Y14
+	VPADDQ      Y14, Y10, Y10
+	VPMULUDQ    64(SP), Y0, Y11
+	VPMULUDQ    32(SP), Y1, Y15
+	VPADDQ      Y15, Y11, Y11
+	VPMULUDQ    (SP), Y2, Y14
+	VPADDQ      Y14, Y11, Y11
+	VPMULUDQ    256(SP), Y3, Y15
+	VPADDQ      Y15, Y11, Y11
+	VPMULUDQ    224(SP), Y4, Y14
+	VPADDQ      Y14, Y11, Y11
+	VPMULUDQ    96(SP), Y0, Y12
+	VPMULUDQ    64(SP), Y1, Y15
+	VPADDQ      Y15, Y12, Y12
+	VPMULUDQ    32(SP), Y2, Y14
+	VPADDQ      Y14, Y12, Y12
+	VPMULUDQ    (SP), Y3, Y15
+	VPADDQ      Y15, Y12, Y12
+	VPMULUDQ    256(SP), Y4, Y14
+	VPADDQ      Y14, Y12, Y12
+	VPMULUDQ    128(SP), Y0, Y13
+	VPMULUDQ    96(SP), Y1, Y15
+	VPADDQ      Y15, Y13, Y13
+	VPMULUDQ    64(SP), Y2, Y14
+	VPADDQ      Y14, Y13, Y13
+	VPMULUDQ    32(SP), Y3, Y15
+	VPADDQ      Y15, Y13, Y13
+	VPMULUDQ    (SP), Y4, Y14
+	VPADDQ      Y14, Y13, Y13
+	VPSRLQ      $0x1a, Y12, Y14
+	VPAND       p4m26<>+0(SB), Y12, Y3
+	VPADDQ      Y14, Y13, Y13
+	VPSRLQ      $0x1a, Y9, Y15
+	VPAND       p4m26<>+0(SB), Y9, Y0
+	VPADDQ      Y15, Y10, Y10
+	VPSRLQ      $0x1a, Y13, Y14
+	VPAND       p4m26<>+0(SB), Y13, Y4
+	VPADDQ      Y14, Y0, Y0
+	VPSLLQ      $0x02, Y14, Y14
+	VPADDQ      Y14, Y0, Y0
+	VPSRLQ      $0x1a, Y10, Y15
+	VPAND       p4m26<>+0(SB), Y10, Y1
+	VPADDQ      Y15, Y11, Y11
+	VPSRLQ      $0x1a, Y11, Y14
+	VPAND       p4m26<>+0(SB), Y11, Y2
+	VPADDQ      Y14, Y3, Y3
+	VPSRLQ      $0x1a, Y0, Y15
+	VPAND       p4m26<>+0(SB), Y0, Y0
+	VPADDQ      Y15, Y1, Y1
+	VPSRLQ      $0x1a, Y3, Y14
+	VPAND       p4m26<>+0(SB), Y3, Y3
+	VPADDQ      Y14, Y4, Y4
+	ADDQ        $0x00000010, SI
+	ADDQ        $0x00000010, DI
+	ADDQ        $0x00000010, R8
+	ADDQ        $0x00000010, R9
+	DECQ        CX
+	JMP         lblocks_20
+
+lblocksdone_21:
+	MOVQ    adLen+24(FP), CX
+	ANDQ    $0x0000000f, CX
+	JZ      lpadskip_22
+	VPXOR   Y7, Y7, Y7
+	VMOVDQU Y7, 448(SP)
+	VMOVDQU Y7, 480(SP)
+	XORQ    DX, DX
+
+lpadcopy_23:
+	MOVB (SI)(DX*1), AL
+	MOVB AL, 448(SP)(DX*1)
+	INCQ DX
+	CMPQ DX, CX
+	JB   lpadcopy_23
+	XORQ DX, DX
+
+lpadcopy_24:
+	MOVB (DI)(DX*1), AL
+	MOVB AL, 464(SP)(DX*1)
+	INCQ DX
+	CMPQ DX, CX
+	JB   lpadcopy_24
+	XORQ DX, DX
+
+lpadcopy_25:
+	MOVB (R8)(DX*1), AL
+	MOVB AL, 480(SP)(DX*1)
+	INCQ DX
+	CMPQ DX, CX
+	JB   lpadcopy_25
+	XORQ DX, DX
+
+lpadcopy_26:
+	MOVB        (R9)(DX*1), AL
+	MOVB        AL, 496(SP)(DX*1)
+	INCQ        DX
+	CMPQ        DX, CX
+	JB          lpadcopy_26
+	VMOVDQU     448(SP), X5
+	VINSERTI128 $0x01, 480(SP), Y5, Y5
+	VMOVDQU     464(SP), X6
+	VINSERTI128 $0x01, 496(SP), Y6, Y6
+	VPUNPCKLQDQ Y6, Y5, Y7
+	VPUNPCKHQDQ Y6, Y5, Y8
+	VPAND       p4m26<>+0(SB), Y7, Y9
+	VPSRLQ      $0x1a, Y7, Y10
+	VPAND       p4m26<>+0(SB), Y10, Y10
+	VPSRLQ      $0x34, Y7, Y11
+	VPSLLQ      $0x0c, Y8, Y14
+	VPOR        Y14, Y11, Y11
+	VPAND       p4m26<>+0(SB), Y11, Y11
+	VPSRLQ      $0x0e, Y8, Y12
+	VPAND       p4m26<>+0(SB), Y12, Y12
+	VPSRLQ      $0x28, Y8, Y13
+	VPOR        p4bit24<>+0(SB), Y13, Y13
+	VPADDQ      Y9, Y0, Y0
+	VPADDQ      Y10, Y1, Y1
+	VPADDQ      Y11, Y2, Y2
+	VPADDQ      Y12, Y3, Y3
+	VPADDQ      Y13, Y4, Y4
+	VPMULUDQ    (SP), Y0, Y9
+	VPMULUDQ    256(SP), Y1, Y15
+	VPADDQ      Y15, Y9, Y9
+	VPMULUDQ    224(SP), Y2, Y14
+	VPADDQ      Y14, Y9, Y9
+	VPMULUDQ    192(SP), Y3, Y15
+	VPADDQ      Y15, Y9, Y9
+	VPMULUDQ    160(SP), Y4, Y14
+	VPADDQ      Y14, Y9, Y9
+	VPMULUDQ    32(SP), Y0, Y10
+	VPMULUDQ    (SP), Y1, Y15
+	VPADDQ      Y15, Y10, Y10
+	VPMULUDQ    256(SP), Y2, Y14
+	VPADDQ      Y14, Y10, Y10
+	VPMULUDQ    224(SP), Y3, Y15
+	VPADDQ      Y15, Y10, Y10
+	VPMULUDQ    192(SP), Y4, Y14
+	VPADDQ      Y14, Y10, Y10
+	VPMULUDQ    64(SP), Y0, Y11
+	VPMULUDQ    32(SP), Y1, Y15
+	VPADDQ      Y15, Y11, Y11
+	VPMULUDQ    (SP), Y2, Y14
+	VPADDQ      Y14, Y11, Y11
+	VPMULUDQ    256(SP), Y3, Y15
+	VPADDQ      Y15, Y11, Y11
+	VPMULUDQ    224(SP), Y4, Y14
+	VPADDQ      Y14, Y11, Y11
+	VPMULUDQ    96(SP), Y0, Y12
+	VPMULUDQ    64(SP), Y1, Y15
+	VPADDQ      Y15, Y12, Y12
+	VPMULUDQ    32(SP), Y2, Y14
+	VPADDQ      Y14, Y12, Y12
+	VPMULUDQ    (SP), Y3, Y15
+	VPADDQ      Y15, Y12, Y12
+	VPMULUDQ    256(SP), Y4, Y14
+	VPADDQ      Y14, Y12, Y12
+	VPMULUDQ    128(SP), Y0, Y13
+	VPMULUDQ    96(SP), Y1, Y15
+	VPADDQ      Y15, Y13, Y13
+	VPMULUDQ    64(SP), Y2, Y14
+	VPADDQ      Y14, Y13, Y13
+	VPMULUDQ    32(SP), Y3, Y15
+	VPADDQ      Y15, Y13, Y13
+	VPMULUDQ    (SP), Y4, Y14
+	VPADDQ      Y14, Y13, Y13
+	VPSRLQ      $0x1a, Y12, Y14
+	VPAND       p4m26<>+0(SB), Y12, Y3
+	VPADDQ      Y14, Y13, Y13
+	VPSRLQ      $0x1a, Y9, Y15
+	VPAND       p4m26<>+0(SB), Y9, Y0
+	VPADDQ      Y15, Y10, Y10
+	VPSRLQ      $0x1a, Y13, Y14
+	VPAND       p4m26<>+0(SB), Y13, Y4
+	VPADDQ      Y14, Y0, Y0
+	VPSLLQ      $0x02, Y14, Y14
+	VPADDQ      Y14, Y0, Y0
+	VPSRLQ      $0x1a, Y10, Y15
+	VPAND       p4m26<>+0(SB), Y10, Y1
+	VPADDQ      Y15, Y11, Y11
+	VPSRLQ      $0x1a, Y11, Y14
+	VPAND       p4m26<>+0(SB), Y11, Y2
+	VPADDQ      Y14, Y3, Y3
+	VPSRLQ      $0x1a, Y0, Y15
+	VPAND       p4m26<>+0(SB), Y0, Y0
+	VPADDQ      Y15, Y1, Y1
+	VPSRLQ      $0x1a, Y3, Y14
+	VPAND       p4m26<>+0(SB), Y3, Y3
+	VPADDQ      Y14, Y4, Y4
+
+lpadskip_22:
+	MOVQ ct+16(FP), AX
+	MOVQ (AX), SI
+	MOVQ 8(AX), DI
+	MOVQ 16(AX), R8
+	MOVQ 24(AX), R9
+	MOVQ ctLen+32(FP), CX
+	SHRQ $0x04, CX
+
+lblocks_27:
+	TESTQ       CX, CX
+	JZ          lblocksdone_28
+	VMOVDQU     (SI), X5
+	VINSERTI128 $0x01, (R8), Y5, Y5
+	VMOVDQU     (DI), X6
+	VINSERTI128 $0x01, (R9), Y6, Y6
+	VPUNPCKLQDQ Y6, Y5, Y7
+	VPUNPCKHQDQ Y6, Y5, Y8
+	VPAND       p4m26<>+0(SB), Y7, Y9
+	VPSRLQ      $0x1a, Y7, Y10
+	VPAND       p4m26<>+0(SB), Y10, Y10
+	VPSRLQ      $0x34, Y7, Y11
+	VPSLLQ      $0x0c, Y8, Y14
+	VPOR        Y14, Y11, Y11
+	VPAND       p4m26<>+0(SB), Y11, Y11
+	VPSRLQ      $0x0e, Y8, Y12
+	VPAND       p4m26<>+0(SB), Y12, Y12
+	VPSRLQ      $0x28, Y8, Y13
+	VPOR        p4bit24<>+0(SB), Y13, Y13
+	VPADDQ      Y9, Y0, Y0
+	VPADDQ      Y10, Y1, Y1
+	VPADDQ      Y11, Y2, Y2
+	VPADDQ      Y12, Y3, Y3
+	VPADDQ      Y13, Y4, Y4
+	VPMULUDQ    (SP), Y0, Y9
+	VPMULUDQ    256(SP), Y1, Y15
+	VPADDQ      Y15, Y9, Y9
+	VPMULUDQ    224(SP), Y2, Y14
+	VPADDQ      Y14, Y9, Y9
+	VPMULUDQ    192(SP), Y3, Y15
+	VPADDQ      Y15, Y9, Y9
+	VPMULUDQ    160(SP), Y4, Y14
+	VPADDQ      Y14, Y9, Y9
+	VPMULUDQ    32(SP), Y0, Y10
+	VPMULUDQ    (SP), Y1, Y15
+	VPADDQ      Y15, Y10, Y10
+	VPMULUDQ    256(SP), Y2, Y14
+	VPADDQ      Y14, Y10, Y10
+	VPMULUDQ    224(SP), Y3, Y15
+	VPADDQ      Y15, Y10, Y10
+	VPMULUDQ    192(SP), Y4, Y14
+	VPADDQ      Y14, Y10, Y10
+	VPMULUDQ    64(SP), Y0, Y11
+	VPMULUDQ    32(SP), Y1, Y15
+	VPADDQ      Y15, Y11, Y11
+	VPMULUDQ    (SP), Y2, Y14
+	VPADDQ      Y14, Y11, Y11
+	VPMULUDQ    256(SP), Y3, Y15
+	VPADDQ      Y15, Y11, Y11
+	VPMULUDQ    224(SP), Y4, Y14
+	VPADDQ      Y14, Y11, Y11
+	VPMULUDQ    96(SP), Y0, Y12
+	VPMULUDQ    64(SP), Y1, Y15
+	VPADDQ      Y15, Y12, Y12
+	VPMULUDQ    32(SP), Y2, Y14
+	VPADDQ      Y14, Y12, Y12
+	VPMULUDQ    (SP), Y3, Y15
+	VPADDQ      Y15, Y12, Y12
+	VPMULUDQ    256(SP), Y4, Y14
+	VPADDQ      Y14, Y12, Y12
+	VPMULUDQ    128(SP), Y0, Y13
+	VPMULUDQ    96(SP), Y1, Y15
+	VPADDQ      Y15, Y13, Y13
+	VPMULUDQ    64(SP), Y2, Y14
+	VPADDQ      Y14, Y13, Y13
+	VPMULUDQ    32(SP), Y3, Y15
+	VPADDQ      Y15, Y13, Y13
+	VPMULUDQ    (SP), Y4, Y14
+	VPADDQ      Y14, Y13, Y13
+	VPSRLQ      $0x1a, Y12, Y14
+	VPAND       p4m26<>+0(SB), Y12, Y3
+	VPADDQ      Y14, Y13, Y13
+	VPSRLQ      $0x1a, Y9, Y15
+	VPAND       p4m26<>+0(SB), Y9, Y0
+	VPADDQ      Y15, Y10, Y10
+	VPSRLQ      $0x1a, Y13, Y14
+	VPAND       p4m26<>+0(SB), Y13, Y4
+	VPADDQ      Y14, Y0, Y0
+	VPSLLQ      $0x02, Y14, Y14
+	VPADDQ      Y14, Y0, Y0
+	VPSRLQ      $0x1a, Y10, Y15
+	VPAND       p4m26<>+0(SB), Y10, Y1
+	VPADDQ      Y15, Y11, Y11
+	VPSRLQ      $0x1a, Y11, Y14
+	VPAND       p4m26<>+0(SB), Y11, Y2
+	VPADDQ      Y14, Y3, Y3
+	VPSRLQ      $0x1a, Y0, Y15
+	VPAND       p4m26<>+0(SB), Y0, Y0
+	VPADDQ      Y15, Y1, Y1
+	VPSRLQ      $0x1a, Y3, Y14
+	VPAND       p4m26<>+0(SB), Y3, Y3
+	VPADDQ      Y14, Y4, Y4
+	ADDQ        $0x00000010, SI
+	ADDQ        $0x00000010, DI
+	ADDQ        $0x00000010, R8
+	ADDQ        $0x00000010, R9
+	DECQ        CX
+	JMP         lblocks_27
+
+lblocksdone_28:
+	MOVQ    ctLen+32(FP), CX
+	ANDQ    $0x0000000f, CX
+	JZ      lpadskip_29
+	VPXOR   Y7, Y7, Y7
+	VMOVDQU Y7, 448(SP)
+	VMOVDQU Y7, 480(SP)
+	XORQ    DX, DX
+
+lpadcopy_30:
+	MOVB (SI)(DX*1), AL
+	MOVB AL, 448(SP)(DX*1)
+	INCQ DX
+	CMPQ DX, CX
+	JB   lpadcopy_30
+	XORQ DX, DX
+
+lpadcopy_31:
+	MOVB (DI)(DX*1), AL
+	MOVB AL, 464(SP)(DX*1)
+	INCQ DX
+	CMPQ DX, CX
+	JB   lpadcopy_31
+	XORQ DX, DX
+
+lpadcopy_32:
+	MOVB (R8)(DX*1), AL
+	MOVB AL, 480(SP)(DX*1)
+	INCQ DX
+	CMPQ DX, CX
+	JB   lpadcopy_32
+	XORQ DX, DX
+
+lpadcopy_33:
+	MOVB        (R9)(DX*1), AL
+	MOVB        AL, 496(SP)(DX*1)
+	INCQ        DX
+	CMPQ        DX, CX
+	JB          lpadcopy_33
+	VMOVDQU     448(SP), X5
+	VINSERTI128 $0x01, 480(SP), Y5, Y5
+	VMOVDQU     464(SP), X6
+	VINSERTI128 $0x01, 496(SP), Y6, Y6
+	VPUNPCKLQDQ Y6, Y5, Y7
+	VPUNPCKHQDQ Y6, Y5, Y8
+	VPAND       p4m26<>+0(SB), Y7, Y9
+	VPSRLQ      $0x1a, Y7, Y10
+	VPAND       p4m26<>+0(SB), Y10, Y10
+	VPSRLQ      $0x34, Y7, Y11
+	VPSLLQ      $0x0c, Y8, Y14
+	VPOR        Y14, Y11, Y11
+	VPAND       p4m26<>+0(SB), Y11, Y11
+	VPSRLQ      $0x0e, Y8, Y12
+	VPAND       p4m26<>+0(SB), Y12, Y12
+	VPSRLQ      $0x28, Y8, Y13
+	VPOR        p4bit24<>+0(SB), Y13, Y13
+	VPADDQ      Y9, Y0, Y0
+	VPADDQ      Y10, Y1, Y1
+	VPADDQ      Y11, Y2, Y2
+	VPADDQ      Y12, Y3, Y3
+	VPADDQ      Y13, Y4, Y4
+	VPMULUDQ    (SP), Y0, Y9
+	VPMULUDQ    256(SP), Y1, Y15
+	VPADDQ      Y15, Y9, Y9
+	VPMULUDQ    224(SP), Y2, Y14
+	VPADDQ      Y14, Y9, Y9
+	VPMULUDQ    192(SP), Y3, Y15
+	VPADDQ      Y15, Y9, Y9
+	VPMULUDQ    160(SP), Y4, Y14
+	VPADDQ      Y14, Y9, Y9
+	VPMULUDQ    32(SP), Y0, Y10
+	VPMULUDQ    (SP), Y1, Y15
+	VPADDQ      Y15, Y10, Y10
+	VPMULUDQ    256(SP), Y2, Y14
+	VPADDQ      Y14, Y10, Y10
+	VPMULUDQ    224(SP), Y3, Y15
+	VPADDQ      Y15, Y10, Y10
+	VPMULUDQ    192(SP), Y4, Y14
+	VPADDQ      Y14, Y10, Y10
+	VPMULUDQ    64(SP), Y0, Y11
+	VPMULUDQ    32(SP), Y1, Y15
+	VPADDQ      Y15, Y11, Y11
+	VPMULUDQ    (SP), Y2, Y14
+	VPADDQ      Y14, Y11, Y11
+	VPMULUDQ    256(SP), Y3, Y15
+	VPADDQ      Y15, Y11, Y11
+	VPMULUDQ    224(SP), Y4, Y14
+	VPADDQ      Y14, Y11, Y11
+	VPMULUDQ    96(SP), Y0, Y12
+	VPMULUDQ    64(SP), Y1, Y15
+	VPADDQ      Y15, Y12, Y12
+	VPMULUDQ    32(SP), Y2, Y14
+	VPADDQ      Y14, Y12, Y12
+	VPMULUDQ    (SP), Y3, Y15
+	VPADDQ      Y15, Y12, Y12
+	VPMULUDQ    256(SP), Y4, Y14
+	VPADDQ      Y14, Y12, Y12
+	VPMULUDQ    128(SP), Y0, Y13
+	VPMULUDQ    96(SP), Y1, Y15
+	VPADDQ      Y15, Y13, Y13
+	VPMULUDQ    64(SP), Y2, Y14
+	VPADDQ      Y14, Y13, Y13
+	VPMULUDQ    32(SP), Y3, Y15
+	VPADDQ      Y15, Y13, Y13
+	VPMULUDQ    (SP), Y4, Y14
+	VPADDQ      Y14, Y13, Y13
+	VPSRLQ      $0x1a, Y12, Y14
+	VPAND       p4m26<>+0(SB), Y12, Y3
+	VPADDQ      Y14, Y13, Y13
+	VPSRLQ      $0x1a, Y9, Y15
+	VPAND       p4m26<>+0(SB), Y9, Y0
+	VPADDQ      Y15, Y10, Y10
+	VPSRLQ      $0x1a, Y13, Y14
+	VPAND       p4m26<>+0(SB), Y13, Y4
+	VPADDQ      Y14, Y0, Y0
+	VPSLLQ      $0x02, Y14, Y14
+	VPADDQ      Y14, Y0, Y0
+	VPSRLQ      $0x1a, Y10, Y15
+	VPAND       p4m26<>+0(SB), Y10, Y1
+	VPADDQ      Y15, Y11, Y11
+	VPSRLQ      $0x1a, Y11, Y14
+	VPAND       p4m26<>+0(SB), Y11, Y2
+	VPADDQ      Y14, Y3, Y3
+	VPSRLQ      $0x1a, Y0, Y15
+	VPAND       p4m26<>+0(SB), Y0, Y0
+	VPADDQ      Y15, Y1, Y1
+	VPSRLQ      $0x1a, Y3, Y14
+	VPAND       p4m26<>+0(SB), Y3, Y3
+	VPADDQ      Y14, Y4, Y4
+
+lpadskip_29:
+	VPBROADCASTQ adLen+24(FP), Y7
+	VPBROADCASTQ ctLen+32(FP), Y8
+	VPAND        p4m26<>+0(SB), Y7, Y9
+	VPSRLQ       $0x1a, Y7, Y10
+	VPAND        p4m26<>+0(SB), Y10, Y10
+	VPSRLQ       $0x34, Y7, Y11
+	VPSLLQ       $0x0c, Y8, Y14
+	VPOR         Y14, Y11, Y11
+	VPAND        p4m26<>+0(SB), Y11, Y11
+	VPSRLQ       $0x0e, Y8, Y12
+	VPAND        p4m26<>+0(SB), Y12, Y12
+	VPSRLQ       $0x28, Y8, Y13
+	VPOR         p4bit24<>+0(SB), Y13, Y13
+	VPADDQ       Y9, Y0, Y0
+	VPADDQ       Y10, Y1, Y1
+	VPADDQ       Y11, Y2, Y2
+	VPADDQ       Y12, Y3, Y3
+	VPADDQ       Y13, Y4, Y4
+	VPMULUDQ     (SP), Y0, Y9
+	VPMULUDQ     256(SP), Y1, Y15
+	VPADDQ       Y15, Y9, Y9
+	VPMULUDQ     224(SP), Y2, Y14
+	VPADDQ       Y14, Y9, Y9
+	VPMULUDQ     192(SP), Y3, Y15
+	VPADDQ       Y15, Y9, Y9
+	VPMULUDQ     160(SP), Y4, Y14
+	VPADDQ       Y14, Y9, Y9
+	VPMULUDQ     32(SP), Y0, Y10
+	VPMULUDQ     (SP), Y1, Y15
+	VPADDQ       Y15, Y10, Y10
+	VPMULUDQ     256(SP), Y2, Y14
+	VPADDQ       Y14, Y10, Y10
+	VPMULUDQ     224(SP), Y3, Y15
+	VPADDQ       Y15, Y10, Y10
+	VPMULUDQ     192(SP), Y4, Y14
+	VPADDQ       Y14, Y10, Y10
+	VPMULUDQ     64(SP), Y0, Y11
+	VPMULUDQ     32(SP), Y1, Y15
+	VPADDQ       Y15, Y11, Y11
+	VPMULUDQ     (SP), Y2, Y14
+	VPADDQ       Y14, Y11, Y11
+	VPMULUDQ     256(SP), Y3, Y15
+	VPADDQ       Y15, Y11, Y11
+	VPMULUDQ     224(SP), Y4, Y14
+	VPADDQ       Y14, Y11, Y11
+	VPMULUDQ     96(SP), Y0, Y12
+	VPMULUDQ     64(SP), Y1, Y15
+	VPADDQ       Y15, Y12, Y12
+	VPMULUDQ     32(SP), Y2, Y14
+	VPADDQ       Y14, Y12, Y12
+	VPMULUDQ     (SP), Y3, Y15
+	VPADDQ       Y15, Y12, Y12
+	VPMULUDQ     256(SP), Y4, Y14
+	VPADDQ       Y14, Y12, Y12
+	VPMULUDQ     128(SP), Y0, Y13
+	VPMULUDQ     96(SP), Y1, Y15
+	VPADDQ       Y15, Y13, Y13
+	VPMULUDQ     64(SP), Y2, Y14
+	VPADDQ       Y14, Y13, Y13
+	VPMULUDQ     32(SP), Y3, Y15
+	VPADDQ       Y15, Y13, Y13
+	VPMULUDQ     (SP), Y4, Y14
+	VPADDQ       Y14, Y13, Y13
+	VPSRLQ       $0x1a, Y12, Y14
+	VPAND        p4m26<>+0(SB), Y12, Y3
+	VPADDQ       Y14, Y13, Y13
+	VPSRLQ       $0x1a, Y9, Y15
+	VPAND        p4m26<>+0(SB), Y9, Y0
+	VPADDQ       Y15, Y10, Y10
+	VPSRLQ       $0x1a, Y13, Y14
+	VPAND        p4m26<>+0(SB), Y13, Y4
+	VPADDQ       Y14, Y0, Y0
+	VPSLLQ       $0x02, Y14, Y14
+	VPADDQ       Y14, Y0, Y0
+	VPSRLQ       $0x1a, Y10, Y15
+	VPAND        p4m26<>+0(SB), Y10, Y1
+	VPADDQ       Y15, Y11, Y11
+	VPSRLQ       $0x1a, Y11, Y14
+	VPAND        p4m26<>+0(SB), Y11, Y2
+	VPADDQ       Y14, Y3, Y3
+	VPSRLQ       $0x1a, Y0, Y15
+	VPAND        p4m26<>+0(SB), Y0, Y0
+	VPADDQ       Y15, Y1, Y1
+	VPSRLQ       $0x1a, Y3, Y14
+	VPAND        p4m26<>+0(SB), Y3, Y3
+	VPADDQ       Y14, Y4, Y4
+	VMOVDQU      Y0, 288(SP)
+	VMOVDQU      Y1, 320(SP)
+	VMOVDQU      Y2, 352(SP)
+	VMOVDQU      Y3, 384(SP)
+	VMOVDQU      Y4, 416(SP)
+	VZEROUPPER
+	MOVQ         keys+0(FP), SI
+	MOVQ         tags+40(FP), DI
+	MOVQ         320(SP), R10
+	SHLQ         $0x1a, R10
+	ADDQ         288(SP), R10
+	MOVQ         352(SP), AX
+	MOVQ         AX, R11
+	SHRQ         $0x0c, R11
+	SHLQ         $0x34, AX
+	MOVQ         384(SP), CX
+	SHLQ         $0x0e, CX
+	ADDQ         CX, R11
+	MOVQ         416(SP), CX
+	MOVQ         CX, R12
+	SHRQ         $0x18, R12
+	SHLQ         $0x28, CX
+	ADDQ         AX, R10
+	ADCQ         CX, R11
+	ADCQ         $0x00000000, R12
+	MOVQ         R12, AX
+	ANDQ         $-4, AX
+	MOVQ         R12, CX
+	SHRQ         $0x02, CX
+	ANDQ         $0x00000003, R12
+	ADDQ         CX, AX
+	ADDQ         AX, R10
+	ADCQ         $0x00000000, R11
+	ADCQ         $0x00000000, R12
+	MOVQ         (SI), DX
+	MOVQ         (DI), BX
+	MOVQ         R10, R13
+	MOVQ         R11, R14
+	MOVQ         R12, R15
+	SUBQ         $-5, R10
+	SBBQ         $-1, R11
+	SBBQ         $0x00000003, R12
+	CMOVQCS      R13, R10
+	CMOVQCS      R14, R11
+	ADDQ         16(DX), R10
+	ADCQ         24(DX), R11
+	MOVQ         R10, (BX)
+	MOVQ         R11, 8(BX)
+	MOVQ         328(SP), R10
+	SHLQ         $0x1a, R10
+	ADDQ         296(SP), R10
+	MOVQ         360(SP), AX
+	MOVQ         AX, R11
+	SHRQ         $0x0c, R11
+	SHLQ         $0x34, AX
+	MOVQ         392(SP), CX
+	SHLQ         $0x0e, CX
+	ADDQ         CX, R11
+	MOVQ         424(SP), CX
+	MOVQ         CX, R12
+	SHRQ         $0x18, R12
+	SHLQ         $0x28, CX
+	ADDQ         AX, R10
+	ADCQ         CX, R11
+	ADCQ         $0x00000000, R12
+	MOVQ         R12, AX
+	ANDQ         $-4, AX
+	MOVQ         R12, CX
+	SHRQ         $0x02, CX
+	ANDQ         $0x00000003, R12
+	ADDQ         CX, AX
+	ADDQ         AX, R10
+	ADCQ         $0x00000000, R11
+	ADCQ         $0x00000000, R12
+	MOVQ         8(SI), DX
+	MOVQ         8(DI), BX
+	MOVQ         R10, R13
+	MOVQ         R11, R14
+	MOVQ         R12, R15
+	SUBQ         $-5, R10
+	SBBQ         $-1, R11
+	SBBQ         $0x00000003, R12
+	CMOVQCS      R13, R10
+	CMOVQCS      R14, R11
+	ADDQ         16(DX), R10
+	ADCQ         24(DX), R11
+	MOVQ         R10, (BX)
+	MOVQ         R11, 8(BX)
+	MOVQ         336(SP), R10
+	SHLQ         $0x1a, R10
+	ADDQ         304(SP), R10
+	MOVQ         368(SP), AX
+	MOVQ         AX, R11
+	SHRQ         $0x0c, R11
+	SHLQ         $0x34, AX
+	MOVQ         400(SP), CX
+	SHLQ         $0x0e, CX
+	ADDQ         CX, R11
+	MOVQ         432(SP), CX
+	MOVQ         CX, R12
+	SHRQ         $0x18, R12
+	SHLQ         $0x28, CX
+	ADDQ         AX, R10
+	ADCQ         CX, R11
+	ADCQ         $0x00000000, R12
+	MOVQ         R12, AX
+	ANDQ         $-4, AX
+	MOVQ         R12, CX
+	SHRQ         $0x02, CX
+	ANDQ         $0x00000003, R12
+	ADDQ         CX, AX
+	ADDQ         AX, R10
+	ADCQ         $0x00000000, R11
+	ADCQ         $0x00000000, R12
+	MOVQ         16(SI), DX
+	MOVQ         16(DI), BX
+	MOVQ         R10, R13
+	MOVQ         R11, R14
+	MOVQ         R12, R15
+	SUBQ         $-5, R10
+	SBBQ         $-1, R11
+	SBBQ         $0x00000003, R12
+	CMOVQCS      R13, R10
+	CMOVQCS      R14, R11
+	ADDQ         16(DX), R10
+	ADCQ         24(DX), R11
+	MOVQ         R10, (BX)
+	MOVQ         R11, 8(BX)
+	MOVQ         344(SP), R10
+	SHLQ         $0x1a, R10
+	ADDQ         312(SP), R10
+	MOVQ         376(SP), AX
+	MOVQ         AX, R11
+	SHRQ         $0x0c, R11
+	SHLQ         $0x34, AX
+	MOVQ         408(SP), CX
+	SHLQ         $0x0e, CX
+	ADDQ         CX, R11
+	MOVQ         440(SP), CX
+	MOVQ         CX, R12
+	SHRQ         $0x18, R12
+	SHLQ         $0x28, CX
+	ADDQ         AX, R10
+	ADCQ         CX, R11
+	ADCQ         $0x00000000, R12
+	MOVQ         R12, AX
+	ANDQ         $-4, AX
+	MOVQ         R12, CX
+	SHRQ         $0x02, CX
+	ANDQ         $0x00000003, R12
+	ADDQ         CX, AX
+	ADDQ         AX, R10
+	ADCQ         $0x00000000, R11
+	ADCQ         $0x00000000, R12
+	MOVQ         24(SI), DX
+	MOVQ         24(DI), BX
+	MOVQ         R10, R13
+	MOVQ         R11, R14
+	MOVQ         R12, R15
+	SUBQ         $-5, R10
+	SBBQ         $-1, R11
+	SBBQ         $0x00000003, R12
+	CMOVQCS      R13, R10
+	CMOVQCS      R14, R11
+	ADDQ         16(DX), R10
+	ADCQ         24(DX), R11
+	MOVQ         R10, (BX)
+	MOVQ         R11, 8(BX)
+	RET
+
 // func ChaCha20Blocks8AVX2(keys *[8]*[32]byte, rows *[8][16]byte, out *[512]byte)
 // Requires: AVX, AVX2
 TEXT ·ChaCha20Blocks8AVX2(SB), $416-24
@@ -969,7 +1773,7 @@ TEXT ·ChaCha20Blocks8AVX2(SB), $416-24
 	VMOVDQU     Y15, 352(SP)
 	MOVQ        $0x0000000a, CX
 
-mrounds_20:
+mrounds_34:
 	VPADDD     Y1, Y0, Y0
 	VPADDD     Y5, Y4, Y4
 	VPADDD     Y9, Y8, Y8
@@ -1131,7 +1935,7 @@ mrounds_20:
 	VPSHUFD    $0x4e, Y14, Y14
 	VPSHUFD    $0x39, Y15, Y15
 	DECQ       CX
-	JNZ        mrounds_20
+	JNZ        mrounds_34
 	VPADDD     sigma<>+0(SB), Y0, Y0
 	VPADDD     (SP), Y1, Y1
 	VPADDD     32(SP), Y2, Y2
@@ -1203,14 +2007,14 @@ TEXT ·ChaCha20Poly1305SealAVX2(SB), $832-96
 	MOVQ           $0x00000000, 808(SP)
 	MOVQ           src_len+48(FP), AX
 	CMPQ           AX, $0x00000040
-	JBE            first1_21
+	JBE            first1_35
 	CMPQ           AX, $0x000000c0
-	JBE            first2_22
+	JBE            first2_36
 	CMPQ           AX, $0x00000140
-	JBE            first3_23
-	JMP            first4_24
+	JBE            first3_37
+	JMP            first4_38
 
-first1_21:
+first1_35:
 	MOVQ           $0x00000040, CX
 	CMPQ           AX, CX
 	CMOVQHI        CX, AX
@@ -1223,7 +2027,7 @@ first1_21:
 	VMOVDQU        Y3, 608(SP)
 	MOVQ           $0x0000000a, DI
 
-rounds_26:
+rounds_40:
 	VPADDD     Y1, Y0, Y0
 	VPXOR      Y0, Y3, Y3
 	VPSHUFB    rol16<>+0(SB), Y3, Y3
@@ -1263,7 +2067,7 @@ rounds_26:
 	VPSHUFD    $0x4e, Y2, Y2
 	VPSHUFD    $0x39, Y3, Y3
 	DECQ       DI
-	JNZ        rounds_26
+	JNZ        rounds_40
 	VPADDD     sigma<>+0(SB), Y0, Y0
 	VPADDD     544(SP), Y1, Y1
 	VPADDD     576(SP), Y2, Y2
@@ -1277,9 +2081,9 @@ rounds_26:
 	VMOVDQU    Y15, 32(SP)
 	VPERM2I128 $0x31, Y3, Y2, Y2
 	VMOVDQU    Y2, 96(SP)
-	JMP        firstdone_25
+	JMP        firstdone_39
 
-first2_22:
+first2_36:
 	MOVQ           $0x000000c0, CX
 	CMPQ           AX, CX
 	CMOVQHI        CX, AX
@@ -1298,7 +2102,7 @@ first2_22:
 	VMOVDQU        Y7, 640(SP)
 	MOVQ           $0x0000000a, DI
 
-rounds_27:
+rounds_41:
 	VPADDD     Y1, Y0, Y0
 	VPADDD     Y5, Y4, Y4
 	VPXOR      Y0, Y3, Y3
@@ -1376,7 +2180,7 @@ rounds_27:
 	VPSHUFD    $0x4e, Y6, Y6
 	VPSHUFD    $0x39, Y7, Y7
 	DECQ       DI
-	JNZ        rounds_27
+	JNZ        rounds_41
 	VPADDD     sigma<>+0(SB), Y0, Y0
 	VPADDD     544(SP), Y1, Y1
 	VPADDD     576(SP), Y2, Y2
@@ -1402,9 +2206,9 @@ rounds_27:
 	VMOVDQU    Y15, 160(SP)
 	VPERM2I128 $0x31, Y7, Y6, Y6
 	VMOVDQU    Y6, 224(SP)
-	JMP        firstdone_25
+	JMP        firstdone_39
 
-first3_23:
+first3_37:
 	MOVQ           $0x00000140, CX
 	CMPQ           AX, CX
 	CMOVQHI        CX, AX
@@ -1429,7 +2233,7 @@ first3_23:
 	VMOVDQU        Y11, 672(SP)
 	MOVQ           $0x0000000a, DI
 
-rounds_28:
+rounds_42:
 	VPADDD     Y1, Y0, Y0
 	VPADDD     Y5, Y4, Y4
 	VPADDD     Y9, Y8, Y8
@@ -1545,7 +2349,7 @@ rounds_28:
 	VPSHUFD    $0x4e, Y10, Y10
 	VPSHUFD    $0x39, Y11, Y11
 	DECQ       DI
-	JNZ        rounds_28
+	JNZ        rounds_42
 	VPADDD     sigma<>+0(SB), Y0, Y0
 	VPADDD     544(SP), Y1, Y1
 	VPADDD     576(SP), Y2, Y2
@@ -1583,9 +2387,9 @@ rounds_28:
 	VMOVDQU    Y15, 288(SP)
 	VPERM2I128 $0x31, Y11, Y10, Y10
 	VMOVDQU    Y10, 352(SP)
-	JMP        firstdone_25
+	JMP        firstdone_39
 
-first4_24:
+first4_38:
 	MOVQ           $0x000001c0, CX
 	CMPQ           AX, CX
 	CMOVQHI        CX, AX
@@ -1616,7 +2420,7 @@ first4_24:
 	VMOVDQU        Y15, 704(SP)
 	MOVQ           $0x0000000a, DI
 
-rounds_29:
+rounds_43:
 	VPADDD     Y1, Y0, Y0
 	VPADDD     Y5, Y4, Y4
 	VPADDD     Y9, Y8, Y8
@@ -1778,7 +2582,7 @@ rounds_29:
 	VPSHUFD    $0x4e, Y14, Y14
 	VPSHUFD    $0x39, Y15, Y15
 	DECQ       DI
-	JNZ        rounds_29
+	JNZ        rounds_43
 	VPADDD     sigma<>+0(SB), Y0, Y0
 	VPADDD     544(SP), Y1, Y1
 	VPADDD     576(SP), Y2, Y2
@@ -1831,7 +2635,7 @@ rounds_29:
 	VPERM2I128 $0x31, Y1, Y14, Y14
 	VMOVDQU    Y14, 480(SP)
 
-firstdone_25:
+firstdone_39:
 	MOVQ (SP), R8
 	MOVQ $0x0ffffffc0fffffff, R9
 	ANDQ R9, R8
@@ -1857,11 +2661,11 @@ firstdone_25:
 	ADDQ SI, CX
 	MOVQ CX, 824(SP)
 
-catchup_30:
+catchup_44:
 	MOVQ  824(SP), AX
 	SUBQ  SI, AX
 	CMPQ  AX, $0x00000010
-	JL    catchupdone_31
+	JL    catchupdone_45
 	ADDQ  (SI), R10
 	ADCQ  8(SI), R11
 	ADCQ  $0x00000001, R12
@@ -1895,24 +2699,24 @@ catchup_30:
 	MOVQ  R13, R10
 	MOVQ  AX, R11
 	ADDQ  $0x00000010, SI
-	JMP   catchup_30
+	JMP   catchup_44
 
-catchupdone_31:
+catchupdone_45:
 	MOVQ  ad_len+72(FP), CX
 	ANDQ  $0x0000000f, CX
 	TESTQ CX, CX
-	JZ    paddone_32
+	JZ    paddone_46
 	MOVQ  $0x00000000, 792(SP)
 	MOVQ  $0x00000000, 800(SP)
 	LEAQ  792(SP), DX
 
-padloop_33:
+padloop_47:
 	MOVB  (SI), AL
 	MOVB  AL, (DX)
 	INCQ  SI
 	INCQ  DX
 	DECQ  CX
-	JNZ   padloop_33
+	JNZ   padloop_47
 	LEAQ  792(SP), SI
 	ADDQ  (SI), R10
 	ADCQ  8(SI), R11
@@ -1947,7 +2751,7 @@ padloop_33:
 	MOVQ  R13, R10
 	MOVQ  AX, R11
 
-paddone_32:
+paddone_46:
 	MOVQ dst_base+16(FP), SI
 	MOVQ SI, 824(SP)
 	MOVQ src_base+40(FP), AX
@@ -1957,9 +2761,9 @@ paddone_32:
 	LEAQ 64(SP), DX
 	MOVQ 816(SP), R8
 
-xor64_34:
+xor64_48:
 	CMPQ    R8, $0x00000040
-	JB      xor8_35
+	JB      xor8_49
 	VMOVDQU (DX), Y0
 	VMOVDQU 32(DX), Y1
 	VPXOR   (AX), Y0, Y0
@@ -1970,11 +2774,11 @@ xor64_34:
 	ADDQ    $0x00000040, CX
 	ADDQ    $0x00000040, DX
 	SUBQ    $0x00000040, R8
-	JMP     xor64_34
+	JMP     xor64_48
 
-xor8_35:
+xor8_49:
 	CMPQ R8, $0x00000008
-	JB   xor1_36
+	JB   xor1_50
 	MOVQ (DX), R9
 	XORQ (AX), R9
 	MOVQ R9, (CX)
@@ -1982,11 +2786,11 @@ xor8_35:
 	ADDQ $0x00000008, CX
 	ADDQ $0x00000008, DX
 	SUBQ $0x00000008, R8
-	JMP  xor8_35
+	JMP  xor8_49
 
-xor1_36:
+xor1_50:
 	TESTQ R8, R8
-	JZ    xordone_37
+	JZ    xordone_51
 	MOVB  (DX), R9
 	XORB  (AX), R9
 	MOVB  R9, (CX)
@@ -1994,28 +2798,28 @@ xor1_36:
 	INCQ  CX
 	INCQ  DX
 	DECQ  R8
-	JMP   xor1_36
+	JMP   xor1_50
 
-xordone_37:
+xordone_51:
 	MOVQ 816(SP), AX
 	ADDQ AX, 808(SP)
 	MOVQ dst_base+16(FP), AX
 	ADDQ 808(SP), AX
 	MOVQ AX, 824(SP)
 
-chunk_38:
+chunk_52:
 	MOVQ src_len+48(FP), AX
 	SUBQ 808(SP), AX
-	JZ   finish_39
+	JZ   finish_53
 	CMPQ AX, $0x00000080
-	JBE  chunk1_40
+	JBE  chunk1_54
 	CMPQ AX, $0x00000100
-	JBE  chunk2_41
+	JBE  chunk2_55
 	CMPQ AX, $0x00000180
-	JBE  chunk3_42
-	JMP  chunk4_43
+	JBE  chunk3_56
+	JMP  chunk4_57
 
-chunk1_40:
+chunk1_54:
 	MOVQ           $0x00000080, CX
 	CMPQ           AX, CX
 	CMOVQHI        CX, AX
@@ -2028,11 +2832,11 @@ chunk1_40:
 	VMOVDQU        Y3, 608(SP)
 	MOVQ           $0x0000000a, DI
 
-macrounds_44:
+macrounds_58:
 	MOVQ    824(SP), AX
 	SUBQ    SI, AX
 	CMPQ    AX, $0x00000030
-	JL      oneround_45
+	JL      oneround_59
 	VPADDD  Y1, Y0, Y0
 	ADDQ    (SI), R10
 	ADCQ    8(SI), R11
@@ -2169,12 +2973,12 @@ macrounds_44:
 	MOVQ    AX, R11
 	ADDQ    $0x00000030, SI
 	DECQ    DI
-	JNZ     macrounds_44
-	JMP     roundsdone_47
+	JNZ     macrounds_58
+	JMP     roundsdone_61
 
-oneround_45:
+oneround_59:
 	CMPQ    AX, $0x00000010
-	JL      plainround_46
+	JL      plainround_60
 	VPADDD  Y1, Y0, Y0
 	ADDQ    (SI), R10
 	VPXOR   Y0, Y3, Y3
@@ -2247,10 +3051,10 @@ oneround_45:
 	VPSHUFD $0x39, Y3, Y3
 	ADDQ    $0x00000010, SI
 	DECQ    DI
-	JNZ     macrounds_44
-	JMP     roundsdone_47
+	JNZ     macrounds_58
+	JMP     roundsdone_61
 
-plainround_46:
+plainround_60:
 	VPADDD  Y1, Y0, Y0
 	VPXOR   Y0, Y3, Y3
 	VPSHUFB rol16<>+0(SB), Y3, Y3
@@ -2290,11 +3094,11 @@ plainround_46:
 	VPSHUFD $0x4e, Y2, Y2
 	VPSHUFD $0x39, Y3, Y3
 	DECQ    DI
-	JNZ     macrounds_44
+	JNZ     macrounds_58
 
-roundsdone_47:
+roundsdone_61:
 	CMPQ       816(SP), $0x00000080
-	JNE        partial_48
+	JNE        partial_62
 	VPADDD     sigma<>+0(SB), Y0, Y0
 	VPADDD     544(SP), Y1, Y1
 	VPADDD     576(SP), Y2, Y2
@@ -2321,9 +3125,9 @@ roundsdone_47:
 	MOVQ       dst_base+16(FP), AX
 	ADDQ       808(SP), AX
 	MOVQ       AX, 824(SP)
-	JMP        chunk_38
+	JMP        chunk_52
 
-partial_48:
+partial_62:
 	VPADDD     sigma<>+0(SB), Y0, Y0
 	VPADDD     544(SP), Y1, Y1
 	VPADDD     576(SP), Y2, Y2
@@ -2344,9 +3148,9 @@ partial_48:
 	LEAQ       (SP), DX
 	MOVQ       816(SP), R8
 
-xor64_49:
+xor64_63:
 	CMPQ    R8, $0x00000040
-	JB      xor8_50
+	JB      xor8_64
 	VMOVDQU (DX), Y0
 	VMOVDQU 32(DX), Y1
 	VPXOR   (AX), Y0, Y0
@@ -2357,11 +3161,11 @@ xor64_49:
 	ADDQ    $0x00000040, CX
 	ADDQ    $0x00000040, DX
 	SUBQ    $0x00000040, R8
-	JMP     xor64_49
+	JMP     xor64_63
 
-xor8_50:
+xor8_64:
 	CMPQ R8, $0x00000008
-	JB   xor1_51
+	JB   xor1_65
 	MOVQ (DX), R9
 	XORQ (AX), R9
 	MOVQ R9, (CX)
@@ -2369,11 +3173,11 @@ xor8_50:
 	ADDQ $0x00000008, CX
 	ADDQ $0x00000008, DX
 	SUBQ $0x00000008, R8
-	JMP  xor8_50
+	JMP  xor8_64
 
-xor1_51:
+xor1_65:
 	TESTQ R8, R8
-	JZ    xordone_52
+	JZ    xordone_66
 	MOVB  (DX), R9
 	XORB  (AX), R9
 	MOVB  R9, (CX)
@@ -2381,17 +3185,17 @@ xor1_51:
 	INCQ  CX
 	INCQ  DX
 	DECQ  R8
-	JMP   xor1_51
+	JMP   xor1_65
 
-xordone_52:
+xordone_66:
 	MOVQ 816(SP), AX
 	ADDQ AX, 808(SP)
 	MOVQ dst_base+16(FP), AX
 	ADDQ 808(SP), AX
 	MOVQ AX, 824(SP)
-	JMP  chunk_38
+	JMP  chunk_52
 
-chunk2_41:
+chunk2_55:
 	MOVQ           $0x00000100, CX
 	CMPQ           AX, CX
 	CMOVQHI        CX, AX
@@ -2410,11 +3214,11 @@ chunk2_41:
 	VMOVDQU        Y7, 640(SP)
 	MOVQ           $0x0000000a, DI
 
-macrounds_53:
+macrounds_67:
 	MOVQ    824(SP), AX
 	SUBQ    SI, AX
 	CMPQ    AX, $0x00000030
-	JL      oneround_54
+	JL      oneround_68
 	VPADDD  Y1, Y0, Y0
 	ADDQ    (SI), R10
 	ADCQ    8(SI), R11
@@ -2589,12 +3393,12 @@ macrounds_53:
 	MOVQ    AX, R11
 	ADDQ    $0x00000030, SI
 	DECQ    DI
-	JNZ     macrounds_53
-	JMP     roundsdone_56
+	JNZ     macrounds_67
+	JMP     roundsdone_70
 
-oneround_54:
+oneround_68:
 	CMPQ    AX, $0x00000010
-	JL      plainround_55
+	JL      plainround_69
 	VPADDD  Y1, Y0, Y0
 	ADDQ    (SI), R10
 	VPADDD  Y5, Y4, Y4
@@ -2705,10 +3509,10 @@ oneround_54:
 	VPSHUFD $0x39, Y7, Y7
 	ADDQ    $0x00000010, SI
 	DECQ    DI
-	JNZ     macrounds_53
-	JMP     roundsdone_56
+	JNZ     macrounds_67
+	JMP     roundsdone_70
 
-plainround_55:
+plainround_69:
 	VPADDD  Y1, Y0, Y0
 	VPADDD  Y5, Y4, Y4
 	VPXOR   Y0, Y3, Y3
@@ -2786,11 +3590,11 @@ plainround_55:
 	VPSHUFD $0x4e, Y6, Y6
 	VPSHUFD $0x39, Y7, Y7
 	DECQ    DI
-	JNZ     macrounds_53
+	JNZ     macrounds_67
 
-roundsdone_56:
+roundsdone_70:
 	CMPQ       816(SP), $0x00000100
-	JNE        partial_57
+	JNE        partial_71
 	VPADDD     sigma<>+0(SB), Y0, Y0
 	VPADDD     544(SP), Y1, Y1
 	VPADDD     576(SP), Y2, Y2
@@ -2833,9 +3637,9 @@ roundsdone_56:
 	MOVQ       dst_base+16(FP), AX
 	ADDQ       808(SP), AX
 	MOVQ       AX, 824(SP)
-	JMP        chunk_38
+	JMP        chunk_52
 
-partial_57:
+partial_71:
 	VPADDD     sigma<>+0(SB), Y0, Y0
 	VPADDD     544(SP), Y1, Y1
 	VPADDD     576(SP), Y2, Y2
@@ -2868,9 +3672,9 @@ partial_57:
 	LEAQ       (SP), DX
 	MOVQ       816(SP), R8
 
-xor64_58:
+xor64_72:
 	CMPQ    R8, $0x00000040
-	JB      xor8_59
+	JB      xor8_73
 	VMOVDQU (DX), Y0
 	VMOVDQU 32(DX), Y1
 	VPXOR   (AX), Y0, Y0
@@ -2881,11 +3685,11 @@ xor64_58:
 	ADDQ    $0x00000040, CX
 	ADDQ    $0x00000040, DX
 	SUBQ    $0x00000040, R8
-	JMP     xor64_58
+	JMP     xor64_72
 
-xor8_59:
+xor8_73:
 	CMPQ R8, $0x00000008
-	JB   xor1_60
+	JB   xor1_74
 	MOVQ (DX), R9
 	XORQ (AX), R9
 	MOVQ R9, (CX)
@@ -2893,11 +3697,11 @@ xor8_59:
 	ADDQ $0x00000008, CX
 	ADDQ $0x00000008, DX
 	SUBQ $0x00000008, R8
-	JMP  xor8_59
+	JMP  xor8_73
 
-xor1_60:
+xor1_74:
 	TESTQ R8, R8
-	JZ    xordone_61
+	JZ    xordone_75
 	MOVB  (DX), R9
 	XORB  (AX), R9
 	MOVB  R9, (CX)
@@ -2905,17 +3709,17 @@ xor1_60:
 	INCQ  CX
 	INCQ  DX
 	DECQ  R8
-	JMP   xor1_60
+	JMP   xor1_74
 
-xordone_61:
+xordone_75:
 	MOVQ 816(SP), AX
 	ADDQ AX, 808(SP)
 	MOVQ dst_base+16(FP), AX
 	ADDQ 808(SP), AX
 	MOVQ AX, 824(SP)
-	JMP  chunk_38
+	JMP  chunk_52
 
-chunk3_42:
+chunk3_56:
 	MOVQ           $0x00000180, CX
 	CMPQ           AX, CX
 	CMOVQHI        CX, AX
@@ -2940,11 +3744,11 @@ chunk3_42:
 	VMOVDQU        Y11, 672(SP)
 	MOVQ           $0x0000000a, DI
 
-macrounds_62:
+macrounds_76:
 	MOVQ    824(SP), AX
 	SUBQ    SI, AX
 	CMPQ    AX, $0x00000030
-	JL      oneround_63
+	JL      oneround_77
 	VPADDD  Y1, Y0, Y0
 	ADDQ    (SI), R10
 	VPADDD  Y5, Y4, Y4
@@ -3157,12 +3961,12 @@ macrounds_62:
 	VPSHUFD $0x39, Y11, Y11
 	ADDQ    $0x00000030, SI
 	DECQ    DI
-	JNZ     macrounds_62
-	JMP     roundsdone_65
+	JNZ     macrounds_76
+	JMP     roundsdone_79
 
-oneround_63:
+oneround_77:
 	CMPQ    AX, $0x00000010
-	JL      plainround_64
+	JL      plainround_78
 	VPADDD  Y1, Y0, Y0
 	ADDQ    (SI), R10
 	VPADDD  Y5, Y4, Y4
@@ -3311,10 +4115,10 @@ oneround_63:
 	VPSHUFD $0x39, Y11, Y11
 	ADDQ    $0x00000010, SI
 	DECQ    DI
-	JNZ     macrounds_62
-	JMP     roundsdone_65
+	JNZ     macrounds_76
+	JMP     roundsdone_79
 
-plainround_64:
+plainround_78:
 	VPADDD  Y1, Y0, Y0
 	VPADDD  Y5, Y4, Y4
 	VPADDD  Y9, Y8, Y8
@@ -3430,11 +4234,11 @@ plainround_64:
 	VPSHUFD $0x4e, Y10, Y10
 	VPSHUFD $0x39, Y11, Y11
 	DECQ    DI
-	JNZ     macrounds_62
+	JNZ     macrounds_76
 
-roundsdone_65:
+roundsdone_79:
 	CMPQ       816(SP), $0x00000180
-	JNE        partial_66
+	JNE        partial_80
 	VPADDD     sigma<>+0(SB), Y0, Y0
 	VPADDD     544(SP), Y1, Y1
 	VPADDD     576(SP), Y2, Y2
@@ -3493,9 +4297,9 @@ roundsdone_65:
 	MOVQ       dst_base+16(FP), AX
 	ADDQ       808(SP), AX
 	MOVQ       AX, 824(SP)
-	JMP        chunk_38
+	JMP        chunk_52
 
-partial_66:
+partial_80:
 	VPADDD     sigma<>+0(SB), Y0, Y0
 	VPADDD     544(SP), Y1, Y1
 	VPADDD     576(SP), Y2, Y2
@@ -3540,9 +4344,9 @@ partial_66:
 	LEAQ       (SP), DX
 	MOVQ       816(SP), R8
 
-xor64_67:
+xor64_81:
 	CMPQ    R8, $0x00000040
-	JB      xor8_68
+	JB      xor8_82
 	VMOVDQU (DX), Y0
 	VMOVDQU 32(DX), Y1
 	VPXOR   (AX), Y0, Y0
@@ -3553,11 +4357,11 @@ xor64_67:
 	ADDQ    $0x00000040, CX
 	ADDQ    $0x00000040, DX
 	SUBQ    $0x00000040, R8
-	JMP     xor64_67
+	JMP     xor64_81
 
-xor8_68:
+xor8_82:
 	CMPQ R8, $0x00000008
-	JB   xor1_69
+	JB   xor1_83
 	MOVQ (DX), R9
 	XORQ (AX), R9
 	MOVQ R9, (CX)
@@ -3565,11 +4369,11 @@ xor8_68:
 	ADDQ $0x00000008, CX
 	ADDQ $0x00000008, DX
 	SUBQ $0x00000008, R8
-	JMP  xor8_68
+	JMP  xor8_82
 
-xor1_69:
+xor1_83:
 	TESTQ R8, R8
-	JZ    xordone_70
+	JZ    xordone_84
 	MOVB  (DX), R9
 	XORB  (AX), R9
 	MOVB  R9, (CX)
@@ -3577,17 +4381,17 @@ xor1_69:
 	INCQ  CX
 	INCQ  DX
 	DECQ  R8
-	JMP   xor1_69
+	JMP   xor1_83
 
-xordone_70:
+xordone_84:
 	MOVQ 816(SP), AX
 	ADDQ AX, 808(SP)
 	MOVQ dst_base+16(FP), AX
 	ADDQ 808(SP), AX
 	MOVQ AX, 824(SP)
-	JMP  chunk_38
+	JMP  chunk_52
 
-chunk4_43:
+chunk4_57:
 	MOVQ           $0x00000200, CX
 	CMPQ           AX, CX
 	CMOVQHI        CX, AX
@@ -3618,11 +4422,11 @@ chunk4_43:
 	VMOVDQU        Y15, 704(SP)
 	MOVQ           $0x0000000a, DI
 
-macrounds_71:
+macrounds_85:
 	MOVQ    824(SP), AX
 	SUBQ    SI, AX
 	CMPQ    AX, $0x00000030
-	JL      oneround_72
+	JL      oneround_86
 	VPADDD  Y1, Y0, Y0
 	ADDQ    (SI), R10
 	VPADDD  Y5, Y4, Y4
@@ -3881,12 +4685,12 @@ macrounds_71:
 	VPSHUFD $0x39, Y15, Y15
 	ADDQ    $0x00000030, SI
 	DECQ    DI
-	JNZ     macrounds_71
-	JMP     roundsdone_74
+	JNZ     macrounds_85
+	JMP     roundsdone_88
 
-oneround_72:
+oneround_86:
 	CMPQ    AX, $0x00000010
-	JL      plainround_73
+	JL      plainround_87
 	VPADDD  Y1, Y0, Y0
 	ADDQ    (SI), R10
 	VPADDD  Y5, Y4, Y4
@@ -4081,10 +4885,10 @@ oneround_72:
 	VPSHUFD $0x39, Y15, Y15
 	ADDQ    $0x00000010, SI
 	DECQ    DI
-	JNZ     macrounds_71
-	JMP     roundsdone_74
+	JNZ     macrounds_85
+	JMP     roundsdone_88
 
-plainround_73:
+plainround_87:
 	VPADDD  Y1, Y0, Y0
 	VPADDD  Y5, Y4, Y4
 	VPADDD  Y9, Y8, Y8
@@ -4246,11 +5050,11 @@ plainround_73:
 	VPSHUFD $0x4e, Y14, Y14
 	VPSHUFD $0x39, Y15, Y15
 	DECQ    DI
-	JNZ     macrounds_71
+	JNZ     macrounds_85
 
-roundsdone_74:
+roundsdone_88:
 	CMPQ       816(SP), $0x00000200
-	JNE        partial_75
+	JNE        partial_89
 	VPADDD     sigma<>+0(SB), Y0, Y0
 	VPADDD     544(SP), Y1, Y1
 	VPADDD     576(SP), Y2, Y2
@@ -4327,9 +5131,9 @@ roundsdone_74:
 	MOVQ       dst_base+16(FP), AX
 	ADDQ       808(SP), AX
 	MOVQ       AX, 824(SP)
-	JMP        chunk_38
+	JMP        chunk_52
 
-partial_75:
+partial_89:
 	VPADDD     sigma<>+0(SB), Y0, Y0
 	VPADDD     544(SP), Y1, Y1
 	VPADDD     576(SP), Y2, Y2
@@ -4388,9 +5192,9 @@ partial_75:
 	LEAQ       (SP), DX
 	MOVQ       816(SP), R8
 
-xor64_76:
+xor64_90:
 	CMPQ    R8, $0x00000040
-	JB      xor8_77
+	JB      xor8_91
 	VMOVDQU (DX), Y0
 	VMOVDQU 32(DX), Y1
 	VPXOR   (AX), Y0, Y0
@@ -4401,11 +5205,11 @@ xor64_76:
 	ADDQ    $0x00000040, CX
 	ADDQ    $0x00000040, DX
 	SUBQ    $0x00000040, R8
-	JMP     xor64_76
+	JMP     xor64_90
 
-xor8_77:
+xor8_91:
 	CMPQ R8, $0x00000008
-	JB   xor1_78
+	JB   xor1_92
 	MOVQ (DX), R9
 	XORQ (AX), R9
 	MOVQ R9, (CX)
@@ -4413,11 +5217,11 @@ xor8_77:
 	ADDQ $0x00000008, CX
 	ADDQ $0x00000008, DX
 	SUBQ $0x00000008, R8
-	JMP  xor8_77
+	JMP  xor8_91
 
-xor1_78:
+xor1_92:
 	TESTQ R8, R8
-	JZ    xordone_79
+	JZ    xordone_93
 	MOVB  (DX), R9
 	XORB  (AX), R9
 	MOVB  R9, (CX)
@@ -4425,27 +5229,27 @@ xor1_78:
 	INCQ  CX
 	INCQ  DX
 	DECQ  R8
-	JMP   xor1_78
+	JMP   xor1_92
 
-xordone_79:
+xordone_93:
 	MOVQ 816(SP), AX
 	ADDQ AX, 808(SP)
 	MOVQ dst_base+16(FP), AX
 	ADDQ 808(SP), AX
 	MOVQ AX, 824(SP)
-	JMP  chunk_38
+	JMP  chunk_52
 
-finish_39:
+finish_53:
 	MOVQ src_len+48(FP), AX
 	ANDQ $-16, AX
 	ADDQ dst_base+16(FP), AX
 	MOVQ AX, 824(SP)
 
-catchup_80:
+catchup_94:
 	MOVQ  824(SP), AX
 	SUBQ  SI, AX
 	CMPQ  AX, $0x00000010
-	JL    catchupdone_81
+	JL    catchupdone_95
 	ADDQ  (SI), R10
 	ADCQ  8(SI), R11
 	ADCQ  $0x00000001, R12
@@ -4479,24 +5283,24 @@ catchup_80:
 	MOVQ  R13, R10
 	MOVQ  AX, R11
 	ADDQ  $0x00000010, SI
-	JMP   catchup_80
+	JMP   catchup_94
 
-catchupdone_81:
+catchupdone_95:
 	MOVQ  src_len+48(FP), CX
 	ANDQ  $0x0000000f, CX
 	TESTQ CX, CX
-	JZ    paddone_82
+	JZ    paddone_96
 	MOVQ  $0x00000000, 792(SP)
 	MOVQ  $0x00000000, 800(SP)
 	LEAQ  792(SP), DX
 
-padloop_83:
+padloop_97:
 	MOVB  (SI), AL
 	MOVB  AL, (DX)
 	INCQ  SI
 	INCQ  DX
 	DECQ  CX
-	JNZ   padloop_83
+	JNZ   padloop_97
 	LEAQ  792(SP), SI
 	ADDQ  (SI), R10
 	ADCQ  8(SI), R11
@@ -4531,7 +5335,7 @@ padloop_83:
 	MOVQ  R13, R10
 	MOVQ  AX, R11
 
-paddone_82:
+paddone_96:
 	MOVQ    ad_len+72(FP), AX
 	MOVQ    AX, 792(SP)
 	MOVQ    src_len+48(FP), AX
@@ -4602,16 +5406,16 @@ TEXT ·ChaCha20Poly1305OpenAVX2(SB), $840-96
 	MOVQ           $0x00000000, 808(SP)
 	MOVQ           src_len+48(FP), AX
 	CMPQ           AX, $0x000001c0
-	JA             first1_84
+	JA             first1_98
 	CMPQ           AX, $0x00000040
-	JBE            first1_84
+	JBE            first1_98
 	CMPQ           AX, $0x000000c0
-	JBE            first2_85
+	JBE            first2_99
 	CMPQ           AX, $0x00000140
-	JBE            first3_86
-	JMP            first4_87
+	JBE            first3_100
+	JMP            first4_101
 
-first1_84:
+first1_98:
 	MOVQ           $0x00000040, CX
 	CMPQ           AX, CX
 	CMOVQHI        CX, AX
@@ -4624,7 +5428,7 @@ first1_84:
 	VMOVDQU        Y3, 608(SP)
 	MOVQ           $0x0000000a, DI
 
-rounds_89:
+rounds_103:
 	VPADDD     Y1, Y0, Y0
 	VPXOR      Y0, Y3, Y3
 	VPSHUFB    rol16<>+0(SB), Y3, Y3
@@ -4664,7 +5468,7 @@ rounds_89:
 	VPSHUFD    $0x4e, Y2, Y2
 	VPSHUFD    $0x39, Y3, Y3
 	DECQ       DI
-	JNZ        rounds_89
+	JNZ        rounds_103
 	VPADDD     sigma<>+0(SB), Y0, Y0
 	VPADDD     544(SP), Y1, Y1
 	VPADDD     576(SP), Y2, Y2
@@ -4678,9 +5482,9 @@ rounds_89:
 	VMOVDQU    Y15, 32(SP)
 	VPERM2I128 $0x31, Y3, Y2, Y2
 	VMOVDQU    Y2, 96(SP)
-	JMP        firstdone_88
+	JMP        firstdone_102
 
-first2_85:
+first2_99:
 	MOVQ           $0x000000c0, CX
 	CMPQ           AX, CX
 	CMOVQHI        CX, AX
@@ -4699,7 +5503,7 @@ first2_85:
 	VMOVDQU        Y7, 640(SP)
 	MOVQ           $0x0000000a, DI
 
-rounds_90:
+rounds_104:
 	VPADDD     Y1, Y0, Y0
 	VPADDD     Y5, Y4, Y4
 	VPXOR      Y0, Y3, Y3
@@ -4777,7 +5581,7 @@ rounds_90:
 	VPSHUFD    $0x4e, Y6, Y6
 	VPSHUFD    $0x39, Y7, Y7
 	DECQ       DI
-	JNZ        rounds_90
+	JNZ        rounds_104
 	VPADDD     sigma<>+0(SB), Y0, Y0
 	VPADDD     544(SP), Y1, Y1
 	VPADDD     576(SP), Y2, Y2
@@ -4803,9 +5607,9 @@ rounds_90:
 	VMOVDQU    Y15, 160(SP)
 	VPERM2I128 $0x31, Y7, Y6, Y6
 	VMOVDQU    Y6, 224(SP)
-	JMP        firstdone_88
+	JMP        firstdone_102
 
-first3_86:
+first3_100:
 	MOVQ           $0x00000140, CX
 	CMPQ           AX, CX
 	CMOVQHI        CX, AX
@@ -4830,7 +5634,7 @@ first3_86:
 	VMOVDQU        Y11, 672(SP)
 	MOVQ           $0x0000000a, DI
 
-rounds_91:
+rounds_105:
 	VPADDD     Y1, Y0, Y0
 	VPADDD     Y5, Y4, Y4
 	VPADDD     Y9, Y8, Y8
@@ -4946,7 +5750,7 @@ rounds_91:
 	VPSHUFD    $0x4e, Y10, Y10
 	VPSHUFD    $0x39, Y11, Y11
 	DECQ       DI
-	JNZ        rounds_91
+	JNZ        rounds_105
 	VPADDD     sigma<>+0(SB), Y0, Y0
 	VPADDD     544(SP), Y1, Y1
 	VPADDD     576(SP), Y2, Y2
@@ -4984,9 +5788,9 @@ rounds_91:
 	VMOVDQU    Y15, 288(SP)
 	VPERM2I128 $0x31, Y11, Y10, Y10
 	VMOVDQU    Y10, 352(SP)
-	JMP        firstdone_88
+	JMP        firstdone_102
 
-first4_87:
+first4_101:
 	MOVQ           $0x000001c0, CX
 	CMPQ           AX, CX
 	CMOVQHI        CX, AX
@@ -5017,7 +5821,7 @@ first4_87:
 	VMOVDQU        Y15, 704(SP)
 	MOVQ           $0x0000000a, DI
 
-rounds_92:
+rounds_106:
 	VPADDD     Y1, Y0, Y0
 	VPADDD     Y5, Y4, Y4
 	VPADDD     Y9, Y8, Y8
@@ -5179,7 +5983,7 @@ rounds_92:
 	VPSHUFD    $0x4e, Y14, Y14
 	VPSHUFD    $0x39, Y15, Y15
 	DECQ       DI
-	JNZ        rounds_92
+	JNZ        rounds_106
 	VPADDD     sigma<>+0(SB), Y0, Y0
 	VPADDD     544(SP), Y1, Y1
 	VPADDD     576(SP), Y2, Y2
@@ -5232,7 +6036,7 @@ rounds_92:
 	VPERM2I128 $0x31, Y1, Y14, Y14
 	VMOVDQU    Y14, 480(SP)
 
-firstdone_88:
+firstdone_102:
 	MOVQ (SP), R8
 	MOVQ $0x0ffffffc0fffffff, R9
 	ANDQ R9, R8
@@ -5258,11 +6062,11 @@ firstdone_88:
 	ADDQ SI, CX
 	MOVQ CX, 824(SP)
 
-catchup_93:
+catchup_107:
 	MOVQ  824(SP), AX
 	SUBQ  SI, AX
 	CMPQ  AX, $0x00000010
-	JL    catchupdone_94
+	JL    catchupdone_108
 	ADDQ  (SI), R10
 	ADCQ  8(SI), R11
 	ADCQ  $0x00000001, R12
@@ -5296,24 +6100,24 @@ catchup_93:
 	MOVQ  R13, R10
 	MOVQ  AX, R11
 	ADDQ  $0x00000010, SI
-	JMP   catchup_93
+	JMP   catchup_107
 
-catchupdone_94:
+catchupdone_108:
 	MOVQ  ad_len+72(FP), CX
 	ANDQ  $0x0000000f, CX
 	TESTQ CX, CX
-	JZ    paddone_95
+	JZ    paddone_109
 	MOVQ  $0x00000000, 792(SP)
 	MOVQ  $0x00000000, 800(SP)
 	LEAQ  792(SP), DX
 
-padloop_96:
+padloop_110:
 	MOVB  (SI), AL
 	MOVB  AL, (DX)
 	INCQ  SI
 	INCQ  DX
 	DECQ  CX
-	JNZ   padloop_96
+	JNZ   padloop_110
 	LEAQ  792(SP), SI
 	ADDQ  (SI), R10
 	ADCQ  8(SI), R11
@@ -5348,7 +6152,7 @@ padloop_96:
 	MOVQ  R13, R10
 	MOVQ  AX, R11
 
-paddone_95:
+paddone_109:
 	MOVQ src_base+40(FP), SI
 	MOVQ src_len+48(FP), AX
 	ANDQ $-16, AX
@@ -5359,11 +6163,11 @@ paddone_95:
 	ADDQ 816(SP), AX
 	MOVQ AX, 824(SP)
 
-catchup_97:
+catchup_111:
 	MOVQ  824(SP), AX
 	SUBQ  SI, AX
 	CMPQ  AX, $0x00000010
-	JL    catchupdone_98
+	JL    catchupdone_112
 	ADDQ  (SI), R10
 	ADCQ  8(SI), R11
 	ADCQ  $0x00000001, R12
@@ -5397,28 +6201,28 @@ catchup_97:
 	MOVQ  R13, R10
 	MOVQ  AX, R11
 	ADDQ  $0x00000010, SI
-	JMP   catchup_97
+	JMP   catchup_111
 
-catchupdone_98:
+catchupdone_112:
 	MOVQ  808(SP), AX
 	ADDQ  816(SP), AX
 	CMPQ  AX, src_len+48(FP)
-	JNE   notlast_99
+	JNE   notlast_113
 	MOVQ  src_len+48(FP), CX
 	ANDQ  $0x0000000f, CX
 	TESTQ CX, CX
-	JZ    paddone_100
+	JZ    paddone_114
 	MOVQ  $0x00000000, 792(SP)
 	MOVQ  $0x00000000, 800(SP)
 	LEAQ  792(SP), DX
 
-padloop_101:
+padloop_115:
 	MOVB  (SI), AL
 	MOVB  AL, (DX)
 	INCQ  SI
 	INCQ  DX
 	DECQ  CX
-	JNZ   padloop_101
+	JNZ   padloop_115
 	LEAQ  792(SP), SI
 	ADDQ  (SI), R10
 	ADCQ  8(SI), R11
@@ -5453,8 +6257,8 @@ padloop_101:
 	MOVQ  R13, R10
 	MOVQ  AX, R11
 
-paddone_100:
-notlast_99:
+paddone_114:
+notlast_113:
 	MOVQ src_base+40(FP), AX
 	ADDQ 808(SP), AX
 	MOVQ dst_base+16(FP), CX
@@ -5462,9 +6266,9 @@ notlast_99:
 	LEAQ 64(SP), DX
 	MOVQ 816(SP), R8
 
-xor64_102:
+xor64_116:
 	CMPQ    R8, $0x00000040
-	JB      xor8_103
+	JB      xor8_117
 	VMOVDQU (DX), Y0
 	VMOVDQU 32(DX), Y1
 	VPXOR   (AX), Y0, Y0
@@ -5475,11 +6279,11 @@ xor64_102:
 	ADDQ    $0x00000040, CX
 	ADDQ    $0x00000040, DX
 	SUBQ    $0x00000040, R8
-	JMP     xor64_102
+	JMP     xor64_116
 
-xor8_103:
+xor8_117:
 	CMPQ R8, $0x00000008
-	JB   xor1_104
+	JB   xor1_118
 	MOVQ (DX), R9
 	XORQ (AX), R9
 	MOVQ R9, (CX)
@@ -5487,11 +6291,11 @@ xor8_103:
 	ADDQ $0x00000008, CX
 	ADDQ $0x00000008, DX
 	SUBQ $0x00000008, R8
-	JMP  xor8_103
+	JMP  xor8_117
 
-xor1_104:
+xor1_118:
 	TESTQ R8, R8
-	JZ    xordone_105
+	JZ    xordone_119
 	MOVB  (DX), R9
 	XORB  (AX), R9
 	MOVB  R9, (CX)
@@ -5499,25 +6303,25 @@ xor1_104:
 	INCQ  CX
 	INCQ  DX
 	DECQ  R8
-	JMP   xor1_104
+	JMP   xor1_118
 
-xordone_105:
+xordone_119:
 	MOVQ 816(SP), AX
 	ADDQ AX, 808(SP)
 
-chunk_106:
+chunk_120:
 	MOVQ src_len+48(FP), AX
 	SUBQ 808(SP), AX
-	JZ   finish_107
+	JZ   finish_121
 	CMPQ AX, $0x00000080
-	JBE  chunk1_108
+	JBE  chunk1_122
 	CMPQ AX, $0x00000100
-	JBE  chunk2_109
+	JBE  chunk2_123
 	CMPQ AX, $0x00000180
-	JBE  chunk3_110
-	JMP  chunk4_111
+	JBE  chunk3_124
+	JMP  chunk4_125
 
-chunk1_108:
+chunk1_122:
 	MOVQ           $0x00000080, CX
 	CMPQ           AX, CX
 	CMOVQHI        CX, AX
@@ -5530,11 +6334,11 @@ chunk1_108:
 	VMOVDQU        Y3, 608(SP)
 	MOVQ           $0x0000000a, DI
 
-macrounds_112:
+macrounds_126:
 	MOVQ    832(SP), AX
 	SUBQ    SI, AX
 	CMPQ    AX, $0x00000030
-	JL      oneround_113
+	JL      oneround_127
 	VPADDD  Y1, Y0, Y0
 	ADDQ    (SI), R10
 	ADCQ    8(SI), R11
@@ -5671,12 +6475,12 @@ macrounds_112:
 	MOVQ    AX, R11
 	ADDQ    $0x00000030, SI
 	DECQ    DI
-	JNZ     macrounds_112
-	JMP     roundsdone_115
+	JNZ     macrounds_126
+	JMP     roundsdone_129
 
-oneround_113:
+oneround_127:
 	CMPQ    AX, $0x00000010
-	JL      plainround_114
+	JL      plainround_128
 	VPADDD  Y1, Y0, Y0
 	ADDQ    (SI), R10
 	VPXOR   Y0, Y3, Y3
@@ -5749,10 +6553,10 @@ oneround_113:
 	VPSHUFD $0x39, Y3, Y3
 	ADDQ    $0x00000010, SI
 	DECQ    DI
-	JNZ     macrounds_112
-	JMP     roundsdone_115
+	JNZ     macrounds_126
+	JMP     roundsdone_129
 
-plainround_114:
+plainround_128:
 	VPADDD  Y1, Y0, Y0
 	VPXOR   Y0, Y3, Y3
 	VPSHUFB rol16<>+0(SB), Y3, Y3
@@ -5792,21 +6596,21 @@ plainround_114:
 	VPSHUFD $0x4e, Y2, Y2
 	VPSHUFD $0x39, Y3, Y3
 	DECQ    DI
-	JNZ     macrounds_112
+	JNZ     macrounds_126
 
-roundsdone_115:
+roundsdone_129:
 	CMPQ 816(SP), $0x00000080
-	JNE  partial_116
+	JNE  partial_130
 	MOVQ src_base+40(FP), AX
 	ADDQ 808(SP), AX
 	ADDQ 816(SP), AX
 	MOVQ AX, 824(SP)
 
-catchup_117:
+catchup_131:
 	MOVQ  824(SP), AX
 	SUBQ  SI, AX
 	CMPQ  AX, $0x00000010
-	JL    catchupdone_118
+	JL    catchupdone_132
 	ADDQ  (SI), R10
 	ADCQ  8(SI), R11
 	ADCQ  $0x00000001, R12
@@ -5840,28 +6644,28 @@ catchup_117:
 	MOVQ  R13, R10
 	MOVQ  AX, R11
 	ADDQ  $0x00000010, SI
-	JMP   catchup_117
+	JMP   catchup_131
 
-catchupdone_118:
+catchupdone_132:
 	MOVQ  808(SP), AX
 	ADDQ  816(SP), AX
 	CMPQ  AX, src_len+48(FP)
-	JNE   notlast_119
+	JNE   notlast_133
 	MOVQ  src_len+48(FP), CX
 	ANDQ  $0x0000000f, CX
 	TESTQ CX, CX
-	JZ    paddone_120
+	JZ    paddone_134
 	MOVQ  $0x00000000, 792(SP)
 	MOVQ  $0x00000000, 800(SP)
 	LEAQ  792(SP), DX
 
-padloop_121:
+padloop_135:
 	MOVB  (SI), AL
 	MOVB  AL, (DX)
 	INCQ  SI
 	INCQ  DX
 	DECQ  CX
-	JNZ   padloop_121
+	JNZ   padloop_135
 	LEAQ  792(SP), SI
 	ADDQ  (SI), R10
 	ADCQ  8(SI), R11
@@ -5896,8 +6700,8 @@ padloop_121:
 	MOVQ  R13, R10
 	MOVQ  AX, R11
 
-paddone_120:
-notlast_119:
+paddone_134:
+notlast_133:
 	VPADDD     sigma<>+0(SB), Y0, Y0
 	VPADDD     544(SP), Y1, Y1
 	VPADDD     576(SP), Y2, Y2
@@ -5921,9 +6725,9 @@ notlast_119:
 	VMOVDQU    Y2, 96(CX)
 	MOVQ       816(SP), AX
 	ADDQ       AX, 808(SP)
-	JMP        chunk_106
+	JMP        chunk_120
 
-partial_116:
+partial_130:
 	VPADDD     sigma<>+0(SB), Y0, Y0
 	VPADDD     544(SP), Y1, Y1
 	VPADDD     576(SP), Y2, Y2
@@ -5941,558 +6745,6 @@ partial_116:
 	ADDQ       808(SP), AX
 	ADDQ       816(SP), AX
 	MOVQ       AX, 824(SP)
-
-catchup_122:
-	MOVQ  824(SP), AX
-	SUBQ  SI, AX
-	CMPQ  AX, $0x00000010
-	JL    catchupdone_123
-	ADDQ  (SI), R10
-	ADCQ  8(SI), R11
-	ADCQ  $0x00000001, R12
-	MOVQ  752(SP), DX
-	MULXQ R10, R13, R14
-	MULXQ R11, AX, R15
-	MOVQ  768(SP), DX
-	MULXQ R11, R11, BX
-	ADDQ  R11, R13
-	ADCQ  BX, R14
-	IMULQ R12, DX
-	IMULQ 752(SP), R12
-	ADDQ  DX, AX
-	ADCQ  $0x00000000, R15
-	MOVQ  760(SP), DX
-	MULXQ R10, R10, BX
-	ADDQ  R10, AX
-	ADCQ  BX, R15
-	ADDQ  R14, AX
-	ADCQ  $0x00000000, R15
-	ADDQ  R15, R12
-	MOVQ  R12, R14
-	ANDQ  $-4, R14
-	MOVQ  R12, BX
-	SHRQ  $0x02, BX
-	ANDQ  $0x00000003, R12
-	ADDQ  BX, R14
-	ADDQ  R14, R13
-	ADCQ  $0x00000000, AX
-	ADCQ  $0x00000000, R12
-	MOVQ  R13, R10
-	MOVQ  AX, R11
-	ADDQ  $0x00000010, SI
-	JMP   catchup_122
-
-catchupdone_123:
-	MOVQ  808(SP), AX
-	ADDQ  816(SP), AX
-	CMPQ  AX, src_len+48(FP)
-	JNE   notlast_124
-	MOVQ  src_len+48(FP), CX
-	ANDQ  $0x0000000f, CX
-	TESTQ CX, CX
-	JZ    paddone_125
-	MOVQ  $0x00000000, 792(SP)
-	MOVQ  $0x00000000, 800(SP)
-	LEAQ  792(SP), DX
-
-padloop_126:
-	MOVB  (SI), AL
-	MOVB  AL, (DX)
-	INCQ  SI
-	INCQ  DX
-	DECQ  CX
-	JNZ   padloop_126
-	LEAQ  792(SP), SI
-	ADDQ  (SI), R10
-	ADCQ  8(SI), R11
-	ADCQ  $0x00000001, R12
-	MOVQ  752(SP), DX
-	MULXQ R10, R13, R14
-	MULXQ R11, AX, R15
-	MOVQ  768(SP), DX
-	MULXQ R11, R11, BX
-	ADDQ  R11, R13
-	ADCQ  BX, R14
-	IMULQ R12, DX
-	IMULQ 752(SP), R12
-	ADDQ  DX, AX
-	ADCQ  $0x00000000, R15
-	MOVQ  760(SP), DX
-	MULXQ R10, R10, BX
-	ADDQ  R10, AX
-	ADCQ  BX, R15
-	ADDQ  R14, AX
-	ADCQ  $0x00000000, R15
-	ADDQ  R15, R12
-	MOVQ  R12, R14
-	ANDQ  $-4, R14
-	MOVQ  R12, BX
-	SHRQ  $0x02, BX
-	ANDQ  $0x00000003, R12
-	ADDQ  BX, R14
-	ADDQ  R14, R13
-	ADCQ  $0x00000000, AX
-	ADCQ  $0x00000000, R12
-	MOVQ  R13, R10
-	MOVQ  AX, R11
-
-paddone_125:
-notlast_124:
-	MOVQ src_base+40(FP), AX
-	ADDQ 808(SP), AX
-	MOVQ dst_base+16(FP), CX
-	ADDQ 808(SP), CX
-	LEAQ (SP), DX
-	MOVQ 816(SP), R8
-
-xor64_127:
-	CMPQ    R8, $0x00000040
-	JB      xor8_128
-	VMOVDQU (DX), Y0
-	VMOVDQU 32(DX), Y1
-	VPXOR   (AX), Y0, Y0
-	VPXOR   32(AX), Y1, Y1
-	VMOVDQU Y0, (CX)
-	VMOVDQU Y1, 32(CX)
-	ADDQ    $0x00000040, AX
-	ADDQ    $0x00000040, CX
-	ADDQ    $0x00000040, DX
-	SUBQ    $0x00000040, R8
-	JMP     xor64_127
-
-xor8_128:
-	CMPQ R8, $0x00000008
-	JB   xor1_129
-	MOVQ (DX), R9
-	XORQ (AX), R9
-	MOVQ R9, (CX)
-	ADDQ $0x00000008, AX
-	ADDQ $0x00000008, CX
-	ADDQ $0x00000008, DX
-	SUBQ $0x00000008, R8
-	JMP  xor8_128
-
-xor1_129:
-	TESTQ R8, R8
-	JZ    xordone_130
-	MOVB  (DX), R9
-	XORB  (AX), R9
-	MOVB  R9, (CX)
-	INCQ  AX
-	INCQ  CX
-	INCQ  DX
-	DECQ  R8
-	JMP   xor1_129
-
-xordone_130:
-	MOVQ 816(SP), AX
-	ADDQ AX, 808(SP)
-	JMP  chunk_106
-
-chunk2_109:
-	MOVQ           $0x00000100, CX
-	CMPQ           AX, CX
-	CMOVQHI        CX, AX
-	MOVQ           AX, 816(SP)
-	VMOVDQU        sigma<>+0(SB), Y0
-	VMOVDQU        544(SP), Y1
-	VMOVDQU        576(SP), Y2
-	VBROADCASTI128 736(SP), Y3
-	VPADDD         inc<>+0(SB), Y3, Y3
-	VMOVDQU        Y3, 608(SP)
-	VMOVDQU        sigma<>+0(SB), Y4
-	VMOVDQU        544(SP), Y5
-	VMOVDQU        576(SP), Y6
-	VBROADCASTI128 736(SP), Y7
-	VPADDD         inc<>+32(SB), Y7, Y7
-	VMOVDQU        Y7, 640(SP)
-	MOVQ           $0x0000000a, DI
-
-macrounds_131:
-	MOVQ    832(SP), AX
-	SUBQ    SI, AX
-	CMPQ    AX, $0x00000030
-	JL      oneround_132
-	VPADDD  Y1, Y0, Y0
-	ADDQ    (SI), R10
-	ADCQ    8(SI), R11
-	VPADDD  Y5, Y4, Y4
-	ADCQ    $0x00000001, R12
-	VPXOR   Y0, Y3, Y3
-	MOVQ    752(SP), DX
-	VPSHUFB rol16<>+0(SB), Y3, Y3
-	MULXQ   R10, R13, R14
-	MULXQ   R11, AX, R15
-	VPXOR   Y4, Y7, Y7
-	MOVQ    768(SP), DX
-	VPSHUFB rol16<>+0(SB), Y7, Y7
-	MULXQ   R11, R11, BX
-	VPADDD  Y3, Y2, Y2
-	ADDQ    R11, R13
-	VPXOR   Y2, Y1, Y1
-	ADCQ    BX, R14
-	IMULQ   R12, DX
-	VPADDD  Y7, Y6, Y6
-	IMULQ   752(SP), R12
-	VPXOR   Y6, Y5, Y5
-	ADDQ    DX, AX
-	VPSLLD  $0x0c, Y1, Y15
-	ADCQ    $0x00000000, R15
-	VPSRLD  $0x14, Y1, Y1
-	MOVQ    760(SP), DX
-	MULXQ   R10, R10, BX
-	VPXOR   Y15, Y1, Y1
-	ADDQ    R10, AX
-	VPSLLD  $0x0c, Y5, Y15
-	ADCQ    BX, R15
-	VPSRLD  $0x14, Y5, Y5
-	ADDQ    R14, AX
-	VPXOR   Y15, Y5, Y5
-	ADCQ    $0x00000000, R15
-	ADDQ    R15, R12
-	VPADDD  Y1, Y0, Y0
-	MOVQ    R12, R14
-	VPADDD  Y5, Y4, Y4
-	ANDQ    $-4, R14
-	VPXOR   Y0, Y3, Y3
-	MOVQ    R12, BX
-	VPSHUFB rol8<>+0(SB), Y3, Y3
-	SHRQ    $0x02, BX
-	ANDQ    $0x00000003, R12
-	VPXOR   Y4, Y7, Y7
-	ADDQ    BX, R14
-	VPSHUFB rol8<>+0(SB), Y7, Y7
-	ADDQ    R14, R13
-	VPADDD  Y3, Y2, Y2
-	ADCQ    $0x00000000, AX
-	ADCQ    $0x00000000, R12
-	VPXOR   Y2, Y1, Y1
-	MOVQ    R13, R10
-	VPADDD  Y7, Y6, Y6
-	MOVQ    AX, R11
-	VPXOR   Y6, Y5, Y5
-	ADDQ    16(SI), R10
-	VPSLLD  $0x07, Y1, Y15
-	ADCQ    24(SI), R11
-	ADCQ    $0x00000001, R12
-	VPSRLD  $0x19, Y1, Y1
-	MOVQ    752(SP), DX
-	VPXOR   Y15, Y1, Y1
-	MULXQ   R10, R13, R14
-	VPSLLD  $0x07, Y5, Y15
-	MULXQ   R11, AX, R15
-	VPSRLD  $0x19, Y5, Y5
-	MOVQ    768(SP), DX
-	MULXQ   R11, R11, BX
-	VPXOR   Y15, Y5, Y5
-	ADDQ    R11, R13
-	VPSHUFD $0x39, Y1, Y1
-	ADCQ    BX, R14
-	VPSHUFD $0x4e, Y2, Y2
-	IMULQ   R12, DX
-	VPSHUFD $0x93, Y3, Y3
-	IMULQ   752(SP), R12
-	ADDQ    DX, AX
-	VPSHUFD $0x39, Y5, Y5
-	ADCQ    $0x00000000, R15
-	VPSHUFD $0x4e, Y6, Y6
-	MOVQ    760(SP), DX
-	VPSHUFD $0x93, Y7, Y7
-	MULXQ   R10, R10, BX
-	VPADDD  Y1, Y0, Y0
-	ADDQ    R10, AX
-	ADCQ    BX, R15
-	VPADDD  Y5, Y4, Y4
-	ADDQ    R14, AX
-	VPXOR   Y0, Y3, Y3
-	ADCQ    $0x00000000, R15
-	VPSHUFB rol16<>+0(SB), Y3, Y3
-	ADDQ    R15, R12
-	MOVQ    R12, R14
-	VPXOR   Y4, Y7, Y7
-	ANDQ    $-4, R14
-	VPSHUFB rol16<>+0(SB), Y7, Y7
-	MOVQ    R12, BX
-	VPADDD  Y3, Y2, Y2
-	SHRQ    $0x02, BX
-	VPXOR   Y2, Y1, Y1
-	ANDQ    $0x00000003, R12
-	ADDQ    BX, R14
-	VPADDD  Y7, Y6, Y6
-	ADDQ    R14, R13
-	VPXOR   Y6, Y5, Y5
-	ADCQ    $0x00000000, AX
-	VPSLLD  $0x0c, Y1, Y15
-	ADCQ    $0x00000000, R12
-	VPSRLD  $0x14, Y1, Y1
-	MOVQ    R13, R10
-	MOVQ    AX, R11
-	VPXOR   Y15, Y1, Y1
-	ADDQ    32(SI), R10
-	VPSLLD  $0x0c, Y5, Y15
-	ADCQ    40(SI), R11
-	VPSRLD  $0x14, Y5, Y5
-	ADCQ    $0x00000001, R12
-	VPXOR   Y15, Y5, Y5
-	MOVQ    752(SP), DX
-	MULXQ   R10, R13, R14
-	VPADDD  Y1, Y0, Y0
-	MULXQ   R11, AX, R15
-	VPADDD  Y5, Y4, Y4
-	MOVQ    768(SP), DX
-	VPXOR   Y0, Y3, Y3
-	MULXQ   R11, R11, BX
-	VPSHUFB rol8<>+0(SB), Y3, Y3
-	ADDQ    R11, R13
-	ADCQ    BX, R14
-	VPXOR   Y4, Y7, Y7
-	IMULQ   R12, DX
-	VPSHUFB rol8<>+0(SB), Y7, Y7
-	IMULQ   752(SP), R12
-	VPADDD  Y3, Y2, Y2
-	ADDQ    DX, AX
-	ADCQ    $0x00000000, R15
-	VPXOR   Y2, Y1, Y1
-	MOVQ    760(SP), DX
-	VPADDD  Y7, Y6, Y6
-	MULXQ   R10, R10, BX
-	VPXOR   Y6, Y5, Y5
-	ADDQ    R10, AX
-	VPSLLD  $0x07, Y1, Y15
-	ADCQ    BX, R15
-	ADDQ    R14, AX
-	VPSRLD  $0x19, Y1, Y1
-	ADCQ    $0x00000000, R15
-	VPXOR   Y15, Y1, Y1
-	ADDQ    R15, R12
-	VPSLLD  $0x07, Y5, Y15
-	MOVQ    R12, R14
-	VPSRLD  $0x19, Y5, Y5
-	ANDQ    $-4, R14
-	MOVQ    R12, BX
-	VPXOR   Y15, Y5, Y5
-	SHRQ    $0x02, BX
-	VPSHUFD $0x93, Y1, Y1
-	ANDQ    $0x00000003, R12
-	VPSHUFD $0x4e, Y2, Y2
-	ADDQ    BX, R14
-	VPSHUFD $0x39, Y3, Y3
-	ADDQ    R14, R13
-	ADCQ    $0x00000000, AX
-	VPSHUFD $0x93, Y5, Y5
-	ADCQ    $0x00000000, R12
-	VPSHUFD $0x4e, Y6, Y6
-	MOVQ    R13, R10
-	VPSHUFD $0x39, Y7, Y7
-	MOVQ    AX, R11
-	ADDQ    $0x00000030, SI
-	DECQ    DI
-	JNZ     macrounds_131
-	JMP     roundsdone_134
-
-oneround_132:
-	CMPQ    AX, $0x00000010
-	JL      plainround_133
-	VPADDD  Y1, Y0, Y0
-	ADDQ    (SI), R10
-	VPADDD  Y5, Y4, Y4
-	VPXOR   Y0, Y3, Y3
-	ADCQ    8(SI), R11
-	VPSHUFB rol16<>+0(SB), Y3, Y3
-	VPXOR   Y4, Y7, Y7
-	ADCQ    $0x00000001, R12
-	VPSHUFB rol16<>+0(SB), Y7, Y7
-	VPADDD  Y3, Y2, Y2
-	VPXOR   Y2, Y1, Y1
-	MOVQ    752(SP), DX
-	VPADDD  Y7, Y6, Y6
-	VPXOR   Y6, Y5, Y5
-	MULXQ   R10, R13, R14
-	VPSLLD  $0x0c, Y1, Y15
-	VPSRLD  $0x14, Y1, Y1
-	MULXQ   R11, AX, R15
-	VPXOR   Y15, Y1, Y1
-	VPSLLD  $0x0c, Y5, Y15
-	VPSRLD  $0x14, Y5, Y5
-	MOVQ    768(SP), DX
-	VPXOR   Y15, Y5, Y5
-	VPADDD  Y1, Y0, Y0
-	MULXQ   R11, R11, BX
-	VPADDD  Y5, Y4, Y4
-	VPXOR   Y0, Y3, Y3
-	VPSHUFB rol8<>+0(SB), Y3, Y3
-	ADDQ    R11, R13
-	VPXOR   Y4, Y7, Y7
-	VPSHUFB rol8<>+0(SB), Y7, Y7
-	ADCQ    BX, R14
-	VPADDD  Y3, Y2, Y2
-	VPXOR   Y2, Y1, Y1
-	IMULQ   R12, DX
-	VPADDD  Y7, Y6, Y6
-	VPXOR   Y6, Y5, Y5
-	VPSLLD  $0x07, Y1, Y15
-	IMULQ   752(SP), R12
-	VPSRLD  $0x19, Y1, Y1
-	VPXOR   Y15, Y1, Y1
-	ADDQ    DX, AX
-	VPSLLD  $0x07, Y5, Y15
-	VPSRLD  $0x19, Y5, Y5
-	ADCQ    $0x00000000, R15
-	VPXOR   Y15, Y5, Y5
-	VPSHUFD $0x39, Y1, Y1
-	VPSHUFD $0x4e, Y2, Y2
-	MOVQ    760(SP), DX
-	VPSHUFD $0x93, Y3, Y3
-	VPSHUFD $0x39, Y5, Y5
-	MULXQ   R10, R10, BX
-	VPSHUFD $0x4e, Y6, Y6
-	VPSHUFD $0x93, Y7, Y7
-	VPADDD  Y1, Y0, Y0
-	ADDQ    R10, AX
-	VPADDD  Y5, Y4, Y4
-	VPXOR   Y0, Y3, Y3
-	ADCQ    BX, R15
-	VPSHUFB rol16<>+0(SB), Y3, Y3
-	VPXOR   Y4, Y7, Y7
-	ADDQ    R14, AX
-	VPSHUFB rol16<>+0(SB), Y7, Y7
-	VPADDD  Y3, Y2, Y2
-	VPXOR   Y2, Y1, Y1
-	ADCQ    $0x00000000, R15
-	VPADDD  Y7, Y6, Y6
-	VPXOR   Y6, Y5, Y5
-	ADDQ    R15, R12
-	VPSLLD  $0x0c, Y1, Y15
-	VPSRLD  $0x14, Y1, Y1
-	MOVQ    R12, R14
-	VPXOR   Y15, Y1, Y1
-	VPSLLD  $0x0c, Y5, Y15
-	VPSRLD  $0x14, Y5, Y5
-	ANDQ    $-4, R14
-	VPXOR   Y15, Y5, Y5
-	VPADDD  Y1, Y0, Y0
-	MOVQ    R12, BX
-	VPADDD  Y5, Y4, Y4
-	VPXOR   Y0, Y3, Y3
-	VPSHUFB rol8<>+0(SB), Y3, Y3
-	SHRQ    $0x02, BX
-	VPXOR   Y4, Y7, Y7
-	VPSHUFB rol8<>+0(SB), Y7, Y7
-	ANDQ    $0x00000003, R12
-	VPADDD  Y3, Y2, Y2
-	VPXOR   Y2, Y1, Y1
-	ADDQ    BX, R14
-	VPADDD  Y7, Y6, Y6
-	VPXOR   Y6, Y5, Y5
-	VPSLLD  $0x07, Y1, Y15
-	ADDQ    R14, R13
-	VPSRLD  $0x19, Y1, Y1
-	VPXOR   Y15, Y1, Y1
-	ADCQ    $0x00000000, AX
-	VPSLLD  $0x07, Y5, Y15
-	VPSRLD  $0x19, Y5, Y5
-	ADCQ    $0x00000000, R12
-	VPXOR   Y15, Y5, Y5
-	VPSHUFD $0x93, Y1, Y1
-	VPSHUFD $0x4e, Y2, Y2
-	MOVQ    R13, R10
-	VPSHUFD $0x39, Y3, Y3
-	VPSHUFD $0x93, Y5, Y5
-	MOVQ    AX, R11
-	VPSHUFD $0x4e, Y6, Y6
-	VPSHUFD $0x39, Y7, Y7
-	ADDQ    $0x00000010, SI
-	DECQ    DI
-	JNZ     macrounds_131
-	JMP     roundsdone_134
-
-plainround_133:
-	VPADDD  Y1, Y0, Y0
-	VPADDD  Y5, Y4, Y4
-	VPXOR   Y0, Y3, Y3
-	VPSHUFB rol16<>+0(SB), Y3, Y3
-	VPXOR   Y4, Y7, Y7
-	VPSHUFB rol16<>+0(SB), Y7, Y7
-	VPADDD  Y3, Y2, Y2
-	VPXOR   Y2, Y1, Y1
-	VPADDD  Y7, Y6, Y6
-	VPXOR   Y6, Y5, Y5
-	VPSLLD  $0x0c, Y1, Y15
-	VPSRLD  $0x14, Y1, Y1
-	VPXOR   Y15, Y1, Y1
-	VPSLLD  $0x0c, Y5, Y15
-	VPSRLD  $0x14, Y5, Y5
-	VPXOR   Y15, Y5, Y5
-	VPADDD  Y1, Y0, Y0
-	VPADDD  Y5, Y4, Y4
-	VPXOR   Y0, Y3, Y3
-	VPSHUFB rol8<>+0(SB), Y3, Y3
-	VPXOR   Y4, Y7, Y7
-	VPSHUFB rol8<>+0(SB), Y7, Y7
-	VPADDD  Y3, Y2, Y2
-	VPXOR   Y2, Y1, Y1
-	VPADDD  Y7, Y6, Y6
-	VPXOR   Y6, Y5, Y5
-	VPSLLD  $0x07, Y1, Y15
-	VPSRLD  $0x19, Y1, Y1
-	VPXOR   Y15, Y1, Y1
-	VPSLLD  $0x07, Y5, Y15
-	VPSRLD  $0x19, Y5, Y5
-	VPXOR   Y15, Y5, Y5
-	VPSHUFD $0x39, Y1, Y1
-	VPSHUFD $0x4e, Y2, Y2
-	VPSHUFD $0x93, Y3, Y3
-	VPSHUFD $0x39, Y5, Y5
-	VPSHUFD $0x4e, Y6, Y6
-	VPSHUFD $0x93, Y7, Y7
-	VPADDD  Y1, Y0, Y0
-	VPADDD  Y5, Y4, Y4
-	VPXOR   Y0, Y3, Y3
-	VPSHUFB rol16<>+0(SB), Y3, Y3
-	VPXOR   Y4, Y7, Y7
-	VPSHUFB rol16<>+0(SB), Y7, Y7
-	VPADDD  Y3, Y2, Y2
-	VPXOR   Y2, Y1, Y1
-	VPADDD  Y7, Y6, Y6
-	VPXOR   Y6, Y5, Y5
-	VPSLLD  $0x0c, Y1, Y15
-	VPSRLD  $0x14, Y1, Y1
-	VPXOR   Y15, Y1, Y1
-	VPSLLD  $0x0c, Y5, Y15
-	VPSRLD  $0x14, Y5, Y5
-	VPXOR   Y15, Y5, Y5
-	VPADDD  Y1, Y0, Y0
-	VPADDD  Y5, Y4, Y4
-	VPXOR   Y0, Y3, Y3
-	VPSHUFB rol8<>+0(SB), Y3, Y3
-	VPXOR   Y4, Y7, Y7
-	VPSHUFB rol8<>+0(SB), Y7, Y7
-	VPADDD  Y3, Y2, Y2
-	VPXOR   Y2, Y1, Y1
-	VPADDD  Y7, Y6, Y6
-	VPXOR   Y6, Y5, Y5
-	VPSLLD  $0x07, Y1, Y15
-	VPSRLD  $0x19, Y1, Y1
-	VPXOR   Y15, Y1, Y1
-	VPSLLD  $0x07, Y5, Y15
-	VPSRLD  $0x19, Y5, Y5
-	VPXOR   Y15, Y5, Y5
-	VPSHUFD $0x93, Y1, Y1
-	VPSHUFD $0x4e, Y2, Y2
-	VPSHUFD $0x39, Y3, Y3
-	VPSHUFD $0x93, Y5, Y5
-	VPSHUFD $0x4e, Y6, Y6
-	VPSHUFD $0x39, Y7, Y7
-	DECQ    DI
-	JNZ     macrounds_131
-
-roundsdone_134:
-	CMPQ 816(SP), $0x00000100
-	JNE  partial_135
-	MOVQ src_base+40(FP), AX
-	ADDQ 808(SP), AX
-	ADDQ 816(SP), AX
-	MOVQ AX, 824(SP)
 
 catchup_136:
 	MOVQ  824(SP), AX
@@ -6590,6 +6842,558 @@ padloop_140:
 
 paddone_139:
 notlast_138:
+	MOVQ src_base+40(FP), AX
+	ADDQ 808(SP), AX
+	MOVQ dst_base+16(FP), CX
+	ADDQ 808(SP), CX
+	LEAQ (SP), DX
+	MOVQ 816(SP), R8
+
+xor64_141:
+	CMPQ    R8, $0x00000040
+	JB      xor8_142
+	VMOVDQU (DX), Y0
+	VMOVDQU 32(DX), Y1
+	VPXOR   (AX), Y0, Y0
+	VPXOR   32(AX), Y1, Y1
+	VMOVDQU Y0, (CX)
+	VMOVDQU Y1, 32(CX)
+	ADDQ    $0x00000040, AX
+	ADDQ    $0x00000040, CX
+	ADDQ    $0x00000040, DX
+	SUBQ    $0x00000040, R8
+	JMP     xor64_141
+
+xor8_142:
+	CMPQ R8, $0x00000008
+	JB   xor1_143
+	MOVQ (DX), R9
+	XORQ (AX), R9
+	MOVQ R9, (CX)
+	ADDQ $0x00000008, AX
+	ADDQ $0x00000008, CX
+	ADDQ $0x00000008, DX
+	SUBQ $0x00000008, R8
+	JMP  xor8_142
+
+xor1_143:
+	TESTQ R8, R8
+	JZ    xordone_144
+	MOVB  (DX), R9
+	XORB  (AX), R9
+	MOVB  R9, (CX)
+	INCQ  AX
+	INCQ  CX
+	INCQ  DX
+	DECQ  R8
+	JMP   xor1_143
+
+xordone_144:
+	MOVQ 816(SP), AX
+	ADDQ AX, 808(SP)
+	JMP  chunk_120
+
+chunk2_123:
+	MOVQ           $0x00000100, CX
+	CMPQ           AX, CX
+	CMOVQHI        CX, AX
+	MOVQ           AX, 816(SP)
+	VMOVDQU        sigma<>+0(SB), Y0
+	VMOVDQU        544(SP), Y1
+	VMOVDQU        576(SP), Y2
+	VBROADCASTI128 736(SP), Y3
+	VPADDD         inc<>+0(SB), Y3, Y3
+	VMOVDQU        Y3, 608(SP)
+	VMOVDQU        sigma<>+0(SB), Y4
+	VMOVDQU        544(SP), Y5
+	VMOVDQU        576(SP), Y6
+	VBROADCASTI128 736(SP), Y7
+	VPADDD         inc<>+32(SB), Y7, Y7
+	VMOVDQU        Y7, 640(SP)
+	MOVQ           $0x0000000a, DI
+
+macrounds_145:
+	MOVQ    832(SP), AX
+	SUBQ    SI, AX
+	CMPQ    AX, $0x00000030
+	JL      oneround_146
+	VPADDD  Y1, Y0, Y0
+	ADDQ    (SI), R10
+	ADCQ    8(SI), R11
+	VPADDD  Y5, Y4, Y4
+	ADCQ    $0x00000001, R12
+	VPXOR   Y0, Y3, Y3
+	MOVQ    752(SP), DX
+	VPSHUFB rol16<>+0(SB), Y3, Y3
+	MULXQ   R10, R13, R14
+	MULXQ   R11, AX, R15
+	VPXOR   Y4, Y7, Y7
+	MOVQ    768(SP), DX
+	VPSHUFB rol16<>+0(SB), Y7, Y7
+	MULXQ   R11, R11, BX
+	VPADDD  Y3, Y2, Y2
+	ADDQ    R11, R13
+	VPXOR   Y2, Y1, Y1
+	ADCQ    BX, R14
+	IMULQ   R12, DX
+	VPADDD  Y7, Y6, Y6
+	IMULQ   752(SP), R12
+	VPXOR   Y6, Y5, Y5
+	ADDQ    DX, AX
+	VPSLLD  $0x0c, Y1, Y15
+	ADCQ    $0x00000000, R15
+	VPSRLD  $0x14, Y1, Y1
+	MOVQ    760(SP), DX
+	MULXQ   R10, R10, BX
+	VPXOR   Y15, Y1, Y1
+	ADDQ    R10, AX
+	VPSLLD  $0x0c, Y5, Y15
+	ADCQ    BX, R15
+	VPSRLD  $0x14, Y5, Y5
+	ADDQ    R14, AX
+	VPXOR   Y15, Y5, Y5
+	ADCQ    $0x00000000, R15
+	ADDQ    R15, R12
+	VPADDD  Y1, Y0, Y0
+	MOVQ    R12, R14
+	VPADDD  Y5, Y4, Y4
+	ANDQ    $-4, R14
+	VPXOR   Y0, Y3, Y3
+	MOVQ    R12, BX
+	VPSHUFB rol8<>+0(SB), Y3, Y3
+	SHRQ    $0x02, BX
+	ANDQ    $0x00000003, R12
+	VPXOR   Y4, Y7, Y7
+	ADDQ    BX, R14
+	VPSHUFB rol8<>+0(SB), Y7, Y7
+	ADDQ    R14, R13
+	VPADDD  Y3, Y2, Y2
+	ADCQ    $0x00000000, AX
+	ADCQ    $0x00000000, R12
+	VPXOR   Y2, Y1, Y1
+	MOVQ    R13, R10
+	VPADDD  Y7, Y6, Y6
+	MOVQ    AX, R11
+	VPXOR   Y6, Y5, Y5
+	ADDQ    16(SI), R10
+	VPSLLD  $0x07, Y1, Y15
+	ADCQ    24(SI), R11
+	ADCQ    $0x00000001, R12
+	VPSRLD  $0x19, Y1, Y1
+	MOVQ    752(SP), DX
+	VPXOR   Y15, Y1, Y1
+	MULXQ   R10, R13, R14
+	VPSLLD  $0x07, Y5, Y15
+	MULXQ   R11, AX, R15
+	VPSRLD  $0x19, Y5, Y5
+	MOVQ    768(SP), DX
+	MULXQ   R11, R11, BX
+	VPXOR   Y15, Y5, Y5
+	ADDQ    R11, R13
+	VPSHUFD $0x39, Y1, Y1
+	ADCQ    BX, R14
+	VPSHUFD $0x4e, Y2, Y2
+	IMULQ   R12, DX
+	VPSHUFD $0x93, Y3, Y3
+	IMULQ   752(SP), R12
+	ADDQ    DX, AX
+	VPSHUFD $0x39, Y5, Y5
+	ADCQ    $0x00000000, R15
+	VPSHUFD $0x4e, Y6, Y6
+	MOVQ    760(SP), DX
+	VPSHUFD $0x93, Y7, Y7
+	MULXQ   R10, R10, BX
+	VPADDD  Y1, Y0, Y0
+	ADDQ    R10, AX
+	ADCQ    BX, R15
+	VPADDD  Y5, Y4, Y4
+	ADDQ    R14, AX
+	VPXOR   Y0, Y3, Y3
+	ADCQ    $0x00000000, R15
+	VPSHUFB rol16<>+0(SB), Y3, Y3
+	ADDQ    R15, R12
+	MOVQ    R12, R14
+	VPXOR   Y4, Y7, Y7
+	ANDQ    $-4, R14
+	VPSHUFB rol16<>+0(SB), Y7, Y7
+	MOVQ    R12, BX
+	VPADDD  Y3, Y2, Y2
+	SHRQ    $0x02, BX
+	VPXOR   Y2, Y1, Y1
+	ANDQ    $0x00000003, R12
+	ADDQ    BX, R14
+	VPADDD  Y7, Y6, Y6
+	ADDQ    R14, R13
+	VPXOR   Y6, Y5, Y5
+	ADCQ    $0x00000000, AX
+	VPSLLD  $0x0c, Y1, Y15
+	ADCQ    $0x00000000, R12
+	VPSRLD  $0x14, Y1, Y1
+	MOVQ    R13, R10
+	MOVQ    AX, R11
+	VPXOR   Y15, Y1, Y1
+	ADDQ    32(SI), R10
+	VPSLLD  $0x0c, Y5, Y15
+	ADCQ    40(SI), R11
+	VPSRLD  $0x14, Y5, Y5
+	ADCQ    $0x00000001, R12
+	VPXOR   Y15, Y5, Y5
+	MOVQ    752(SP), DX
+	MULXQ   R10, R13, R14
+	VPADDD  Y1, Y0, Y0
+	MULXQ   R11, AX, R15
+	VPADDD  Y5, Y4, Y4
+	MOVQ    768(SP), DX
+	VPXOR   Y0, Y3, Y3
+	MULXQ   R11, R11, BX
+	VPSHUFB rol8<>+0(SB), Y3, Y3
+	ADDQ    R11, R13
+	ADCQ    BX, R14
+	VPXOR   Y4, Y7, Y7
+	IMULQ   R12, DX
+	VPSHUFB rol8<>+0(SB), Y7, Y7
+	IMULQ   752(SP), R12
+	VPADDD  Y3, Y2, Y2
+	ADDQ    DX, AX
+	ADCQ    $0x00000000, R15
+	VPXOR   Y2, Y1, Y1
+	MOVQ    760(SP), DX
+	VPADDD  Y7, Y6, Y6
+	MULXQ   R10, R10, BX
+	VPXOR   Y6, Y5, Y5
+	ADDQ    R10, AX
+	VPSLLD  $0x07, Y1, Y15
+	ADCQ    BX, R15
+	ADDQ    R14, AX
+	VPSRLD  $0x19, Y1, Y1
+	ADCQ    $0x00000000, R15
+	VPXOR   Y15, Y1, Y1
+	ADDQ    R15, R12
+	VPSLLD  $0x07, Y5, Y15
+	MOVQ    R12, R14
+	VPSRLD  $0x19, Y5, Y5
+	ANDQ    $-4, R14
+	MOVQ    R12, BX
+	VPXOR   Y15, Y5, Y5
+	SHRQ    $0x02, BX
+	VPSHUFD $0x93, Y1, Y1
+	ANDQ    $0x00000003, R12
+	VPSHUFD $0x4e, Y2, Y2
+	ADDQ    BX, R14
+	VPSHUFD $0x39, Y3, Y3
+	ADDQ    R14, R13
+	ADCQ    $0x00000000, AX
+	VPSHUFD $0x93, Y5, Y5
+	ADCQ    $0x00000000, R12
+	VPSHUFD $0x4e, Y6, Y6
+	MOVQ    R13, R10
+	VPSHUFD $0x39, Y7, Y7
+	MOVQ    AX, R11
+	ADDQ    $0x00000030, SI
+	DECQ    DI
+	JNZ     macrounds_145
+	JMP     roundsdone_148
+
+oneround_146:
+	CMPQ    AX, $0x00000010
+	JL      plainround_147
+	VPADDD  Y1, Y0, Y0
+	ADDQ    (SI), R10
+	VPADDD  Y5, Y4, Y4
+	VPXOR   Y0, Y3, Y3
+	ADCQ    8(SI), R11
+	VPSHUFB rol16<>+0(SB), Y3, Y3
+	VPXOR   Y4, Y7, Y7
+	ADCQ    $0x00000001, R12
+	VPSHUFB rol16<>+0(SB), Y7, Y7
+	VPADDD  Y3, Y2, Y2
+	VPXOR   Y2, Y1, Y1
+	MOVQ    752(SP), DX
+	VPADDD  Y7, Y6, Y6
+	VPXOR   Y6, Y5, Y5
+	MULXQ   R10, R13, R14
+	VPSLLD  $0x0c, Y1, Y15
+	VPSRLD  $0x14, Y1, Y1
+	MULXQ   R11, AX, R15
+	VPXOR   Y15, Y1, Y1
+	VPSLLD  $0x0c, Y5, Y15
+	VPSRLD  $0x14, Y5, Y5
+	MOVQ    768(SP), DX
+	VPXOR   Y15, Y5, Y5
+	VPADDD  Y1, Y0, Y0
+	MULXQ   R11, R11, BX
+	VPADDD  Y5, Y4, Y4
+	VPXOR   Y0, Y3, Y3
+	VPSHUFB rol8<>+0(SB), Y3, Y3
+	ADDQ    R11, R13
+	VPXOR   Y4, Y7, Y7
+	VPSHUFB rol8<>+0(SB), Y7, Y7
+	ADCQ    BX, R14
+	VPADDD  Y3, Y2, Y2
+	VPXOR   Y2, Y1, Y1
+	IMULQ   R12, DX
+	VPADDD  Y7, Y6, Y6
+	VPXOR   Y6, Y5, Y5
+	VPSLLD  $0x07, Y1, Y15
+	IMULQ   752(SP), R12
+	VPSRLD  $0x19, Y1, Y1
+	VPXOR   Y15, Y1, Y1
+	ADDQ    DX, AX
+	VPSLLD  $0x07, Y5, Y15
+	VPSRLD  $0x19, Y5, Y5
+	ADCQ    $0x00000000, R15
+	VPXOR   Y15, Y5, Y5
+	VPSHUFD $0x39, Y1, Y1
+	VPSHUFD $0x4e, Y2, Y2
+	MOVQ    760(SP), DX
+	VPSHUFD $0x93, Y3, Y3
+	VPSHUFD $0x39, Y5, Y5
+	MULXQ   R10, R10, BX
+	VPSHUFD $0x4e, Y6, Y6
+	VPSHUFD $0x93, Y7, Y7
+	VPADDD  Y1, Y0, Y0
+	ADDQ    R10, AX
+	VPADDD  Y5, Y4, Y4
+	VPXOR   Y0, Y3, Y3
+	ADCQ    BX, R15
+	VPSHUFB rol16<>+0(SB), Y3, Y3
+	VPXOR   Y4, Y7, Y7
+	ADDQ    R14, AX
+	VPSHUFB rol16<>+0(SB), Y7, Y7
+	VPADDD  Y3, Y2, Y2
+	VPXOR   Y2, Y1, Y1
+	ADCQ    $0x00000000, R15
+	VPADDD  Y7, Y6, Y6
+	VPXOR   Y6, Y5, Y5
+	ADDQ    R15, R12
+	VPSLLD  $0x0c, Y1, Y15
+	VPSRLD  $0x14, Y1, Y1
+	MOVQ    R12, R14
+	VPXOR   Y15, Y1, Y1
+	VPSLLD  $0x0c, Y5, Y15
+	VPSRLD  $0x14, Y5, Y5
+	ANDQ    $-4, R14
+	VPXOR   Y15, Y5, Y5
+	VPADDD  Y1, Y0, Y0
+	MOVQ    R12, BX
+	VPADDD  Y5, Y4, Y4
+	VPXOR   Y0, Y3, Y3
+	VPSHUFB rol8<>+0(SB), Y3, Y3
+	SHRQ    $0x02, BX
+	VPXOR   Y4, Y7, Y7
+	VPSHUFB rol8<>+0(SB), Y7, Y7
+	ANDQ    $0x00000003, R12
+	VPADDD  Y3, Y2, Y2
+	VPXOR   Y2, Y1, Y1
+	ADDQ    BX, R14
+	VPADDD  Y7, Y6, Y6
+	VPXOR   Y6, Y5, Y5
+	VPSLLD  $0x07, Y1, Y15
+	ADDQ    R14, R13
+	VPSRLD  $0x19, Y1, Y1
+	VPXOR   Y15, Y1, Y1
+	ADCQ    $0x00000000, AX
+	VPSLLD  $0x07, Y5, Y15
+	VPSRLD  $0x19, Y5, Y5
+	ADCQ    $0x00000000, R12
+	VPXOR   Y15, Y5, Y5
+	VPSHUFD $0x93, Y1, Y1
+	VPSHUFD $0x4e, Y2, Y2
+	MOVQ    R13, R10
+	VPSHUFD $0x39, Y3, Y3
+	VPSHUFD $0x93, Y5, Y5
+	MOVQ    AX, R11
+	VPSHUFD $0x4e, Y6, Y6
+	VPSHUFD $0x39, Y7, Y7
+	ADDQ    $0x00000010, SI
+	DECQ    DI
+	JNZ     macrounds_145
+	JMP     roundsdone_148
+
+plainround_147:
+	VPADDD  Y1, Y0, Y0
+	VPADDD  Y5, Y4, Y4
+	VPXOR   Y0, Y3, Y3
+	VPSHUFB rol16<>+0(SB), Y3, Y3
+	VPXOR   Y4, Y7, Y7
+	VPSHUFB rol16<>+0(SB), Y7, Y7
+	VPADDD  Y3, Y2, Y2
+	VPXOR   Y2, Y1, Y1
+	VPADDD  Y7, Y6, Y6
+	VPXOR   Y6, Y5, Y5
+	VPSLLD  $0x0c, Y1, Y15
+	VPSRLD  $0x14, Y1, Y1
+	VPXOR   Y15, Y1, Y1
+	VPSLLD  $0x0c, Y5, Y15
+	VPSRLD  $0x14, Y5, Y5
+	VPXOR   Y15, Y5, Y5
+	VPADDD  Y1, Y0, Y0
+	VPADDD  Y5, Y4, Y4
+	VPXOR   Y0, Y3, Y3
+	VPSHUFB rol8<>+0(SB), Y3, Y3
+	VPXOR   Y4, Y7, Y7
+	VPSHUFB rol8<>+0(SB), Y7, Y7
+	VPADDD  Y3, Y2, Y2
+	VPXOR   Y2, Y1, Y1
+	VPADDD  Y7, Y6, Y6
+	VPXOR   Y6, Y5, Y5
+	VPSLLD  $0x07, Y1, Y15
+	VPSRLD  $0x19, Y1, Y1
+	VPXOR   Y15, Y1, Y1
+	VPSLLD  $0x07, Y5, Y15
+	VPSRLD  $0x19, Y5, Y5
+	VPXOR   Y15, Y5, Y5
+	VPSHUFD $0x39, Y1, Y1
+	VPSHUFD $0x4e, Y2, Y2
+	VPSHUFD $0x93, Y3, Y3
+	VPSHUFD $0x39, Y5, Y5
+	VPSHUFD $0x4e, Y6, Y6
+	VPSHUFD $0x93, Y7, Y7
+	VPADDD  Y1, Y0, Y0
+	VPADDD  Y5, Y4, Y4
+	VPXOR   Y0, Y3, Y3
+	VPSHUFB rol16<>+0(SB), Y3, Y3
+	VPXOR   Y4, Y7, Y7
+	VPSHUFB rol16<>+0(SB), Y7, Y7
+	VPADDD  Y3, Y2, Y2
+	VPXOR   Y2, Y1, Y1
+	VPADDD  Y7, Y6, Y6
+	VPXOR   Y6, Y5, Y5
+	VPSLLD  $0x0c, Y1, Y15
+	VPSRLD  $0x14, Y1, Y1
+	VPXOR   Y15, Y1, Y1
+	VPSLLD  $0x0c, Y5, Y15
+	VPSRLD  $0x14, Y5, Y5
+	VPXOR   Y15, Y5, Y5
+	VPADDD  Y1, Y0, Y0
+	VPADDD  Y5, Y4, Y4
+	VPXOR   Y0, Y3, Y3
+	VPSHUFB rol8<>+0(SB), Y3, Y3
+	VPXOR   Y4, Y7, Y7
+	VPSHUFB rol8<>+0(SB), Y7, Y7
+	VPADDD  Y3, Y2, Y2
+	VPXOR   Y2, Y1, Y1
+	VPADDD  Y7, Y6, Y6
+	VPXOR   Y6, Y5, Y5
+	VPSLLD  $0x07, Y1, Y15
+	VPSRLD  $0x19, Y1, Y1
+	VPXOR   Y15, Y1, Y1
+	VPSLLD  $0x07, Y5, Y15
+	VPSRLD  $0x19, Y5, Y5
+	VPXOR   Y15, Y5, Y5
+	VPSHUFD $0x93, Y1, Y1
+	VPSHUFD $0x4e, Y2, Y2
+	VPSHUFD $0x39, Y3, Y3
+	VPSHUFD $0x93, Y5, Y5
+	VPSHUFD $0x4e, Y6, Y6
+	VPSHUFD $0x39, Y7, Y7
+	DECQ    DI
+	JNZ     macrounds_145
+
+roundsdone_148:
+	CMPQ 816(SP), $0x00000100
+	JNE  partial_149
+	MOVQ src_base+40(FP), AX
+	ADDQ 808(SP), AX
+	ADDQ 816(SP), AX
+	MOVQ AX, 824(SP)
+
+catchup_150:
+	MOVQ  824(SP), AX
+	SUBQ  SI, AX
+	CMPQ  AX, $0x00000010
+	JL    catchupdone_151
+	ADDQ  (SI), R10
+	ADCQ  8(SI), R11
+	ADCQ  $0x00000001, R12
+	MOVQ  752(SP), DX
+	MULXQ R10, R13, R14
+	MULXQ R11, AX, R15
+	MOVQ  768(SP), DX
+	MULXQ R11, R11, BX
+	ADDQ  R11, R13
+	ADCQ  BX, R14
+	IMULQ R12, DX
+	IMULQ 752(SP), R12
+	ADDQ  DX, AX
+	ADCQ  $0x00000000, R15
+	MOVQ  760(SP), DX
+	MULXQ R10, R10, BX
+	ADDQ  R10, AX
+	ADCQ  BX, R15
+	ADDQ  R14, AX
+	ADCQ  $0x00000000, R15
+	ADDQ  R15, R12
+	MOVQ  R12, R14
+	ANDQ  $-4, R14
+	MOVQ  R12, BX
+	SHRQ  $0x02, BX
+	ANDQ  $0x00000003, R12
+	ADDQ  BX, R14
+	ADDQ  R14, R13
+	ADCQ  $0x00000000, AX
+	ADCQ  $0x00000000, R12
+	MOVQ  R13, R10
+	MOVQ  AX, R11
+	ADDQ  $0x00000010, SI
+	JMP   catchup_150
+
+catchupdone_151:
+	MOVQ  808(SP), AX
+	ADDQ  816(SP), AX
+	CMPQ  AX, src_len+48(FP)
+	JNE   notlast_152
+	MOVQ  src_len+48(FP), CX
+	ANDQ  $0x0000000f, CX
+	TESTQ CX, CX
+	JZ    paddone_153
+	MOVQ  $0x00000000, 792(SP)
+	MOVQ  $0x00000000, 800(SP)
+	LEAQ  792(SP), DX
+
+padloop_154:
+	MOVB  (SI), AL
+	MOVB  AL, (DX)
+	INCQ  SI
+	INCQ  DX
+	DECQ  CX
+	JNZ   padloop_154
+	LEAQ  792(SP), SI
+	ADDQ  (SI), R10
+	ADCQ  8(SI), R11
+	ADCQ  $0x00000001, R12
+	MOVQ  752(SP), DX
+	MULXQ R10, R13, R14
+	MULXQ R11, AX, R15
+	MOVQ  768(SP), DX
+	MULXQ R11, R11, BX
+	ADDQ  R11, R13
+	ADCQ  BX, R14
+	IMULQ R12, DX
+	IMULQ 752(SP), R12
+	ADDQ  DX, AX
+	ADCQ  $0x00000000, R15
+	MOVQ  760(SP), DX
+	MULXQ R10, R10, BX
+	ADDQ  R10, AX
+	ADCQ  BX, R15
+	ADDQ  R14, AX
+	ADCQ  $0x00000000, R15
+	ADDQ  R15, R12
+	MOVQ  R12, R14
+	ANDQ  $-4, R14
+	MOVQ  R12, BX
+	SHRQ  $0x02, BX
+	ANDQ  $0x00000003, R12
+	ADDQ  BX, R14
+	ADDQ  R14, R13
+	ADCQ  $0x00000000, AX
+	ADCQ  $0x00000000, R12
+	MOVQ  R13, R10
+	MOVQ  AX, R11
+
+paddone_153:
+notlast_152:
 	VPADDD     sigma<>+0(SB), Y0, Y0
 	VPADDD     544(SP), Y1, Y1
 	VPADDD     576(SP), Y2, Y2
@@ -6629,9 +7433,9 @@ notlast_138:
 	VMOVDQU    Y6, 224(CX)
 	MOVQ       816(SP), AX
 	ADDQ       AX, 808(SP)
-	JMP        chunk_106
+	JMP        chunk_120
 
-partial_135:
+partial_149:
 	VPADDD     sigma<>+0(SB), Y0, Y0
 	VPADDD     544(SP), Y1, Y1
 	VPADDD     576(SP), Y2, Y2
@@ -6661,678 +7465,6 @@ partial_135:
 	ADDQ       808(SP), AX
 	ADDQ       816(SP), AX
 	MOVQ       AX, 824(SP)
-
-catchup_141:
-	MOVQ  824(SP), AX
-	SUBQ  SI, AX
-	CMPQ  AX, $0x00000010
-	JL    catchupdone_142
-	ADDQ  (SI), R10
-	ADCQ  8(SI), R11
-	ADCQ  $0x00000001, R12
-	MOVQ  752(SP), DX
-	MULXQ R10, R13, R14
-	MULXQ R11, AX, R15
-	MOVQ  768(SP), DX
-	MULXQ R11, R11, BX
-	ADDQ  R11, R13
-	ADCQ  BX, R14
-	IMULQ R12, DX
-	IMULQ 752(SP), R12
-	ADDQ  DX, AX
-	ADCQ  $0x00000000, R15
-	MOVQ  760(SP), DX
-	MULXQ R10, R10, BX
-	ADDQ  R10, AX
-	ADCQ  BX, R15
-	ADDQ  R14, AX
-	ADCQ  $0x00000000, R15
-	ADDQ  R15, R12
-	MOVQ  R12, R14
-	ANDQ  $-4, R14
-	MOVQ  R12, BX
-	SHRQ  $0x02, BX
-	ANDQ  $0x00000003, R12
-	ADDQ  BX, R14
-	ADDQ  R14, R13
-	ADCQ  $0x00000000, AX
-	ADCQ  $0x00000000, R12
-	MOVQ  R13, R10
-	MOVQ  AX, R11
-	ADDQ  $0x00000010, SI
-	JMP   catchup_141
-
-catchupdone_142:
-	MOVQ  808(SP), AX
-	ADDQ  816(SP), AX
-	CMPQ  AX, src_len+48(FP)
-	JNE   notlast_143
-	MOVQ  src_len+48(FP), CX
-	ANDQ  $0x0000000f, CX
-	TESTQ CX, CX
-	JZ    paddone_144
-	MOVQ  $0x00000000, 792(SP)
-	MOVQ  $0x00000000, 800(SP)
-	LEAQ  792(SP), DX
-
-padloop_145:
-	MOVB  (SI), AL
-	MOVB  AL, (DX)
-	INCQ  SI
-	INCQ  DX
-	DECQ  CX
-	JNZ   padloop_145
-	LEAQ  792(SP), SI
-	ADDQ  (SI), R10
-	ADCQ  8(SI), R11
-	ADCQ  $0x00000001, R12
-	MOVQ  752(SP), DX
-	MULXQ R10, R13, R14
-	MULXQ R11, AX, R15
-	MOVQ  768(SP), DX
-	MULXQ R11, R11, BX
-	ADDQ  R11, R13
-	ADCQ  BX, R14
-	IMULQ R12, DX
-	IMULQ 752(SP), R12
-	ADDQ  DX, AX
-	ADCQ  $0x00000000, R15
-	MOVQ  760(SP), DX
-	MULXQ R10, R10, BX
-	ADDQ  R10, AX
-	ADCQ  BX, R15
-	ADDQ  R14, AX
-	ADCQ  $0x00000000, R15
-	ADDQ  R15, R12
-	MOVQ  R12, R14
-	ANDQ  $-4, R14
-	MOVQ  R12, BX
-	SHRQ  $0x02, BX
-	ANDQ  $0x00000003, R12
-	ADDQ  BX, R14
-	ADDQ  R14, R13
-	ADCQ  $0x00000000, AX
-	ADCQ  $0x00000000, R12
-	MOVQ  R13, R10
-	MOVQ  AX, R11
-
-paddone_144:
-notlast_143:
-	MOVQ src_base+40(FP), AX
-	ADDQ 808(SP), AX
-	MOVQ dst_base+16(FP), CX
-	ADDQ 808(SP), CX
-	LEAQ (SP), DX
-	MOVQ 816(SP), R8
-
-xor64_146:
-	CMPQ    R8, $0x00000040
-	JB      xor8_147
-	VMOVDQU (DX), Y0
-	VMOVDQU 32(DX), Y1
-	VPXOR   (AX), Y0, Y0
-	VPXOR   32(AX), Y1, Y1
-	VMOVDQU Y0, (CX)
-	VMOVDQU Y1, 32(CX)
-	ADDQ    $0x00000040, AX
-	ADDQ    $0x00000040, CX
-	ADDQ    $0x00000040, DX
-	SUBQ    $0x00000040, R8
-	JMP     xor64_146
-
-xor8_147:
-	CMPQ R8, $0x00000008
-	JB   xor1_148
-	MOVQ (DX), R9
-	XORQ (AX), R9
-	MOVQ R9, (CX)
-	ADDQ $0x00000008, AX
-	ADDQ $0x00000008, CX
-	ADDQ $0x00000008, DX
-	SUBQ $0x00000008, R8
-	JMP  xor8_147
-
-xor1_148:
-	TESTQ R8, R8
-	JZ    xordone_149
-	MOVB  (DX), R9
-	XORB  (AX), R9
-	MOVB  R9, (CX)
-	INCQ  AX
-	INCQ  CX
-	INCQ  DX
-	DECQ  R8
-	JMP   xor1_148
-
-xordone_149:
-	MOVQ 816(SP), AX
-	ADDQ AX, 808(SP)
-	JMP  chunk_106
-
-chunk3_110:
-	MOVQ           $0x00000180, CX
-	CMPQ           AX, CX
-	CMOVQHI        CX, AX
-	MOVQ           AX, 816(SP)
-	VMOVDQU        sigma<>+0(SB), Y0
-	VMOVDQU        544(SP), Y1
-	VMOVDQU        576(SP), Y2
-	VBROADCASTI128 736(SP), Y3
-	VPADDD         inc<>+0(SB), Y3, Y3
-	VMOVDQU        Y3, 608(SP)
-	VMOVDQU        sigma<>+0(SB), Y4
-	VMOVDQU        544(SP), Y5
-	VMOVDQU        576(SP), Y6
-	VBROADCASTI128 736(SP), Y7
-	VPADDD         inc<>+32(SB), Y7, Y7
-	VMOVDQU        Y7, 640(SP)
-	VMOVDQU        sigma<>+0(SB), Y8
-	VMOVDQU        544(SP), Y9
-	VMOVDQU        576(SP), Y10
-	VBROADCASTI128 736(SP), Y11
-	VPADDD         inc<>+64(SB), Y11, Y11
-	VMOVDQU        Y11, 672(SP)
-	MOVQ           $0x0000000a, DI
-
-macrounds_150:
-	MOVQ    832(SP), AX
-	SUBQ    SI, AX
-	CMPQ    AX, $0x00000030
-	JL      oneround_151
-	VPADDD  Y1, Y0, Y0
-	ADDQ    (SI), R10
-	VPADDD  Y5, Y4, Y4
-	ADCQ    8(SI), R11
-	VPADDD  Y9, Y8, Y8
-	ADCQ    $0x00000001, R12
-	VPXOR   Y0, Y3, Y3
-	MOVQ    752(SP), DX
-	VPSHUFB rol16<>+0(SB), Y3, Y3
-	MULXQ   R10, R13, R14
-	VPXOR   Y4, Y7, Y7
-	MULXQ   R11, AX, R15
-	VPSHUFB rol16<>+0(SB), Y7, Y7
-	VPXOR   Y8, Y11, Y11
-	MOVQ    768(SP), DX
-	VPSHUFB rol16<>+0(SB), Y11, Y11
-	MULXQ   R11, R11, BX
-	VPADDD  Y3, Y2, Y2
-	ADDQ    R11, R13
-	VPXOR   Y2, Y1, Y1
-	ADCQ    BX, R14
-	VPADDD  Y7, Y6, Y6
-	IMULQ   R12, DX
-	VPXOR   Y6, Y5, Y5
-	VPADDD  Y11, Y10, Y10
-	IMULQ   752(SP), R12
-	VPXOR   Y10, Y9, Y9
-	ADDQ    DX, AX
-	VPSLLD  $0x0c, Y1, Y15
-	ADCQ    $0x00000000, R15
-	VPSRLD  $0x14, Y1, Y1
-	MOVQ    760(SP), DX
-	VPXOR   Y15, Y1, Y1
-	MULXQ   R10, R10, BX
-	VPSLLD  $0x0c, Y5, Y15
-	VPSRLD  $0x14, Y5, Y5
-	ADDQ    R10, AX
-	VPXOR   Y15, Y5, Y5
-	ADCQ    BX, R15
-	VPSLLD  $0x0c, Y9, Y15
-	ADDQ    R14, AX
-	VPSRLD  $0x14, Y9, Y9
-	ADCQ    $0x00000000, R15
-	VPXOR   Y15, Y9, Y9
-	ADDQ    R15, R12
-	VPADDD  Y1, Y0, Y0
-	MOVQ    R12, R14
-	VPADDD  Y5, Y4, Y4
-	VPADDD  Y9, Y8, Y8
-	ANDQ    $-4, R14
-	VPXOR   Y0, Y3, Y3
-	MOVQ    R12, BX
-	VPSHUFB rol8<>+0(SB), Y3, Y3
-	SHRQ    $0x02, BX
-	VPXOR   Y4, Y7, Y7
-	ANDQ    $0x00000003, R12
-	VPSHUFB rol8<>+0(SB), Y7, Y7
-	ADDQ    BX, R14
-	VPXOR   Y8, Y11, Y11
-	VPSHUFB rol8<>+0(SB), Y11, Y11
-	ADDQ    R14, R13
-	VPADDD  Y3, Y2, Y2
-	ADCQ    $0x00000000, AX
-	VPXOR   Y2, Y1, Y1
-	ADCQ    $0x00000000, R12
-	VPADDD  Y7, Y6, Y6
-	MOVQ    R13, R10
-	VPXOR   Y6, Y5, Y5
-	MOVQ    AX, R11
-	VPADDD  Y11, Y10, Y10
-	VPXOR   Y10, Y9, Y9
-	ADDQ    16(SI), R10
-	VPSLLD  $0x07, Y1, Y15
-	ADCQ    24(SI), R11
-	VPSRLD  $0x19, Y1, Y1
-	ADCQ    $0x00000001, R12
-	VPXOR   Y15, Y1, Y1
-	MOVQ    752(SP), DX
-	VPSLLD  $0x07, Y5, Y15
-	MULXQ   R10, R13, R14
-	VPSRLD  $0x19, Y5, Y5
-	MULXQ   R11, AX, R15
-	VPXOR   Y15, Y5, Y5
-	VPSLLD  $0x07, Y9, Y15
-	MOVQ    768(SP), DX
-	VPSRLD  $0x19, Y9, Y9
-	MULXQ   R11, R11, BX
-	VPXOR   Y15, Y9, Y9
-	ADDQ    R11, R13
-	VPSHUFD $0x39, Y1, Y1
-	ADCQ    BX, R14
-	VPSHUFD $0x4e, Y2, Y2
-	IMULQ   R12, DX
-	VPSHUFD $0x93, Y3, Y3
-	VPSHUFD $0x39, Y5, Y5
-	IMULQ   752(SP), R12
-	VPSHUFD $0x4e, Y6, Y6
-	ADDQ    DX, AX
-	VPSHUFD $0x93, Y7, Y7
-	ADCQ    $0x00000000, R15
-	VPSHUFD $0x39, Y9, Y9
-	MOVQ    760(SP), DX
-	VPSHUFD $0x4e, Y10, Y10
-	MULXQ   R10, R10, BX
-	VPSHUFD $0x93, Y11, Y11
-	VPADDD  Y1, Y0, Y0
-	ADDQ    R10, AX
-	VPADDD  Y5, Y4, Y4
-	ADCQ    BX, R15
-	VPADDD  Y9, Y8, Y8
-	ADDQ    R14, AX
-	VPXOR   Y0, Y3, Y3
-	ADCQ    $0x00000000, R15
-	VPSHUFB rol16<>+0(SB), Y3, Y3
-	ADDQ    R15, R12
-	VPXOR   Y4, Y7, Y7
-	MOVQ    R12, R14
-	VPSHUFB rol16<>+0(SB), Y7, Y7
-	VPXOR   Y8, Y11, Y11
-	ANDQ    $-4, R14
-	VPSHUFB rol16<>+0(SB), Y11, Y11
-	MOVQ    R12, BX
-	VPADDD  Y3, Y2, Y2
-	SHRQ    $0x02, BX
-	VPXOR   Y2, Y1, Y1
-	ANDQ    $0x00000003, R12
-	VPADDD  Y7, Y6, Y6
-	ADDQ    BX, R14
-	VPXOR   Y6, Y5, Y5
-	VPADDD  Y11, Y10, Y10
-	ADDQ    R14, R13
-	VPXOR   Y10, Y9, Y9
-	ADCQ    $0x00000000, AX
-	VPSLLD  $0x0c, Y1, Y15
-	ADCQ    $0x00000000, R12
-	VPSRLD  $0x14, Y1, Y1
-	MOVQ    R13, R10
-	VPXOR   Y15, Y1, Y1
-	MOVQ    AX, R11
-	VPSLLD  $0x0c, Y5, Y15
-	VPSRLD  $0x14, Y5, Y5
-	ADDQ    32(SI), R10
-	VPXOR   Y15, Y5, Y5
-	ADCQ    40(SI), R11
-	VPSLLD  $0x0c, Y9, Y15
-	ADCQ    $0x00000001, R12
-	VPSRLD  $0x14, Y9, Y9
-	MOVQ    752(SP), DX
-	VPXOR   Y15, Y9, Y9
-	MULXQ   R10, R13, R14
-	VPADDD  Y1, Y0, Y0
-	MULXQ   R11, AX, R15
-	VPADDD  Y5, Y4, Y4
-	VPADDD  Y9, Y8, Y8
-	MOVQ    768(SP), DX
-	VPXOR   Y0, Y3, Y3
-	MULXQ   R11, R11, BX
-	VPSHUFB rol8<>+0(SB), Y3, Y3
-	ADDQ    R11, R13
-	VPXOR   Y4, Y7, Y7
-	ADCQ    BX, R14
-	VPSHUFB rol8<>+0(SB), Y7, Y7
-	IMULQ   R12, DX
-	VPXOR   Y8, Y11, Y11
-	VPSHUFB rol8<>+0(SB), Y11, Y11
-	IMULQ   752(SP), R12
-	VPADDD  Y3, Y2, Y2
-	ADDQ    DX, AX
-	VPXOR   Y2, Y1, Y1
-	ADCQ    $0x00000000, R15
-	VPADDD  Y7, Y6, Y6
-	MOVQ    760(SP), DX
-	VPXOR   Y6, Y5, Y5
-	MULXQ   R10, R10, BX
-	VPADDD  Y11, Y10, Y10
-	VPXOR   Y10, Y9, Y9
-	ADDQ    R10, AX
-	VPSLLD  $0x07, Y1, Y15
-	ADCQ    BX, R15
-	VPSRLD  $0x19, Y1, Y1
-	ADDQ    R14, AX
-	VPXOR   Y15, Y1, Y1
-	ADCQ    $0x00000000, R15
-	VPSLLD  $0x07, Y5, Y15
-	ADDQ    R15, R12
-	VPSRLD  $0x19, Y5, Y5
-	MOVQ    R12, R14
-	VPXOR   Y15, Y5, Y5
-	VPSLLD  $0x07, Y9, Y15
-	ANDQ    $-4, R14
-	VPSRLD  $0x19, Y9, Y9
-	MOVQ    R12, BX
-	VPXOR   Y15, Y9, Y9
-	SHRQ    $0x02, BX
-	VPSHUFD $0x93, Y1, Y1
-	ANDQ    $0x00000003, R12
-	VPSHUFD $0x4e, Y2, Y2
-	ADDQ    BX, R14
-	VPSHUFD $0x39, Y3, Y3
-	VPSHUFD $0x93, Y5, Y5
-	ADDQ    R14, R13
-	VPSHUFD $0x4e, Y6, Y6
-	ADCQ    $0x00000000, AX
-	VPSHUFD $0x39, Y7, Y7
-	ADCQ    $0x00000000, R12
-	VPSHUFD $0x93, Y9, Y9
-	MOVQ    R13, R10
-	VPSHUFD $0x4e, Y10, Y10
-	MOVQ    AX, R11
-	VPSHUFD $0x39, Y11, Y11
-	ADDQ    $0x00000030, SI
-	DECQ    DI
-	JNZ     macrounds_150
-	JMP     roundsdone_153
-
-oneround_151:
-	CMPQ    AX, $0x00000010
-	JL      plainround_152
-	VPADDD  Y1, Y0, Y0
-	ADDQ    (SI), R10
-	VPADDD  Y5, Y4, Y4
-	VPADDD  Y9, Y8, Y8
-	VPXOR   Y0, Y3, Y3
-	ADCQ    8(SI), R11
-	VPSHUFB rol16<>+0(SB), Y3, Y3
-	VPXOR   Y4, Y7, Y7
-	VPSHUFB rol16<>+0(SB), Y7, Y7
-	VPXOR   Y8, Y11, Y11
-	ADCQ    $0x00000001, R12
-	VPSHUFB rol16<>+0(SB), Y11, Y11
-	VPADDD  Y3, Y2, Y2
-	VPXOR   Y2, Y1, Y1
-	MOVQ    752(SP), DX
-	VPADDD  Y7, Y6, Y6
-	VPXOR   Y6, Y5, Y5
-	VPADDD  Y11, Y10, Y10
-	VPXOR   Y10, Y9, Y9
-	MULXQ   R10, R13, R14
-	VPSLLD  $0x0c, Y1, Y15
-	VPSRLD  $0x14, Y1, Y1
-	VPXOR   Y15, Y1, Y1
-	MULXQ   R11, AX, R15
-	VPSLLD  $0x0c, Y5, Y15
-	VPSRLD  $0x14, Y5, Y5
-	VPXOR   Y15, Y5, Y5
-	VPSLLD  $0x0c, Y9, Y15
-	MOVQ    768(SP), DX
-	VPSRLD  $0x14, Y9, Y9
-	VPXOR   Y15, Y9, Y9
-	VPADDD  Y1, Y0, Y0
-	MULXQ   R11, R11, BX
-	VPADDD  Y5, Y4, Y4
-	VPADDD  Y9, Y8, Y8
-	VPXOR   Y0, Y3, Y3
-	VPSHUFB rol8<>+0(SB), Y3, Y3
-	ADDQ    R11, R13
-	VPXOR   Y4, Y7, Y7
-	VPSHUFB rol8<>+0(SB), Y7, Y7
-	VPXOR   Y8, Y11, Y11
-	VPSHUFB rol8<>+0(SB), Y11, Y11
-	ADCQ    BX, R14
-	VPADDD  Y3, Y2, Y2
-	VPXOR   Y2, Y1, Y1
-	VPADDD  Y7, Y6, Y6
-	IMULQ   R12, DX
-	VPXOR   Y6, Y5, Y5
-	VPADDD  Y11, Y10, Y10
-	VPXOR   Y10, Y9, Y9
-	VPSLLD  $0x07, Y1, Y15
-	IMULQ   752(SP), R12
-	VPSRLD  $0x19, Y1, Y1
-	VPXOR   Y15, Y1, Y1
-	VPSLLD  $0x07, Y5, Y15
-	ADDQ    DX, AX
-	VPSRLD  $0x19, Y5, Y5
-	VPXOR   Y15, Y5, Y5
-	VPSLLD  $0x07, Y9, Y15
-	VPSRLD  $0x19, Y9, Y9
-	ADCQ    $0x00000000, R15
-	VPXOR   Y15, Y9, Y9
-	VPSHUFD $0x39, Y1, Y1
-	VPSHUFD $0x4e, Y2, Y2
-	MOVQ    760(SP), DX
-	VPSHUFD $0x93, Y3, Y3
-	VPSHUFD $0x39, Y5, Y5
-	VPSHUFD $0x4e, Y6, Y6
-	VPSHUFD $0x93, Y7, Y7
-	MULXQ   R10, R10, BX
-	VPSHUFD $0x39, Y9, Y9
-	VPSHUFD $0x4e, Y10, Y10
-	VPSHUFD $0x93, Y11, Y11
-	VPADDD  Y1, Y0, Y0
-	ADDQ    R10, AX
-	VPADDD  Y5, Y4, Y4
-	VPADDD  Y9, Y8, Y8
-	VPXOR   Y0, Y3, Y3
-	ADCQ    BX, R15
-	VPSHUFB rol16<>+0(SB), Y3, Y3
-	VPXOR   Y4, Y7, Y7
-	VPSHUFB rol16<>+0(SB), Y7, Y7
-	VPXOR   Y8, Y11, Y11
-	ADDQ    R14, AX
-	VPSHUFB rol16<>+0(SB), Y11, Y11
-	VPADDD  Y3, Y2, Y2
-	VPXOR   Y2, Y1, Y1
-	ADCQ    $0x00000000, R15
-	VPADDD  Y7, Y6, Y6
-	VPXOR   Y6, Y5, Y5
-	VPADDD  Y11, Y10, Y10
-	VPXOR   Y10, Y9, Y9
-	ADDQ    R15, R12
-	VPSLLD  $0x0c, Y1, Y15
-	VPSRLD  $0x14, Y1, Y1
-	VPXOR   Y15, Y1, Y1
-	MOVQ    R12, R14
-	VPSLLD  $0x0c, Y5, Y15
-	VPSRLD  $0x14, Y5, Y5
-	VPXOR   Y15, Y5, Y5
-	VPSLLD  $0x0c, Y9, Y15
-	ANDQ    $-4, R14
-	VPSRLD  $0x14, Y9, Y9
-	VPXOR   Y15, Y9, Y9
-	VPADDD  Y1, Y0, Y0
-	MOVQ    R12, BX
-	VPADDD  Y5, Y4, Y4
-	VPADDD  Y9, Y8, Y8
-	VPXOR   Y0, Y3, Y3
-	VPSHUFB rol8<>+0(SB), Y3, Y3
-	SHRQ    $0x02, BX
-	VPXOR   Y4, Y7, Y7
-	VPSHUFB rol8<>+0(SB), Y7, Y7
-	VPXOR   Y8, Y11, Y11
-	VPSHUFB rol8<>+0(SB), Y11, Y11
-	ANDQ    $0x00000003, R12
-	VPADDD  Y3, Y2, Y2
-	VPXOR   Y2, Y1, Y1
-	VPADDD  Y7, Y6, Y6
-	ADDQ    BX, R14
-	VPXOR   Y6, Y5, Y5
-	VPADDD  Y11, Y10, Y10
-	VPXOR   Y10, Y9, Y9
-	VPSLLD  $0x07, Y1, Y15
-	ADDQ    R14, R13
-	VPSRLD  $0x19, Y1, Y1
-	VPXOR   Y15, Y1, Y1
-	VPSLLD  $0x07, Y5, Y15
-	ADCQ    $0x00000000, AX
-	VPSRLD  $0x19, Y5, Y5
-	VPXOR   Y15, Y5, Y5
-	VPSLLD  $0x07, Y9, Y15
-	VPSRLD  $0x19, Y9, Y9
-	ADCQ    $0x00000000, R12
-	VPXOR   Y15, Y9, Y9
-	VPSHUFD $0x93, Y1, Y1
-	VPSHUFD $0x4e, Y2, Y2
-	MOVQ    R13, R10
-	VPSHUFD $0x39, Y3, Y3
-	VPSHUFD $0x93, Y5, Y5
-	VPSHUFD $0x4e, Y6, Y6
-	VPSHUFD $0x39, Y7, Y7
-	MOVQ    AX, R11
-	VPSHUFD $0x93, Y9, Y9
-	VPSHUFD $0x4e, Y10, Y10
-	VPSHUFD $0x39, Y11, Y11
-	ADDQ    $0x00000010, SI
-	DECQ    DI
-	JNZ     macrounds_150
-	JMP     roundsdone_153
-
-plainround_152:
-	VPADDD  Y1, Y0, Y0
-	VPADDD  Y5, Y4, Y4
-	VPADDD  Y9, Y8, Y8
-	VPXOR   Y0, Y3, Y3
-	VPSHUFB rol16<>+0(SB), Y3, Y3
-	VPXOR   Y4, Y7, Y7
-	VPSHUFB rol16<>+0(SB), Y7, Y7
-	VPXOR   Y8, Y11, Y11
-	VPSHUFB rol16<>+0(SB), Y11, Y11
-	VPADDD  Y3, Y2, Y2
-	VPXOR   Y2, Y1, Y1
-	VPADDD  Y7, Y6, Y6
-	VPXOR   Y6, Y5, Y5
-	VPADDD  Y11, Y10, Y10
-	VPXOR   Y10, Y9, Y9
-	VPSLLD  $0x0c, Y1, Y15
-	VPSRLD  $0x14, Y1, Y1
-	VPXOR   Y15, Y1, Y1
-	VPSLLD  $0x0c, Y5, Y15
-	VPSRLD  $0x14, Y5, Y5
-	VPXOR   Y15, Y5, Y5
-	VPSLLD  $0x0c, Y9, Y15
-	VPSRLD  $0x14, Y9, Y9
-	VPXOR   Y15, Y9, Y9
-	VPADDD  Y1, Y0, Y0
-	VPADDD  Y5, Y4, Y4
-	VPADDD  Y9, Y8, Y8
-	VPXOR   Y0, Y3, Y3
-	VPSHUFB rol8<>+0(SB), Y3, Y3
-	VPXOR   Y4, Y7, Y7
-	VPSHUFB rol8<>+0(SB), Y7, Y7
-	VPXOR   Y8, Y11, Y11
-	VPSHUFB rol8<>+0(SB), Y11, Y11
-	VPADDD  Y3, Y2, Y2
-	VPXOR   Y2, Y1, Y1
-	VPADDD  Y7, Y6, Y6
-	VPXOR   Y6, Y5, Y5
-	VPADDD  Y11, Y10, Y10
-	VPXOR   Y10, Y9, Y9
-	VPSLLD  $0x07, Y1, Y15
-	VPSRLD  $0x19, Y1, Y1
-	VPXOR   Y15, Y1, Y1
-	VPSLLD  $0x07, Y5, Y15
-	VPSRLD  $0x19, Y5, Y5
-	VPXOR   Y15, Y5, Y5
-	VPSLLD  $0x07, Y9, Y15
-	VPSRLD  $0x19, Y9, Y9
-	VPXOR   Y15, Y9, Y9
-	VPSHUFD $0x39, Y1, Y1
-	VPSHUFD $0x4e, Y2, Y2
-	VPSHUFD $0x93, Y3, Y3
-	VPSHUFD $0x39, Y5, Y5
-	VPSHUFD $0x4e, Y6, Y6
-	VPSHUFD $0x93, Y7, Y7
-	VPSHUFD $0x39, Y9, Y9
-	VPSHUFD $0x4e, Y10, Y10
-	VPSHUFD $0x93, Y11, Y11
-	VPADDD  Y1, Y0, Y0
-	VPADDD  Y5, Y4, Y4
-	VPADDD  Y9, Y8, Y8
-	VPXOR   Y0, Y3, Y3
-	VPSHUFB rol16<>+0(SB), Y3, Y3
-	VPXOR   Y4, Y7, Y7
-	VPSHUFB rol16<>+0(SB), Y7, Y7
-	VPXOR   Y8, Y11, Y11
-	VPSHUFB rol16<>+0(SB), Y11, Y11
-	VPADDD  Y3, Y2, Y2
-	VPXOR   Y2, Y1, Y1
-	VPADDD  Y7, Y6, Y6
-	VPXOR   Y6, Y5, Y5
-	VPADDD  Y11, Y10, Y10
-	VPXOR   Y10, Y9, Y9
-	VPSLLD  $0x0c, Y1, Y15
-	VPSRLD  $0x14, Y1, Y1
-	VPXOR   Y15, Y1, Y1
-	VPSLLD  $0x0c, Y5, Y15
-	VPSRLD  $0x14, Y5, Y5
-	VPXOR   Y15, Y5, Y5
-	VPSLLD  $0x0c, Y9, Y15
-	VPSRLD  $0x14, Y9, Y9
-	VPXOR   Y15, Y9, Y9
-	VPADDD  Y1, Y0, Y0
-	VPADDD  Y5, Y4, Y4
-	VPADDD  Y9, Y8, Y8
-	VPXOR   Y0, Y3, Y3
-	VPSHUFB rol8<>+0(SB), Y3, Y3
-	VPXOR   Y4, Y7, Y7
-	VPSHUFB rol8<>+0(SB), Y7, Y7
-	VPXOR   Y8, Y11, Y11
-	VPSHUFB rol8<>+0(SB), Y11, Y11
-	VPADDD  Y3, Y2, Y2
-	VPXOR   Y2, Y1, Y1
-	VPADDD  Y7, Y6, Y6
-	VPXOR   Y6, Y5, Y5
-	VPADDD  Y11, Y10, Y10
-	VPXOR   Y10, Y9, Y9
-	VPSLLD  $0x07, Y1, Y15
-	VPSRLD  $0x19, Y1, Y1
-	VPXOR   Y15, Y1, Y1
-	VPSLLD  $0x07, Y5, Y15
-	VPSRLD  $0x19, Y5, Y5
-	VPXOR   Y15, Y5, Y5
-	VPSLLD  $0x07, Y9, Y15
-	VPSRLD  $0x19, Y9, Y9
-	VPXOR   Y15, Y9, Y9
-	VPSHUFD $0x93, Y1, Y1
-	VPSHUFD $0x4e, Y2, Y2
-	VPSHUFD $0x39, Y3, Y3
-	VPSHUFD $0x93, Y5, Y5
-	VPSHUFD $0x4e, Y6, Y6
-	VPSHUFD $0x39, Y7, Y7
-	VPSHUFD $0x93, Y9, Y9
-	VPSHUFD $0x4e, Y10, Y10
-	VPSHUFD $0x39, Y11, Y11
-	DECQ    DI
-	JNZ     macrounds_150
-
-roundsdone_153:
-	CMPQ 816(SP), $0x00000180
-	JNE  partial_154
-	MOVQ src_base+40(FP), AX
-	ADDQ 808(SP), AX
-	ADDQ 816(SP), AX
-	MOVQ AX, 824(SP)
 
 catchup_155:
 	MOVQ  824(SP), AX
@@ -7430,6 +7562,678 @@ padloop_159:
 
 paddone_158:
 notlast_157:
+	MOVQ src_base+40(FP), AX
+	ADDQ 808(SP), AX
+	MOVQ dst_base+16(FP), CX
+	ADDQ 808(SP), CX
+	LEAQ (SP), DX
+	MOVQ 816(SP), R8
+
+xor64_160:
+	CMPQ    R8, $0x00000040
+	JB      xor8_161
+	VMOVDQU (DX), Y0
+	VMOVDQU 32(DX), Y1
+	VPXOR   (AX), Y0, Y0
+	VPXOR   32(AX), Y1, Y1
+	VMOVDQU Y0, (CX)
+	VMOVDQU Y1, 32(CX)
+	ADDQ    $0x00000040, AX
+	ADDQ    $0x00000040, CX
+	ADDQ    $0x00000040, DX
+	SUBQ    $0x00000040, R8
+	JMP     xor64_160
+
+xor8_161:
+	CMPQ R8, $0x00000008
+	JB   xor1_162
+	MOVQ (DX), R9
+	XORQ (AX), R9
+	MOVQ R9, (CX)
+	ADDQ $0x00000008, AX
+	ADDQ $0x00000008, CX
+	ADDQ $0x00000008, DX
+	SUBQ $0x00000008, R8
+	JMP  xor8_161
+
+xor1_162:
+	TESTQ R8, R8
+	JZ    xordone_163
+	MOVB  (DX), R9
+	XORB  (AX), R9
+	MOVB  R9, (CX)
+	INCQ  AX
+	INCQ  CX
+	INCQ  DX
+	DECQ  R8
+	JMP   xor1_162
+
+xordone_163:
+	MOVQ 816(SP), AX
+	ADDQ AX, 808(SP)
+	JMP  chunk_120
+
+chunk3_124:
+	MOVQ           $0x00000180, CX
+	CMPQ           AX, CX
+	CMOVQHI        CX, AX
+	MOVQ           AX, 816(SP)
+	VMOVDQU        sigma<>+0(SB), Y0
+	VMOVDQU        544(SP), Y1
+	VMOVDQU        576(SP), Y2
+	VBROADCASTI128 736(SP), Y3
+	VPADDD         inc<>+0(SB), Y3, Y3
+	VMOVDQU        Y3, 608(SP)
+	VMOVDQU        sigma<>+0(SB), Y4
+	VMOVDQU        544(SP), Y5
+	VMOVDQU        576(SP), Y6
+	VBROADCASTI128 736(SP), Y7
+	VPADDD         inc<>+32(SB), Y7, Y7
+	VMOVDQU        Y7, 640(SP)
+	VMOVDQU        sigma<>+0(SB), Y8
+	VMOVDQU        544(SP), Y9
+	VMOVDQU        576(SP), Y10
+	VBROADCASTI128 736(SP), Y11
+	VPADDD         inc<>+64(SB), Y11, Y11
+	VMOVDQU        Y11, 672(SP)
+	MOVQ           $0x0000000a, DI
+
+macrounds_164:
+	MOVQ    832(SP), AX
+	SUBQ    SI, AX
+	CMPQ    AX, $0x00000030
+	JL      oneround_165
+	VPADDD  Y1, Y0, Y0
+	ADDQ    (SI), R10
+	VPADDD  Y5, Y4, Y4
+	ADCQ    8(SI), R11
+	VPADDD  Y9, Y8, Y8
+	ADCQ    $0x00000001, R12
+	VPXOR   Y0, Y3, Y3
+	MOVQ    752(SP), DX
+	VPSHUFB rol16<>+0(SB), Y3, Y3
+	MULXQ   R10, R13, R14
+	VPXOR   Y4, Y7, Y7
+	MULXQ   R11, AX, R15
+	VPSHUFB rol16<>+0(SB), Y7, Y7
+	VPXOR   Y8, Y11, Y11
+	MOVQ    768(SP), DX
+	VPSHUFB rol16<>+0(SB), Y11, Y11
+	MULXQ   R11, R11, BX
+	VPADDD  Y3, Y2, Y2
+	ADDQ    R11, R13
+	VPXOR   Y2, Y1, Y1
+	ADCQ    BX, R14
+	VPADDD  Y7, Y6, Y6
+	IMULQ   R12, DX
+	VPXOR   Y6, Y5, Y5
+	VPADDD  Y11, Y10, Y10
+	IMULQ   752(SP), R12
+	VPXOR   Y10, Y9, Y9
+	ADDQ    DX, AX
+	VPSLLD  $0x0c, Y1, Y15
+	ADCQ    $0x00000000, R15
+	VPSRLD  $0x14, Y1, Y1
+	MOVQ    760(SP), DX
+	VPXOR   Y15, Y1, Y1
+	MULXQ   R10, R10, BX
+	VPSLLD  $0x0c, Y5, Y15
+	VPSRLD  $0x14, Y5, Y5
+	ADDQ    R10, AX
+	VPXOR   Y15, Y5, Y5
+	ADCQ    BX, R15
+	VPSLLD  $0x0c, Y9, Y15
+	ADDQ    R14, AX
+	VPSRLD  $0x14, Y9, Y9
+	ADCQ    $0x00000000, R15
+	VPXOR   Y15, Y9, Y9
+	ADDQ    R15, R12
+	VPADDD  Y1, Y0, Y0
+	MOVQ    R12, R14
+	VPADDD  Y5, Y4, Y4
+	VPADDD  Y9, Y8, Y8
+	ANDQ    $-4, R14
+	VPXOR   Y0, Y3, Y3
+	MOVQ    R12, BX
+	VPSHUFB rol8<>+0(SB), Y3, Y3
+	SHRQ    $0x02, BX
+	VPXOR   Y4, Y7, Y7
+	ANDQ    $0x00000003, R12
+	VPSHUFB rol8<>+0(SB), Y7, Y7
+	ADDQ    BX, R14
+	VPXOR   Y8, Y11, Y11
+	VPSHUFB rol8<>+0(SB), Y11, Y11
+	ADDQ    R14, R13
+	VPADDD  Y3, Y2, Y2
+	ADCQ    $0x00000000, AX
+	VPXOR   Y2, Y1, Y1
+	ADCQ    $0x00000000, R12
+	VPADDD  Y7, Y6, Y6
+	MOVQ    R13, R10
+	VPXOR   Y6, Y5, Y5
+	MOVQ    AX, R11
+	VPADDD  Y11, Y10, Y10
+	VPXOR   Y10, Y9, Y9
+	ADDQ    16(SI), R10
+	VPSLLD  $0x07, Y1, Y15
+	ADCQ    24(SI), R11
+	VPSRLD  $0x19, Y1, Y1
+	ADCQ    $0x00000001, R12
+	VPXOR   Y15, Y1, Y1
+	MOVQ    752(SP), DX
+	VPSLLD  $0x07, Y5, Y15
+	MULXQ   R10, R13, R14
+	VPSRLD  $0x19, Y5, Y5
+	MULXQ   R11, AX, R15
+	VPXOR   Y15, Y5, Y5
+	VPSLLD  $0x07, Y9, Y15
+	MOVQ    768(SP), DX
+	VPSRLD  $0x19, Y9, Y9
+	MULXQ   R11, R11, BX
+	VPXOR   Y15, Y9, Y9
+	ADDQ    R11, R13
+	VPSHUFD $0x39, Y1, Y1
+	ADCQ    BX, R14
+	VPSHUFD $0x4e, Y2, Y2
+	IMULQ   R12, DX
+	VPSHUFD $0x93, Y3, Y3
+	VPSHUFD $0x39, Y5, Y5
+	IMULQ   752(SP), R12
+	VPSHUFD $0x4e, Y6, Y6
+	ADDQ    DX, AX
+	VPSHUFD $0x93, Y7, Y7
+	ADCQ    $0x00000000, R15
+	VPSHUFD $0x39, Y9, Y9
+	MOVQ    760(SP), DX
+	VPSHUFD $0x4e, Y10, Y10
+	MULXQ   R10, R10, BX
+	VPSHUFD $0x93, Y11, Y11
+	VPADDD  Y1, Y0, Y0
+	ADDQ    R10, AX
+	VPADDD  Y5, Y4, Y4
+	ADCQ    BX, R15
+	VPADDD  Y9, Y8, Y8
+	ADDQ    R14, AX
+	VPXOR   Y0, Y3, Y3
+	ADCQ    $0x00000000, R15
+	VPSHUFB rol16<>+0(SB), Y3, Y3
+	ADDQ    R15, R12
+	VPXOR   Y4, Y7, Y7
+	MOVQ    R12, R14
+	VPSHUFB rol16<>+0(SB), Y7, Y7
+	VPXOR   Y8, Y11, Y11
+	ANDQ    $-4, R14
+	VPSHUFB rol16<>+0(SB), Y11, Y11
+	MOVQ    R12, BX
+	VPADDD  Y3, Y2, Y2
+	SHRQ    $0x02, BX
+	VPXOR   Y2, Y1, Y1
+	ANDQ    $0x00000003, R12
+	VPADDD  Y7, Y6, Y6
+	ADDQ    BX, R14
+	VPXOR   Y6, Y5, Y5
+	VPADDD  Y11, Y10, Y10
+	ADDQ    R14, R13
+	VPXOR   Y10, Y9, Y9
+	ADCQ    $0x00000000, AX
+	VPSLLD  $0x0c, Y1, Y15
+	ADCQ    $0x00000000, R12
+	VPSRLD  $0x14, Y1, Y1
+	MOVQ    R13, R10
+	VPXOR   Y15, Y1, Y1
+	MOVQ    AX, R11
+	VPSLLD  $0x0c, Y5, Y15
+	VPSRLD  $0x14, Y5, Y5
+	ADDQ    32(SI), R10
+	VPXOR   Y15, Y5, Y5
+	ADCQ    40(SI), R11
+	VPSLLD  $0x0c, Y9, Y15
+	ADCQ    $0x00000001, R12
+	VPSRLD  $0x14, Y9, Y9
+	MOVQ    752(SP), DX
+	VPXOR   Y15, Y9, Y9
+	MULXQ   R10, R13, R14
+	VPADDD  Y1, Y0, Y0
+	MULXQ   R11, AX, R15
+	VPADDD  Y5, Y4, Y4
+	VPADDD  Y9, Y8, Y8
+	MOVQ    768(SP), DX
+	VPXOR   Y0, Y3, Y3
+	MULXQ   R11, R11, BX
+	VPSHUFB rol8<>+0(SB), Y3, Y3
+	ADDQ    R11, R13
+	VPXOR   Y4, Y7, Y7
+	ADCQ    BX, R14
+	VPSHUFB rol8<>+0(SB), Y7, Y7
+	IMULQ   R12, DX
+	VPXOR   Y8, Y11, Y11
+	VPSHUFB rol8<>+0(SB), Y11, Y11
+	IMULQ   752(SP), R12
+	VPADDD  Y3, Y2, Y2
+	ADDQ    DX, AX
+	VPXOR   Y2, Y1, Y1
+	ADCQ    $0x00000000, R15
+	VPADDD  Y7, Y6, Y6
+	MOVQ    760(SP), DX
+	VPXOR   Y6, Y5, Y5
+	MULXQ   R10, R10, BX
+	VPADDD  Y11, Y10, Y10
+	VPXOR   Y10, Y9, Y9
+	ADDQ    R10, AX
+	VPSLLD  $0x07, Y1, Y15
+	ADCQ    BX, R15
+	VPSRLD  $0x19, Y1, Y1
+	ADDQ    R14, AX
+	VPXOR   Y15, Y1, Y1
+	ADCQ    $0x00000000, R15
+	VPSLLD  $0x07, Y5, Y15
+	ADDQ    R15, R12
+	VPSRLD  $0x19, Y5, Y5
+	MOVQ    R12, R14
+	VPXOR   Y15, Y5, Y5
+	VPSLLD  $0x07, Y9, Y15
+	ANDQ    $-4, R14
+	VPSRLD  $0x19, Y9, Y9
+	MOVQ    R12, BX
+	VPXOR   Y15, Y9, Y9
+	SHRQ    $0x02, BX
+	VPSHUFD $0x93, Y1, Y1
+	ANDQ    $0x00000003, R12
+	VPSHUFD $0x4e, Y2, Y2
+	ADDQ    BX, R14
+	VPSHUFD $0x39, Y3, Y3
+	VPSHUFD $0x93, Y5, Y5
+	ADDQ    R14, R13
+	VPSHUFD $0x4e, Y6, Y6
+	ADCQ    $0x00000000, AX
+	VPSHUFD $0x39, Y7, Y7
+	ADCQ    $0x00000000, R12
+	VPSHUFD $0x93, Y9, Y9
+	MOVQ    R13, R10
+	VPSHUFD $0x4e, Y10, Y10
+	MOVQ    AX, R11
+	VPSHUFD $0x39, Y11, Y11
+	ADDQ    $0x00000030, SI
+	DECQ    DI
+	JNZ     macrounds_164
+	JMP     roundsdone_167
+
+oneround_165:
+	CMPQ    AX, $0x00000010
+	JL      plainround_166
+	VPADDD  Y1, Y0, Y0
+	ADDQ    (SI), R10
+	VPADDD  Y5, Y4, Y4
+	VPADDD  Y9, Y8, Y8
+	VPXOR   Y0, Y3, Y3
+	ADCQ    8(SI), R11
+	VPSHUFB rol16<>+0(SB), Y3, Y3
+	VPXOR   Y4, Y7, Y7
+	VPSHUFB rol16<>+0(SB), Y7, Y7
+	VPXOR   Y8, Y11, Y11
+	ADCQ    $0x00000001, R12
+	VPSHUFB rol16<>+0(SB), Y11, Y11
+	VPADDD  Y3, Y2, Y2
+	VPXOR   Y2, Y1, Y1
+	MOVQ    752(SP), DX
+	VPADDD  Y7, Y6, Y6
+	VPXOR   Y6, Y5, Y5
+	VPADDD  Y11, Y10, Y10
+	VPXOR   Y10, Y9, Y9
+	MULXQ   R10, R13, R14
+	VPSLLD  $0x0c, Y1, Y15
+	VPSRLD  $0x14, Y1, Y1
+	VPXOR   Y15, Y1, Y1
+	MULXQ   R11, AX, R15
+	VPSLLD  $0x0c, Y5, Y15
+	VPSRLD  $0x14, Y5, Y5
+	VPXOR   Y15, Y5, Y5
+	VPSLLD  $0x0c, Y9, Y15
+	MOVQ    768(SP), DX
+	VPSRLD  $0x14, Y9, Y9
+	VPXOR   Y15, Y9, Y9
+	VPADDD  Y1, Y0, Y0
+	MULXQ   R11, R11, BX
+	VPADDD  Y5, Y4, Y4
+	VPADDD  Y9, Y8, Y8
+	VPXOR   Y0, Y3, Y3
+	VPSHUFB rol8<>+0(SB), Y3, Y3
+	ADDQ    R11, R13
+	VPXOR   Y4, Y7, Y7
+	VPSHUFB rol8<>+0(SB), Y7, Y7
+	VPXOR   Y8, Y11, Y11
+	VPSHUFB rol8<>+0(SB), Y11, Y11
+	ADCQ    BX, R14
+	VPADDD  Y3, Y2, Y2
+	VPXOR   Y2, Y1, Y1
+	VPADDD  Y7, Y6, Y6
+	IMULQ   R12, DX
+	VPXOR   Y6, Y5, Y5
+	VPADDD  Y11, Y10, Y10
+	VPXOR   Y10, Y9, Y9
+	VPSLLD  $0x07, Y1, Y15
+	IMULQ   752(SP), R12
+	VPSRLD  $0x19, Y1, Y1
+	VPXOR   Y15, Y1, Y1
+	VPSLLD  $0x07, Y5, Y15
+	ADDQ    DX, AX
+	VPSRLD  $0x19, Y5, Y5
+	VPXOR   Y15, Y5, Y5
+	VPSLLD  $0x07, Y9, Y15
+	VPSRLD  $0x19, Y9, Y9
+	ADCQ    $0x00000000, R15
+	VPXOR   Y15, Y9, Y9
+	VPSHUFD $0x39, Y1, Y1
+	VPSHUFD $0x4e, Y2, Y2
+	MOVQ    760(SP), DX
+	VPSHUFD $0x93, Y3, Y3
+	VPSHUFD $0x39, Y5, Y5
+	VPSHUFD $0x4e, Y6, Y6
+	VPSHUFD $0x93, Y7, Y7
+	MULXQ   R10, R10, BX
+	VPSHUFD $0x39, Y9, Y9
+	VPSHUFD $0x4e, Y10, Y10
+	VPSHUFD $0x93, Y11, Y11
+	VPADDD  Y1, Y0, Y0
+	ADDQ    R10, AX
+	VPADDD  Y5, Y4, Y4
+	VPADDD  Y9, Y8, Y8
+	VPXOR   Y0, Y3, Y3
+	ADCQ    BX, R15
+	VPSHUFB rol16<>+0(SB), Y3, Y3
+	VPXOR   Y4, Y7, Y7
+	VPSHUFB rol16<>+0(SB), Y7, Y7
+	VPXOR   Y8, Y11, Y11
+	ADDQ    R14, AX
+	VPSHUFB rol16<>+0(SB), Y11, Y11
+	VPADDD  Y3, Y2, Y2
+	VPXOR   Y2, Y1, Y1
+	ADCQ    $0x00000000, R15
+	VPADDD  Y7, Y6, Y6
+	VPXOR   Y6, Y5, Y5
+	VPADDD  Y11, Y10, Y10
+	VPXOR   Y10, Y9, Y9
+	ADDQ    R15, R12
+	VPSLLD  $0x0c, Y1, Y15
+	VPSRLD  $0x14, Y1, Y1
+	VPXOR   Y15, Y1, Y1
+	MOVQ    R12, R14
+	VPSLLD  $0x0c, Y5, Y15
+	VPSRLD  $0x14, Y5, Y5
+	VPXOR   Y15, Y5, Y5
+	VPSLLD  $0x0c, Y9, Y15
+	ANDQ    $-4, R14
+	VPSRLD  $0x14, Y9, Y9
+	VPXOR   Y15, Y9, Y9
+	VPADDD  Y1, Y0, Y0
+	MOVQ    R12, BX
+	VPADDD  Y5, Y4, Y4
+	VPADDD  Y9, Y8, Y8
+	VPXOR   Y0, Y3, Y3
+	VPSHUFB rol8<>+0(SB), Y3, Y3
+	SHRQ    $0x02, BX
+	VPXOR   Y4, Y7, Y7
+	VPSHUFB rol8<>+0(SB), Y7, Y7
+	VPXOR   Y8, Y11, Y11
+	VPSHUFB rol8<>+0(SB), Y11, Y11
+	ANDQ    $0x00000003, R12
+	VPADDD  Y3, Y2, Y2
+	VPXOR   Y2, Y1, Y1
+	VPADDD  Y7, Y6, Y6
+	ADDQ    BX, R14
+	VPXOR   Y6, Y5, Y5
+	VPADDD  Y11, Y10, Y10
+	VPXOR   Y10, Y9, Y9
+	VPSLLD  $0x07, Y1, Y15
+	ADDQ    R14, R13
+	VPSRLD  $0x19, Y1, Y1
+	VPXOR   Y15, Y1, Y1
+	VPSLLD  $0x07, Y5, Y15
+	ADCQ    $0x00000000, AX
+	VPSRLD  $0x19, Y5, Y5
+	VPXOR   Y15, Y5, Y5
+	VPSLLD  $0x07, Y9, Y15
+	VPSRLD  $0x19, Y9, Y9
+	ADCQ    $0x00000000, R12
+	VPXOR   Y15, Y9, Y9
+	VPSHUFD $0x93, Y1, Y1
+	VPSHUFD $0x4e, Y2, Y2
+	MOVQ    R13, R10
+	VPSHUFD $0x39, Y3, Y3
+	VPSHUFD $0x93, Y5, Y5
+	VPSHUFD $0x4e, Y6, Y6
+	VPSHUFD $0x39, Y7, Y7
+	MOVQ    AX, R11
+	VPSHUFD $0x93, Y9, Y9
+	VPSHUFD $0x4e, Y10, Y10
+	VPSHUFD $0x39, Y11, Y11
+	ADDQ    $0x00000010, SI
+	DECQ    DI
+	JNZ     macrounds_164
+	JMP     roundsdone_167
+
+plainround_166:
+	VPADDD  Y1, Y0, Y0
+	VPADDD  Y5, Y4, Y4
+	VPADDD  Y9, Y8, Y8
+	VPXOR   Y0, Y3, Y3
+	VPSHUFB rol16<>+0(SB), Y3, Y3
+	VPXOR   Y4, Y7, Y7
+	VPSHUFB rol16<>+0(SB), Y7, Y7
+	VPXOR   Y8, Y11, Y11
+	VPSHUFB rol16<>+0(SB), Y11, Y11
+	VPADDD  Y3, Y2, Y2
+	VPXOR   Y2, Y1, Y1
+	VPADDD  Y7, Y6, Y6
+	VPXOR   Y6, Y5, Y5
+	VPADDD  Y11, Y10, Y10
+	VPXOR   Y10, Y9, Y9
+	VPSLLD  $0x0c, Y1, Y15
+	VPSRLD  $0x14, Y1, Y1
+	VPXOR   Y15, Y1, Y1
+	VPSLLD  $0x0c, Y5, Y15
+	VPSRLD  $0x14, Y5, Y5
+	VPXOR   Y15, Y5, Y5
+	VPSLLD  $0x0c, Y9, Y15
+	VPSRLD  $0x14, Y9, Y9
+	VPXOR   Y15, Y9, Y9
+	VPADDD  Y1, Y0, Y0
+	VPADDD  Y5, Y4, Y4
+	VPADDD  Y9, Y8, Y8
+	VPXOR   Y0, Y3, Y3
+	VPSHUFB rol8<>+0(SB), Y3, Y3
+	VPXOR   Y4, Y7, Y7
+	VPSHUFB rol8<>+0(SB), Y7, Y7
+	VPXOR   Y8, Y11, Y11
+	VPSHUFB rol8<>+0(SB), Y11, Y11
+	VPADDD  Y3, Y2, Y2
+	VPXOR   Y2, Y1, Y1
+	VPADDD  Y7, Y6, Y6
+	VPXOR   Y6, Y5, Y5
+	VPADDD  Y11, Y10, Y10
+	VPXOR   Y10, Y9, Y9
+	VPSLLD  $0x07, Y1, Y15
+	VPSRLD  $0x19, Y1, Y1
+	VPXOR   Y15, Y1, Y1
+	VPSLLD  $0x07, Y5, Y15
+	VPSRLD  $0x19, Y5, Y5
+	VPXOR   Y15, Y5, Y5
+	VPSLLD  $0x07, Y9, Y15
+	VPSRLD  $0x19, Y9, Y9
+	VPXOR   Y15, Y9, Y9
+	VPSHUFD $0x39, Y1, Y1
+	VPSHUFD $0x4e, Y2, Y2
+	VPSHUFD $0x93, Y3, Y3
+	VPSHUFD $0x39, Y5, Y5
+	VPSHUFD $0x4e, Y6, Y6
+	VPSHUFD $0x93, Y7, Y7
+	VPSHUFD $0x39, Y9, Y9
+	VPSHUFD $0x4e, Y10, Y10
+	VPSHUFD $0x93, Y11, Y11
+	VPADDD  Y1, Y0, Y0
+	VPADDD  Y5, Y4, Y4
+	VPADDD  Y9, Y8, Y8
+	VPXOR   Y0, Y3, Y3
+	VPSHUFB rol16<>+0(SB), Y3, Y3
+	VPXOR   Y4, Y7, Y7
+	VPSHUFB rol16<>+0(SB), Y7, Y7
+	VPXOR   Y8, Y11, Y11
+	VPSHUFB rol16<>+0(SB), Y11, Y11
+	VPADDD  Y3, Y2, Y2
+	VPXOR   Y2, Y1, Y1
+	VPADDD  Y7, Y6, Y6
+	VPXOR   Y6, Y5, Y5
+	VPADDD  Y11, Y10, Y10
+	VPXOR   Y10, Y9, Y9
+	VPSLLD  $0x0c, Y1, Y15
+	VPSRLD  $0x14, Y1, Y1
+	VPXOR   Y15, Y1, Y1
+	VPSLLD  $0x0c, Y5, Y15
+	VPSRLD  $0x14, Y5, Y5
+	VPXOR   Y15, Y5, Y5
+	VPSLLD  $0x0c, Y9, Y15
+	VPSRLD  $0x14, Y9, Y9
+	VPXOR   Y15, Y9, Y9
+	VPADDD  Y1, Y0, Y0
+	VPADDD  Y5, Y4, Y4
+	VPADDD  Y9, Y8, Y8
+	VPXOR   Y0, Y3, Y3
+	VPSHUFB rol8<>+0(SB), Y3, Y3
+	VPXOR   Y4, Y7, Y7
+	VPSHUFB rol8<>+0(SB), Y7, Y7
+	VPXOR   Y8, Y11, Y11
+	VPSHUFB rol8<>+0(SB), Y11, Y11
+	VPADDD  Y3, Y2, Y2
+	VPXOR   Y2, Y1, Y1
+	VPADDD  Y7, Y6, Y6
+	VPXOR   Y6, Y5, Y5
+	VPADDD  Y11, Y10, Y10
+	VPXOR   Y10, Y9, Y9
+	VPSLLD  $0x07, Y1, Y15
+	VPSRLD  $0x19, Y1, Y1
+	VPXOR   Y15, Y1, Y1
+	VPSLLD  $0x07, Y5, Y15
+	VPSRLD  $0x19, Y5, Y5
+	VPXOR   Y15, Y5, Y5
+	VPSLLD  $0x07, Y9, Y15
+	VPSRLD  $0x19, Y9, Y9
+	VPXOR   Y15, Y9, Y9
+	VPSHUFD $0x93, Y1, Y1
+	VPSHUFD $0x4e, Y2, Y2
+	VPSHUFD $0x39, Y3, Y3
+	VPSHUFD $0x93, Y5, Y5
+	VPSHUFD $0x4e, Y6, Y6
+	VPSHUFD $0x39, Y7, Y7
+	VPSHUFD $0x93, Y9, Y9
+	VPSHUFD $0x4e, Y10, Y10
+	VPSHUFD $0x39, Y11, Y11
+	DECQ    DI
+	JNZ     macrounds_164
+
+roundsdone_167:
+	CMPQ 816(SP), $0x00000180
+	JNE  partial_168
+	MOVQ src_base+40(FP), AX
+	ADDQ 808(SP), AX
+	ADDQ 816(SP), AX
+	MOVQ AX, 824(SP)
+
+catchup_169:
+	MOVQ  824(SP), AX
+	SUBQ  SI, AX
+	CMPQ  AX, $0x00000010
+	JL    catchupdone_170
+	ADDQ  (SI), R10
+	ADCQ  8(SI), R11
+	ADCQ  $0x00000001, R12
+	MOVQ  752(SP), DX
+	MULXQ R10, R13, R14
+	MULXQ R11, AX, R15
+	MOVQ  768(SP), DX
+	MULXQ R11, R11, BX
+	ADDQ  R11, R13
+	ADCQ  BX, R14
+	IMULQ R12, DX
+	IMULQ 752(SP), R12
+	ADDQ  DX, AX
+	ADCQ  $0x00000000, R15
+	MOVQ  760(SP), DX
+	MULXQ R10, R10, BX
+	ADDQ  R10, AX
+	ADCQ  BX, R15
+	ADDQ  R14, AX
+	ADCQ  $0x00000000, R15
+	ADDQ  R15, R12
+	MOVQ  R12, R14
+	ANDQ  $-4, R14
+	MOVQ  R12, BX
+	SHRQ  $0x02, BX
+	ANDQ  $0x00000003, R12
+	ADDQ  BX, R14
+	ADDQ  R14, R13
+	ADCQ  $0x00000000, AX
+	ADCQ  $0x00000000, R12
+	MOVQ  R13, R10
+	MOVQ  AX, R11
+	ADDQ  $0x00000010, SI
+	JMP   catchup_169
+
+catchupdone_170:
+	MOVQ  808(SP), AX
+	ADDQ  816(SP), AX
+	CMPQ  AX, src_len+48(FP)
+	JNE   notlast_171
+	MOVQ  src_len+48(FP), CX
+	ANDQ  $0x0000000f, CX
+	TESTQ CX, CX
+	JZ    paddone_172
+	MOVQ  $0x00000000, 792(SP)
+	MOVQ  $0x00000000, 800(SP)
+	LEAQ  792(SP), DX
+
+padloop_173:
+	MOVB  (SI), AL
+	MOVB  AL, (DX)
+	INCQ  SI
+	INCQ  DX
+	DECQ  CX
+	JNZ   padloop_173
+	LEAQ  792(SP), SI
+	ADDQ  (SI), R10
+	ADCQ  8(SI), R11
+	ADCQ  $0x00000001, R12
+	MOVQ  752(SP), DX
+	MULXQ R10, R13, R14
+	MULXQ R11, AX, R15
+	MOVQ  768(SP), DX
+	MULXQ R11, R11, BX
+	ADDQ  R11, R13
+	ADCQ  BX, R14
+	IMULQ R12, DX
+	IMULQ 752(SP), R12
+	ADDQ  DX, AX
+	ADCQ  $0x00000000, R15
+	MOVQ  760(SP), DX
+	MULXQ R10, R10, BX
+	ADDQ  R10, AX
+	ADCQ  BX, R15
+	ADDQ  R14, AX
+	ADCQ  $0x00000000, R15
+	ADDQ  R15, R12
+	MOVQ  R12, R14
+	ANDQ  $-4, R14
+	MOVQ  R12, BX
+	SHRQ  $0x02, BX
+	ANDQ  $0x00000003, R12
+	ADDQ  BX, R14
+	ADDQ  R14, R13
+	ADCQ  $0x00000000, AX
+	ADCQ  $0x00000000, R12
+	MOVQ  R13, R10
+	MOVQ  AX, R11
+
+paddone_172:
+notlast_171:
 	VPADDD     sigma<>+0(SB), Y0, Y0
 	VPADDD     544(SP), Y1, Y1
 	VPADDD     576(SP), Y2, Y2
@@ -7485,9 +8289,9 @@ notlast_157:
 	VMOVDQU    Y10, 352(CX)
 	MOVQ       816(SP), AX
 	ADDQ       AX, 808(SP)
-	JMP        chunk_106
+	JMP        chunk_120
 
-partial_154:
+partial_168:
 	VPADDD     sigma<>+0(SB), Y0, Y0
 	VPADDD     544(SP), Y1, Y1
 	VPADDD     576(SP), Y2, Y2
@@ -7530,11 +8334,11 @@ partial_154:
 	ADDQ       816(SP), AX
 	MOVQ       AX, 824(SP)
 
-catchup_160:
+catchup_174:
 	MOVQ  824(SP), AX
 	SUBQ  SI, AX
 	CMPQ  AX, $0x00000010
-	JL    catchupdone_161
+	JL    catchupdone_175
 	ADDQ  (SI), R10
 	ADCQ  8(SI), R11
 	ADCQ  $0x00000001, R12
@@ -7568,28 +8372,28 @@ catchup_160:
 	MOVQ  R13, R10
 	MOVQ  AX, R11
 	ADDQ  $0x00000010, SI
-	JMP   catchup_160
+	JMP   catchup_174
 
-catchupdone_161:
+catchupdone_175:
 	MOVQ  808(SP), AX
 	ADDQ  816(SP), AX
 	CMPQ  AX, src_len+48(FP)
-	JNE   notlast_162
+	JNE   notlast_176
 	MOVQ  src_len+48(FP), CX
 	ANDQ  $0x0000000f, CX
 	TESTQ CX, CX
-	JZ    paddone_163
+	JZ    paddone_177
 	MOVQ  $0x00000000, 792(SP)
 	MOVQ  $0x00000000, 800(SP)
 	LEAQ  792(SP), DX
 
-padloop_164:
+padloop_178:
 	MOVB  (SI), AL
 	MOVB  AL, (DX)
 	INCQ  SI
 	INCQ  DX
 	DECQ  CX
-	JNZ   padloop_164
+	JNZ   padloop_178
 	LEAQ  792(SP), SI
 	ADDQ  (SI), R10
 	ADCQ  8(SI), R11
@@ -7624,8 +8428,8 @@ padloop_164:
 	MOVQ  R13, R10
 	MOVQ  AX, R11
 
-paddone_163:
-notlast_162:
+paddone_177:
+notlast_176:
 	MOVQ src_base+40(FP), AX
 	ADDQ 808(SP), AX
 	MOVQ dst_base+16(FP), CX
@@ -7633,9 +8437,9 @@ notlast_162:
 	LEAQ (SP), DX
 	MOVQ 816(SP), R8
 
-xor64_165:
+xor64_179:
 	CMPQ    R8, $0x00000040
-	JB      xor8_166
+	JB      xor8_180
 	VMOVDQU (DX), Y0
 	VMOVDQU 32(DX), Y1
 	VPXOR   (AX), Y0, Y0
@@ -7646,11 +8450,11 @@ xor64_165:
 	ADDQ    $0x00000040, CX
 	ADDQ    $0x00000040, DX
 	SUBQ    $0x00000040, R8
-	JMP     xor64_165
+	JMP     xor64_179
 
-xor8_166:
+xor8_180:
 	CMPQ R8, $0x00000008
-	JB   xor1_167
+	JB   xor1_181
 	MOVQ (DX), R9
 	XORQ (AX), R9
 	MOVQ R9, (CX)
@@ -7658,11 +8462,11 @@ xor8_166:
 	ADDQ $0x00000008, CX
 	ADDQ $0x00000008, DX
 	SUBQ $0x00000008, R8
-	JMP  xor8_166
+	JMP  xor8_180
 
-xor1_167:
+xor1_181:
 	TESTQ R8, R8
-	JZ    xordone_168
+	JZ    xordone_182
 	MOVB  (DX), R9
 	XORB  (AX), R9
 	MOVB  R9, (CX)
@@ -7670,14 +8474,14 @@ xor1_167:
 	INCQ  CX
 	INCQ  DX
 	DECQ  R8
-	JMP   xor1_167
+	JMP   xor1_181
 
-xordone_168:
+xordone_182:
 	MOVQ 816(SP), AX
 	ADDQ AX, 808(SP)
-	JMP  chunk_106
+	JMP  chunk_120
 
-chunk4_111:
+chunk4_125:
 	MOVQ           $0x00000200, CX
 	CMPQ           AX, CX
 	CMOVQHI        CX, AX
@@ -7708,11 +8512,11 @@ chunk4_111:
 	VMOVDQU        Y15, 704(SP)
 	MOVQ           $0x0000000a, DI
 
-macrounds_169:
+macrounds_183:
 	MOVQ    832(SP), AX
 	SUBQ    SI, AX
 	CMPQ    AX, $0x00000030
-	JL      oneround_170
+	JL      oneround_184
 	VPADDD  Y1, Y0, Y0
 	ADDQ    (SI), R10
 	VPADDD  Y5, Y4, Y4
@@ -7971,12 +8775,12 @@ macrounds_169:
 	VPSHUFD $0x39, Y15, Y15
 	ADDQ    $0x00000030, SI
 	DECQ    DI
-	JNZ     macrounds_169
-	JMP     roundsdone_172
+	JNZ     macrounds_183
+	JMP     roundsdone_186
 
-oneround_170:
+oneround_184:
 	CMPQ    AX, $0x00000010
-	JL      plainround_171
+	JL      plainround_185
 	VPADDD  Y1, Y0, Y0
 	ADDQ    (SI), R10
 	VPADDD  Y5, Y4, Y4
@@ -8171,10 +8975,10 @@ oneround_170:
 	VPSHUFD $0x39, Y15, Y15
 	ADDQ    $0x00000010, SI
 	DECQ    DI
-	JNZ     macrounds_169
-	JMP     roundsdone_172
+	JNZ     macrounds_183
+	JMP     roundsdone_186
 
-plainround_171:
+plainround_185:
 	VPADDD  Y1, Y0, Y0
 	VPADDD  Y5, Y4, Y4
 	VPADDD  Y9, Y8, Y8
@@ -8336,21 +9140,21 @@ plainround_171:
 	VPSHUFD $0x4e, Y14, Y14
 	VPSHUFD $0x39, Y15, Y15
 	DECQ    DI
-	JNZ     macrounds_169
+	JNZ     macrounds_183
 
-roundsdone_172:
+roundsdone_186:
 	CMPQ 816(SP), $0x00000200
-	JNE  partial_173
+	JNE  partial_187
 	MOVQ src_base+40(FP), AX
 	ADDQ 808(SP), AX
 	ADDQ 816(SP), AX
 	MOVQ AX, 824(SP)
 
-catchup_174:
+catchup_188:
 	MOVQ  824(SP), AX
 	SUBQ  SI, AX
 	CMPQ  AX, $0x00000010
-	JL    catchupdone_175
+	JL    catchupdone_189
 	ADDQ  (SI), R10
 	ADCQ  8(SI), R11
 	ADCQ  $0x00000001, R12
@@ -8384,28 +9188,28 @@ catchup_174:
 	MOVQ  R13, R10
 	MOVQ  AX, R11
 	ADDQ  $0x00000010, SI
-	JMP   catchup_174
+	JMP   catchup_188
 
-catchupdone_175:
+catchupdone_189:
 	MOVQ  808(SP), AX
 	ADDQ  816(SP), AX
 	CMPQ  AX, src_len+48(FP)
-	JNE   notlast_176
+	JNE   notlast_190
 	MOVQ  src_len+48(FP), CX
 	ANDQ  $0x0000000f, CX
 	TESTQ CX, CX
-	JZ    paddone_177
+	JZ    paddone_191
 	MOVQ  $0x00000000, 792(SP)
 	MOVQ  $0x00000000, 800(SP)
 	LEAQ  792(SP), DX
 
-padloop_178:
+padloop_192:
 	MOVB  (SI), AL
 	MOVB  AL, (DX)
 	INCQ  SI
 	INCQ  DX
 	DECQ  CX
-	JNZ   padloop_178
+	JNZ   padloop_192
 	LEAQ  792(SP), SI
 	ADDQ  (SI), R10
 	ADCQ  8(SI), R11
@@ -8440,8 +9244,8 @@ padloop_178:
 	MOVQ  R13, R10
 	MOVQ  AX, R11
 
-paddone_177:
-notlast_176:
+paddone_191:
+notlast_190:
 	VPADDD     sigma<>+0(SB), Y0, Y0
 	VPADDD     544(SP), Y1, Y1
 	VPADDD     576(SP), Y2, Y2
@@ -8515,9 +9319,9 @@ notlast_176:
 	VMOVDQU    Y14, 480(CX)
 	MOVQ       816(SP), AX
 	ADDQ       AX, 808(SP)
-	JMP        chunk_106
+	JMP        chunk_120
 
-partial_173:
+partial_187:
 	VPADDD     sigma<>+0(SB), Y0, Y0
 	VPADDD     544(SP), Y1, Y1
 	VPADDD     576(SP), Y2, Y2
@@ -8574,11 +9378,11 @@ partial_173:
 	ADDQ       816(SP), AX
 	MOVQ       AX, 824(SP)
 
-catchup_179:
+catchup_193:
 	MOVQ  824(SP), AX
 	SUBQ  SI, AX
 	CMPQ  AX, $0x00000010
-	JL    catchupdone_180
+	JL    catchupdone_194
 	ADDQ  (SI), R10
 	ADCQ  8(SI), R11
 	ADCQ  $0x00000001, R12
@@ -8612,28 +9416,28 @@ catchup_179:
 	MOVQ  R13, R10
 	MOVQ  AX, R11
 	ADDQ  $0x00000010, SI
-	JMP   catchup_179
+	JMP   catchup_193
 
-catchupdone_180:
+catchupdone_194:
 	MOVQ  808(SP), AX
 	ADDQ  816(SP), AX
 	CMPQ  AX, src_len+48(FP)
-	JNE   notlast_181
+	JNE   notlast_195
 	MOVQ  src_len+48(FP), CX
 	ANDQ  $0x0000000f, CX
 	TESTQ CX, CX
-	JZ    paddone_182
+	JZ    paddone_196
 	MOVQ  $0x00000000, 792(SP)
 	MOVQ  $0x00000000, 800(SP)
 	LEAQ  792(SP), DX
 
-padloop_183:
+padloop_197:
 	MOVB  (SI), AL
 	MOVB  AL, (DX)
 	INCQ  SI
 	INCQ  DX
 	DECQ  CX
-	JNZ   padloop_183
+	JNZ   padloop_197
 	LEAQ  792(SP), SI
 	ADDQ  (SI), R10
 	ADCQ  8(SI), R11
@@ -8668,8 +9472,8 @@ padloop_183:
 	MOVQ  R13, R10
 	MOVQ  AX, R11
 
-paddone_182:
-notlast_181:
+paddone_196:
+notlast_195:
 	MOVQ src_base+40(FP), AX
 	ADDQ 808(SP), AX
 	MOVQ dst_base+16(FP), CX
@@ -8677,9 +9481,9 @@ notlast_181:
 	LEAQ (SP), DX
 	MOVQ 816(SP), R8
 
-xor64_184:
+xor64_198:
 	CMPQ    R8, $0x00000040
-	JB      xor8_185
+	JB      xor8_199
 	VMOVDQU (DX), Y0
 	VMOVDQU 32(DX), Y1
 	VPXOR   (AX), Y0, Y0
@@ -8690,11 +9494,11 @@ xor64_184:
 	ADDQ    $0x00000040, CX
 	ADDQ    $0x00000040, DX
 	SUBQ    $0x00000040, R8
-	JMP     xor64_184
+	JMP     xor64_198
 
-xor8_185:
+xor8_199:
 	CMPQ R8, $0x00000008
-	JB   xor1_186
+	JB   xor1_200
 	MOVQ (DX), R9
 	XORQ (AX), R9
 	MOVQ R9, (CX)
@@ -8702,11 +9506,11 @@ xor8_185:
 	ADDQ $0x00000008, CX
 	ADDQ $0x00000008, DX
 	SUBQ $0x00000008, R8
-	JMP  xor8_185
+	JMP  xor8_199
 
-xor1_186:
+xor1_200:
 	TESTQ R8, R8
-	JZ    xordone_187
+	JZ    xordone_201
 	MOVB  (DX), R9
 	XORB  (AX), R9
 	MOVB  R9, (CX)
@@ -8714,14 +9518,14 @@ xor1_186:
 	INCQ  CX
 	INCQ  DX
 	DECQ  R8
-	JMP   xor1_186
+	JMP   xor1_200
 
-xordone_187:
+xordone_201:
 	MOVQ 816(SP), AX
 	ADDQ AX, 808(SP)
-	JMP  chunk_106
+	JMP  chunk_120
 
-finish_107:
+finish_121:
 	MOVQ    ad_len+72(FP), AX
 	MOVQ    AX, 792(SP)
 	MOVQ    src_len+48(FP), AX

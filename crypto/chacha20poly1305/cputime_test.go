@@ -9,6 +9,7 @@ import (
 	"runtime"
 	"slices"
 	"strconv"
+	"strings"
 	"testing"
 	"time"
 
@@ -22,7 +23,8 @@ import (
 // implementation and x/crypto alternately on one locked thread by
 // per-thread CPU time (CLOCK_THREAD_CPUTIME_ID) and prints, per workload,
 // the median over trials of x/crypto's time ÷ ours. It runs only with
-// WGXDP_CPUTIME set (to the number of trials, 101 by default):
+// WGXDP_CPUTIME set (to the number of trials, 101 by default), and only the
+// workloads whose names contain WGXDP_CPUTIME_ONLY:
 //
 //	WGXDP_CPUTIME=101 go test -run TestCPUTimeRatios -v ./crypto/chacha20poly1305/
 func TestCPUTimeRatios(t *testing.T) {
@@ -36,8 +38,12 @@ func TestCPUTimeRatios(t *testing.T) {
 	}
 	runtime.LockOSThread()
 	defer runtime.UnlockOSThread()
+	only := os.Getenv("WGXDP_CPUTIME_ONLY") // a substring of the workload names to run
 	t.Logf("implementation %s, %d trials", Active(), trials)
 	for _, w := range cpuWorkloads() {
+		if !strings.Contains(w.name, only) {
+			continue
+		}
 		ratios := make([]float64, 0, trials)
 		var ours, theirs []float64
 		for i := 0; i < trials; i++ {
