@@ -35,15 +35,6 @@ func Poly1305AEADADX(key *[32]byte, ad []byte, ct []byte, tag *[16]byte)
 //go:noescape
 func Poly1305AEAD2ADX(k0 *[32]byte, k1 *[32]byte, ad0 []byte, ad1 []byte, ct0 []byte, ct1 []byte, tag0 *[16]byte, tag1 *[16]byte)
 
-// Poly1305AEAD4AVX2 is Poly1305AEADADX for 4 packets at once, one in
-// each 64-bit lane of the ymm registers: packet l has the one-time key
-// keys[l], adLen bytes of additional data at ad[l] and ctLen bytes of
-// ciphertext at ct[l] (a pointer may be nil when its length is 0), and
-// its tag goes to tags[l]. It needs AVX2.
-//
-//go:noescape
-func Poly1305AEAD4AVX2(keys *[4]*[32]byte, ad *[4]*byte, ct *[4]*byte, adLen int, ctLen int, tags *[4]*[16]byte)
-
 // ChaCha20Blocks8AVX2 computes eight independent ChaCha20 blocks: block
 // l under the key at keys[l] with the last row rows[l] (the 32-bit
 // counter, then the 12-byte nonce). out receives the eight 64-byte

@@ -918,810 +918,6 @@ pad2done_18:
 	MOVQ    R8, 8(SI)
 	RET
 
-DATA p4m26<>+0(SB)/8, $0x0000000003ffffff
-DATA p4m26<>+8(SB)/8, $0x0000000003ffffff
-DATA p4m26<>+16(SB)/8, $0x0000000003ffffff
-DATA p4m26<>+24(SB)/8, $0x0000000003ffffff
-GLOBL p4m26<>(SB), RODATA|NOPTR, $32
-
-DATA p4bit24<>+0(SB)/8, $0x0000000001000000
-DATA p4bit24<>+8(SB)/8, $0x0000000001000000
-DATA p4bit24<>+16(SB)/8, $0x0000000001000000
-DATA p4bit24<>+24(SB)/8, $0x0000000001000000
-GLOBL p4bit24<>(SB), RODATA|NOPTR, $32
-
-DATA p4clamp<>+0(SB)/8, $0x0ffffffc0fffffff
-DATA p4clamp<>+8(SB)/8, $0x0ffffffc0fffffff
-DATA p4clamp<>+16(SB)/8, $0x0ffffffc0fffffff
-DATA p4clamp<>+24(SB)/8, $0x0ffffffc0fffffff
-DATA p4clamp<>+32(SB)/8, $0x0ffffffc0ffffffc
-DATA p4clamp<>+40(SB)/8, $0x0ffffffc0ffffffc
-DATA p4clamp<>+48(SB)/8, $0x0ffffffc0ffffffc
-DATA p4clamp<>+56(SB)/8, $0x0ffffffc0ffffffc
-GLOBL p4clamp<>(SB), RODATA|NOPTR, $64
-
-// func Poly1305AEAD4AVX2(keys *[4]*[32]byte, ad *[4]*byte, ct *[4]*byte, adLen int, ctLen int, tags *[4]*[16]byte)
-// Requires: AVX, AVX2, CMOV
-TEXT ·Poly1305AEAD4AVX2(SB), $512-48
-	MOVQ        keys+0(FP), AX
-	MOVQ        (AX), SI
-	MOVQ        8(AX), DI
-	MOVQ        16(AX), R8
-	MOVQ        24(AX), R9
-	VMOVDQU     (SI), X5
-	VINSERTI128 $0x01, (R8), Y5, Y5
-	VMOVDQU     (DI), X6
-	VINSERTI128 $0x01, (R9), Y6, Y6
-	VPUNPCKLQDQ Y6, Y5, Y7
-	VPUNPCKHQDQ Y6, Y5, Y8
-	VPAND       p4clamp<>+0(SB), Y7, Y7
-	VPAND       p4clamp<>+32(SB), Y8, Y8
-	VPAND       p4m26<>+0(SB), Y7, Y0
-	VPSRLQ      $0x1a, Y7, Y1
-	VPAND       p4m26<>+0(SB), Y1, Y1
-	VPSRLQ      $0x34, Y7, Y2
-	VPSLLQ      $0x0c, Y8, Y14
-	VPOR        Y14, Y2, Y2
-	VPAND       p4m26<>+0(SB), Y2, Y2
-	VPSRLQ      $0x0e, Y8, Y3
-	VPAND       p4m26<>+0(SB), Y3, Y3
-	VPSRLQ      $0x28, Y8, Y4
-	VMOVDQU     Y0, (SP)
-	VMOVDQU     Y1, 32(SP)
-	VMOVDQU     Y2, 64(SP)
-	VMOVDQU     Y3, 96(SP)
-	VMOVDQU     Y4, 128(SP)
-	VPSLLQ      $0x02, Y1, Y9
-	VPADDQ      Y1, Y9, Y9
-	VMOVDQU     Y9, 160(SP)
-	VPSLLQ      $0x02, Y2, Y9
-	VPADDQ      Y2, Y9, Y9
-	VMOVDQU     Y9, 192(SP)
-	VPSLLQ      $0x02, Y3, Y9
-	VPADDQ      Y3, Y9, Y9
-	VMOVDQU     Y9, 224(SP)
-	VPSLLQ      $0x02, Y4, Y9
-	VPADDQ      Y4, Y9, Y9
-	VMOVDQU     Y9, 256(SP)
-	VPXOR       Y0, Y0, Y0
-	VPXOR       Y1, Y1, Y1
-	VPXOR       Y2, Y2, Y2
-	VPXOR       Y3, Y3, Y3
-	VPXOR       Y4, Y4, Y4
-	MOVQ        ad+8(FP), AX
-	MOVQ        (AX), SI
-	MOVQ        8(AX), DI
-	MOVQ        16(AX), R8
-	MOVQ        24(AX), R9
-	MOVQ        adLen+24(FP), CX
-	SHRQ        $0x04, CX
-
-lblocks_20:
-	TESTQ       CX, CX
-	JZ          lblocksdone_21
-	VMOVDQU     (SI), X5
-	VINSERTI128 $0x01, (R8), Y5, Y5
-	VMOVDQU     (DI), X6
-	VINSERTI128 $0x01, (R9), Y6, Y6
-	VPUNPCKLQDQ Y6, Y5, Y7
-	VPUNPCKHQDQ Y6, Y5, Y8
-	VPAND       p4m26<>+0(SB), Y7, Y9
-	VPSRLQ      $0x1a, Y7, Y10
-	VPAND       p4m26<>+0(SB), Y10, Y10
-	VPSRLQ      $0x34, Y7, Y11
-	VPSLLQ      $0x0c, Y8, Y14
-	VPOR        Y14, Y11, Y11
-	VPAND       p4m26<>+0(SB), Y11, Y11
-	VPSRLQ      $0x0e, Y8, Y12
-	VPAND       p4m26<>+0(SB), Y12, Y12
-	VPSRLQ      $0x28, Y8, Y13
-	VPOR        p4bit24<>+0(SB), Y13, Y13
-	VPADDQ      Y9, Y0, Y0
-	VPADDQ      Y10, Y1, Y1
-	VPADDQ      Y11, Y2, Y2
-	VPADDQ      Y12, Y3, Y3
-	VPADDQ      Y13, Y4, Y4
-	VPMULUDQ    (SP), Y0, Y9
-	VPMULUDQ    256(SP), Y1, Y15
-	VPADDQ      Y15, Y9, Y9
-	VPMULUDQ    224(SP), Y2, Y14
-	VPADDQ      Y14, Y9, Y9
-	VPMULUDQ    192(SP), Y3, Y15
-	VPADDQ      Y15, Y9, Y9
-	VPMULUDQ    160(SP), Y4, Y14
-	VPADDQ      Y14, Y9, Y9
-	VPMULUDQ    32(SP), Y0, Y10
-	VPMULUDQ    (SP), Y1, Y15
-	VPADDQ      Y15, Y10, Y10
-	VPMULUDQ    256(SP), Y2, Y14
-	VPADDQ      Y14, Y10, Y10
-	VPMULUDQ    224(SP), Y3, Y15
-	VPADDQ      Y15, Y10, Y10
-	VPMULUDQ    192(SP), Y4, Y14
-	VPADDQ      Y14, Y10, Y10
-	VPMULUDQ    64(SP), Y0, Y11
-	VPMULUDQ    32(SP), Y1, Y15
-	VPADDQ      Y15, Y11, Y11
-	VPMULUDQ    (SP), Y2, Y14
-	VPADDQ      Y14, Y11, Y11
-	VPMULUDQ    256(SP), Y3, Y15
-	VPADDQ      Y15, Y11, Y11
-	VPMULUDQ    224(SP), Y4, Y14
-	VPADDQ      Y14, Y11, Y11
-	VPMULUDQ    96(SP), Y0, Y12
-	VPMULUDQ    64(SP), Y1, Y15
-	VPADDQ      Y15, Y12, Y12
-	VPMULUDQ    32(SP), Y2, Y14
-	VPADDQ      Y14, Y12, Y12
-	VPMULUDQ    (SP), Y3, Y15
-	VPADDQ      Y15, Y12, Y12
-	VPMULUDQ    256(SP), Y4, Y14
-	VPADDQ      Y14, Y12, Y12
-	VPMULUDQ    128(SP), Y0, Y13
-	VPMULUDQ    96(SP), Y1, Y15
-	VPADDQ      Y15, Y13, Y13
-	VPMULUDQ    64(SP), Y2, Y14
-	VPADDQ      Y14, Y13, Y13
-	VPMULUDQ    32(SP), Y3, Y15
-	VPADDQ      Y15, Y13, Y13
-	VPMULUDQ    (SP), Y4, Y14
-	VPADDQ      Y14, Y13, Y13
-	VPSRLQ      $0x1a, Y12, Y14
-	VPAND       p4m26<>+0(SB), Y12, Y3
-	VPADDQ      Y14, Y13, Y13
-	VPSRLQ      $0x1a, Y9, Y15
-	VPAND       p4m26<>+0(SB), Y9, Y0
-	VPADDQ      Y15, Y10, Y10
-	VPSRLQ      $0x1a, Y13, Y14
-	VPAND       p4m26<>+0(SB), Y13, Y4
-	VPADDQ      Y14, Y0, Y0
-	VPSLLQ      $0x02, Y14, Y14
-	VPADDQ      Y14, Y0, Y0
-	VPSRLQ      $0x1a, Y10, Y15
-	VPAND       p4m26<>+0(SB), Y10, Y1
-	VPADDQ      Y15, Y11, Y11
-	VPSRLQ      $0x1a, Y11, Y14
-	VPAND       p4m26<>+0(SB), Y11, Y2
-	VPADDQ      Y14, Y3, Y3
-	VPSRLQ      $0x1a, Y0, Y15
-	VPAND       p4m26<>+0(SB), Y0, Y0
-	VPADDQ      Y15, Y1, Y1
-	VPSRLQ      $0x1a, Y3, Y14
-	VPAND       p4m26<>+0(SB), Y3, Y3
-	VPADDQ      Y14, Y4, Y4
-	ADDQ        $0x00000010, SI
-	ADDQ        $0x00000010, DI
-	ADDQ        $0x00000010, R8
-	ADDQ        $0x00000010, R9
-	DECQ        CX
-	JMP         lblocks_20
-
-lblocksdone_21:
-	MOVQ    adLen+24(FP), CX
-	ANDQ    $0x0000000f, CX
-	JZ      lpadskip_22
-	VPXOR   Y7, Y7, Y7
-	VMOVDQU Y7, 448(SP)
-	VMOVDQU Y7, 480(SP)
-	XORQ    DX, DX
-
-lpadcopy_23:
-	MOVB (SI)(DX*1), AL
-	MOVB AL, 448(SP)(DX*1)
-	INCQ DX
-	CMPQ DX, CX
-	JB   lpadcopy_23
-	XORQ DX, DX
-
-lpadcopy_24:
-	MOVB (DI)(DX*1), AL
-	MOVB AL, 464(SP)(DX*1)
-	INCQ DX
-	CMPQ DX, CX
-	JB   lpadcopy_24
-	XORQ DX, DX
-
-lpadcopy_25:
-	MOVB (R8)(DX*1), AL
-	MOVB AL, 480(SP)(DX*1)
-	INCQ DX
-	CMPQ DX, CX
-	JB   lpadcopy_25
-	XORQ DX, DX
-
-lpadcopy_26:
-	MOVB        (R9)(DX*1), AL
-	MOVB        AL, 496(SP)(DX*1)
-	INCQ        DX
-	CMPQ        DX, CX
-	JB          lpadcopy_26
-	VMOVDQU     448(SP), X5
-	VINSERTI128 $0x01, 480(SP), Y5, Y5
-	VMOVDQU     464(SP), X6
-	VINSERTI128 $0x01, 496(SP), Y6, Y6
-	VPUNPCKLQDQ Y6, Y5, Y7
-	VPUNPCKHQDQ Y6, Y5, Y8
-	VPAND       p4m26<>+0(SB), Y7, Y9
-	VPSRLQ      $0x1a, Y7, Y10
-	VPAND       p4m26<>+0(SB), Y10, Y10
-	VPSRLQ      $0x34, Y7, Y11
-	VPSLLQ      $0x0c, Y8, Y14
-	VPOR        Y14, Y11, Y11
-	VPAND       p4m26<>+0(SB), Y11, Y11
-	VPSRLQ      $0x0e, Y8, Y12
-	VPAND       p4m26<>+0(SB), Y12, Y12
-	VPSRLQ      $0x28, Y8, Y13
-	VPOR        p4bit24<>+0(SB), Y13, Y13
-	VPADDQ      Y9, Y0, Y0
-	VPADDQ      Y10, Y1, Y1
-	VPADDQ      Y11, Y2, Y2
-	VPADDQ      Y12, Y3, Y3
-	VPADDQ      Y13, Y4, Y4
-	VPMULUDQ    (SP), Y0, Y9
-	VPMULUDQ    256(SP), Y1, Y15
-	VPADDQ      Y15, Y9, Y9
-	VPMULUDQ    224(SP), Y2, Y14
-	VPADDQ      Y14, Y9, Y9
-	VPMULUDQ    192(SP), Y3, Y15
-	VPADDQ      Y15, Y9, Y9
-	VPMULUDQ    160(SP), Y4, Y14
-	VPADDQ      Y14, Y9, Y9
-	VPMULUDQ    32(SP), Y0, Y10
-	VPMULUDQ    (SP), Y1, Y15
-	VPADDQ      Y15, Y10, Y10
-	VPMULUDQ    256(SP), Y2, Y14
-	VPADDQ      Y14, Y10, Y10
-	VPMULUDQ    224(SP), Y3, Y15
-	VPADDQ      Y15, Y10, Y10
-	VPMULUDQ    192(SP), Y4, Y14
-	VPADDQ      Y14, Y10, Y10
-	VPMULUDQ    64(SP), Y0, Y11
-	VPMULUDQ    32(SP), Y1, Y15
-	VPADDQ      Y15, Y11, Y11
-	VPMULUDQ    (SP), Y2, Y14
-	VPADDQ      Y14, Y11, Y11
-	VPMULUDQ    256(SP), Y3, Y15
-	VPADDQ      Y15, Y11, Y11
-	VPMULUDQ    224(SP), Y4, Y14
-	VPADDQ      Y14, Y11, Y11
-	VPMULUDQ    96(SP), Y0, Y12
-	VPMULUDQ    64(SP), Y1, Y15
-	VPADDQ      Y15, Y12, Y12
-	VPMULUDQ    32(SP), Y2, Y14
-	VPADDQ      Y14, Y12, Y12
-	VPMULUDQ    (SP), Y3, Y15
-	VPADDQ      Y15, Y12, Y12
-	VPMULUDQ    256(SP), Y4, Y14
-	VPADDQ      Y14, Y12, Y12
-	VPMULUDQ    128(SP), Y0, Y13
-	VPMULUDQ    96(SP), Y1, Y15
-	VPADDQ      Y15, Y13, Y13
-	VPMULUDQ    64(SP), Y2, Y14
-	VPADDQ      Y14, Y13, Y13
-	VPMULUDQ    32(SP), Y3, Y15
-	VPADDQ      Y15, Y13, Y13
-	VPMULUDQ    (SP), Y4, Y14
-	VPADDQ      Y14, Y13, Y13
-	VPSRLQ      $0x1a, Y12, Y14
-	VPAND       p4m26<>+0(SB), Y12, Y3
-	VPADDQ      Y14, Y13, Y13
-	VPSRLQ      $0x1a, Y9, Y15
-	VPAND       p4m26<>+0(SB), Y9, Y0
-	VPADDQ      Y15, Y10, Y10
-	VPSRLQ      $0x1a, Y13, Y14
-	VPAND       p4m26<>+0(SB), Y13, Y4
-	VPADDQ      Y14, Y0, Y0
-	VPSLLQ      $0x02, Y14, Y14
-	VPADDQ      Y14, Y0, Y0
-	VPSRLQ      $0x1a, Y10, Y15
-	VPAND       p4m26<>+0(SB), Y10, Y1
-	VPADDQ      Y15, Y11, Y11
-	VPSRLQ      $0x1a, Y11, Y14
-	VPAND       p4m26<>+0(SB), Y11, Y2
-	VPADDQ      Y14, Y3, Y3
-	VPSRLQ      $0x1a, Y0, Y15
-	VPAND       p4m26<>+0(SB), Y0, Y0
-	VPADDQ      Y15, Y1, Y1
-	VPSRLQ      $0x1a, Y3, Y14
-	VPAND       p4m26<>+0(SB), Y3, Y3
-	VPADDQ      Y14, Y4, Y4
-
-lpadskip_22:
-	MOVQ ct+16(FP), AX
-	MOVQ (AX), SI
-	MOVQ 8(AX), DI
-	MOVQ 16(AX), R8
-	MOVQ 24(AX), R9
-	MOVQ ctLen+32(FP), CX
-	SHRQ $0x04, CX
-
-lblocks_27:
-	TESTQ       CX, CX
-	JZ          lblocksdone_28
-	VMOVDQU     (SI), X5
-	VINSERTI128 $0x01, (R8), Y5, Y5
-	VMOVDQU     (DI), X6
-	VINSERTI128 $0x01, (R9), Y6, Y6
-	VPUNPCKLQDQ Y6, Y5, Y7
-	VPUNPCKHQDQ Y6, Y5, Y8
-	VPAND       p4m26<>+0(SB), Y7, Y9
-	VPSRLQ      $0x1a, Y7, Y10
-	VPAND       p4m26<>+0(SB), Y10, Y10
-	VPSRLQ      $0x34, Y7, Y11
-	VPSLLQ      $0x0c, Y8, Y14
-	VPOR        Y14, Y11, Y11
-	VPAND       p4m26<>+0(SB), Y11, Y11
-	VPSRLQ      $0x0e, Y8, Y12
-	VPAND       p4m26<>+0(SB), Y12, Y12
-	VPSRLQ      $0x28, Y8, Y13
-	VPOR        p4bit24<>+0(SB), Y13, Y13
-	VPADDQ      Y9, Y0, Y0
-	VPADDQ      Y10, Y1, Y1
-	VPADDQ      Y11, Y2, Y2
-	VPADDQ      Y12, Y3, Y3
-	VPADDQ      Y13, Y4, Y4
-	VPMULUDQ    (SP), Y0, Y9
-	VPMULUDQ    256(SP), Y1, Y15
-	VPADDQ      Y15, Y9, Y9
-	VPMULUDQ    224(SP), Y2, Y14
-	VPADDQ      Y14, Y9, Y9
-	VPMULUDQ    192(SP), Y3, Y15
-	VPADDQ      Y15, Y9, Y9
-	VPMULUDQ    160(SP), Y4, Y14
-	VPADDQ      Y14, Y9, Y9
-	VPMULUDQ    32(SP), Y0, Y10
-	VPMULUDQ    (SP), Y1, Y15
-	VPADDQ      Y15, Y10, Y10
-	VPMULUDQ    256(SP), Y2, Y14
-	VPADDQ      Y14, Y10, Y10
-	VPMULUDQ    224(SP), Y3, Y15
-	VPADDQ      Y15, Y10, Y10
-	VPMULUDQ    192(SP), Y4, Y14
-	VPADDQ      Y14, Y10, Y10
-	VPMULUDQ    64(SP), Y0, Y11
-	VPMULUDQ    32(SP), Y1, Y15
-	VPADDQ      Y15, Y11, Y11
-	VPMULUDQ    (SP), Y2, Y14
-	VPADDQ      Y14, Y11, Y11
-	VPMULUDQ    256(SP), Y3, Y15
-	VPADDQ      Y15, Y11, Y11
-	VPMULUDQ    224(SP), Y4, Y14
-	VPADDQ      Y14, Y11, Y11
-	VPMULUDQ    96(SP), Y0, Y12
-	VPMULUDQ    64(SP), Y1, Y15
-	VPADDQ      Y15, Y12, Y12
-	VPMULUDQ    32(SP), Y2, Y14
-	VPADDQ      Y14, Y12, Y12
-	VPMULUDQ    (SP), Y3, Y15
-	VPADDQ      Y15, Y12, Y12
-	VPMULUDQ    256(SP), Y4, Y14
-	VPADDQ      Y14, Y12, Y12
-	VPMULUDQ    128(SP), Y0, Y13
-	VPMULUDQ    96(SP), Y1, Y15
-	VPADDQ      Y15, Y13, Y13
-	VPMULUDQ    64(SP), Y2, Y14
-	VPADDQ      Y14, Y13, Y13
-	VPMULUDQ    32(SP), Y3, Y15
-	VPADDQ      Y15, Y13, Y13
-	VPMULUDQ    (SP), Y4, Y14
-	VPADDQ      Y14, Y13, Y13
-	VPSRLQ      $0x1a, Y12, Y14
-	VPAND       p4m26<>+0(SB), Y12, Y3
-	VPADDQ      Y14, Y13, Y13
-	VPSRLQ      $0x1a, Y9, Y15
-	VPAND       p4m26<>+0(SB), Y9, Y0
-	VPADDQ      Y15, Y10, Y10
-	VPSRLQ      $0x1a, Y13, Y14
-	VPAND       p4m26<>+0(SB), Y13, Y4
-	VPADDQ      Y14, Y0, Y0
-	VPSLLQ      $0x02, Y14, Y14
-	VPADDQ      Y14, Y0, Y0
-	VPSRLQ      $0x1a, Y10, Y15
-	VPAND       p4m26<>+0(SB), Y10, Y1
-	VPADDQ      Y15, Y11, Y11
-	VPSRLQ      $0x1a, Y11, Y14
-	VPAND       p4m26<>+0(SB), Y11, Y2
-	VPADDQ      Y14, Y3, Y3
-	VPSRLQ      $0x1a, Y0, Y15
-	VPAND       p4m26<>+0(SB), Y0, Y0
-	VPADDQ      Y15, Y1, Y1
-	VPSRLQ      $0x1a, Y3, Y14
-	VPAND       p4m26<>+0(SB), Y3, Y3
-	VPADDQ      Y14, Y4, Y4
-	ADDQ        $0x00000010, SI
-	ADDQ        $0x00000010, DI
-	ADDQ        $0x00000010, R8
-	ADDQ        $0x00000010, R9
-	DECQ        CX
-	JMP         lblocks_27
-
-lblocksdone_28:
-	MOVQ    ctLen+32(FP), CX
-	ANDQ    $0x0000000f, CX
-	JZ      lpadskip_29
-	VPXOR   Y7, Y7, Y7
-	VMOVDQU Y7, 448(SP)
-	VMOVDQU Y7, 480(SP)
-	XORQ    DX, DX
-
-lpadcopy_30:
-	MOVB (SI)(DX*1), AL
-	MOVB AL, 448(SP)(DX*1)
-	INCQ DX
-	CMPQ DX, CX
-	JB   lpadcopy_30
-	XORQ DX, DX
-
-lpadcopy_31:
-	MOVB (DI)(DX*1), AL
-	MOVB AL, 464(SP)(DX*1)
-	INCQ DX
-	CMPQ DX, CX
-	JB   lpadcopy_31
-	XORQ DX, DX
-
-lpadcopy_32:
-	MOVB (R8)(DX*1), AL
-	MOVB AL, 480(SP)(DX*1)
-	INCQ DX
-	CMPQ DX, CX
-	JB   lpadcopy_32
-	XORQ DX, DX
-
-lpadcopy_33:
-	MOVB        (R9)(DX*1), AL
-	MOVB        AL, 496(SP)(DX*1)
-	INCQ        DX
-	CMPQ        DX, CX
-	JB          lpadcopy_33
-	VMOVDQU     448(SP), X5
-	VINSERTI128 $0x01, 480(SP), Y5, Y5
-	VMOVDQU     464(SP), X6
-	VINSERTI128 $0x01, 496(SP), Y6, Y6
-	VPUNPCKLQDQ Y6, Y5, Y7
-	VPUNPCKHQDQ Y6, Y5, Y8
-	VPAND       p4m26<>+0(SB), Y7, Y9
-	VPSRLQ      $0x1a, Y7, Y10
-	VPAND       p4m26<>+0(SB), Y10, Y10
-	VPSRLQ      $0x34, Y7, Y11
-	VPSLLQ      $0x0c, Y8, Y14
-	VPOR        Y14, Y11, Y11
-	VPAND       p4m26<>+0(SB), Y11, Y11
-	VPSRLQ      $0x0e, Y8, Y12
-	VPAND       p4m26<>+0(SB), Y12, Y12
-	VPSRLQ      $0x28, Y8, Y13
-	VPOR        p4bit24<>+0(SB), Y13, Y13
-	VPADDQ      Y9, Y0, Y0
-	VPADDQ      Y10, Y1, Y1
-	VPADDQ      Y11, Y2, Y2
-	VPADDQ      Y12, Y3, Y3
-	VPADDQ      Y13, Y4, Y4
-	VPMULUDQ    (SP), Y0, Y9
-	VPMULUDQ    256(SP), Y1, Y15
-	VPADDQ      Y15, Y9, Y9
-	VPMULUDQ    224(SP), Y2, Y14
-	VPADDQ      Y14, Y9, Y9
-	VPMULUDQ    192(SP), Y3, Y15
-	VPADDQ      Y15, Y9, Y9
-	VPMULUDQ    160(SP), Y4, Y14
-	VPADDQ      Y14, Y9, Y9
-	VPMULUDQ    32(SP), Y0, Y10
-	VPMULUDQ    (SP), Y1, Y15
-	VPADDQ      Y15, Y10, Y10
-	VPMULUDQ    256(SP), Y2, Y14
-	VPADDQ      Y14, Y10, Y10
-	VPMULUDQ    224(SP), Y3, Y15
-	VPADDQ      Y15, Y10, Y10
-	VPMULUDQ    192(SP), Y4, Y14
-	VPADDQ      Y14, Y10, Y10
-	VPMULUDQ    64(SP), Y0, Y11
-	VPMULUDQ    32(SP), Y1, Y15
-	VPADDQ      Y15, Y11, Y11
-	VPMULUDQ    (SP), Y2, Y14
-	VPADDQ      Y14, Y11, Y11
-	VPMULUDQ    256(SP), Y3, Y15
-	VPADDQ      Y15, Y11, Y11
-	VPMULUDQ    224(SP), Y4, Y14
-	VPADDQ      Y14, Y11, Y11
-	VPMULUDQ    96(SP), Y0, Y12
-	VPMULUDQ    64(SP), Y1, Y15
-	VPADDQ      Y15, Y12, Y12
-	VPMULUDQ    32(SP), Y2, Y14
-	VPADDQ      Y14, Y12, Y12
-	VPMULUDQ    (SP), Y3, Y15
-	VPADDQ      Y15, Y12, Y12
-	VPMULUDQ    256(SP), Y4, Y14
-	VPADDQ      Y14, Y12, Y12
-	VPMULUDQ    128(SP), Y0, Y13
-	VPMULUDQ    96(SP), Y1, Y15
-	VPADDQ      Y15, Y13, Y13
-	VPMULUDQ    64(SP), Y2, Y14
-	VPADDQ      Y14, Y13, Y13
-	VPMULUDQ    32(SP), Y3, Y15
-	VPADDQ      Y15, Y13, Y13
-	VPMULUDQ    (SP), Y4, Y14
-	VPADDQ      Y14, Y13, Y13
-	VPSRLQ      $0x1a, Y12, Y14
-	VPAND       p4m26<>+0(SB), Y12, Y3
-	VPADDQ      Y14, Y13, Y13
-	VPSRLQ      $0x1a, Y9, Y15
-	VPAND       p4m26<>+0(SB), Y9, Y0
-	VPADDQ      Y15, Y10, Y10
-	VPSRLQ      $0x1a, Y13, Y14
-	VPAND       p4m26<>+0(SB), Y13, Y4
-	VPADDQ      Y14, Y0, Y0
-	VPSLLQ      $0x02, Y14, Y14
-	VPADDQ      Y14, Y0, Y0
-	VPSRLQ      $0x1a, Y10, Y15
-	VPAND       p4m26<>+0(SB), Y10, Y1
-	VPADDQ      Y15, Y11, Y11
-	VPSRLQ      $0x1a, Y11, Y14
-	VPAND       p4m26<>+0(SB), Y11, Y2
-	VPADDQ      Y14, Y3, Y3
-	VPSRLQ      $0x1a, Y0, Y15
-	VPAND       p4m26<>+0(SB), Y0, Y0
-	VPADDQ      Y15, Y1, Y1
-	VPSRLQ      $0x1a, Y3, Y14
-	VPAND       p4m26<>+0(SB), Y3, Y3
-	VPADDQ      Y14, Y4, Y4
-
-lpadskip_29:
-	VPBROADCASTQ adLen+24(FP), Y7
-	VPBROADCASTQ ctLen+32(FP), Y8
-	VPAND        p4m26<>+0(SB), Y7, Y9
-	VPSRLQ       $0x1a, Y7, Y10
-	VPAND        p4m26<>+0(SB), Y10, Y10
-	VPSRLQ       $0x34, Y7, Y11
-	VPSLLQ       $0x0c, Y8, Y14
-	VPOR         Y14, Y11, Y11
-	VPAND        p4m26<>+0(SB), Y11, Y11
-	VPSRLQ       $0x0e, Y8, Y12
-	VPAND        p4m26<>+0(SB), Y12, Y12
-	VPSRLQ       $0x28, Y8, Y13
-	VPOR         p4bit24<>+0(SB), Y13, Y13
-	VPADDQ       Y9, Y0, Y0
-	VPADDQ       Y10, Y1, Y1
-	VPADDQ       Y11, Y2, Y2
-	VPADDQ       Y12, Y3, Y3
-	VPADDQ       Y13, Y4, Y4
-	VPMULUDQ     (SP), Y0, Y9
-	VPMULUDQ     256(SP), Y1, Y15
-	VPADDQ       Y15, Y9, Y9
-	VPMULUDQ     224(SP), Y2, Y14
-	VPADDQ       Y14, Y9, Y9
-	VPMULUDQ     192(SP), Y3, Y15
-	VPADDQ       Y15, Y9, Y9
-	VPMULUDQ     160(SP), Y4, Y14
-	VPADDQ       Y14, Y9, Y9
-	VPMULUDQ     32(SP), Y0, Y10
-	VPMULUDQ     (SP), Y1, Y15
-	VPADDQ       Y15, Y10, Y10
-	VPMULUDQ     256(SP), Y2, Y14
-	VPADDQ       Y14, Y10, Y10
-	VPMULUDQ     224(SP), Y3, Y15
-	VPADDQ       Y15, Y10, Y10
-	VPMULUDQ     192(SP), Y4, Y14
-	VPADDQ       Y14, Y10, Y10
-	VPMULUDQ     64(SP), Y0, Y11
-	VPMULUDQ     32(SP), Y1, Y15
-	VPADDQ       Y15, Y11, Y11
-	VPMULUDQ     (SP), Y2, Y14
-	VPADDQ       Y14, Y11, Y11
-	VPMULUDQ     256(SP), Y3, Y15
-	VPADDQ       Y15, Y11, Y11
-	VPMULUDQ     224(SP), Y4, Y14
-	VPADDQ       Y14, Y11, Y11
-	VPMULUDQ     96(SP), Y0, Y12
-	VPMULUDQ     64(SP), Y1, Y15
-	VPADDQ       Y15, Y12, Y12
-	VPMULUDQ     32(SP), Y2, Y14
-	VPADDQ       Y14, Y12, Y12
-	VPMULUDQ     (SP), Y3, Y15
-	VPADDQ       Y15, Y12, Y12
-	VPMULUDQ     256(SP), Y4, Y14
-	VPADDQ       Y14, Y12, Y12
-	VPMULUDQ     128(SP), Y0, Y13
-	VPMULUDQ     96(SP), Y1, Y15
-	VPADDQ       Y15, Y13, Y13
-	VPMULUDQ     64(SP), Y2, Y14
-	VPADDQ       Y14, Y13, Y13
-	VPMULUDQ     32(SP), Y3, Y15
-	VPADDQ       Y15, Y13, Y13
-	VPMULUDQ     (SP), Y4, Y14
-	VPADDQ       Y14, Y13, Y13
-	VPSRLQ       $0x1a, Y12, Y14
-	VPAND        p4m26<>+0(SB), Y12, Y3
-	VPADDQ       Y14, Y13, Y13
-	VPSRLQ       $0x1a, Y9, Y15
-	VPAND        p4m26<>+0(SB), Y9, Y0
-	VPADDQ       Y15, Y10, Y10
-	VPSRLQ       $0x1a, Y13, Y14
-	VPAND        p4m26<>+0(SB), Y13, Y4
-	VPADDQ       Y14, Y0, Y0
-	VPSLLQ       $0x02, Y14, Y14
-	VPADDQ       Y14, Y0, Y0
-	VPSRLQ       $0x1a, Y10, Y15
-	VPAND        p4m26<>+0(SB), Y10, Y1
-	VPADDQ       Y15, Y11, Y11
-	VPSRLQ       $0x1a, Y11, Y14
-	VPAND        p4m26<>+0(SB), Y11, Y2
-	VPADDQ       Y14, Y3, Y3
-	VPSRLQ       $0x1a, Y0, Y15
-	VPAND        p4m26<>+0(SB), Y0, Y0
-	VPADDQ       Y15, Y1, Y1
-	VPSRLQ       $0x1a, Y3, Y14
-	VPAND        p4m26<>+0(SB), Y3, Y3
-	VPADDQ       Y14, Y4, Y4
-	VMOVDQU      Y0, 288(SP)
-	VMOVDQU      Y1, 320(SP)
-	VMOVDQU      Y2, 352(SP)
-	VMOVDQU      Y3, 384(SP)
-	VMOVDQU      Y4, 416(SP)
-	VZEROUPPER
-	MOVQ         keys+0(FP), SI
-	MOVQ         tags+40(FP), DI
-	MOVQ         320(SP), R10
-	SHLQ         $0x1a, R10
-	ADDQ         288(SP), R10
-	MOVQ         352(SP), AX
-	MOVQ         AX, R11
-	SHRQ         $0x0c, R11
-	SHLQ         $0x34, AX
-	MOVQ         384(SP), CX
-	SHLQ         $0x0e, CX
-	ADDQ         CX, R11
-	MOVQ         416(SP), CX
-	MOVQ         CX, R12
-	SHRQ         $0x18, R12
-	SHLQ         $0x28, CX
-	ADDQ         AX, R10
-	ADCQ         CX, R11
-	ADCQ         $0x00000000, R12
-	MOVQ         R12, AX
-	ANDQ         $-4, AX
-	MOVQ         R12, CX
-	SHRQ         $0x02, CX
-	ANDQ         $0x00000003, R12
-	ADDQ         CX, AX
-	ADDQ         AX, R10
-	ADCQ         $0x00000000, R11
-	ADCQ         $0x00000000, R12
-	MOVQ         (SI), DX
-	MOVQ         (DI), BX
-	MOVQ         R10, R13
-	MOVQ         R11, R14
-	MOVQ         R12, R15
-	SUBQ         $-5, R10
-	SBBQ         $-1, R11
-	SBBQ         $0x00000003, R12
-	CMOVQCS      R13, R10
-	CMOVQCS      R14, R11
-	ADDQ         16(DX), R10
-	ADCQ         24(DX), R11
-	MOVQ         R10, (BX)
-	MOVQ         R11, 8(BX)
-	MOVQ         328(SP), R10
-	SHLQ         $0x1a, R10
-	ADDQ         296(SP), R10
-	MOVQ         360(SP), AX
-	MOVQ         AX, R11
-	SHRQ         $0x0c, R11
-	SHLQ         $0x34, AX
-	MOVQ         392(SP), CX
-	SHLQ         $0x0e, CX
-	ADDQ         CX, R11
-	MOVQ         424(SP), CX
-	MOVQ         CX, R12
-	SHRQ         $0x18, R12
-	SHLQ         $0x28, CX
-	ADDQ         AX, R10
-	ADCQ         CX, R11
-	ADCQ         $0x00000000, R12
-	MOVQ         R12, AX
-	ANDQ         $-4, AX
-	MOVQ         R12, CX
-	SHRQ         $0x02, CX
-	ANDQ         $0x00000003, R12
-	ADDQ         CX, AX
-	ADDQ         AX, R10
-	ADCQ         $0x00000000, R11
-	ADCQ         $0x00000000, R12
-	MOVQ         8(SI), DX
-	MOVQ         8(DI), BX
-	MOVQ         R10, R13
-	MOVQ         R11, R14
-	MOVQ         R12, R15
-	SUBQ         $-5, R10
-	SBBQ         $-1, R11
-	SBBQ         $0x00000003, R12
-	CMOVQCS      R13, R10
-	CMOVQCS      R14, R11
-	ADDQ         16(DX), R10
-	ADCQ         24(DX), R11
-	MOVQ         R10, (BX)
-	MOVQ         R11, 8(BX)
-	MOVQ         336(SP), R10
-	SHLQ         $0x1a, R10
-	ADDQ         304(SP), R10
-	MOVQ         368(SP), AX
-	MOVQ         AX, R11
-	SHRQ         $0x0c, R11
-	SHLQ         $0x34, AX
-	MOVQ         400(SP), CX
-	SHLQ         $0x0e, CX
-	ADDQ         CX, R11
-	MOVQ         432(SP), CX
-	MOVQ         CX, R12
-	SHRQ         $0x18, R12
-	SHLQ         $0x28, CX
-	ADDQ         AX, R10
-	ADCQ         CX, R11
-	ADCQ         $0x00000000, R12
-	MOVQ         R12, AX
-	ANDQ         $-4, AX
-	MOVQ         R12, CX
-	SHRQ         $0x02, CX
-	ANDQ         $0x00000003, R12
-	ADDQ         CX, AX
-	ADDQ         AX, R10
-	ADCQ         $0x00000000, R11
-	ADCQ         $0x00000000, R12
-	MOVQ         16(SI), DX
-	MOVQ         16(DI), BX
-	MOVQ         R10, R13
-	MOVQ         R11, R14
-	MOVQ         R12, R15
-	SUBQ         $-5, R10
-	SBBQ         $-1, R11
-	SBBQ         $0x00000003, R12
-	CMOVQCS      R13, R10
-	CMOVQCS      R14, R11
-	ADDQ         16(DX), R10
-	ADCQ         24(DX), R11
-	MOVQ         R10, (BX)
-	MOVQ         R11, 8(BX)
-	MOVQ         344(SP), R10
-	SHLQ         $0x1a, R10
-	ADDQ         312(SP), R10
-	MOVQ         376(SP), AX
-	MOVQ         AX, R11
-	SHRQ         $0x0c, R11
-	SHLQ         $0x34, AX
-	MOVQ         408(SP), CX
-	SHLQ         $0x0e, CX
-	ADDQ         CX, R11
-	MOVQ         440(SP), CX
-	MOVQ         CX, R12
-	SHRQ         $0x18, R12
-	SHLQ         $0x28, CX
-	ADDQ         AX, R10
-	ADCQ         CX, R11
-	ADCQ         $0x00000000, R12
-	MOVQ         R12, AX
-	ANDQ         $-4, AX
-	MOVQ         R12, CX
-	SHRQ         $0x02, CX
-	ANDQ         $0x00000003, R12
-	ADDQ         CX, AX
-	ADDQ         AX, R10
-	ADCQ         $0x00000000, R11
-	ADCQ         $0x00000000, R12
-	MOVQ         24(SI), DX
-	MOVQ         24(DI), BX
-	MOVQ         R10, R13
-	MOVQ         R11, R14
-	MOVQ         R12, R15
-	SUBQ         $-5, R10
-	SBBQ         $-1, R11
-	SBBQ         $0x00000003, R12
-	CMOVQCS      R13, R10
-	CMOVQCS      R14, R11
-	ADDQ         16(DX), R10
-	ADCQ         24(DX), R11
-	MOVQ         R10, (BX)
-	MOVQ         R11, 8(BX)
-	RET
-
 // func ChaCha20Blocks8AVX2(keys *[8]*[32]byte, rows *[8][16]byte, out *[512]byte)
 // Requires: AVX, AVX2
 TEXT ·ChaCha20Blocks8AVX2(SB), $416-24
@@ -1773,7 +969,7 @@ TEXT ·ChaCha20Blocks8AVX2(SB), $416-24
 	VMOVDQU     Y15, 352(SP)
 	MOVQ        $0x0000000a, CX
 
-mrounds_34:
+mrounds_20:
 	VPADDD     Y1, Y0, Y0
 	VPADDD     Y5, Y4, Y4
 	VPADDD     Y9, Y8, Y8
@@ -1935,7 +1131,7 @@ mrounds_34:
 	VPSHUFD    $0x4e, Y14, Y14
 	VPSHUFD    $0x39, Y15, Y15
 	DECQ       CX
-	JNZ        mrounds_34
+	JNZ        mrounds_20
 	VPADDD     sigma<>+0(SB), Y0, Y0
 	VPADDD     (SP), Y1, Y1
 	VPADDD     32(SP), Y2, Y2
@@ -2007,14 +1203,14 @@ TEXT ·ChaCha20Poly1305SealAVX2(SB), $832-96
 	MOVQ           $0x00000000, 808(SP)
 	MOVQ           src_len+48(FP), AX
 	CMPQ           AX, $0x00000040
-	JBE            first1_35
+	JBE            first1_21
 	CMPQ           AX, $0x000000c0
-	JBE            first2_36
+	JBE            first2_22
 	CMPQ           AX, $0x00000140
-	JBE            first3_37
-	JMP            first4_38
+	JBE            first3_23
+	JMP            first4_24
 
-first1_35:
+first1_21:
 	MOVQ           $0x00000040, CX
 	CMPQ           AX, CX
 	CMOVQHI        CX, AX
@@ -2027,7 +1223,7 @@ first1_35:
 	VMOVDQU        Y3, 608(SP)
 	MOVQ           $0x0000000a, DI
 
-rounds_40:
+rounds_26:
 	VPADDD     Y1, Y0, Y0
 	VPXOR      Y0, Y3, Y3
 	VPSHUFB    rol16<>+0(SB), Y3, Y3
@@ -2067,7 +1263,7 @@ rounds_40:
 	VPSHUFD    $0x4e, Y2, Y2
 	VPSHUFD    $0x39, Y3, Y3
 	DECQ       DI
-	JNZ        rounds_40
+	JNZ        rounds_26
 	VPADDD     sigma<>+0(SB), Y0, Y0
 	VPADDD     544(SP), Y1, Y1
 	VPADDD     576(SP), Y2, Y2
@@ -2081,9 +1277,9 @@ rounds_40:
 	VMOVDQU    Y15, 32(SP)
 	VPERM2I128 $0x31, Y3, Y2, Y2
 	VMOVDQU    Y2, 96(SP)
-	JMP        firstdone_39
+	JMP        firstdone_25
 
-first2_36:
+first2_22:
 	MOVQ           $0x000000c0, CX
 	CMPQ           AX, CX
 	CMOVQHI        CX, AX
@@ -2102,7 +1298,7 @@ first2_36:
 	VMOVDQU        Y7, 640(SP)
 	MOVQ           $0x0000000a, DI
 
-rounds_41:
+rounds_27:
 	VPADDD     Y1, Y0, Y0
 	VPADDD     Y5, Y4, Y4
 	VPXOR      Y0, Y3, Y3
@@ -2180,7 +1376,7 @@ rounds_41:
 	VPSHUFD    $0x4e, Y6, Y6
 	VPSHUFD    $0x39, Y7, Y7
 	DECQ       DI
-	JNZ        rounds_41
+	JNZ        rounds_27
 	VPADDD     sigma<>+0(SB), Y0, Y0
 	VPADDD     544(SP), Y1, Y1
 	VPADDD     576(SP), Y2, Y2
@@ -2206,9 +1402,9 @@ rounds_41:
 	VMOVDQU    Y15, 160(SP)
 	VPERM2I128 $0x31, Y7, Y6, Y6
 	VMOVDQU    Y6, 224(SP)
-	JMP        firstdone_39
+	JMP        firstdone_25
 
-first3_37:
+first3_23:
 	MOVQ           $0x00000140, CX
 	CMPQ           AX, CX
 	CMOVQHI        CX, AX
@@ -2233,7 +1429,7 @@ first3_37:
 	VMOVDQU        Y11, 672(SP)
 	MOVQ           $0x0000000a, DI
 
-rounds_42:
+rounds_28:
 	VPADDD     Y1, Y0, Y0
 	VPADDD     Y5, Y4, Y4
 	VPADDD     Y9, Y8, Y8
@@ -2349,7 +1545,7 @@ rounds_42:
 	VPSHUFD    $0x4e, Y10, Y10
 	VPSHUFD    $0x39, Y11, Y11
 	DECQ       DI
-	JNZ        rounds_42
+	JNZ        rounds_28
 	VPADDD     sigma<>+0(SB), Y0, Y0
 	VPADDD     544(SP), Y1, Y1
 	VPADDD     576(SP), Y2, Y2
@@ -2387,9 +1583,9 @@ rounds_42:
 	VMOVDQU    Y15, 288(SP)
 	VPERM2I128 $0x31, Y11, Y10, Y10
 	VMOVDQU    Y10, 352(SP)
-	JMP        firstdone_39
+	JMP        firstdone_25
 
-first4_38:
+first4_24:
 	MOVQ           $0x000001c0, CX
 	CMPQ           AX, CX
 	CMOVQHI        CX, AX
@@ -2420,7 +1616,7 @@ first4_38:
 	VMOVDQU        Y15, 704(SP)
 	MOVQ           $0x0000000a, DI
 
-rounds_43:
+rounds_29:
 	VPADDD     Y1, Y0, Y0
 	VPADDD     Y5, Y4, Y4
 	VPADDD     Y9, Y8, Y8
@@ -2582,7 +1778,7 @@ rounds_43:
 	VPSHUFD    $0x4e, Y14, Y14
 	VPSHUFD    $0x39, Y15, Y15
 	DECQ       DI
-	JNZ        rounds_43
+	JNZ        rounds_29
 	VPADDD     sigma<>+0(SB), Y0, Y0
 	VPADDD     544(SP), Y1, Y1
 	VPADDD     576(SP), Y2, Y2
@@ -2635,7 +1831,7 @@ rounds_43:
 	VPERM2I128 $0x31, Y1, Y14, Y14
 	VMOVDQU    Y14, 480(SP)
 
-firstdone_39:
+firstdone_25:
 	MOVQ (SP), R8
 	MOVQ $0x0ffffffc0fffffff, R9
 	ANDQ R9, R8
@@ -2661,11 +1857,11 @@ firstdone_39:
 	ADDQ SI, CX
 	MOVQ CX, 824(SP)
 
-catchup_44:
+catchup_30:
 	MOVQ  824(SP), AX
 	SUBQ  SI, AX
 	CMPQ  AX, $0x00000010
-	JL    catchupdone_45
+	JL    catchupdone_31
 	ADDQ  (SI), R10
 	ADCQ  8(SI), R11
 	ADCQ  $0x00000001, R12
@@ -2699,24 +1895,24 @@ catchup_44:
 	MOVQ  R13, R10
 	MOVQ  AX, R11
 	ADDQ  $0x00000010, SI
-	JMP   catchup_44
+	JMP   catchup_30
 
-catchupdone_45:
+catchupdone_31:
 	MOVQ  ad_len+72(FP), CX
 	ANDQ  $0x0000000f, CX
 	TESTQ CX, CX
-	JZ    paddone_46
+	JZ    paddone_32
 	MOVQ  $0x00000000, 792(SP)
 	MOVQ  $0x00000000, 800(SP)
 	LEAQ  792(SP), DX
 
-padloop_47:
+padloop_33:
 	MOVB  (SI), AL
 	MOVB  AL, (DX)
 	INCQ  SI
 	INCQ  DX
 	DECQ  CX
-	JNZ   padloop_47
+	JNZ   padloop_33
 	LEAQ  792(SP), SI
 	ADDQ  (SI), R10
 	ADCQ  8(SI), R11
@@ -2751,7 +1947,7 @@ padloop_47:
 	MOVQ  R13, R10
 	MOVQ  AX, R11
 
-paddone_46:
+paddone_32:
 	MOVQ dst_base+16(FP), SI
 	MOVQ SI, 824(SP)
 	MOVQ src_base+40(FP), AX
@@ -2761,9 +1957,9 @@ paddone_46:
 	LEAQ 64(SP), DX
 	MOVQ 816(SP), R8
 
-xor64_48:
+xor64_34:
 	CMPQ    R8, $0x00000040
-	JB      xor8_49
+	JB      xor8_35
 	VMOVDQU (DX), Y0
 	VMOVDQU 32(DX), Y1
 	VPXOR   (AX), Y0, Y0
@@ -2774,11 +1970,11 @@ xor64_48:
 	ADDQ    $0x00000040, CX
 	ADDQ    $0x00000040, DX
 	SUBQ    $0x00000040, R8
-	JMP     xor64_48
+	JMP     xor64_34
 
-xor8_49:
+xor8_35:
 	CMPQ R8, $0x00000008
-	JB   xor1_50
+	JB   xor1_36
 	MOVQ (DX), R9
 	XORQ (AX), R9
 	MOVQ R9, (CX)
@@ -2786,11 +1982,11 @@ xor8_49:
 	ADDQ $0x00000008, CX
 	ADDQ $0x00000008, DX
 	SUBQ $0x00000008, R8
-	JMP  xor8_49
+	JMP  xor8_35
 
-xor1_50:
+xor1_36:
 	TESTQ R8, R8
-	JZ    xordone_51
+	JZ    xordone_37
 	MOVB  (DX), R9
 	XORB  (AX), R9
 	MOVB  R9, (CX)
@@ -2798,28 +1994,28 @@ xor1_50:
 	INCQ  CX
 	INCQ  DX
 	DECQ  R8
-	JMP   xor1_50
+	JMP   xor1_36
 
-xordone_51:
+xordone_37:
 	MOVQ 816(SP), AX
 	ADDQ AX, 808(SP)
 	MOVQ dst_base+16(FP), AX
 	ADDQ 808(SP), AX
 	MOVQ AX, 824(SP)
 
-chunk_52:
+chunk_38:
 	MOVQ src_len+48(FP), AX
 	SUBQ 808(SP), AX
-	JZ   finish_53
+	JZ   finish_39
 	CMPQ AX, $0x00000080
-	JBE  chunk1_54
+	JBE  chunk1_40
 	CMPQ AX, $0x00000100
-	JBE  chunk2_55
+	JBE  chunk2_41
 	CMPQ AX, $0x00000180
-	JBE  chunk3_56
-	JMP  chunk4_57
+	JBE  chunk3_42
+	JMP  chunk4_43
 
-chunk1_54:
+chunk1_40:
 	MOVQ           $0x00000080, CX
 	CMPQ           AX, CX
 	CMOVQHI        CX, AX
@@ -2832,11 +2028,11 @@ chunk1_54:
 	VMOVDQU        Y3, 608(SP)
 	MOVQ           $0x0000000a, DI
 
-macrounds_58:
+macrounds_44:
 	MOVQ    824(SP), AX
 	SUBQ    SI, AX
 	CMPQ    AX, $0x00000030
-	JL      oneround_59
+	JL      oneround_45
 	VPADDD  Y1, Y0, Y0
 	ADDQ    (SI), R10
 	ADCQ    8(SI), R11
@@ -2973,12 +2169,12 @@ macrounds_58:
 	MOVQ    AX, R11
 	ADDQ    $0x00000030, SI
 	DECQ    DI
-	JNZ     macrounds_58
-	JMP     roundsdone_61
+	JNZ     macrounds_44
+	JMP     roundsdone_47
 
-oneround_59:
+oneround_45:
 	CMPQ    AX, $0x00000010
-	JL      plainround_60
+	JL      plainround_46
 	VPADDD  Y1, Y0, Y0
 	ADDQ    (SI), R10
 	VPXOR   Y0, Y3, Y3
@@ -3051,10 +2247,10 @@ oneround_59:
 	VPSHUFD $0x39, Y3, Y3
 	ADDQ    $0x00000010, SI
 	DECQ    DI
-	JNZ     macrounds_58
-	JMP     roundsdone_61
+	JNZ     macrounds_44
+	JMP     roundsdone_47
 
-plainround_60:
+plainround_46:
 	VPADDD  Y1, Y0, Y0
 	VPXOR   Y0, Y3, Y3
 	VPSHUFB rol16<>+0(SB), Y3, Y3
@@ -3094,11 +2290,11 @@ plainround_60:
 	VPSHUFD $0x4e, Y2, Y2
 	VPSHUFD $0x39, Y3, Y3
 	DECQ    DI
-	JNZ     macrounds_58
+	JNZ     macrounds_44
 
-roundsdone_61:
+roundsdone_47:
 	CMPQ       816(SP), $0x00000080
-	JNE        partial_62
+	JNE        partial_48
 	VPADDD     sigma<>+0(SB), Y0, Y0
 	VPADDD     544(SP), Y1, Y1
 	VPADDD     576(SP), Y2, Y2
@@ -3125,9 +2321,9 @@ roundsdone_61:
 	MOVQ       dst_base+16(FP), AX
 	ADDQ       808(SP), AX
 	MOVQ       AX, 824(SP)
-	JMP        chunk_52
+	JMP        chunk_38
 
-partial_62:
+partial_48:
 	VPADDD     sigma<>+0(SB), Y0, Y0
 	VPADDD     544(SP), Y1, Y1
 	VPADDD     576(SP), Y2, Y2
@@ -3148,9 +2344,9 @@ partial_62:
 	LEAQ       (SP), DX
 	MOVQ       816(SP), R8
 
-xor64_63:
+xor64_49:
 	CMPQ    R8, $0x00000040
-	JB      xor8_64
+	JB      xor8_50
 	VMOVDQU (DX), Y0
 	VMOVDQU 32(DX), Y1
 	VPXOR   (AX), Y0, Y0
@@ -3161,11 +2357,11 @@ xor64_63:
 	ADDQ    $0x00000040, CX
 	ADDQ    $0x00000040, DX
 	SUBQ    $0x00000040, R8
-	JMP     xor64_63
+	JMP     xor64_49
 
-xor8_64:
+xor8_50:
 	CMPQ R8, $0x00000008
-	JB   xor1_65
+	JB   xor1_51
 	MOVQ (DX), R9
 	XORQ (AX), R9
 	MOVQ R9, (CX)
@@ -3173,11 +2369,11 @@ xor8_64:
 	ADDQ $0x00000008, CX
 	ADDQ $0x00000008, DX
 	SUBQ $0x00000008, R8
-	JMP  xor8_64
+	JMP  xor8_50
 
-xor1_65:
+xor1_51:
 	TESTQ R8, R8
-	JZ    xordone_66
+	JZ    xordone_52
 	MOVB  (DX), R9
 	XORB  (AX), R9
 	MOVB  R9, (CX)
@@ -3185,17 +2381,17 @@ xor1_65:
 	INCQ  CX
 	INCQ  DX
 	DECQ  R8
-	JMP   xor1_65
+	JMP   xor1_51
 
-xordone_66:
+xordone_52:
 	MOVQ 816(SP), AX
 	ADDQ AX, 808(SP)
 	MOVQ dst_base+16(FP), AX
 	ADDQ 808(SP), AX
 	MOVQ AX, 824(SP)
-	JMP  chunk_52
+	JMP  chunk_38
 
-chunk2_55:
+chunk2_41:
 	MOVQ           $0x00000100, CX
 	CMPQ           AX, CX
 	CMOVQHI        CX, AX
@@ -3214,11 +2410,11 @@ chunk2_55:
 	VMOVDQU        Y7, 640(SP)
 	MOVQ           $0x0000000a, DI
 
-macrounds_67:
+macrounds_53:
 	MOVQ    824(SP), AX
 	SUBQ    SI, AX
 	CMPQ    AX, $0x00000030
-	JL      oneround_68
+	JL      oneround_54
 	VPADDD  Y1, Y0, Y0
 	ADDQ    (SI), R10
 	ADCQ    8(SI), R11
@@ -3393,12 +2589,12 @@ macrounds_67:
 	MOVQ    AX, R11
 	ADDQ    $0x00000030, SI
 	DECQ    DI
-	JNZ     macrounds_67
-	JMP     roundsdone_70
+	JNZ     macrounds_53
+	JMP     roundsdone_56
 
-oneround_68:
+oneround_54:
 	CMPQ    AX, $0x00000010
-	JL      plainround_69
+	JL      plainround_55
 	VPADDD  Y1, Y0, Y0
 	ADDQ    (SI), R10
 	VPADDD  Y5, Y4, Y4
@@ -3509,10 +2705,10 @@ oneround_68:
 	VPSHUFD $0x39, Y7, Y7
 	ADDQ    $0x00000010, SI
 	DECQ    DI
-	JNZ     macrounds_67
-	JMP     roundsdone_70
+	JNZ     macrounds_53
+	JMP     roundsdone_56
 
-plainround_69:
+plainround_55:
 	VPADDD  Y1, Y0, Y0
 	VPADDD  Y5, Y4, Y4
 	VPXOR   Y0, Y3, Y3
@@ -3590,11 +2786,11 @@ plainround_69:
 	VPSHUFD $0x4e, Y6, Y6
 	VPSHUFD $0x39, Y7, Y7
 	DECQ    DI
-	JNZ     macrounds_67
+	JNZ     macrounds_53
 
-roundsdone_70:
+roundsdone_56:
 	CMPQ       816(SP), $0x00000100
-	JNE        partial_71
+	JNE        partial_57
 	VPADDD     sigma<>+0(SB), Y0, Y0
 	VPADDD     544(SP), Y1, Y1
 	VPADDD     576(SP), Y2, Y2
@@ -3637,9 +2833,9 @@ roundsdone_70:
 	MOVQ       dst_base+16(FP), AX
 	ADDQ       808(SP), AX
 	MOVQ       AX, 824(SP)
-	JMP        chunk_52
+	JMP        chunk_38
 
-partial_71:
+partial_57:
 	VPADDD     sigma<>+0(SB), Y0, Y0
 	VPADDD     544(SP), Y1, Y1
 	VPADDD     576(SP), Y2, Y2
@@ -3672,9 +2868,9 @@ partial_71:
 	LEAQ       (SP), DX
 	MOVQ       816(SP), R8
 
-xor64_72:
+xor64_58:
 	CMPQ    R8, $0x00000040
-	JB      xor8_73
+	JB      xor8_59
 	VMOVDQU (DX), Y0
 	VMOVDQU 32(DX), Y1
 	VPXOR   (AX), Y0, Y0
@@ -3685,11 +2881,11 @@ xor64_72:
 	ADDQ    $0x00000040, CX
 	ADDQ    $0x00000040, DX
 	SUBQ    $0x00000040, R8
-	JMP     xor64_72
+	JMP     xor64_58
 
-xor8_73:
+xor8_59:
 	CMPQ R8, $0x00000008
-	JB   xor1_74
+	JB   xor1_60
 	MOVQ (DX), R9
 	XORQ (AX), R9
 	MOVQ R9, (CX)
@@ -3697,11 +2893,11 @@ xor8_73:
 	ADDQ $0x00000008, CX
 	ADDQ $0x00000008, DX
 	SUBQ $0x00000008, R8
-	JMP  xor8_73
+	JMP  xor8_59
 
-xor1_74:
+xor1_60:
 	TESTQ R8, R8
-	JZ    xordone_75
+	JZ    xordone_61
 	MOVB  (DX), R9
 	XORB  (AX), R9
 	MOVB  R9, (CX)
@@ -3709,17 +2905,17 @@ xor1_74:
 	INCQ  CX
 	INCQ  DX
 	DECQ  R8
-	JMP   xor1_74
+	JMP   xor1_60
 
-xordone_75:
+xordone_61:
 	MOVQ 816(SP), AX
 	ADDQ AX, 808(SP)
 	MOVQ dst_base+16(FP), AX
 	ADDQ 808(SP), AX
 	MOVQ AX, 824(SP)
-	JMP  chunk_52
+	JMP  chunk_38
 
-chunk3_56:
+chunk3_42:
 	MOVQ           $0x00000180, CX
 	CMPQ           AX, CX
 	CMOVQHI        CX, AX
@@ -3744,11 +2940,11 @@ chunk3_56:
 	VMOVDQU        Y11, 672(SP)
 	MOVQ           $0x0000000a, DI
 
-macrounds_76:
+macrounds_62:
 	MOVQ    824(SP), AX
 	SUBQ    SI, AX
 	CMPQ    AX, $0x00000030
-	JL      oneround_77
+	JL      oneround_63
 	VPADDD  Y1, Y0, Y0
 	ADDQ    (SI), R10
 	VPADDD  Y5, Y4, Y4
@@ -3961,12 +3157,12 @@ macrounds_76:
 	VPSHUFD $0x39, Y11, Y11
 	ADDQ    $0x00000030, SI
 	DECQ    DI
-	JNZ     macrounds_76
-	JMP     roundsdone_79
+	JNZ     macrounds_62
+	JMP     roundsdone_65
 
-oneround_77:
+oneround_63:
 	CMPQ    AX, $0x00000010
-	JL      plainround_78
+	JL      plainround_64
 	VPADDD  Y1, Y0, Y0
 	ADDQ    (SI), R10
 	VPADDD  Y5, Y4, Y4
@@ -4115,10 +3311,10 @@ oneround_77:
 	VPSHUFD $0x39, Y11, Y11
 	ADDQ    $0x00000010, SI
 	DECQ    DI
-	JNZ     macrounds_76
-	JMP     roundsdone_79
+	JNZ     macrounds_62
+	JMP     roundsdone_65
 
-plainround_78:
+plainround_64:
 	VPADDD  Y1, Y0, Y0
 	VPADDD  Y5, Y4, Y4
 	VPADDD  Y9, Y8, Y8
@@ -4234,11 +3430,11 @@ plainround_78:
 	VPSHUFD $0x4e, Y10, Y10
 	VPSHUFD $0x39, Y11, Y11
 	DECQ    DI
-	JNZ     macrounds_76
+	JNZ     macrounds_62
 
-roundsdone_79:
+roundsdone_65:
 	CMPQ       816(SP), $0x00000180
-	JNE        partial_80
+	JNE        partial_66
 	VPADDD     sigma<>+0(SB), Y0, Y0
 	VPADDD     544(SP), Y1, Y1
 	VPADDD     576(SP), Y2, Y2
@@ -4297,9 +3493,9 @@ roundsdone_79:
 	MOVQ       dst_base+16(FP), AX
 	ADDQ       808(SP), AX
 	MOVQ       AX, 824(SP)
-	JMP        chunk_52
+	JMP        chunk_38
 
-partial_80:
+partial_66:
 	VPADDD     sigma<>+0(SB), Y0, Y0
 	VPADDD     544(SP), Y1, Y1
 	VPADDD     576(SP), Y2, Y2
@@ -4344,9 +3540,9 @@ partial_80:
 	LEAQ       (SP), DX
 	MOVQ       816(SP), R8
 
-xor64_81:
+xor64_67:
 	CMPQ    R8, $0x00000040
-	JB      xor8_82
+	JB      xor8_68
 	VMOVDQU (DX), Y0
 	VMOVDQU 32(DX), Y1
 	VPXOR   (AX), Y0, Y0
@@ -4357,11 +3553,11 @@ xor64_81:
 	ADDQ    $0x00000040, CX
 	ADDQ    $0x00000040, DX
 	SUBQ    $0x00000040, R8
-	JMP     xor64_81
+	JMP     xor64_67
 
-xor8_82:
+xor8_68:
 	CMPQ R8, $0x00000008
-	JB   xor1_83
+	JB   xor1_69
 	MOVQ (DX), R9
 	XORQ (AX), R9
 	MOVQ R9, (CX)
@@ -4369,11 +3565,11 @@ xor8_82:
 	ADDQ $0x00000008, CX
 	ADDQ $0x00000008, DX
 	SUBQ $0x00000008, R8
-	JMP  xor8_82
+	JMP  xor8_68
 
-xor1_83:
+xor1_69:
 	TESTQ R8, R8
-	JZ    xordone_84
+	JZ    xordone_70
 	MOVB  (DX), R9
 	XORB  (AX), R9
 	MOVB  R9, (CX)
@@ -4381,17 +3577,17 @@ xor1_83:
 	INCQ  CX
 	INCQ  DX
 	DECQ  R8
-	JMP   xor1_83
+	JMP   xor1_69
 
-xordone_84:
+xordone_70:
 	MOVQ 816(SP), AX
 	ADDQ AX, 808(SP)
 	MOVQ dst_base+16(FP), AX
 	ADDQ 808(SP), AX
 	MOVQ AX, 824(SP)
-	JMP  chunk_52
+	JMP  chunk_38
 
-chunk4_57:
+chunk4_43:
 	MOVQ           $0x00000200, CX
 	CMPQ           AX, CX
 	CMOVQHI        CX, AX
@@ -4422,11 +3618,11 @@ chunk4_57:
 	VMOVDQU        Y15, 704(SP)
 	MOVQ           $0x0000000a, DI
 
-macrounds_85:
+macrounds_71:
 	MOVQ    824(SP), AX
 	SUBQ    SI, AX
 	CMPQ    AX, $0x00000030
-	JL      oneround_86
+	JL      oneround_72
 	VPADDD  Y1, Y0, Y0
 	ADDQ    (SI), R10
 	VPADDD  Y5, Y4, Y4
@@ -4685,12 +3881,12 @@ macrounds_85:
 	VPSHUFD $0x39, Y15, Y15
 	ADDQ    $0x00000030, SI
 	DECQ    DI
-	JNZ     macrounds_85
-	JMP     roundsdone_88
+	JNZ     macrounds_71
+	JMP     roundsdone_74
 
-oneround_86:
+oneround_72:
 	CMPQ    AX, $0x00000010
-	JL      plainround_87
+	JL      plainround_73
 	VPADDD  Y1, Y0, Y0
 	ADDQ    (SI), R10
 	VPADDD  Y5, Y4, Y4
@@ -4885,10 +4081,10 @@ oneround_86:
 	VPSHUFD $0x39, Y15, Y15
 	ADDQ    $0x00000010, SI
 	DECQ    DI
-	JNZ     macrounds_85
-	JMP     roundsdone_88
+	JNZ     macrounds_71
+	JMP     roundsdone_74
 
-plainround_87:
+plainround_73:
 	VPADDD  Y1, Y0, Y0
 	VPADDD  Y5, Y4, Y4
 	VPADDD  Y9, Y8, Y8
@@ -5050,11 +4246,11 @@ plainround_87:
 	VPSHUFD $0x4e, Y14, Y14
 	VPSHUFD $0x39, Y15, Y15
 	DECQ    DI
-	JNZ     macrounds_85
+	JNZ     macrounds_71
 
-roundsdone_88:
+roundsdone_74:
 	CMPQ       816(SP), $0x00000200
-	JNE        partial_89
+	JNE        partial_75
 	VPADDD     sigma<>+0(SB), Y0, Y0
 	VPADDD     544(SP), Y1, Y1
 	VPADDD     576(SP), Y2, Y2
@@ -5131,9 +4327,9 @@ roundsdone_88:
 	MOVQ       dst_base+16(FP), AX
 	ADDQ       808(SP), AX
 	MOVQ       AX, 824(SP)
-	JMP        chunk_52
+	JMP        chunk_38
 
-partial_89:
+partial_75:
 	VPADDD     sigma<>+0(SB), Y0, Y0
 	VPADDD     544(SP), Y1, Y1
 	VPADDD     576(SP), Y2, Y2
@@ -5192,9 +4388,9 @@ partial_89:
 	LEAQ       (SP), DX
 	MOVQ       816(SP), R8
 
-xor64_90:
+xor64_76:
 	CMPQ    R8, $0x00000040
-	JB      xor8_91
+	JB      xor8_77
 	VMOVDQU (DX), Y0
 	VMOVDQU 32(DX), Y1
 	VPXOR   (AX), Y0, Y0
@@ -5205,11 +4401,11 @@ xor64_90:
 	ADDQ    $0x00000040, CX
 	ADDQ    $0x00000040, DX
 	SUBQ    $0x00000040, R8
-	JMP     xor64_90
+	JMP     xor64_76
 
-xor8_91:
+xor8_77:
 	CMPQ R8, $0x00000008
-	JB   xor1_92
+	JB   xor1_78
 	MOVQ (DX), R9
 	XORQ (AX), R9
 	MOVQ R9, (CX)
@@ -5217,11 +4413,11 @@ xor8_91:
 	ADDQ $0x00000008, CX
 	ADDQ $0x00000008, DX
 	SUBQ $0x00000008, R8
-	JMP  xor8_91
+	JMP  xor8_77
 
-xor1_92:
+xor1_78:
 	TESTQ R8, R8
-	JZ    xordone_93
+	JZ    xordone_79
 	MOVB  (DX), R9
 	XORB  (AX), R9
 	MOVB  R9, (CX)
@@ -5229,27 +4425,27 @@ xor1_92:
 	INCQ  CX
 	INCQ  DX
 	DECQ  R8
-	JMP   xor1_92
+	JMP   xor1_78
 
-xordone_93:
+xordone_79:
 	MOVQ 816(SP), AX
 	ADDQ AX, 808(SP)
 	MOVQ dst_base+16(FP), AX
 	ADDQ 808(SP), AX
 	MOVQ AX, 824(SP)
-	JMP  chunk_52
+	JMP  chunk_38
 
-finish_53:
+finish_39:
 	MOVQ src_len+48(FP), AX
 	ANDQ $-16, AX
 	ADDQ dst_base+16(FP), AX
 	MOVQ AX, 824(SP)
 
-catchup_94:
+catchup_80:
 	MOVQ  824(SP), AX
 	SUBQ  SI, AX
 	CMPQ  AX, $0x00000010
-	JL    catchupdone_95
+	JL    catchupdone_81
 	ADDQ  (SI), R10
 	ADCQ  8(SI), R11
 	ADCQ  $0x00000001, R12
@@ -5283,24 +4479,24 @@ catchup_94:
 	MOVQ  R13, R10
 	MOVQ  AX, R11
 	ADDQ  $0x00000010, SI
-	JMP   catchup_94
+	JMP   catchup_80
 
-catchupdone_95:
+catchupdone_81:
 	MOVQ  src_len+48(FP), CX
 	ANDQ  $0x0000000f, CX
 	TESTQ CX, CX
-	JZ    paddone_96
+	JZ    paddone_82
 	MOVQ  $0x00000000, 792(SP)
 	MOVQ  $0x00000000, 800(SP)
 	LEAQ  792(SP), DX
 
-padloop_97:
+padloop_83:
 	MOVB  (SI), AL
 	MOVB  AL, (DX)
 	INCQ  SI
 	INCQ  DX
 	DECQ  CX
-	JNZ   padloop_97
+	JNZ   padloop_83
 	LEAQ  792(SP), SI
 	ADDQ  (SI), R10
 	ADCQ  8(SI), R11
@@ -5335,7 +4531,7 @@ padloop_97:
 	MOVQ  R13, R10
 	MOVQ  AX, R11
 
-paddone_96:
+paddone_82:
 	MOVQ    ad_len+72(FP), AX
 	MOVQ    AX, 792(SP)
 	MOVQ    src_len+48(FP), AX
@@ -5406,16 +4602,16 @@ TEXT ·ChaCha20Poly1305OpenAVX2(SB), $840-96
 	MOVQ           $0x00000000, 808(SP)
 	MOVQ           src_len+48(FP), AX
 	CMPQ           AX, $0x000001c0
-	JA             first1_98
+	JA             first1_84
 	CMPQ           AX, $0x00000040
-	JBE            first1_98
+	JBE            first1_84
 	CMPQ           AX, $0x000000c0
-	JBE            first2_99
+	JBE            first2_85
 	CMPQ           AX, $0x00000140
-	JBE            first3_100
-	JMP            first4_101
+	JBE            first3_86
+	JMP            first4_87
 
-first1_98:
+first1_84:
 	MOVQ           $0x00000040, CX
 	CMPQ           AX, CX
 	CMOVQHI        CX, AX
@@ -5428,7 +4624,7 @@ first1_98:
 	VMOVDQU        Y3, 608(SP)
 	MOVQ           $0x0000000a, DI
 
-rounds_103:
+rounds_89:
 	VPADDD     Y1, Y0, Y0
 	VPXOR      Y0, Y3, Y3
 	VPSHUFB    rol16<>+0(SB), Y3, Y3
@@ -5468,7 +4664,7 @@ rounds_103:
 	VPSHUFD    $0x4e, Y2, Y2
 	VPSHUFD    $0x39, Y3, Y3
 	DECQ       DI
-	JNZ        rounds_103
+	JNZ        rounds_89
 	VPADDD     sigma<>+0(SB), Y0, Y0
 	VPADDD     544(SP), Y1, Y1
 	VPADDD     576(SP), Y2, Y2
@@ -5482,9 +4678,9 @@ rounds_103:
 	VMOVDQU    Y15, 32(SP)
 	VPERM2I128 $0x31, Y3, Y2, Y2
 	VMOVDQU    Y2, 96(SP)
-	JMP        firstdone_102
+	JMP        firstdone_88
 
-first2_99:
+first2_85:
 	MOVQ           $0x000000c0, CX
 	CMPQ           AX, CX
 	CMOVQHI        CX, AX
@@ -5503,7 +4699,7 @@ first2_99:
 	VMOVDQU        Y7, 640(SP)
 	MOVQ           $0x0000000a, DI
 
-rounds_104:
+rounds_90:
 	VPADDD     Y1, Y0, Y0
 	VPADDD     Y5, Y4, Y4
 	VPXOR      Y0, Y3, Y3
@@ -5581,7 +4777,7 @@ rounds_104:
 	VPSHUFD    $0x4e, Y6, Y6
 	VPSHUFD    $0x39, Y7, Y7
 	DECQ       DI
-	JNZ        rounds_104
+	JNZ        rounds_90
 	VPADDD     sigma<>+0(SB), Y0, Y0
 	VPADDD     544(SP), Y1, Y1
 	VPADDD     576(SP), Y2, Y2
@@ -5607,9 +4803,9 @@ rounds_104:
 	VMOVDQU    Y15, 160(SP)
 	VPERM2I128 $0x31, Y7, Y6, Y6
 	VMOVDQU    Y6, 224(SP)
-	JMP        firstdone_102
+	JMP        firstdone_88
 
-first3_100:
+first3_86:
 	MOVQ           $0x00000140, CX
 	CMPQ           AX, CX
 	CMOVQHI        CX, AX
@@ -5634,7 +4830,7 @@ first3_100:
 	VMOVDQU        Y11, 672(SP)
 	MOVQ           $0x0000000a, DI
 
-rounds_105:
+rounds_91:
 	VPADDD     Y1, Y0, Y0
 	VPADDD     Y5, Y4, Y4
 	VPADDD     Y9, Y8, Y8
@@ -5750,7 +4946,7 @@ rounds_105:
 	VPSHUFD    $0x4e, Y10, Y10
 	VPSHUFD    $0x39, Y11, Y11
 	DECQ       DI
-	JNZ        rounds_105
+	JNZ        rounds_91
 	VPADDD     sigma<>+0(SB), Y0, Y0
 	VPADDD     544(SP), Y1, Y1
 	VPADDD     576(SP), Y2, Y2
@@ -5788,9 +4984,9 @@ rounds_105:
 	VMOVDQU    Y15, 288(SP)
 	VPERM2I128 $0x31, Y11, Y10, Y10
 	VMOVDQU    Y10, 352(SP)
-	JMP        firstdone_102
+	JMP        firstdone_88
 
-first4_101:
+first4_87:
 	MOVQ           $0x000001c0, CX
 	CMPQ           AX, CX
 	CMOVQHI        CX, AX
@@ -5821,7 +5017,7 @@ first4_101:
 	VMOVDQU        Y15, 704(SP)
 	MOVQ           $0x0000000a, DI
 
-rounds_106:
+rounds_92:
 	VPADDD     Y1, Y0, Y0
 	VPADDD     Y5, Y4, Y4
 	VPADDD     Y9, Y8, Y8
@@ -5983,7 +5179,7 @@ rounds_106:
 	VPSHUFD    $0x4e, Y14, Y14
 	VPSHUFD    $0x39, Y15, Y15
 	DECQ       DI
-	JNZ        rounds_106
+	JNZ        rounds_92
 	VPADDD     sigma<>+0(SB), Y0, Y0
 	VPADDD     544(SP), Y1, Y1
 	VPADDD     576(SP), Y2, Y2
@@ -6036,7 +5232,7 @@ rounds_106:
 	VPERM2I128 $0x31, Y1, Y14, Y14
 	VMOVDQU    Y14, 480(SP)
 
-firstdone_102:
+firstdone_88:
 	MOVQ (SP), R8
 	MOVQ $0x0ffffffc0fffffff, R9
 	ANDQ R9, R8
@@ -6062,11 +5258,11 @@ firstdone_102:
 	ADDQ SI, CX
 	MOVQ CX, 824(SP)
 
-catchup_107:
+catchup_93:
 	MOVQ  824(SP), AX
 	SUBQ  SI, AX
 	CMPQ  AX, $0x00000010
-	JL    catchupdone_108
+	JL    catchupdone_94
 	ADDQ  (SI), R10
 	ADCQ  8(SI), R11
 	ADCQ  $0x00000001, R12
@@ -6100,24 +5296,24 @@ catchup_107:
 	MOVQ  R13, R10
 	MOVQ  AX, R11
 	ADDQ  $0x00000010, SI
-	JMP   catchup_107
+	JMP   catchup_93
 
-catchupdone_108:
+catchupdone_94:
 	MOVQ  ad_len+72(FP), CX
 	ANDQ  $0x0000000f, CX
 	TESTQ CX, CX
-	JZ    paddone_109
+	JZ    paddone_95
 	MOVQ  $0x00000000, 792(SP)
 	MOVQ  $0x00000000, 800(SP)
 	LEAQ  792(SP), DX
 
-padloop_110:
+padloop_96:
 	MOVB  (SI), AL
 	MOVB  AL, (DX)
 	INCQ  SI
 	INCQ  DX
 	DECQ  CX
-	JNZ   padloop_110
+	JNZ   padloop_96
 	LEAQ  792(SP), SI
 	ADDQ  (SI), R10
 	ADCQ  8(SI), R11
@@ -6152,7 +5348,7 @@ padloop_110:
 	MOVQ  R13, R10
 	MOVQ  AX, R11
 
-paddone_109:
+paddone_95:
 	MOVQ src_base+40(FP), SI
 	MOVQ src_len+48(FP), AX
 	ANDQ $-16, AX
@@ -6163,11 +5359,11 @@ paddone_109:
 	ADDQ 816(SP), AX
 	MOVQ AX, 824(SP)
 
-catchup_111:
+catchup_97:
 	MOVQ  824(SP), AX
 	SUBQ  SI, AX
 	CMPQ  AX, $0x00000010
-	JL    catchupdone_112
+	JL    catchupdone_98
 	ADDQ  (SI), R10
 	ADCQ  8(SI), R11
 	ADCQ  $0x00000001, R12
@@ -6201,28 +5397,28 @@ catchup_111:
 	MOVQ  R13, R10
 	MOVQ  AX, R11
 	ADDQ  $0x00000010, SI
-	JMP   catchup_111
+	JMP   catchup_97
 
-catchupdone_112:
+catchupdone_98:
 	MOVQ  808(SP), AX
 	ADDQ  816(SP), AX
 	CMPQ  AX, src_len+48(FP)
-	JNE   notlast_113
+	JNE   notlast_99
 	MOVQ  src_len+48(FP), CX
 	ANDQ  $0x0000000f, CX
 	TESTQ CX, CX
-	JZ    paddone_114
+	JZ    paddone_100
 	MOVQ  $0x00000000, 792(SP)
 	MOVQ  $0x00000000, 800(SP)
 	LEAQ  792(SP), DX
 
-padloop_115:
+padloop_101:
 	MOVB  (SI), AL
 	MOVB  AL, (DX)
 	INCQ  SI
 	INCQ  DX
 	DECQ  CX
-	JNZ   padloop_115
+	JNZ   padloop_101
 	LEAQ  792(SP), SI
 	ADDQ  (SI), R10
 	ADCQ  8(SI), R11
@@ -6257,8 +5453,8 @@ padloop_115:
 	MOVQ  R13, R10
 	MOVQ  AX, R11
 
-paddone_114:
-notlast_113:
+paddone_100:
+notlast_99:
 	MOVQ src_base+40(FP), AX
 	ADDQ 808(SP), AX
 	MOVQ dst_base+16(FP), CX
@@ -6266,9 +5462,9 @@ notlast_113:
 	LEAQ 64(SP), DX
 	MOVQ 816(SP), R8
 
-xor64_116:
+xor64_102:
 	CMPQ    R8, $0x00000040
-	JB      xor8_117
+	JB      xor8_103
 	VMOVDQU (DX), Y0
 	VMOVDQU 32(DX), Y1
 	VPXOR   (AX), Y0, Y0
@@ -6279,11 +5475,11 @@ xor64_116:
 	ADDQ    $0x00000040, CX
 	ADDQ    $0x00000040, DX
 	SUBQ    $0x00000040, R8
-	JMP     xor64_116
+	JMP     xor64_102
 
-xor8_117:
+xor8_103:
 	CMPQ R8, $0x00000008
-	JB   xor1_118
+	JB   xor1_104
 	MOVQ (DX), R9
 	XORQ (AX), R9
 	MOVQ R9, (CX)
@@ -6291,11 +5487,11 @@ xor8_117:
 	ADDQ $0x00000008, CX
 	ADDQ $0x00000008, DX
 	SUBQ $0x00000008, R8
-	JMP  xor8_117
+	JMP  xor8_103
 
-xor1_118:
+xor1_104:
 	TESTQ R8, R8
-	JZ    xordone_119
+	JZ    xordone_105
 	MOVB  (DX), R9
 	XORB  (AX), R9
 	MOVB  R9, (CX)
@@ -6303,25 +5499,25 @@ xor1_118:
 	INCQ  CX
 	INCQ  DX
 	DECQ  R8
-	JMP   xor1_118
+	JMP   xor1_104
 
-xordone_119:
+xordone_105:
 	MOVQ 816(SP), AX
 	ADDQ AX, 808(SP)
 
-chunk_120:
+chunk_106:
 	MOVQ src_len+48(FP), AX
 	SUBQ 808(SP), AX
-	JZ   finish_121
+	JZ   finish_107
 	CMPQ AX, $0x00000080
-	JBE  chunk1_122
+	JBE  chunk1_108
 	CMPQ AX, $0x00000100
-	JBE  chunk2_123
+	JBE  chunk2_109
 	CMPQ AX, $0x00000180
-	JBE  chunk3_124
-	JMP  chunk4_125
+	JBE  chunk3_110
+	JMP  chunk4_111
 
-chunk1_122:
+chunk1_108:
 	MOVQ           $0x00000080, CX
 	CMPQ           AX, CX
 	CMOVQHI        CX, AX
@@ -6334,11 +5530,11 @@ chunk1_122:
 	VMOVDQU        Y3, 608(SP)
 	MOVQ           $0x0000000a, DI
 
-macrounds_126:
+macrounds_112:
 	MOVQ    832(SP), AX
 	SUBQ    SI, AX
 	CMPQ    AX, $0x00000030
-	JL      oneround_127
+	JL      oneround_113
 	VPADDD  Y1, Y0, Y0
 	ADDQ    (SI), R10
 	ADCQ    8(SI), R11
@@ -6475,12 +5671,12 @@ macrounds_126:
 	MOVQ    AX, R11
 	ADDQ    $0x00000030, SI
 	DECQ    DI
-	JNZ     macrounds_126
-	JMP     roundsdone_129
+	JNZ     macrounds_112
+	JMP     roundsdone_115
 
-oneround_127:
+oneround_113:
 	CMPQ    AX, $0x00000010
-	JL      plainround_128
+	JL      plainround_114
 	VPADDD  Y1, Y0, Y0
 	ADDQ    (SI), R10
 	VPXOR   Y0, Y3, Y3
@@ -6553,10 +5749,10 @@ oneround_127:
 	VPSHUFD $0x39, Y3, Y3
 	ADDQ    $0x00000010, SI
 	DECQ    DI
-	JNZ     macrounds_126
-	JMP     roundsdone_129
+	JNZ     macrounds_112
+	JMP     roundsdone_115
 
-plainround_128:
+plainround_114:
 	VPADDD  Y1, Y0, Y0
 	VPXOR   Y0, Y3, Y3
 	VPSHUFB rol16<>+0(SB), Y3, Y3
@@ -6596,21 +5792,21 @@ plainround_128:
 	VPSHUFD $0x4e, Y2, Y2
 	VPSHUFD $0x39, Y3, Y3
 	DECQ    DI
-	JNZ     macrounds_126
+	JNZ     macrounds_112
 
-roundsdone_129:
+roundsdone_115:
 	CMPQ 816(SP), $0x00000080
-	JNE  partial_130
+	JNE  partial_116
 	MOVQ src_base+40(FP), AX
 	ADDQ 808(SP), AX
 	ADDQ 816(SP), AX
 	MOVQ AX, 824(SP)
 
-catchup_131:
+catchup_117:
 	MOVQ  824(SP), AX
 	SUBQ  SI, AX
 	CMPQ  AX, $0x00000010
-	JL    catchupdone_132
+	JL    catchupdone_118
 	ADDQ  (SI), R10
 	ADCQ  8(SI), R11
 	ADCQ  $0x00000001, R12
@@ -6644,28 +5840,28 @@ catchup_131:
 	MOVQ  R13, R10
 	MOVQ  AX, R11
 	ADDQ  $0x00000010, SI
-	JMP   catchup_131
+	JMP   catchup_117
 
-catchupdone_132:
+catchupdone_118:
 	MOVQ  808(SP), AX
 	ADDQ  816(SP), AX
 	CMPQ  AX, src_len+48(FP)
-	JNE   notlast_133
+	JNE   notlast_119
 	MOVQ  src_len+48(FP), CX
 	ANDQ  $0x0000000f, CX
 	TESTQ CX, CX
-	JZ    paddone_134
+	JZ    paddone_120
 	MOVQ  $0x00000000, 792(SP)
 	MOVQ  $0x00000000, 800(SP)
 	LEAQ  792(SP), DX
 
-padloop_135:
+padloop_121:
 	MOVB  (SI), AL
 	MOVB  AL, (DX)
 	INCQ  SI
 	INCQ  DX
 	DECQ  CX
-	JNZ   padloop_135
+	JNZ   padloop_121
 	LEAQ  792(SP), SI
 	ADDQ  (SI), R10
 	ADCQ  8(SI), R11
@@ -6700,8 +5896,8 @@ padloop_135:
 	MOVQ  R13, R10
 	MOVQ  AX, R11
 
-paddone_134:
-notlast_133:
+paddone_120:
+notlast_119:
 	VPADDD     sigma<>+0(SB), Y0, Y0
 	VPADDD     544(SP), Y1, Y1
 	VPADDD     576(SP), Y2, Y2
@@ -6725,9 +5921,9 @@ notlast_133:
 	VMOVDQU    Y2, 96(CX)
 	MOVQ       816(SP), AX
 	ADDQ       AX, 808(SP)
-	JMP        chunk_120
+	JMP        chunk_106
 
-partial_130:
+partial_116:
 	VPADDD     sigma<>+0(SB), Y0, Y0
 	VPADDD     544(SP), Y1, Y1
 	VPADDD     576(SP), Y2, Y2
@@ -6745,6 +5941,558 @@ partial_130:
 	ADDQ       808(SP), AX
 	ADDQ       816(SP), AX
 	MOVQ       AX, 824(SP)
+
+catchup_122:
+	MOVQ  824(SP), AX
+	SUBQ  SI, AX
+	CMPQ  AX, $0x00000010
+	JL    catchupdone_123
+	ADDQ  (SI), R10
+	ADCQ  8(SI), R11
+	ADCQ  $0x00000001, R12
+	MOVQ  752(SP), DX
+	MULXQ R10, R13, R14
+	MULXQ R11, AX, R15
+	MOVQ  768(SP), DX
+	MULXQ R11, R11, BX
+	ADDQ  R11, R13
+	ADCQ  BX, R14
+	IMULQ R12, DX
+	IMULQ 752(SP), R12
+	ADDQ  DX, AX
+	ADCQ  $0x00000000, R15
+	MOVQ  760(SP), DX
+	MULXQ R10, R10, BX
+	ADDQ  R10, AX
+	ADCQ  BX, R15
+	ADDQ  R14, AX
+	ADCQ  $0x00000000, R15
+	ADDQ  R15, R12
+	MOVQ  R12, R14
+	ANDQ  $-4, R14
+	MOVQ  R12, BX
+	SHRQ  $0x02, BX
+	ANDQ  $0x00000003, R12
+	ADDQ  BX, R14
+	ADDQ  R14, R13
+	ADCQ  $0x00000000, AX
+	ADCQ  $0x00000000, R12
+	MOVQ  R13, R10
+	MOVQ  AX, R11
+	ADDQ  $0x00000010, SI
+	JMP   catchup_122
+
+catchupdone_123:
+	MOVQ  808(SP), AX
+	ADDQ  816(SP), AX
+	CMPQ  AX, src_len+48(FP)
+	JNE   notlast_124
+	MOVQ  src_len+48(FP), CX
+	ANDQ  $0x0000000f, CX
+	TESTQ CX, CX
+	JZ    paddone_125
+	MOVQ  $0x00000000, 792(SP)
+	MOVQ  $0x00000000, 800(SP)
+	LEAQ  792(SP), DX
+
+padloop_126:
+	MOVB  (SI), AL
+	MOVB  AL, (DX)
+	INCQ  SI
+	INCQ  DX
+	DECQ  CX
+	JNZ   padloop_126
+	LEAQ  792(SP), SI
+	ADDQ  (SI), R10
+	ADCQ  8(SI), R11
+	ADCQ  $0x00000001, R12
+	MOVQ  752(SP), DX
+	MULXQ R10, R13, R14
+	MULXQ R11, AX, R15
+	MOVQ  768(SP), DX
+	MULXQ R11, R11, BX
+	ADDQ  R11, R13
+	ADCQ  BX, R14
+	IMULQ R12, DX
+	IMULQ 752(SP), R12
+	ADDQ  DX, AX
+	ADCQ  $0x00000000, R15
+	MOVQ  760(SP), DX
+	MULXQ R10, R10, BX
+	ADDQ  R10, AX
+	ADCQ  BX, R15
+	ADDQ  R14, AX
+	ADCQ  $0x00000000, R15
+	ADDQ  R15, R12
+	MOVQ  R12, R14
+	ANDQ  $-4, R14
+	MOVQ  R12, BX
+	SHRQ  $0x02, BX
+	ANDQ  $0x00000003, R12
+	ADDQ  BX, R14
+	ADDQ  R14, R13
+	ADCQ  $0x00000000, AX
+	ADCQ  $0x00000000, R12
+	MOVQ  R13, R10
+	MOVQ  AX, R11
+
+paddone_125:
+notlast_124:
+	MOVQ src_base+40(FP), AX
+	ADDQ 808(SP), AX
+	MOVQ dst_base+16(FP), CX
+	ADDQ 808(SP), CX
+	LEAQ (SP), DX
+	MOVQ 816(SP), R8
+
+xor64_127:
+	CMPQ    R8, $0x00000040
+	JB      xor8_128
+	VMOVDQU (DX), Y0
+	VMOVDQU 32(DX), Y1
+	VPXOR   (AX), Y0, Y0
+	VPXOR   32(AX), Y1, Y1
+	VMOVDQU Y0, (CX)
+	VMOVDQU Y1, 32(CX)
+	ADDQ    $0x00000040, AX
+	ADDQ    $0x00000040, CX
+	ADDQ    $0x00000040, DX
+	SUBQ    $0x00000040, R8
+	JMP     xor64_127
+
+xor8_128:
+	CMPQ R8, $0x00000008
+	JB   xor1_129
+	MOVQ (DX), R9
+	XORQ (AX), R9
+	MOVQ R9, (CX)
+	ADDQ $0x00000008, AX
+	ADDQ $0x00000008, CX
+	ADDQ $0x00000008, DX
+	SUBQ $0x00000008, R8
+	JMP  xor8_128
+
+xor1_129:
+	TESTQ R8, R8
+	JZ    xordone_130
+	MOVB  (DX), R9
+	XORB  (AX), R9
+	MOVB  R9, (CX)
+	INCQ  AX
+	INCQ  CX
+	INCQ  DX
+	DECQ  R8
+	JMP   xor1_129
+
+xordone_130:
+	MOVQ 816(SP), AX
+	ADDQ AX, 808(SP)
+	JMP  chunk_106
+
+chunk2_109:
+	MOVQ           $0x00000100, CX
+	CMPQ           AX, CX
+	CMOVQHI        CX, AX
+	MOVQ           AX, 816(SP)
+	VMOVDQU        sigma<>+0(SB), Y0
+	VMOVDQU        544(SP), Y1
+	VMOVDQU        576(SP), Y2
+	VBROADCASTI128 736(SP), Y3
+	VPADDD         inc<>+0(SB), Y3, Y3
+	VMOVDQU        Y3, 608(SP)
+	VMOVDQU        sigma<>+0(SB), Y4
+	VMOVDQU        544(SP), Y5
+	VMOVDQU        576(SP), Y6
+	VBROADCASTI128 736(SP), Y7
+	VPADDD         inc<>+32(SB), Y7, Y7
+	VMOVDQU        Y7, 640(SP)
+	MOVQ           $0x0000000a, DI
+
+macrounds_131:
+	MOVQ    832(SP), AX
+	SUBQ    SI, AX
+	CMPQ    AX, $0x00000030
+	JL      oneround_132
+	VPADDD  Y1, Y0, Y0
+	ADDQ    (SI), R10
+	ADCQ    8(SI), R11
+	VPADDD  Y5, Y4, Y4
+	ADCQ    $0x00000001, R12
+	VPXOR   Y0, Y3, Y3
+	MOVQ    752(SP), DX
+	VPSHUFB rol16<>+0(SB), Y3, Y3
+	MULXQ   R10, R13, R14
+	MULXQ   R11, AX, R15
+	VPXOR   Y4, Y7, Y7
+	MOVQ    768(SP), DX
+	VPSHUFB rol16<>+0(SB), Y7, Y7
+	MULXQ   R11, R11, BX
+	VPADDD  Y3, Y2, Y2
+	ADDQ    R11, R13
+	VPXOR   Y2, Y1, Y1
+	ADCQ    BX, R14
+	IMULQ   R12, DX
+	VPADDD  Y7, Y6, Y6
+	IMULQ   752(SP), R12
+	VPXOR   Y6, Y5, Y5
+	ADDQ    DX, AX
+	VPSLLD  $0x0c, Y1, Y15
+	ADCQ    $0x00000000, R15
+	VPSRLD  $0x14, Y1, Y1
+	MOVQ    760(SP), DX
+	MULXQ   R10, R10, BX
+	VPXOR   Y15, Y1, Y1
+	ADDQ    R10, AX
+	VPSLLD  $0x0c, Y5, Y15
+	ADCQ    BX, R15
+	VPSRLD  $0x14, Y5, Y5
+	ADDQ    R14, AX
+	VPXOR   Y15, Y5, Y5
+	ADCQ    $0x00000000, R15
+	ADDQ    R15, R12
+	VPADDD  Y1, Y0, Y0
+	MOVQ    R12, R14
+	VPADDD  Y5, Y4, Y4
+	ANDQ    $-4, R14
+	VPXOR   Y0, Y3, Y3
+	MOVQ    R12, BX
+	VPSHUFB rol8<>+0(SB), Y3, Y3
+	SHRQ    $0x02, BX
+	ANDQ    $0x00000003, R12
+	VPXOR   Y4, Y7, Y7
+	ADDQ    BX, R14
+	VPSHUFB rol8<>+0(SB), Y7, Y7
+	ADDQ    R14, R13
+	VPADDD  Y3, Y2, Y2
+	ADCQ    $0x00000000, AX
+	ADCQ    $0x00000000, R12
+	VPXOR   Y2, Y1, Y1
+	MOVQ    R13, R10
+	VPADDD  Y7, Y6, Y6
+	MOVQ    AX, R11
+	VPXOR   Y6, Y5, Y5
+	ADDQ    16(SI), R10
+	VPSLLD  $0x07, Y1, Y15
+	ADCQ    24(SI), R11
+	ADCQ    $0x00000001, R12
+	VPSRLD  $0x19, Y1, Y1
+	MOVQ    752(SP), DX
+	VPXOR   Y15, Y1, Y1
+	MULXQ   R10, R13, R14
+	VPSLLD  $0x07, Y5, Y15
+	MULXQ   R11, AX, R15
+	VPSRLD  $0x19, Y5, Y5
+	MOVQ    768(SP), DX
+	MULXQ   R11, R11, BX
+	VPXOR   Y15, Y5, Y5
+	ADDQ    R11, R13
+	VPSHUFD $0x39, Y1, Y1
+	ADCQ    BX, R14
+	VPSHUFD $0x4e, Y2, Y2
+	IMULQ   R12, DX
+	VPSHUFD $0x93, Y3, Y3
+	IMULQ   752(SP), R12
+	ADDQ    DX, AX
+	VPSHUFD $0x39, Y5, Y5
+	ADCQ    $0x00000000, R15
+	VPSHUFD $0x4e, Y6, Y6
+	MOVQ    760(SP), DX
+	VPSHUFD $0x93, Y7, Y7
+	MULXQ   R10, R10, BX
+	VPADDD  Y1, Y0, Y0
+	ADDQ    R10, AX
+	ADCQ    BX, R15
+	VPADDD  Y5, Y4, Y4
+	ADDQ    R14, AX
+	VPXOR   Y0, Y3, Y3
+	ADCQ    $0x00000000, R15
+	VPSHUFB rol16<>+0(SB), Y3, Y3
+	ADDQ    R15, R12
+	MOVQ    R12, R14
+	VPXOR   Y4, Y7, Y7
+	ANDQ    $-4, R14
+	VPSHUFB rol16<>+0(SB), Y7, Y7
+	MOVQ    R12, BX
+	VPADDD  Y3, Y2, Y2
+	SHRQ    $0x02, BX
+	VPXOR   Y2, Y1, Y1
+	ANDQ    $0x00000003, R12
+	ADDQ    BX, R14
+	VPADDD  Y7, Y6, Y6
+	ADDQ    R14, R13
+	VPXOR   Y6, Y5, Y5
+	ADCQ    $0x00000000, AX
+	VPSLLD  $0x0c, Y1, Y15
+	ADCQ    $0x00000000, R12
+	VPSRLD  $0x14, Y1, Y1
+	MOVQ    R13, R10
+	MOVQ    AX, R11
+	VPXOR   Y15, Y1, Y1
+	ADDQ    32(SI), R10
+	VPSLLD  $0x0c, Y5, Y15
+	ADCQ    40(SI), R11
+	VPSRLD  $0x14, Y5, Y5
+	ADCQ    $0x00000001, R12
+	VPXOR   Y15, Y5, Y5
+	MOVQ    752(SP), DX
+	MULXQ   R10, R13, R14
+	VPADDD  Y1, Y0, Y0
+	MULXQ   R11, AX, R15
+	VPADDD  Y5, Y4, Y4
+	MOVQ    768(SP), DX
+	VPXOR   Y0, Y3, Y3
+	MULXQ   R11, R11, BX
+	VPSHUFB rol8<>+0(SB), Y3, Y3
+	ADDQ    R11, R13
+	ADCQ    BX, R14
+	VPXOR   Y4, Y7, Y7
+	IMULQ   R12, DX
+	VPSHUFB rol8<>+0(SB), Y7, Y7
+	IMULQ   752(SP), R12
+	VPADDD  Y3, Y2, Y2
+	ADDQ    DX, AX
+	ADCQ    $0x00000000, R15
+	VPXOR   Y2, Y1, Y1
+	MOVQ    760(SP), DX
+	VPADDD  Y7, Y6, Y6
+	MULXQ   R10, R10, BX
+	VPXOR   Y6, Y5, Y5
+	ADDQ    R10, AX
+	VPSLLD  $0x07, Y1, Y15
+	ADCQ    BX, R15
+	ADDQ    R14, AX
+	VPSRLD  $0x19, Y1, Y1
+	ADCQ    $0x00000000, R15
+	VPXOR   Y15, Y1, Y1
+	ADDQ    R15, R12
+	VPSLLD  $0x07, Y5, Y15
+	MOVQ    R12, R14
+	VPSRLD  $0x19, Y5, Y5
+	ANDQ    $-4, R14
+	MOVQ    R12, BX
+	VPXOR   Y15, Y5, Y5
+	SHRQ    $0x02, BX
+	VPSHUFD $0x93, Y1, Y1
+	ANDQ    $0x00000003, R12
+	VPSHUFD $0x4e, Y2, Y2
+	ADDQ    BX, R14
+	VPSHUFD $0x39, Y3, Y3
+	ADDQ    R14, R13
+	ADCQ    $0x00000000, AX
+	VPSHUFD $0x93, Y5, Y5
+	ADCQ    $0x00000000, R12
+	VPSHUFD $0x4e, Y6, Y6
+	MOVQ    R13, R10
+	VPSHUFD $0x39, Y7, Y7
+	MOVQ    AX, R11
+	ADDQ    $0x00000030, SI
+	DECQ    DI
+	JNZ     macrounds_131
+	JMP     roundsdone_134
+
+oneround_132:
+	CMPQ    AX, $0x00000010
+	JL      plainround_133
+	VPADDD  Y1, Y0, Y0
+	ADDQ    (SI), R10
+	VPADDD  Y5, Y4, Y4
+	VPXOR   Y0, Y3, Y3
+	ADCQ    8(SI), R11
+	VPSHUFB rol16<>+0(SB), Y3, Y3
+	VPXOR   Y4, Y7, Y7
+	ADCQ    $0x00000001, R12
+	VPSHUFB rol16<>+0(SB), Y7, Y7
+	VPADDD  Y3, Y2, Y2
+	VPXOR   Y2, Y1, Y1
+	MOVQ    752(SP), DX
+	VPADDD  Y7, Y6, Y6
+	VPXOR   Y6, Y5, Y5
+	MULXQ   R10, R13, R14
+	VPSLLD  $0x0c, Y1, Y15
+	VPSRLD  $0x14, Y1, Y1
+	MULXQ   R11, AX, R15
+	VPXOR   Y15, Y1, Y1
+	VPSLLD  $0x0c, Y5, Y15
+	VPSRLD  $0x14, Y5, Y5
+	MOVQ    768(SP), DX
+	VPXOR   Y15, Y5, Y5
+	VPADDD  Y1, Y0, Y0
+	MULXQ   R11, R11, BX
+	VPADDD  Y5, Y4, Y4
+	VPXOR   Y0, Y3, Y3
+	VPSHUFB rol8<>+0(SB), Y3, Y3
+	ADDQ    R11, R13
+	VPXOR   Y4, Y7, Y7
+	VPSHUFB rol8<>+0(SB), Y7, Y7
+	ADCQ    BX, R14
+	VPADDD  Y3, Y2, Y2
+	VPXOR   Y2, Y1, Y1
+	IMULQ   R12, DX
+	VPADDD  Y7, Y6, Y6
+	VPXOR   Y6, Y5, Y5
+	VPSLLD  $0x07, Y1, Y15
+	IMULQ   752(SP), R12
+	VPSRLD  $0x19, Y1, Y1
+	VPXOR   Y15, Y1, Y1
+	ADDQ    DX, AX
+	VPSLLD  $0x07, Y5, Y15
+	VPSRLD  $0x19, Y5, Y5
+	ADCQ    $0x00000000, R15
+	VPXOR   Y15, Y5, Y5
+	VPSHUFD $0x39, Y1, Y1
+	VPSHUFD $0x4e, Y2, Y2
+	MOVQ    760(SP), DX
+	VPSHUFD $0x93, Y3, Y3
+	VPSHUFD $0x39, Y5, Y5
+	MULXQ   R10, R10, BX
+	VPSHUFD $0x4e, Y6, Y6
+	VPSHUFD $0x93, Y7, Y7
+	VPADDD  Y1, Y0, Y0
+	ADDQ    R10, AX
+	VPADDD  Y5, Y4, Y4
+	VPXOR   Y0, Y3, Y3
+	ADCQ    BX, R15
+	VPSHUFB rol16<>+0(SB), Y3, Y3
+	VPXOR   Y4, Y7, Y7
+	ADDQ    R14, AX
+	VPSHUFB rol16<>+0(SB), Y7, Y7
+	VPADDD  Y3, Y2, Y2
+	VPXOR   Y2, Y1, Y1
+	ADCQ    $0x00000000, R15
+	VPADDD  Y7, Y6, Y6
+	VPXOR   Y6, Y5, Y5
+	ADDQ    R15, R12
+	VPSLLD  $0x0c, Y1, Y15
+	VPSRLD  $0x14, Y1, Y1
+	MOVQ    R12, R14
+	VPXOR   Y15, Y1, Y1
+	VPSLLD  $0x0c, Y5, Y15
+	VPSRLD  $0x14, Y5, Y5
+	ANDQ    $-4, R14
+	VPXOR   Y15, Y5, Y5
+	VPADDD  Y1, Y0, Y0
+	MOVQ    R12, BX
+	VPADDD  Y5, Y4, Y4
+	VPXOR   Y0, Y3, Y3
+	VPSHUFB rol8<>+0(SB), Y3, Y3
+	SHRQ    $0x02, BX
+	VPXOR   Y4, Y7, Y7
+	VPSHUFB rol8<>+0(SB), Y7, Y7
+	ANDQ    $0x00000003, R12
+	VPADDD  Y3, Y2, Y2
+	VPXOR   Y2, Y1, Y1
+	ADDQ    BX, R14
+	VPADDD  Y7, Y6, Y6
+	VPXOR   Y6, Y5, Y5
+	VPSLLD  $0x07, Y1, Y15
+	ADDQ    R14, R13
+	VPSRLD  $0x19, Y1, Y1
+	VPXOR   Y15, Y1, Y1
+	ADCQ    $0x00000000, AX
+	VPSLLD  $0x07, Y5, Y15
+	VPSRLD  $0x19, Y5, Y5
+	ADCQ    $0x00000000, R12
+	VPXOR   Y15, Y5, Y5
+	VPSHUFD $0x93, Y1, Y1
+	VPSHUFD $0x4e, Y2, Y2
+	MOVQ    R13, R10
+	VPSHUFD $0x39, Y3, Y3
+	VPSHUFD $0x93, Y5, Y5
+	MOVQ    AX, R11
+	VPSHUFD $0x4e, Y6, Y6
+	VPSHUFD $0x39, Y7, Y7
+	ADDQ    $0x00000010, SI
+	DECQ    DI
+	JNZ     macrounds_131
+	JMP     roundsdone_134
+
+plainround_133:
+	VPADDD  Y1, Y0, Y0
+	VPADDD  Y5, Y4, Y4
+	VPXOR   Y0, Y3, Y3
+	VPSHUFB rol16<>+0(SB), Y3, Y3
+	VPXOR   Y4, Y7, Y7
+	VPSHUFB rol16<>+0(SB), Y7, Y7
+	VPADDD  Y3, Y2, Y2
+	VPXOR   Y2, Y1, Y1
+	VPADDD  Y7, Y6, Y6
+	VPXOR   Y6, Y5, Y5
+	VPSLLD  $0x0c, Y1, Y15
+	VPSRLD  $0x14, Y1, Y1
+	VPXOR   Y15, Y1, Y1
+	VPSLLD  $0x0c, Y5, Y15
+	VPSRLD  $0x14, Y5, Y5
+	VPXOR   Y15, Y5, Y5
+	VPADDD  Y1, Y0, Y0
+	VPADDD  Y5, Y4, Y4
+	VPXOR   Y0, Y3, Y3
+	VPSHUFB rol8<>+0(SB), Y3, Y3
+	VPXOR   Y4, Y7, Y7
+	VPSHUFB rol8<>+0(SB), Y7, Y7
+	VPADDD  Y3, Y2, Y2
+	VPXOR   Y2, Y1, Y1
+	VPADDD  Y7, Y6, Y6
+	VPXOR   Y6, Y5, Y5
+	VPSLLD  $0x07, Y1, Y15
+	VPSRLD  $0x19, Y1, Y1
+	VPXOR   Y15, Y1, Y1
+	VPSLLD  $0x07, Y5, Y15
+	VPSRLD  $0x19, Y5, Y5
+	VPXOR   Y15, Y5, Y5
+	VPSHUFD $0x39, Y1, Y1
+	VPSHUFD $0x4e, Y2, Y2
+	VPSHUFD $0x93, Y3, Y3
+	VPSHUFD $0x39, Y5, Y5
+	VPSHUFD $0x4e, Y6, Y6
+	VPSHUFD $0x93, Y7, Y7
+	VPADDD  Y1, Y0, Y0
+	VPADDD  Y5, Y4, Y4
+	VPXOR   Y0, Y3, Y3
+	VPSHUFB rol16<>+0(SB), Y3, Y3
+	VPXOR   Y4, Y7, Y7
+	VPSHUFB rol16<>+0(SB), Y7, Y7
+	VPADDD  Y3, Y2, Y2
+	VPXOR   Y2, Y1, Y1
+	VPADDD  Y7, Y6, Y6
+	VPXOR   Y6, Y5, Y5
+	VPSLLD  $0x0c, Y1, Y15
+	VPSRLD  $0x14, Y1, Y1
+	VPXOR   Y15, Y1, Y1
+	VPSLLD  $0x0c, Y5, Y15
+	VPSRLD  $0x14, Y5, Y5
+	VPXOR   Y15, Y5, Y5
+	VPADDD  Y1, Y0, Y0
+	VPADDD  Y5, Y4, Y4
+	VPXOR   Y0, Y3, Y3
+	VPSHUFB rol8<>+0(SB), Y3, Y3
+	VPXOR   Y4, Y7, Y7
+	VPSHUFB rol8<>+0(SB), Y7, Y7
+	VPADDD  Y3, Y2, Y2
+	VPXOR   Y2, Y1, Y1
+	VPADDD  Y7, Y6, Y6
+	VPXOR   Y6, Y5, Y5
+	VPSLLD  $0x07, Y1, Y15
+	VPSRLD  $0x19, Y1, Y1
+	VPXOR   Y15, Y1, Y1
+	VPSLLD  $0x07, Y5, Y15
+	VPSRLD  $0x19, Y5, Y5
+	VPXOR   Y15, Y5, Y5
+	VPSHUFD $0x93, Y1, Y1
+	VPSHUFD $0x4e, Y2, Y2
+	VPSHUFD $0x39, Y3, Y3
+	VPSHUFD $0x93, Y5, Y5
+	VPSHUFD $0x4e, Y6, Y6
+	VPSHUFD $0x39, Y7, Y7
+	DECQ    DI
+	JNZ     macrounds_131
+
+roundsdone_134:
+	CMPQ 816(SP), $0x00000100
+	JNE  partial_135
+	MOVQ src_base+40(FP), AX
+	ADDQ 808(SP), AX
+	ADDQ 816(SP), AX
+	MOVQ AX, 824(SP)
 
 catchup_136:
 	MOVQ  824(SP), AX
@@ -6842,558 +6590,6 @@ padloop_140:
 
 paddone_139:
 notlast_138:
-	MOVQ src_base+40(FP), AX
-	ADDQ 808(SP), AX
-	MOVQ dst_base+16(FP), CX
-	ADDQ 808(SP), CX
-	LEAQ (SP), DX
-	MOVQ 816(SP), R8
-
-xor64_141:
-	CMPQ    R8, $0x00000040
-	JB      xor8_142
-	VMOVDQU (DX), Y0
-	VMOVDQU 32(DX), Y1
-	VPXOR   (AX), Y0, Y0
-	VPXOR   32(AX), Y1, Y1
-	VMOVDQU Y0, (CX)
-	VMOVDQU Y1, 32(CX)
-	ADDQ    $0x00000040, AX
-	ADDQ    $0x00000040, CX
-	ADDQ    $0x00000040, DX
-	SUBQ    $0x00000040, R8
-	JMP     xor64_141
-
-xor8_142:
-	CMPQ R8, $0x00000008
-	JB   xor1_143
-	MOVQ (DX), R9
-	XORQ (AX), R9
-	MOVQ R9, (CX)
-	ADDQ $0x00000008, AX
-	ADDQ $0x00000008, CX
-	ADDQ $0x00000008, DX
-	SUBQ $0x00000008, R8
-	JMP  xor8_142
-
-xor1_143:
-	TESTQ R8, R8
-	JZ    xordone_144
-	MOVB  (DX), R9
-	XORB  (AX), R9
-	MOVB  R9, (CX)
-	INCQ  AX
-	INCQ  CX
-	INCQ  DX
-	DECQ  R8
-	JMP   xor1_143
-
-xordone_144:
-	MOVQ 816(SP), AX
-	ADDQ AX, 808(SP)
-	JMP  chunk_120
-
-chunk2_123:
-	MOVQ           $0x00000100, CX
-	CMPQ           AX, CX
-	CMOVQHI        CX, AX
-	MOVQ           AX, 816(SP)
-	VMOVDQU        sigma<>+0(SB), Y0
-	VMOVDQU        544(SP), Y1
-	VMOVDQU        576(SP), Y2
-	VBROADCASTI128 736(SP), Y3
-	VPADDD         inc<>+0(SB), Y3, Y3
-	VMOVDQU        Y3, 608(SP)
-	VMOVDQU        sigma<>+0(SB), Y4
-	VMOVDQU        544(SP), Y5
-	VMOVDQU        576(SP), Y6
-	VBROADCASTI128 736(SP), Y7
-	VPADDD         inc<>+32(SB), Y7, Y7
-	VMOVDQU        Y7, 640(SP)
-	MOVQ           $0x0000000a, DI
-
-macrounds_145:
-	MOVQ    832(SP), AX
-	SUBQ    SI, AX
-	CMPQ    AX, $0x00000030
-	JL      oneround_146
-	VPADDD  Y1, Y0, Y0
-	ADDQ    (SI), R10
-	ADCQ    8(SI), R11
-	VPADDD  Y5, Y4, Y4
-	ADCQ    $0x00000001, R12
-	VPXOR   Y0, Y3, Y3
-	MOVQ    752(SP), DX
-	VPSHUFB rol16<>+0(SB), Y3, Y3
-	MULXQ   R10, R13, R14
-	MULXQ   R11, AX, R15
-	VPXOR   Y4, Y7, Y7
-	MOVQ    768(SP), DX
-	VPSHUFB rol16<>+0(SB), Y7, Y7
-	MULXQ   R11, R11, BX
-	VPADDD  Y3, Y2, Y2
-	ADDQ    R11, R13
-	VPXOR   Y2, Y1, Y1
-	ADCQ    BX, R14
-	IMULQ   R12, DX
-	VPADDD  Y7, Y6, Y6
-	IMULQ   752(SP), R12
-	VPXOR   Y6, Y5, Y5
-	ADDQ    DX, AX
-	VPSLLD  $0x0c, Y1, Y15
-	ADCQ    $0x00000000, R15
-	VPSRLD  $0x14, Y1, Y1
-	MOVQ    760(SP), DX
-	MULXQ   R10, R10, BX
-	VPXOR   Y15, Y1, Y1
-	ADDQ    R10, AX
-	VPSLLD  $0x0c, Y5, Y15
-	ADCQ    BX, R15
-	VPSRLD  $0x14, Y5, Y5
-	ADDQ    R14, AX
-	VPXOR   Y15, Y5, Y5
-	ADCQ    $0x00000000, R15
-	ADDQ    R15, R12
-	VPADDD  Y1, Y0, Y0
-	MOVQ    R12, R14
-	VPADDD  Y5, Y4, Y4
-	ANDQ    $-4, R14
-	VPXOR   Y0, Y3, Y3
-	MOVQ    R12, BX
-	VPSHUFB rol8<>+0(SB), Y3, Y3
-	SHRQ    $0x02, BX
-	ANDQ    $0x00000003, R12
-	VPXOR   Y4, Y7, Y7
-	ADDQ    BX, R14
-	VPSHUFB rol8<>+0(SB), Y7, Y7
-	ADDQ    R14, R13
-	VPADDD  Y3, Y2, Y2
-	ADCQ    $0x00000000, AX
-	ADCQ    $0x00000000, R12
-	VPXOR   Y2, Y1, Y1
-	MOVQ    R13, R10
-	VPADDD  Y7, Y6, Y6
-	MOVQ    AX, R11
-	VPXOR   Y6, Y5, Y5
-	ADDQ    16(SI), R10
-	VPSLLD  $0x07, Y1, Y15
-	ADCQ    24(SI), R11
-	ADCQ    $0x00000001, R12
-	VPSRLD  $0x19, Y1, Y1
-	MOVQ    752(SP), DX
-	VPXOR   Y15, Y1, Y1
-	MULXQ   R10, R13, R14
-	VPSLLD  $0x07, Y5, Y15
-	MULXQ   R11, AX, R15
-	VPSRLD  $0x19, Y5, Y5
-	MOVQ    768(SP), DX
-	MULXQ   R11, R11, BX
-	VPXOR   Y15, Y5, Y5
-	ADDQ    R11, R13
-	VPSHUFD $0x39, Y1, Y1
-	ADCQ    BX, R14
-	VPSHUFD $0x4e, Y2, Y2
-	IMULQ   R12, DX
-	VPSHUFD $0x93, Y3, Y3
-	IMULQ   752(SP), R12
-	ADDQ    DX, AX
-	VPSHUFD $0x39, Y5, Y5
-	ADCQ    $0x00000000, R15
-	VPSHUFD $0x4e, Y6, Y6
-	MOVQ    760(SP), DX
-	VPSHUFD $0x93, Y7, Y7
-	MULXQ   R10, R10, BX
-	VPADDD  Y1, Y0, Y0
-	ADDQ    R10, AX
-	ADCQ    BX, R15
-	VPADDD  Y5, Y4, Y4
-	ADDQ    R14, AX
-	VPXOR   Y0, Y3, Y3
-	ADCQ    $0x00000000, R15
-	VPSHUFB rol16<>+0(SB), Y3, Y3
-	ADDQ    R15, R12
-	MOVQ    R12, R14
-	VPXOR   Y4, Y7, Y7
-	ANDQ    $-4, R14
-	VPSHUFB rol16<>+0(SB), Y7, Y7
-	MOVQ    R12, BX
-	VPADDD  Y3, Y2, Y2
-	SHRQ    $0x02, BX
-	VPXOR   Y2, Y1, Y1
-	ANDQ    $0x00000003, R12
-	ADDQ    BX, R14
-	VPADDD  Y7, Y6, Y6
-	ADDQ    R14, R13
-	VPXOR   Y6, Y5, Y5
-	ADCQ    $0x00000000, AX
-	VPSLLD  $0x0c, Y1, Y15
-	ADCQ    $0x00000000, R12
-	VPSRLD  $0x14, Y1, Y1
-	MOVQ    R13, R10
-	MOVQ    AX, R11
-	VPXOR   Y15, Y1, Y1
-	ADDQ    32(SI), R10
-	VPSLLD  $0x0c, Y5, Y15
-	ADCQ    40(SI), R11
-	VPSRLD  $0x14, Y5, Y5
-	ADCQ    $0x00000001, R12
-	VPXOR   Y15, Y5, Y5
-	MOVQ    752(SP), DX
-	MULXQ   R10, R13, R14
-	VPADDD  Y1, Y0, Y0
-	MULXQ   R11, AX, R15
-	VPADDD  Y5, Y4, Y4
-	MOVQ    768(SP), DX
-	VPXOR   Y0, Y3, Y3
-	MULXQ   R11, R11, BX
-	VPSHUFB rol8<>+0(SB), Y3, Y3
-	ADDQ    R11, R13
-	ADCQ    BX, R14
-	VPXOR   Y4, Y7, Y7
-	IMULQ   R12, DX
-	VPSHUFB rol8<>+0(SB), Y7, Y7
-	IMULQ   752(SP), R12
-	VPADDD  Y3, Y2, Y2
-	ADDQ    DX, AX
-	ADCQ    $0x00000000, R15
-	VPXOR   Y2, Y1, Y1
-	MOVQ    760(SP), DX
-	VPADDD  Y7, Y6, Y6
-	MULXQ   R10, R10, BX
-	VPXOR   Y6, Y5, Y5
-	ADDQ    R10, AX
-	VPSLLD  $0x07, Y1, Y15
-	ADCQ    BX, R15
-	ADDQ    R14, AX
-	VPSRLD  $0x19, Y1, Y1
-	ADCQ    $0x00000000, R15
-	VPXOR   Y15, Y1, Y1
-	ADDQ    R15, R12
-	VPSLLD  $0x07, Y5, Y15
-	MOVQ    R12, R14
-	VPSRLD  $0x19, Y5, Y5
-	ANDQ    $-4, R14
-	MOVQ    R12, BX
-	VPXOR   Y15, Y5, Y5
-	SHRQ    $0x02, BX
-	VPSHUFD $0x93, Y1, Y1
-	ANDQ    $0x00000003, R12
-	VPSHUFD $0x4e, Y2, Y2
-	ADDQ    BX, R14
-	VPSHUFD $0x39, Y3, Y3
-	ADDQ    R14, R13
-	ADCQ    $0x00000000, AX
-	VPSHUFD $0x93, Y5, Y5
-	ADCQ    $0x00000000, R12
-	VPSHUFD $0x4e, Y6, Y6
-	MOVQ    R13, R10
-	VPSHUFD $0x39, Y7, Y7
-	MOVQ    AX, R11
-	ADDQ    $0x00000030, SI
-	DECQ    DI
-	JNZ     macrounds_145
-	JMP     roundsdone_148
-
-oneround_146:
-	CMPQ    AX, $0x00000010
-	JL      plainround_147
-	VPADDD  Y1, Y0, Y0
-	ADDQ    (SI), R10
-	VPADDD  Y5, Y4, Y4
-	VPXOR   Y0, Y3, Y3
-	ADCQ    8(SI), R11
-	VPSHUFB rol16<>+0(SB), Y3, Y3
-	VPXOR   Y4, Y7, Y7
-	ADCQ    $0x00000001, R12
-	VPSHUFB rol16<>+0(SB), Y7, Y7
-	VPADDD  Y3, Y2, Y2
-	VPXOR   Y2, Y1, Y1
-	MOVQ    752(SP), DX
-	VPADDD  Y7, Y6, Y6
-	VPXOR   Y6, Y5, Y5
-	MULXQ   R10, R13, R14
-	VPSLLD  $0x0c, Y1, Y15
-	VPSRLD  $0x14, Y1, Y1
-	MULXQ   R11, AX, R15
-	VPXOR   Y15, Y1, Y1
-	VPSLLD  $0x0c, Y5, Y15
-	VPSRLD  $0x14, Y5, Y5
-	MOVQ    768(SP), DX
-	VPXOR   Y15, Y5, Y5
-	VPADDD  Y1, Y0, Y0
-	MULXQ   R11, R11, BX
-	VPADDD  Y5, Y4, Y4
-	VPXOR   Y0, Y3, Y3
-	VPSHUFB rol8<>+0(SB), Y3, Y3
-	ADDQ    R11, R13
-	VPXOR   Y4, Y7, Y7
-	VPSHUFB rol8<>+0(SB), Y7, Y7
-	ADCQ    BX, R14
-	VPADDD  Y3, Y2, Y2
-	VPXOR   Y2, Y1, Y1
-	IMULQ   R12, DX
-	VPADDD  Y7, Y6, Y6
-	VPXOR   Y6, Y5, Y5
-	VPSLLD  $0x07, Y1, Y15
-	IMULQ   752(SP), R12
-	VPSRLD  $0x19, Y1, Y1
-	VPXOR   Y15, Y1, Y1
-	ADDQ    DX, AX
-	VPSLLD  $0x07, Y5, Y15
-	VPSRLD  $0x19, Y5, Y5
-	ADCQ    $0x00000000, R15
-	VPXOR   Y15, Y5, Y5
-	VPSHUFD $0x39, Y1, Y1
-	VPSHUFD $0x4e, Y2, Y2
-	MOVQ    760(SP), DX
-	VPSHUFD $0x93, Y3, Y3
-	VPSHUFD $0x39, Y5, Y5
-	MULXQ   R10, R10, BX
-	VPSHUFD $0x4e, Y6, Y6
-	VPSHUFD $0x93, Y7, Y7
-	VPADDD  Y1, Y0, Y0
-	ADDQ    R10, AX
-	VPADDD  Y5, Y4, Y4
-	VPXOR   Y0, Y3, Y3
-	ADCQ    BX, R15
-	VPSHUFB rol16<>+0(SB), Y3, Y3
-	VPXOR   Y4, Y7, Y7
-	ADDQ    R14, AX
-	VPSHUFB rol16<>+0(SB), Y7, Y7
-	VPADDD  Y3, Y2, Y2
-	VPXOR   Y2, Y1, Y1
-	ADCQ    $0x00000000, R15
-	VPADDD  Y7, Y6, Y6
-	VPXOR   Y6, Y5, Y5
-	ADDQ    R15, R12
-	VPSLLD  $0x0c, Y1, Y15
-	VPSRLD  $0x14, Y1, Y1
-	MOVQ    R12, R14
-	VPXOR   Y15, Y1, Y1
-	VPSLLD  $0x0c, Y5, Y15
-	VPSRLD  $0x14, Y5, Y5
-	ANDQ    $-4, R14
-	VPXOR   Y15, Y5, Y5
-	VPADDD  Y1, Y0, Y0
-	MOVQ    R12, BX
-	VPADDD  Y5, Y4, Y4
-	VPXOR   Y0, Y3, Y3
-	VPSHUFB rol8<>+0(SB), Y3, Y3
-	SHRQ    $0x02, BX
-	VPXOR   Y4, Y7, Y7
-	VPSHUFB rol8<>+0(SB), Y7, Y7
-	ANDQ    $0x00000003, R12
-	VPADDD  Y3, Y2, Y2
-	VPXOR   Y2, Y1, Y1
-	ADDQ    BX, R14
-	VPADDD  Y7, Y6, Y6
-	VPXOR   Y6, Y5, Y5
-	VPSLLD  $0x07, Y1, Y15
-	ADDQ    R14, R13
-	VPSRLD  $0x19, Y1, Y1
-	VPXOR   Y15, Y1, Y1
-	ADCQ    $0x00000000, AX
-	VPSLLD  $0x07, Y5, Y15
-	VPSRLD  $0x19, Y5, Y5
-	ADCQ    $0x00000000, R12
-	VPXOR   Y15, Y5, Y5
-	VPSHUFD $0x93, Y1, Y1
-	VPSHUFD $0x4e, Y2, Y2
-	MOVQ    R13, R10
-	VPSHUFD $0x39, Y3, Y3
-	VPSHUFD $0x93, Y5, Y5
-	MOVQ    AX, R11
-	VPSHUFD $0x4e, Y6, Y6
-	VPSHUFD $0x39, Y7, Y7
-	ADDQ    $0x00000010, SI
-	DECQ    DI
-	JNZ     macrounds_145
-	JMP     roundsdone_148
-
-plainround_147:
-	VPADDD  Y1, Y0, Y0
-	VPADDD  Y5, Y4, Y4
-	VPXOR   Y0, Y3, Y3
-	VPSHUFB rol16<>+0(SB), Y3, Y3
-	VPXOR   Y4, Y7, Y7
-	VPSHUFB rol16<>+0(SB), Y7, Y7
-	VPADDD  Y3, Y2, Y2
-	VPXOR   Y2, Y1, Y1
-	VPADDD  Y7, Y6, Y6
-	VPXOR   Y6, Y5, Y5
-	VPSLLD  $0x0c, Y1, Y15
-	VPSRLD  $0x14, Y1, Y1
-	VPXOR   Y15, Y1, Y1
-	VPSLLD  $0x0c, Y5, Y15
-	VPSRLD  $0x14, Y5, Y5
-	VPXOR   Y15, Y5, Y5
-	VPADDD  Y1, Y0, Y0
-	VPADDD  Y5, Y4, Y4
-	VPXOR   Y0, Y3, Y3
-	VPSHUFB rol8<>+0(SB), Y3, Y3
-	VPXOR   Y4, Y7, Y7
-	VPSHUFB rol8<>+0(SB), Y7, Y7
-	VPADDD  Y3, Y2, Y2
-	VPXOR   Y2, Y1, Y1
-	VPADDD  Y7, Y6, Y6
-	VPXOR   Y6, Y5, Y5
-	VPSLLD  $0x07, Y1, Y15
-	VPSRLD  $0x19, Y1, Y1
-	VPXOR   Y15, Y1, Y1
-	VPSLLD  $0x07, Y5, Y15
-	VPSRLD  $0x19, Y5, Y5
-	VPXOR   Y15, Y5, Y5
-	VPSHUFD $0x39, Y1, Y1
-	VPSHUFD $0x4e, Y2, Y2
-	VPSHUFD $0x93, Y3, Y3
-	VPSHUFD $0x39, Y5, Y5
-	VPSHUFD $0x4e, Y6, Y6
-	VPSHUFD $0x93, Y7, Y7
-	VPADDD  Y1, Y0, Y0
-	VPADDD  Y5, Y4, Y4
-	VPXOR   Y0, Y3, Y3
-	VPSHUFB rol16<>+0(SB), Y3, Y3
-	VPXOR   Y4, Y7, Y7
-	VPSHUFB rol16<>+0(SB), Y7, Y7
-	VPADDD  Y3, Y2, Y2
-	VPXOR   Y2, Y1, Y1
-	VPADDD  Y7, Y6, Y6
-	VPXOR   Y6, Y5, Y5
-	VPSLLD  $0x0c, Y1, Y15
-	VPSRLD  $0x14, Y1, Y1
-	VPXOR   Y15, Y1, Y1
-	VPSLLD  $0x0c, Y5, Y15
-	VPSRLD  $0x14, Y5, Y5
-	VPXOR   Y15, Y5, Y5
-	VPADDD  Y1, Y0, Y0
-	VPADDD  Y5, Y4, Y4
-	VPXOR   Y0, Y3, Y3
-	VPSHUFB rol8<>+0(SB), Y3, Y3
-	VPXOR   Y4, Y7, Y7
-	VPSHUFB rol8<>+0(SB), Y7, Y7
-	VPADDD  Y3, Y2, Y2
-	VPXOR   Y2, Y1, Y1
-	VPADDD  Y7, Y6, Y6
-	VPXOR   Y6, Y5, Y5
-	VPSLLD  $0x07, Y1, Y15
-	VPSRLD  $0x19, Y1, Y1
-	VPXOR   Y15, Y1, Y1
-	VPSLLD  $0x07, Y5, Y15
-	VPSRLD  $0x19, Y5, Y5
-	VPXOR   Y15, Y5, Y5
-	VPSHUFD $0x93, Y1, Y1
-	VPSHUFD $0x4e, Y2, Y2
-	VPSHUFD $0x39, Y3, Y3
-	VPSHUFD $0x93, Y5, Y5
-	VPSHUFD $0x4e, Y6, Y6
-	VPSHUFD $0x39, Y7, Y7
-	DECQ    DI
-	JNZ     macrounds_145
-
-roundsdone_148:
-	CMPQ 816(SP), $0x00000100
-	JNE  partial_149
-	MOVQ src_base+40(FP), AX
-	ADDQ 808(SP), AX
-	ADDQ 816(SP), AX
-	MOVQ AX, 824(SP)
-
-catchup_150:
-	MOVQ  824(SP), AX
-	SUBQ  SI, AX
-	CMPQ  AX, $0x00000010
-	JL    catchupdone_151
-	ADDQ  (SI), R10
-	ADCQ  8(SI), R11
-	ADCQ  $0x00000001, R12
-	MOVQ  752(SP), DX
-	MULXQ R10, R13, R14
-	MULXQ R11, AX, R15
-	MOVQ  768(SP), DX
-	MULXQ R11, R11, BX
-	ADDQ  R11, R13
-	ADCQ  BX, R14
-	IMULQ R12, DX
-	IMULQ 752(SP), R12
-	ADDQ  DX, AX
-	ADCQ  $0x00000000, R15
-	MOVQ  760(SP), DX
-	MULXQ R10, R10, BX
-	ADDQ  R10, AX
-	ADCQ  BX, R15
-	ADDQ  R14, AX
-	ADCQ  $0x00000000, R15
-	ADDQ  R15, R12
-	MOVQ  R12, R14
-	ANDQ  $-4, R14
-	MOVQ  R12, BX
-	SHRQ  $0x02, BX
-	ANDQ  $0x00000003, R12
-	ADDQ  BX, R14
-	ADDQ  R14, R13
-	ADCQ  $0x00000000, AX
-	ADCQ  $0x00000000, R12
-	MOVQ  R13, R10
-	MOVQ  AX, R11
-	ADDQ  $0x00000010, SI
-	JMP   catchup_150
-
-catchupdone_151:
-	MOVQ  808(SP), AX
-	ADDQ  816(SP), AX
-	CMPQ  AX, src_len+48(FP)
-	JNE   notlast_152
-	MOVQ  src_len+48(FP), CX
-	ANDQ  $0x0000000f, CX
-	TESTQ CX, CX
-	JZ    paddone_153
-	MOVQ  $0x00000000, 792(SP)
-	MOVQ  $0x00000000, 800(SP)
-	LEAQ  792(SP), DX
-
-padloop_154:
-	MOVB  (SI), AL
-	MOVB  AL, (DX)
-	INCQ  SI
-	INCQ  DX
-	DECQ  CX
-	JNZ   padloop_154
-	LEAQ  792(SP), SI
-	ADDQ  (SI), R10
-	ADCQ  8(SI), R11
-	ADCQ  $0x00000001, R12
-	MOVQ  752(SP), DX
-	MULXQ R10, R13, R14
-	MULXQ R11, AX, R15
-	MOVQ  768(SP), DX
-	MULXQ R11, R11, BX
-	ADDQ  R11, R13
-	ADCQ  BX, R14
-	IMULQ R12, DX
-	IMULQ 752(SP), R12
-	ADDQ  DX, AX
-	ADCQ  $0x00000000, R15
-	MOVQ  760(SP), DX
-	MULXQ R10, R10, BX
-	ADDQ  R10, AX
-	ADCQ  BX, R15
-	ADDQ  R14, AX
-	ADCQ  $0x00000000, R15
-	ADDQ  R15, R12
-	MOVQ  R12, R14
-	ANDQ  $-4, R14
-	MOVQ  R12, BX
-	SHRQ  $0x02, BX
-	ANDQ  $0x00000003, R12
-	ADDQ  BX, R14
-	ADDQ  R14, R13
-	ADCQ  $0x00000000, AX
-	ADCQ  $0x00000000, R12
-	MOVQ  R13, R10
-	MOVQ  AX, R11
-
-paddone_153:
-notlast_152:
 	VPADDD     sigma<>+0(SB), Y0, Y0
 	VPADDD     544(SP), Y1, Y1
 	VPADDD     576(SP), Y2, Y2
@@ -7433,9 +6629,9 @@ notlast_152:
 	VMOVDQU    Y6, 224(CX)
 	MOVQ       816(SP), AX
 	ADDQ       AX, 808(SP)
-	JMP        chunk_120
+	JMP        chunk_106
 
-partial_149:
+partial_135:
 	VPADDD     sigma<>+0(SB), Y0, Y0
 	VPADDD     544(SP), Y1, Y1
 	VPADDD     576(SP), Y2, Y2
@@ -7465,6 +6661,678 @@ partial_149:
 	ADDQ       808(SP), AX
 	ADDQ       816(SP), AX
 	MOVQ       AX, 824(SP)
+
+catchup_141:
+	MOVQ  824(SP), AX
+	SUBQ  SI, AX
+	CMPQ  AX, $0x00000010
+	JL    catchupdone_142
+	ADDQ  (SI), R10
+	ADCQ  8(SI), R11
+	ADCQ  $0x00000001, R12
+	MOVQ  752(SP), DX
+	MULXQ R10, R13, R14
+	MULXQ R11, AX, R15
+	MOVQ  768(SP), DX
+	MULXQ R11, R11, BX
+	ADDQ  R11, R13
+	ADCQ  BX, R14
+	IMULQ R12, DX
+	IMULQ 752(SP), R12
+	ADDQ  DX, AX
+	ADCQ  $0x00000000, R15
+	MOVQ  760(SP), DX
+	MULXQ R10, R10, BX
+	ADDQ  R10, AX
+	ADCQ  BX, R15
+	ADDQ  R14, AX
+	ADCQ  $0x00000000, R15
+	ADDQ  R15, R12
+	MOVQ  R12, R14
+	ANDQ  $-4, R14
+	MOVQ  R12, BX
+	SHRQ  $0x02, BX
+	ANDQ  $0x00000003, R12
+	ADDQ  BX, R14
+	ADDQ  R14, R13
+	ADCQ  $0x00000000, AX
+	ADCQ  $0x00000000, R12
+	MOVQ  R13, R10
+	MOVQ  AX, R11
+	ADDQ  $0x00000010, SI
+	JMP   catchup_141
+
+catchupdone_142:
+	MOVQ  808(SP), AX
+	ADDQ  816(SP), AX
+	CMPQ  AX, src_len+48(FP)
+	JNE   notlast_143
+	MOVQ  src_len+48(FP), CX
+	ANDQ  $0x0000000f, CX
+	TESTQ CX, CX
+	JZ    paddone_144
+	MOVQ  $0x00000000, 792(SP)
+	MOVQ  $0x00000000, 800(SP)
+	LEAQ  792(SP), DX
+
+padloop_145:
+	MOVB  (SI), AL
+	MOVB  AL, (DX)
+	INCQ  SI
+	INCQ  DX
+	DECQ  CX
+	JNZ   padloop_145
+	LEAQ  792(SP), SI
+	ADDQ  (SI), R10
+	ADCQ  8(SI), R11
+	ADCQ  $0x00000001, R12
+	MOVQ  752(SP), DX
+	MULXQ R10, R13, R14
+	MULXQ R11, AX, R15
+	MOVQ  768(SP), DX
+	MULXQ R11, R11, BX
+	ADDQ  R11, R13
+	ADCQ  BX, R14
+	IMULQ R12, DX
+	IMULQ 752(SP), R12
+	ADDQ  DX, AX
+	ADCQ  $0x00000000, R15
+	MOVQ  760(SP), DX
+	MULXQ R10, R10, BX
+	ADDQ  R10, AX
+	ADCQ  BX, R15
+	ADDQ  R14, AX
+	ADCQ  $0x00000000, R15
+	ADDQ  R15, R12
+	MOVQ  R12, R14
+	ANDQ  $-4, R14
+	MOVQ  R12, BX
+	SHRQ  $0x02, BX
+	ANDQ  $0x00000003, R12
+	ADDQ  BX, R14
+	ADDQ  R14, R13
+	ADCQ  $0x00000000, AX
+	ADCQ  $0x00000000, R12
+	MOVQ  R13, R10
+	MOVQ  AX, R11
+
+paddone_144:
+notlast_143:
+	MOVQ src_base+40(FP), AX
+	ADDQ 808(SP), AX
+	MOVQ dst_base+16(FP), CX
+	ADDQ 808(SP), CX
+	LEAQ (SP), DX
+	MOVQ 816(SP), R8
+
+xor64_146:
+	CMPQ    R8, $0x00000040
+	JB      xor8_147
+	VMOVDQU (DX), Y0
+	VMOVDQU 32(DX), Y1
+	VPXOR   (AX), Y0, Y0
+	VPXOR   32(AX), Y1, Y1
+	VMOVDQU Y0, (CX)
+	VMOVDQU Y1, 32(CX)
+	ADDQ    $0x00000040, AX
+	ADDQ    $0x00000040, CX
+	ADDQ    $0x00000040, DX
+	SUBQ    $0x00000040, R8
+	JMP     xor64_146
+
+xor8_147:
+	CMPQ R8, $0x00000008
+	JB   xor1_148
+	MOVQ (DX), R9
+	XORQ (AX), R9
+	MOVQ R9, (CX)
+	ADDQ $0x00000008, AX
+	ADDQ $0x00000008, CX
+	ADDQ $0x00000008, DX
+	SUBQ $0x00000008, R8
+	JMP  xor8_147
+
+xor1_148:
+	TESTQ R8, R8
+	JZ    xordone_149
+	MOVB  (DX), R9
+	XORB  (AX), R9
+	MOVB  R9, (CX)
+	INCQ  AX
+	INCQ  CX
+	INCQ  DX
+	DECQ  R8
+	JMP   xor1_148
+
+xordone_149:
+	MOVQ 816(SP), AX
+	ADDQ AX, 808(SP)
+	JMP  chunk_106
+
+chunk3_110:
+	MOVQ           $0x00000180, CX
+	CMPQ           AX, CX
+	CMOVQHI        CX, AX
+	MOVQ           AX, 816(SP)
+	VMOVDQU        sigma<>+0(SB), Y0
+	VMOVDQU        544(SP), Y1
+	VMOVDQU        576(SP), Y2
+	VBROADCASTI128 736(SP), Y3
+	VPADDD         inc<>+0(SB), Y3, Y3
+	VMOVDQU        Y3, 608(SP)
+	VMOVDQU        sigma<>+0(SB), Y4
+	VMOVDQU        544(SP), Y5
+	VMOVDQU        576(SP), Y6
+	VBROADCASTI128 736(SP), Y7
+	VPADDD         inc<>+32(SB), Y7, Y7
+	VMOVDQU        Y7, 640(SP)
+	VMOVDQU        sigma<>+0(SB), Y8
+	VMOVDQU        544(SP), Y9
+	VMOVDQU        576(SP), Y10
+	VBROADCASTI128 736(SP), Y11
+	VPADDD         inc<>+64(SB), Y11, Y11
+	VMOVDQU        Y11, 672(SP)
+	MOVQ           $0x0000000a, DI
+
+macrounds_150:
+	MOVQ    832(SP), AX
+	SUBQ    SI, AX
+	CMPQ    AX, $0x00000030
+	JL      oneround_151
+	VPADDD  Y1, Y0, Y0
+	ADDQ    (SI), R10
+	VPADDD  Y5, Y4, Y4
+	ADCQ    8(SI), R11
+	VPADDD  Y9, Y8, Y8
+	ADCQ    $0x00000001, R12
+	VPXOR   Y0, Y3, Y3
+	MOVQ    752(SP), DX
+	VPSHUFB rol16<>+0(SB), Y3, Y3
+	MULXQ   R10, R13, R14
+	VPXOR   Y4, Y7, Y7
+	MULXQ   R11, AX, R15
+	VPSHUFB rol16<>+0(SB), Y7, Y7
+	VPXOR   Y8, Y11, Y11
+	MOVQ    768(SP), DX
+	VPSHUFB rol16<>+0(SB), Y11, Y11
+	MULXQ   R11, R11, BX
+	VPADDD  Y3, Y2, Y2
+	ADDQ    R11, R13
+	VPXOR   Y2, Y1, Y1
+	ADCQ    BX, R14
+	VPADDD  Y7, Y6, Y6
+	IMULQ   R12, DX
+	VPXOR   Y6, Y5, Y5
+	VPADDD  Y11, Y10, Y10
+	IMULQ   752(SP), R12
+	VPXOR   Y10, Y9, Y9
+	ADDQ    DX, AX
+	VPSLLD  $0x0c, Y1, Y15
+	ADCQ    $0x00000000, R15
+	VPSRLD  $0x14, Y1, Y1
+	MOVQ    760(SP), DX
+	VPXOR   Y15, Y1, Y1
+	MULXQ   R10, R10, BX
+	VPSLLD  $0x0c, Y5, Y15
+	VPSRLD  $0x14, Y5, Y5
+	ADDQ    R10, AX
+	VPXOR   Y15, Y5, Y5
+	ADCQ    BX, R15
+	VPSLLD  $0x0c, Y9, Y15
+	ADDQ    R14, AX
+	VPSRLD  $0x14, Y9, Y9
+	ADCQ    $0x00000000, R15
+	VPXOR   Y15, Y9, Y9
+	ADDQ    R15, R12
+	VPADDD  Y1, Y0, Y0
+	MOVQ    R12, R14
+	VPADDD  Y5, Y4, Y4
+	VPADDD  Y9, Y8, Y8
+	ANDQ    $-4, R14
+	VPXOR   Y0, Y3, Y3
+	MOVQ    R12, BX
+	VPSHUFB rol8<>+0(SB), Y3, Y3
+	SHRQ    $0x02, BX
+	VPXOR   Y4, Y7, Y7
+	ANDQ    $0x00000003, R12
+	VPSHUFB rol8<>+0(SB), Y7, Y7
+	ADDQ    BX, R14
+	VPXOR   Y8, Y11, Y11
+	VPSHUFB rol8<>+0(SB), Y11, Y11
+	ADDQ    R14, R13
+	VPADDD  Y3, Y2, Y2
+	ADCQ    $0x00000000, AX
+	VPXOR   Y2, Y1, Y1
+	ADCQ    $0x00000000, R12
+	VPADDD  Y7, Y6, Y6
+	MOVQ    R13, R10
+	VPXOR   Y6, Y5, Y5
+	MOVQ    AX, R11
+	VPADDD  Y11, Y10, Y10
+	VPXOR   Y10, Y9, Y9
+	ADDQ    16(SI), R10
+	VPSLLD  $0x07, Y1, Y15
+	ADCQ    24(SI), R11
+	VPSRLD  $0x19, Y1, Y1
+	ADCQ    $0x00000001, R12
+	VPXOR   Y15, Y1, Y1
+	MOVQ    752(SP), DX
+	VPSLLD  $0x07, Y5, Y15
+	MULXQ   R10, R13, R14
+	VPSRLD  $0x19, Y5, Y5
+	MULXQ   R11, AX, R15
+	VPXOR   Y15, Y5, Y5
+	VPSLLD  $0x07, Y9, Y15
+	MOVQ    768(SP), DX
+	VPSRLD  $0x19, Y9, Y9
+	MULXQ   R11, R11, BX
+	VPXOR   Y15, Y9, Y9
+	ADDQ    R11, R13
+	VPSHUFD $0x39, Y1, Y1
+	ADCQ    BX, R14
+	VPSHUFD $0x4e, Y2, Y2
+	IMULQ   R12, DX
+	VPSHUFD $0x93, Y3, Y3
+	VPSHUFD $0x39, Y5, Y5
+	IMULQ   752(SP), R12
+	VPSHUFD $0x4e, Y6, Y6
+	ADDQ    DX, AX
+	VPSHUFD $0x93, Y7, Y7
+	ADCQ    $0x00000000, R15
+	VPSHUFD $0x39, Y9, Y9
+	MOVQ    760(SP), DX
+	VPSHUFD $0x4e, Y10, Y10
+	MULXQ   R10, R10, BX
+	VPSHUFD $0x93, Y11, Y11
+	VPADDD  Y1, Y0, Y0
+	ADDQ    R10, AX
+	VPADDD  Y5, Y4, Y4
+	ADCQ    BX, R15
+	VPADDD  Y9, Y8, Y8
+	ADDQ    R14, AX
+	VPXOR   Y0, Y3, Y3
+	ADCQ    $0x00000000, R15
+	VPSHUFB rol16<>+0(SB), Y3, Y3
+	ADDQ    R15, R12
+	VPXOR   Y4, Y7, Y7
+	MOVQ    R12, R14
+	VPSHUFB rol16<>+0(SB), Y7, Y7
+	VPXOR   Y8, Y11, Y11
+	ANDQ    $-4, R14
+	VPSHUFB rol16<>+0(SB), Y11, Y11
+	MOVQ    R12, BX
+	VPADDD  Y3, Y2, Y2
+	SHRQ    $0x02, BX
+	VPXOR   Y2, Y1, Y1
+	ANDQ    $0x00000003, R12
+	VPADDD  Y7, Y6, Y6
+	ADDQ    BX, R14
+	VPXOR   Y6, Y5, Y5
+	VPADDD  Y11, Y10, Y10
+	ADDQ    R14, R13
+	VPXOR   Y10, Y9, Y9
+	ADCQ    $0x00000000, AX
+	VPSLLD  $0x0c, Y1, Y15
+	ADCQ    $0x00000000, R12
+	VPSRLD  $0x14, Y1, Y1
+	MOVQ    R13, R10
+	VPXOR   Y15, Y1, Y1
+	MOVQ    AX, R11
+	VPSLLD  $0x0c, Y5, Y15
+	VPSRLD  $0x14, Y5, Y5
+	ADDQ    32(SI), R10
+	VPXOR   Y15, Y5, Y5
+	ADCQ    40(SI), R11
+	VPSLLD  $0x0c, Y9, Y15
+	ADCQ    $0x00000001, R12
+	VPSRLD  $0x14, Y9, Y9
+	MOVQ    752(SP), DX
+	VPXOR   Y15, Y9, Y9
+	MULXQ   R10, R13, R14
+	VPADDD  Y1, Y0, Y0
+	MULXQ   R11, AX, R15
+	VPADDD  Y5, Y4, Y4
+	VPADDD  Y9, Y8, Y8
+	MOVQ    768(SP), DX
+	VPXOR   Y0, Y3, Y3
+	MULXQ   R11, R11, BX
+	VPSHUFB rol8<>+0(SB), Y3, Y3
+	ADDQ    R11, R13
+	VPXOR   Y4, Y7, Y7
+	ADCQ    BX, R14
+	VPSHUFB rol8<>+0(SB), Y7, Y7
+	IMULQ   R12, DX
+	VPXOR   Y8, Y11, Y11
+	VPSHUFB rol8<>+0(SB), Y11, Y11
+	IMULQ   752(SP), R12
+	VPADDD  Y3, Y2, Y2
+	ADDQ    DX, AX
+	VPXOR   Y2, Y1, Y1
+	ADCQ    $0x00000000, R15
+	VPADDD  Y7, Y6, Y6
+	MOVQ    760(SP), DX
+	VPXOR   Y6, Y5, Y5
+	MULXQ   R10, R10, BX
+	VPADDD  Y11, Y10, Y10
+	VPXOR   Y10, Y9, Y9
+	ADDQ    R10, AX
+	VPSLLD  $0x07, Y1, Y15
+	ADCQ    BX, R15
+	VPSRLD  $0x19, Y1, Y1
+	ADDQ    R14, AX
+	VPXOR   Y15, Y1, Y1
+	ADCQ    $0x00000000, R15
+	VPSLLD  $0x07, Y5, Y15
+	ADDQ    R15, R12
+	VPSRLD  $0x19, Y5, Y5
+	MOVQ    R12, R14
+	VPXOR   Y15, Y5, Y5
+	VPSLLD  $0x07, Y9, Y15
+	ANDQ    $-4, R14
+	VPSRLD  $0x19, Y9, Y9
+	MOVQ    R12, BX
+	VPXOR   Y15, Y9, Y9
+	SHRQ    $0x02, BX
+	VPSHUFD $0x93, Y1, Y1
+	ANDQ    $0x00000003, R12
+	VPSHUFD $0x4e, Y2, Y2
+	ADDQ    BX, R14
+	VPSHUFD $0x39, Y3, Y3
+	VPSHUFD $0x93, Y5, Y5
+	ADDQ    R14, R13
+	VPSHUFD $0x4e, Y6, Y6
+	ADCQ    $0x00000000, AX
+	VPSHUFD $0x39, Y7, Y7
+	ADCQ    $0x00000000, R12
+	VPSHUFD $0x93, Y9, Y9
+	MOVQ    R13, R10
+	VPSHUFD $0x4e, Y10, Y10
+	MOVQ    AX, R11
+	VPSHUFD $0x39, Y11, Y11
+	ADDQ    $0x00000030, SI
+	DECQ    DI
+	JNZ     macrounds_150
+	JMP     roundsdone_153
+
+oneround_151:
+	CMPQ    AX, $0x00000010
+	JL      plainround_152
+	VPADDD  Y1, Y0, Y0
+	ADDQ    (SI), R10
+	VPADDD  Y5, Y4, Y4
+	VPADDD  Y9, Y8, Y8
+	VPXOR   Y0, Y3, Y3
+	ADCQ    8(SI), R11
+	VPSHUFB rol16<>+0(SB), Y3, Y3
+	VPXOR   Y4, Y7, Y7
+	VPSHUFB rol16<>+0(SB), Y7, Y7
+	VPXOR   Y8, Y11, Y11
+	ADCQ    $0x00000001, R12
+	VPSHUFB rol16<>+0(SB), Y11, Y11
+	VPADDD  Y3, Y2, Y2
+	VPXOR   Y2, Y1, Y1
+	MOVQ    752(SP), DX
+	VPADDD  Y7, Y6, Y6
+	VPXOR   Y6, Y5, Y5
+	VPADDD  Y11, Y10, Y10
+	VPXOR   Y10, Y9, Y9
+	MULXQ   R10, R13, R14
+	VPSLLD  $0x0c, Y1, Y15
+	VPSRLD  $0x14, Y1, Y1
+	VPXOR   Y15, Y1, Y1
+	MULXQ   R11, AX, R15
+	VPSLLD  $0x0c, Y5, Y15
+	VPSRLD  $0x14, Y5, Y5
+	VPXOR   Y15, Y5, Y5
+	VPSLLD  $0x0c, Y9, Y15
+	MOVQ    768(SP), DX
+	VPSRLD  $0x14, Y9, Y9
+	VPXOR   Y15, Y9, Y9
+	VPADDD  Y1, Y0, Y0
+	MULXQ   R11, R11, BX
+	VPADDD  Y5, Y4, Y4
+	VPADDD  Y9, Y8, Y8
+	VPXOR   Y0, Y3, Y3
+	VPSHUFB rol8<>+0(SB), Y3, Y3
+	ADDQ    R11, R13
+	VPXOR   Y4, Y7, Y7
+	VPSHUFB rol8<>+0(SB), Y7, Y7
+	VPXOR   Y8, Y11, Y11
+	VPSHUFB rol8<>+0(SB), Y11, Y11
+	ADCQ    BX, R14
+	VPADDD  Y3, Y2, Y2
+	VPXOR   Y2, Y1, Y1
+	VPADDD  Y7, Y6, Y6
+	IMULQ   R12, DX
+	VPXOR   Y6, Y5, Y5
+	VPADDD  Y11, Y10, Y10
+	VPXOR   Y10, Y9, Y9
+	VPSLLD  $0x07, Y1, Y15
+	IMULQ   752(SP), R12
+	VPSRLD  $0x19, Y1, Y1
+	VPXOR   Y15, Y1, Y1
+	VPSLLD  $0x07, Y5, Y15
+	ADDQ    DX, AX
+	VPSRLD  $0x19, Y5, Y5
+	VPXOR   Y15, Y5, Y5
+	VPSLLD  $0x07, Y9, Y15
+	VPSRLD  $0x19, Y9, Y9
+	ADCQ    $0x00000000, R15
+	VPXOR   Y15, Y9, Y9
+	VPSHUFD $0x39, Y1, Y1
+	VPSHUFD $0x4e, Y2, Y2
+	MOVQ    760(SP), DX
+	VPSHUFD $0x93, Y3, Y3
+	VPSHUFD $0x39, Y5, Y5
+	VPSHUFD $0x4e, Y6, Y6
+	VPSHUFD $0x93, Y7, Y7
+	MULXQ   R10, R10, BX
+	VPSHUFD $0x39, Y9, Y9
+	VPSHUFD $0x4e, Y10, Y10
+	VPSHUFD $0x93, Y11, Y11
+	VPADDD  Y1, Y0, Y0
+	ADDQ    R10, AX
+	VPADDD  Y5, Y4, Y4
+	VPADDD  Y9, Y8, Y8
+	VPXOR   Y0, Y3, Y3
+	ADCQ    BX, R15
+	VPSHUFB rol16<>+0(SB), Y3, Y3
+	VPXOR   Y4, Y7, Y7
+	VPSHUFB rol16<>+0(SB), Y7, Y7
+	VPXOR   Y8, Y11, Y11
+	ADDQ    R14, AX
+	VPSHUFB rol16<>+0(SB), Y11, Y11
+	VPADDD  Y3, Y2, Y2
+	VPXOR   Y2, Y1, Y1
+	ADCQ    $0x00000000, R15
+	VPADDD  Y7, Y6, Y6
+	VPXOR   Y6, Y5, Y5
+	VPADDD  Y11, Y10, Y10
+	VPXOR   Y10, Y9, Y9
+	ADDQ    R15, R12
+	VPSLLD  $0x0c, Y1, Y15
+	VPSRLD  $0x14, Y1, Y1
+	VPXOR   Y15, Y1, Y1
+	MOVQ    R12, R14
+	VPSLLD  $0x0c, Y5, Y15
+	VPSRLD  $0x14, Y5, Y5
+	VPXOR   Y15, Y5, Y5
+	VPSLLD  $0x0c, Y9, Y15
+	ANDQ    $-4, R14
+	VPSRLD  $0x14, Y9, Y9
+	VPXOR   Y15, Y9, Y9
+	VPADDD  Y1, Y0, Y0
+	MOVQ    R12, BX
+	VPADDD  Y5, Y4, Y4
+	VPADDD  Y9, Y8, Y8
+	VPXOR   Y0, Y3, Y3
+	VPSHUFB rol8<>+0(SB), Y3, Y3
+	SHRQ    $0x02, BX
+	VPXOR   Y4, Y7, Y7
+	VPSHUFB rol8<>+0(SB), Y7, Y7
+	VPXOR   Y8, Y11, Y11
+	VPSHUFB rol8<>+0(SB), Y11, Y11
+	ANDQ    $0x00000003, R12
+	VPADDD  Y3, Y2, Y2
+	VPXOR   Y2, Y1, Y1
+	VPADDD  Y7, Y6, Y6
+	ADDQ    BX, R14
+	VPXOR   Y6, Y5, Y5
+	VPADDD  Y11, Y10, Y10
+	VPXOR   Y10, Y9, Y9
+	VPSLLD  $0x07, Y1, Y15
+	ADDQ    R14, R13
+	VPSRLD  $0x19, Y1, Y1
+	VPXOR   Y15, Y1, Y1
+	VPSLLD  $0x07, Y5, Y15
+	ADCQ    $0x00000000, AX
+	VPSRLD  $0x19, Y5, Y5
+	VPXOR   Y15, Y5, Y5
+	VPSLLD  $0x07, Y9, Y15
+	VPSRLD  $0x19, Y9, Y9
+	ADCQ    $0x00000000, R12
+	VPXOR   Y15, Y9, Y9
+	VPSHUFD $0x93, Y1, Y1
+	VPSHUFD $0x4e, Y2, Y2
+	MOVQ    R13, R10
+	VPSHUFD $0x39, Y3, Y3
+	VPSHUFD $0x93, Y5, Y5
+	VPSHUFD $0x4e, Y6, Y6
+	VPSHUFD $0x39, Y7, Y7
+	MOVQ    AX, R11
+	VPSHUFD $0x93, Y9, Y9
+	VPSHUFD $0x4e, Y10, Y10
+	VPSHUFD $0x39, Y11, Y11
+	ADDQ    $0x00000010, SI
+	DECQ    DI
+	JNZ     macrounds_150
+	JMP     roundsdone_153
+
+plainround_152:
+	VPADDD  Y1, Y0, Y0
+	VPADDD  Y5, Y4, Y4
+	VPADDD  Y9, Y8, Y8
+	VPXOR   Y0, Y3, Y3
+	VPSHUFB rol16<>+0(SB), Y3, Y3
+	VPXOR   Y4, Y7, Y7
+	VPSHUFB rol16<>+0(SB), Y7, Y7
+	VPXOR   Y8, Y11, Y11
+	VPSHUFB rol16<>+0(SB), Y11, Y11
+	VPADDD  Y3, Y2, Y2
+	VPXOR   Y2, Y1, Y1
+	VPADDD  Y7, Y6, Y6
+	VPXOR   Y6, Y5, Y5
+	VPADDD  Y11, Y10, Y10
+	VPXOR   Y10, Y9, Y9
+	VPSLLD  $0x0c, Y1, Y15
+	VPSRLD  $0x14, Y1, Y1
+	VPXOR   Y15, Y1, Y1
+	VPSLLD  $0x0c, Y5, Y15
+	VPSRLD  $0x14, Y5, Y5
+	VPXOR   Y15, Y5, Y5
+	VPSLLD  $0x0c, Y9, Y15
+	VPSRLD  $0x14, Y9, Y9
+	VPXOR   Y15, Y9, Y9
+	VPADDD  Y1, Y0, Y0
+	VPADDD  Y5, Y4, Y4
+	VPADDD  Y9, Y8, Y8
+	VPXOR   Y0, Y3, Y3
+	VPSHUFB rol8<>+0(SB), Y3, Y3
+	VPXOR   Y4, Y7, Y7
+	VPSHUFB rol8<>+0(SB), Y7, Y7
+	VPXOR   Y8, Y11, Y11
+	VPSHUFB rol8<>+0(SB), Y11, Y11
+	VPADDD  Y3, Y2, Y2
+	VPXOR   Y2, Y1, Y1
+	VPADDD  Y7, Y6, Y6
+	VPXOR   Y6, Y5, Y5
+	VPADDD  Y11, Y10, Y10
+	VPXOR   Y10, Y9, Y9
+	VPSLLD  $0x07, Y1, Y15
+	VPSRLD  $0x19, Y1, Y1
+	VPXOR   Y15, Y1, Y1
+	VPSLLD  $0x07, Y5, Y15
+	VPSRLD  $0x19, Y5, Y5
+	VPXOR   Y15, Y5, Y5
+	VPSLLD  $0x07, Y9, Y15
+	VPSRLD  $0x19, Y9, Y9
+	VPXOR   Y15, Y9, Y9
+	VPSHUFD $0x39, Y1, Y1
+	VPSHUFD $0x4e, Y2, Y2
+	VPSHUFD $0x93, Y3, Y3
+	VPSHUFD $0x39, Y5, Y5
+	VPSHUFD $0x4e, Y6, Y6
+	VPSHUFD $0x93, Y7, Y7
+	VPSHUFD $0x39, Y9, Y9
+	VPSHUFD $0x4e, Y10, Y10
+	VPSHUFD $0x93, Y11, Y11
+	VPADDD  Y1, Y0, Y0
+	VPADDD  Y5, Y4, Y4
+	VPADDD  Y9, Y8, Y8
+	VPXOR   Y0, Y3, Y3
+	VPSHUFB rol16<>+0(SB), Y3, Y3
+	VPXOR   Y4, Y7, Y7
+	VPSHUFB rol16<>+0(SB), Y7, Y7
+	VPXOR   Y8, Y11, Y11
+	VPSHUFB rol16<>+0(SB), Y11, Y11
+	VPADDD  Y3, Y2, Y2
+	VPXOR   Y2, Y1, Y1
+	VPADDD  Y7, Y6, Y6
+	VPXOR   Y6, Y5, Y5
+	VPADDD  Y11, Y10, Y10
+	VPXOR   Y10, Y9, Y9
+	VPSLLD  $0x0c, Y1, Y15
+	VPSRLD  $0x14, Y1, Y1
+	VPXOR   Y15, Y1, Y1
+	VPSLLD  $0x0c, Y5, Y15
+	VPSRLD  $0x14, Y5, Y5
+	VPXOR   Y15, Y5, Y5
+	VPSLLD  $0x0c, Y9, Y15
+	VPSRLD  $0x14, Y9, Y9
+	VPXOR   Y15, Y9, Y9
+	VPADDD  Y1, Y0, Y0
+	VPADDD  Y5, Y4, Y4
+	VPADDD  Y9, Y8, Y8
+	VPXOR   Y0, Y3, Y3
+	VPSHUFB rol8<>+0(SB), Y3, Y3
+	VPXOR   Y4, Y7, Y7
+	VPSHUFB rol8<>+0(SB), Y7, Y7
+	VPXOR   Y8, Y11, Y11
+	VPSHUFB rol8<>+0(SB), Y11, Y11
+	VPADDD  Y3, Y2, Y2
+	VPXOR   Y2, Y1, Y1
+	VPADDD  Y7, Y6, Y6
+	VPXOR   Y6, Y5, Y5
+	VPADDD  Y11, Y10, Y10
+	VPXOR   Y10, Y9, Y9
+	VPSLLD  $0x07, Y1, Y15
+	VPSRLD  $0x19, Y1, Y1
+	VPXOR   Y15, Y1, Y1
+	VPSLLD  $0x07, Y5, Y15
+	VPSRLD  $0x19, Y5, Y5
+	VPXOR   Y15, Y5, Y5
+	VPSLLD  $0x07, Y9, Y15
+	VPSRLD  $0x19, Y9, Y9
+	VPXOR   Y15, Y9, Y9
+	VPSHUFD $0x93, Y1, Y1
+	VPSHUFD $0x4e, Y2, Y2
+	VPSHUFD $0x39, Y3, Y3
+	VPSHUFD $0x93, Y5, Y5
+	VPSHUFD $0x4e, Y6, Y6
+	VPSHUFD $0x39, Y7, Y7
+	VPSHUFD $0x93, Y9, Y9
+	VPSHUFD $0x4e, Y10, Y10
+	VPSHUFD $0x39, Y11, Y11
+	DECQ    DI
+	JNZ     macrounds_150
+
+roundsdone_153:
+	CMPQ 816(SP), $0x00000180
+	JNE  partial_154
+	MOVQ src_base+40(FP), AX
+	ADDQ 808(SP), AX
+	ADDQ 816(SP), AX
+	MOVQ AX, 824(SP)
 
 catchup_155:
 	MOVQ  824(SP), AX
@@ -7562,678 +7430,6 @@ padloop_159:
 
 paddone_158:
 notlast_157:
-	MOVQ src_base+40(FP), AX
-	ADDQ 808(SP), AX
-	MOVQ dst_base+16(FP), CX
-	ADDQ 808(SP), CX
-	LEAQ (SP), DX
-	MOVQ 816(SP), R8
-
-xor64_160:
-	CMPQ    R8, $0x00000040
-	JB      xor8_161
-	VMOVDQU (DX), Y0
-	VMOVDQU 32(DX), Y1
-	VPXOR   (AX), Y0, Y0
-	VPXOR   32(AX), Y1, Y1
-	VMOVDQU Y0, (CX)
-	VMOVDQU Y1, 32(CX)
-	ADDQ    $0x00000040, AX
-	ADDQ    $0x00000040, CX
-	ADDQ    $0x00000040, DX
-	SUBQ    $0x00000040, R8
-	JMP     xor64_160
-
-xor8_161:
-	CMPQ R8, $0x00000008
-	JB   xor1_162
-	MOVQ (DX), R9
-	XORQ (AX), R9
-	MOVQ R9, (CX)
-	ADDQ $0x00000008, AX
-	ADDQ $0x00000008, CX
-	ADDQ $0x00000008, DX
-	SUBQ $0x00000008, R8
-	JMP  xor8_161
-
-xor1_162:
-	TESTQ R8, R8
-	JZ    xordone_163
-	MOVB  (DX), R9
-	XORB  (AX), R9
-	MOVB  R9, (CX)
-	INCQ  AX
-	INCQ  CX
-	INCQ  DX
-	DECQ  R8
-	JMP   xor1_162
-
-xordone_163:
-	MOVQ 816(SP), AX
-	ADDQ AX, 808(SP)
-	JMP  chunk_120
-
-chunk3_124:
-	MOVQ           $0x00000180, CX
-	CMPQ           AX, CX
-	CMOVQHI        CX, AX
-	MOVQ           AX, 816(SP)
-	VMOVDQU        sigma<>+0(SB), Y0
-	VMOVDQU        544(SP), Y1
-	VMOVDQU        576(SP), Y2
-	VBROADCASTI128 736(SP), Y3
-	VPADDD         inc<>+0(SB), Y3, Y3
-	VMOVDQU        Y3, 608(SP)
-	VMOVDQU        sigma<>+0(SB), Y4
-	VMOVDQU        544(SP), Y5
-	VMOVDQU        576(SP), Y6
-	VBROADCASTI128 736(SP), Y7
-	VPADDD         inc<>+32(SB), Y7, Y7
-	VMOVDQU        Y7, 640(SP)
-	VMOVDQU        sigma<>+0(SB), Y8
-	VMOVDQU        544(SP), Y9
-	VMOVDQU        576(SP), Y10
-	VBROADCASTI128 736(SP), Y11
-	VPADDD         inc<>+64(SB), Y11, Y11
-	VMOVDQU        Y11, 672(SP)
-	MOVQ           $0x0000000a, DI
-
-macrounds_164:
-	MOVQ    832(SP), AX
-	SUBQ    SI, AX
-	CMPQ    AX, $0x00000030
-	JL      oneround_165
-	VPADDD  Y1, Y0, Y0
-	ADDQ    (SI), R10
-	VPADDD  Y5, Y4, Y4
-	ADCQ    8(SI), R11
-	VPADDD  Y9, Y8, Y8
-	ADCQ    $0x00000001, R12
-	VPXOR   Y0, Y3, Y3
-	MOVQ    752(SP), DX
-	VPSHUFB rol16<>+0(SB), Y3, Y3
-	MULXQ   R10, R13, R14
-	VPXOR   Y4, Y7, Y7
-	MULXQ   R11, AX, R15
-	VPSHUFB rol16<>+0(SB), Y7, Y7
-	VPXOR   Y8, Y11, Y11
-	MOVQ    768(SP), DX
-	VPSHUFB rol16<>+0(SB), Y11, Y11
-	MULXQ   R11, R11, BX
-	VPADDD  Y3, Y2, Y2
-	ADDQ    R11, R13
-	VPXOR   Y2, Y1, Y1
-	ADCQ    BX, R14
-	VPADDD  Y7, Y6, Y6
-	IMULQ   R12, DX
-	VPXOR   Y6, Y5, Y5
-	VPADDD  Y11, Y10, Y10
-	IMULQ   752(SP), R12
-	VPXOR   Y10, Y9, Y9
-	ADDQ    DX, AX
-	VPSLLD  $0x0c, Y1, Y15
-	ADCQ    $0x00000000, R15
-	VPSRLD  $0x14, Y1, Y1
-	MOVQ    760(SP), DX
-	VPXOR   Y15, Y1, Y1
-	MULXQ   R10, R10, BX
-	VPSLLD  $0x0c, Y5, Y15
-	VPSRLD  $0x14, Y5, Y5
-	ADDQ    R10, AX
-	VPXOR   Y15, Y5, Y5
-	ADCQ    BX, R15
-	VPSLLD  $0x0c, Y9, Y15
-	ADDQ    R14, AX
-	VPSRLD  $0x14, Y9, Y9
-	ADCQ    $0x00000000, R15
-	VPXOR   Y15, Y9, Y9
-	ADDQ    R15, R12
-	VPADDD  Y1, Y0, Y0
-	MOVQ    R12, R14
-	VPADDD  Y5, Y4, Y4
-	VPADDD  Y9, Y8, Y8
-	ANDQ    $-4, R14
-	VPXOR   Y0, Y3, Y3
-	MOVQ    R12, BX
-	VPSHUFB rol8<>+0(SB), Y3, Y3
-	SHRQ    $0x02, BX
-	VPXOR   Y4, Y7, Y7
-	ANDQ    $0x00000003, R12
-	VPSHUFB rol8<>+0(SB), Y7, Y7
-	ADDQ    BX, R14
-	VPXOR   Y8, Y11, Y11
-	VPSHUFB rol8<>+0(SB), Y11, Y11
-	ADDQ    R14, R13
-	VPADDD  Y3, Y2, Y2
-	ADCQ    $0x00000000, AX
-	VPXOR   Y2, Y1, Y1
-	ADCQ    $0x00000000, R12
-	VPADDD  Y7, Y6, Y6
-	MOVQ    R13, R10
-	VPXOR   Y6, Y5, Y5
-	MOVQ    AX, R11
-	VPADDD  Y11, Y10, Y10
-	VPXOR   Y10, Y9, Y9
-	ADDQ    16(SI), R10
-	VPSLLD  $0x07, Y1, Y15
-	ADCQ    24(SI), R11
-	VPSRLD  $0x19, Y1, Y1
-	ADCQ    $0x00000001, R12
-	VPXOR   Y15, Y1, Y1
-	MOVQ    752(SP), DX
-	VPSLLD  $0x07, Y5, Y15
-	MULXQ   R10, R13, R14
-	VPSRLD  $0x19, Y5, Y5
-	MULXQ   R11, AX, R15
-	VPXOR   Y15, Y5, Y5
-	VPSLLD  $0x07, Y9, Y15
-	MOVQ    768(SP), DX
-	VPSRLD  $0x19, Y9, Y9
-	MULXQ   R11, R11, BX
-	VPXOR   Y15, Y9, Y9
-	ADDQ    R11, R13
-	VPSHUFD $0x39, Y1, Y1
-	ADCQ    BX, R14
-	VPSHUFD $0x4e, Y2, Y2
-	IMULQ   R12, DX
-	VPSHUFD $0x93, Y3, Y3
-	VPSHUFD $0x39, Y5, Y5
-	IMULQ   752(SP), R12
-	VPSHUFD $0x4e, Y6, Y6
-	ADDQ    DX, AX
-	VPSHUFD $0x93, Y7, Y7
-	ADCQ    $0x00000000, R15
-	VPSHUFD $0x39, Y9, Y9
-	MOVQ    760(SP), DX
-	VPSHUFD $0x4e, Y10, Y10
-	MULXQ   R10, R10, BX
-	VPSHUFD $0x93, Y11, Y11
-	VPADDD  Y1, Y0, Y0
-	ADDQ    R10, AX
-	VPADDD  Y5, Y4, Y4
-	ADCQ    BX, R15
-	VPADDD  Y9, Y8, Y8
-	ADDQ    R14, AX
-	VPXOR   Y0, Y3, Y3
-	ADCQ    $0x00000000, R15
-	VPSHUFB rol16<>+0(SB), Y3, Y3
-	ADDQ    R15, R12
-	VPXOR   Y4, Y7, Y7
-	MOVQ    R12, R14
-	VPSHUFB rol16<>+0(SB), Y7, Y7
-	VPXOR   Y8, Y11, Y11
-	ANDQ    $-4, R14
-	VPSHUFB rol16<>+0(SB), Y11, Y11
-	MOVQ    R12, BX
-	VPADDD  Y3, Y2, Y2
-	SHRQ    $0x02, BX
-	VPXOR   Y2, Y1, Y1
-	ANDQ    $0x00000003, R12
-	VPADDD  Y7, Y6, Y6
-	ADDQ    BX, R14
-	VPXOR   Y6, Y5, Y5
-	VPADDD  Y11, Y10, Y10
-	ADDQ    R14, R13
-	VPXOR   Y10, Y9, Y9
-	ADCQ    $0x00000000, AX
-	VPSLLD  $0x0c, Y1, Y15
-	ADCQ    $0x00000000, R12
-	VPSRLD  $0x14, Y1, Y1
-	MOVQ    R13, R10
-	VPXOR   Y15, Y1, Y1
-	MOVQ    AX, R11
-	VPSLLD  $0x0c, Y5, Y15
-	VPSRLD  $0x14, Y5, Y5
-	ADDQ    32(SI), R10
-	VPXOR   Y15, Y5, Y5
-	ADCQ    40(SI), R11
-	VPSLLD  $0x0c, Y9, Y15
-	ADCQ    $0x00000001, R12
-	VPSRLD  $0x14, Y9, Y9
-	MOVQ    752(SP), DX
-	VPXOR   Y15, Y9, Y9
-	MULXQ   R10, R13, R14
-	VPADDD  Y1, Y0, Y0
-	MULXQ   R11, AX, R15
-	VPADDD  Y5, Y4, Y4
-	VPADDD  Y9, Y8, Y8
-	MOVQ    768(SP), DX
-	VPXOR   Y0, Y3, Y3
-	MULXQ   R11, R11, BX
-	VPSHUFB rol8<>+0(SB), Y3, Y3
-	ADDQ    R11, R13
-	VPXOR   Y4, Y7, Y7
-	ADCQ    BX, R14
-	VPSHUFB rol8<>+0(SB), Y7, Y7
-	IMULQ   R12, DX
-	VPXOR   Y8, Y11, Y11
-	VPSHUFB rol8<>+0(SB), Y11, Y11
-	IMULQ   752(SP), R12
-	VPADDD  Y3, Y2, Y2
-	ADDQ    DX, AX
-	VPXOR   Y2, Y1, Y1
-	ADCQ    $0x00000000, R15
-	VPADDD  Y7, Y6, Y6
-	MOVQ    760(SP), DX
-	VPXOR   Y6, Y5, Y5
-	MULXQ   R10, R10, BX
-	VPADDD  Y11, Y10, Y10
-	VPXOR   Y10, Y9, Y9
-	ADDQ    R10, AX
-	VPSLLD  $0x07, Y1, Y15
-	ADCQ    BX, R15
-	VPSRLD  $0x19, Y1, Y1
-	ADDQ    R14, AX
-	VPXOR   Y15, Y1, Y1
-	ADCQ    $0x00000000, R15
-	VPSLLD  $0x07, Y5, Y15
-	ADDQ    R15, R12
-	VPSRLD  $0x19, Y5, Y5
-	MOVQ    R12, R14
-	VPXOR   Y15, Y5, Y5
-	VPSLLD  $0x07, Y9, Y15
-	ANDQ    $-4, R14
-	VPSRLD  $0x19, Y9, Y9
-	MOVQ    R12, BX
-	VPXOR   Y15, Y9, Y9
-	SHRQ    $0x02, BX
-	VPSHUFD $0x93, Y1, Y1
-	ANDQ    $0x00000003, R12
-	VPSHUFD $0x4e, Y2, Y2
-	ADDQ    BX, R14
-	VPSHUFD $0x39, Y3, Y3
-	VPSHUFD $0x93, Y5, Y5
-	ADDQ    R14, R13
-	VPSHUFD $0x4e, Y6, Y6
-	ADCQ    $0x00000000, AX
-	VPSHUFD $0x39, Y7, Y7
-	ADCQ    $0x00000000, R12
-	VPSHUFD $0x93, Y9, Y9
-	MOVQ    R13, R10
-	VPSHUFD $0x4e, Y10, Y10
-	MOVQ    AX, R11
-	VPSHUFD $0x39, Y11, Y11
-	ADDQ    $0x00000030, SI
-	DECQ    DI
-	JNZ     macrounds_164
-	JMP     roundsdone_167
-
-oneround_165:
-	CMPQ    AX, $0x00000010
-	JL      plainround_166
-	VPADDD  Y1, Y0, Y0
-	ADDQ    (SI), R10
-	VPADDD  Y5, Y4, Y4
-	VPADDD  Y9, Y8, Y8
-	VPXOR   Y0, Y3, Y3
-	ADCQ    8(SI), R11
-	VPSHUFB rol16<>+0(SB), Y3, Y3
-	VPXOR   Y4, Y7, Y7
-	VPSHUFB rol16<>+0(SB), Y7, Y7
-	VPXOR   Y8, Y11, Y11
-	ADCQ    $0x00000001, R12
-	VPSHUFB rol16<>+0(SB), Y11, Y11
-	VPADDD  Y3, Y2, Y2
-	VPXOR   Y2, Y1, Y1
-	MOVQ    752(SP), DX
-	VPADDD  Y7, Y6, Y6
-	VPXOR   Y6, Y5, Y5
-	VPADDD  Y11, Y10, Y10
-	VPXOR   Y10, Y9, Y9
-	MULXQ   R10, R13, R14
-	VPSLLD  $0x0c, Y1, Y15
-	VPSRLD  $0x14, Y1, Y1
-	VPXOR   Y15, Y1, Y1
-	MULXQ   R11, AX, R15
-	VPSLLD  $0x0c, Y5, Y15
-	VPSRLD  $0x14, Y5, Y5
-	VPXOR   Y15, Y5, Y5
-	VPSLLD  $0x0c, Y9, Y15
-	MOVQ    768(SP), DX
-	VPSRLD  $0x14, Y9, Y9
-	VPXOR   Y15, Y9, Y9
-	VPADDD  Y1, Y0, Y0
-	MULXQ   R11, R11, BX
-	VPADDD  Y5, Y4, Y4
-	VPADDD  Y9, Y8, Y8
-	VPXOR   Y0, Y3, Y3
-	VPSHUFB rol8<>+0(SB), Y3, Y3
-	ADDQ    R11, R13
-	VPXOR   Y4, Y7, Y7
-	VPSHUFB rol8<>+0(SB), Y7, Y7
-	VPXOR   Y8, Y11, Y11
-	VPSHUFB rol8<>+0(SB), Y11, Y11
-	ADCQ    BX, R14
-	VPADDD  Y3, Y2, Y2
-	VPXOR   Y2, Y1, Y1
-	VPADDD  Y7, Y6, Y6
-	IMULQ   R12, DX
-	VPXOR   Y6, Y5, Y5
-	VPADDD  Y11, Y10, Y10
-	VPXOR   Y10, Y9, Y9
-	VPSLLD  $0x07, Y1, Y15
-	IMULQ   752(SP), R12
-	VPSRLD  $0x19, Y1, Y1
-	VPXOR   Y15, Y1, Y1
-	VPSLLD  $0x07, Y5, Y15
-	ADDQ    DX, AX
-	VPSRLD  $0x19, Y5, Y5
-	VPXOR   Y15, Y5, Y5
-	VPSLLD  $0x07, Y9, Y15
-	VPSRLD  $0x19, Y9, Y9
-	ADCQ    $0x00000000, R15
-	VPXOR   Y15, Y9, Y9
-	VPSHUFD $0x39, Y1, Y1
-	VPSHUFD $0x4e, Y2, Y2
-	MOVQ    760(SP), DX
-	VPSHUFD $0x93, Y3, Y3
-	VPSHUFD $0x39, Y5, Y5
-	VPSHUFD $0x4e, Y6, Y6
-	VPSHUFD $0x93, Y7, Y7
-	MULXQ   R10, R10, BX
-	VPSHUFD $0x39, Y9, Y9
-	VPSHUFD $0x4e, Y10, Y10
-	VPSHUFD $0x93, Y11, Y11
-	VPADDD  Y1, Y0, Y0
-	ADDQ    R10, AX
-	VPADDD  Y5, Y4, Y4
-	VPADDD  Y9, Y8, Y8
-	VPXOR   Y0, Y3, Y3
-	ADCQ    BX, R15
-	VPSHUFB rol16<>+0(SB), Y3, Y3
-	VPXOR   Y4, Y7, Y7
-	VPSHUFB rol16<>+0(SB), Y7, Y7
-	VPXOR   Y8, Y11, Y11
-	ADDQ    R14, AX
-	VPSHUFB rol16<>+0(SB), Y11, Y11
-	VPADDD  Y3, Y2, Y2
-	VPXOR   Y2, Y1, Y1
-	ADCQ    $0x00000000, R15
-	VPADDD  Y7, Y6, Y6
-	VPXOR   Y6, Y5, Y5
-	VPADDD  Y11, Y10, Y10
-	VPXOR   Y10, Y9, Y9
-	ADDQ    R15, R12
-	VPSLLD  $0x0c, Y1, Y15
-	VPSRLD  $0x14, Y1, Y1
-	VPXOR   Y15, Y1, Y1
-	MOVQ    R12, R14
-	VPSLLD  $0x0c, Y5, Y15
-	VPSRLD  $0x14, Y5, Y5
-	VPXOR   Y15, Y5, Y5
-	VPSLLD  $0x0c, Y9, Y15
-	ANDQ    $-4, R14
-	VPSRLD  $0x14, Y9, Y9
-	VPXOR   Y15, Y9, Y9
-	VPADDD  Y1, Y0, Y0
-	MOVQ    R12, BX
-	VPADDD  Y5, Y4, Y4
-	VPADDD  Y9, Y8, Y8
-	VPXOR   Y0, Y3, Y3
-	VPSHUFB rol8<>+0(SB), Y3, Y3
-	SHRQ    $0x02, BX
-	VPXOR   Y4, Y7, Y7
-	VPSHUFB rol8<>+0(SB), Y7, Y7
-	VPXOR   Y8, Y11, Y11
-	VPSHUFB rol8<>+0(SB), Y11, Y11
-	ANDQ    $0x00000003, R12
-	VPADDD  Y3, Y2, Y2
-	VPXOR   Y2, Y1, Y1
-	VPADDD  Y7, Y6, Y6
-	ADDQ    BX, R14
-	VPXOR   Y6, Y5, Y5
-	VPADDD  Y11, Y10, Y10
-	VPXOR   Y10, Y9, Y9
-	VPSLLD  $0x07, Y1, Y15
-	ADDQ    R14, R13
-	VPSRLD  $0x19, Y1, Y1
-	VPXOR   Y15, Y1, Y1
-	VPSLLD  $0x07, Y5, Y15
-	ADCQ    $0x00000000, AX
-	VPSRLD  $0x19, Y5, Y5
-	VPXOR   Y15, Y5, Y5
-	VPSLLD  $0x07, Y9, Y15
-	VPSRLD  $0x19, Y9, Y9
-	ADCQ    $0x00000000, R12
-	VPXOR   Y15, Y9, Y9
-	VPSHUFD $0x93, Y1, Y1
-	VPSHUFD $0x4e, Y2, Y2
-	MOVQ    R13, R10
-	VPSHUFD $0x39, Y3, Y3
-	VPSHUFD $0x93, Y5, Y5
-	VPSHUFD $0x4e, Y6, Y6
-	VPSHUFD $0x39, Y7, Y7
-	MOVQ    AX, R11
-	VPSHUFD $0x93, Y9, Y9
-	VPSHUFD $0x4e, Y10, Y10
-	VPSHUFD $0x39, Y11, Y11
-	ADDQ    $0x00000010, SI
-	DECQ    DI
-	JNZ     macrounds_164
-	JMP     roundsdone_167
-
-plainround_166:
-	VPADDD  Y1, Y0, Y0
-	VPADDD  Y5, Y4, Y4
-	VPADDD  Y9, Y8, Y8
-	VPXOR   Y0, Y3, Y3
-	VPSHUFB rol16<>+0(SB), Y3, Y3
-	VPXOR   Y4, Y7, Y7
-	VPSHUFB rol16<>+0(SB), Y7, Y7
-	VPXOR   Y8, Y11, Y11
-	VPSHUFB rol16<>+0(SB), Y11, Y11
-	VPADDD  Y3, Y2, Y2
-	VPXOR   Y2, Y1, Y1
-	VPADDD  Y7, Y6, Y6
-	VPXOR   Y6, Y5, Y5
-	VPADDD  Y11, Y10, Y10
-	VPXOR   Y10, Y9, Y9
-	VPSLLD  $0x0c, Y1, Y15
-	VPSRLD  $0x14, Y1, Y1
-	VPXOR   Y15, Y1, Y1
-	VPSLLD  $0x0c, Y5, Y15
-	VPSRLD  $0x14, Y5, Y5
-	VPXOR   Y15, Y5, Y5
-	VPSLLD  $0x0c, Y9, Y15
-	VPSRLD  $0x14, Y9, Y9
-	VPXOR   Y15, Y9, Y9
-	VPADDD  Y1, Y0, Y0
-	VPADDD  Y5, Y4, Y4
-	VPADDD  Y9, Y8, Y8
-	VPXOR   Y0, Y3, Y3
-	VPSHUFB rol8<>+0(SB), Y3, Y3
-	VPXOR   Y4, Y7, Y7
-	VPSHUFB rol8<>+0(SB), Y7, Y7
-	VPXOR   Y8, Y11, Y11
-	VPSHUFB rol8<>+0(SB), Y11, Y11
-	VPADDD  Y3, Y2, Y2
-	VPXOR   Y2, Y1, Y1
-	VPADDD  Y7, Y6, Y6
-	VPXOR   Y6, Y5, Y5
-	VPADDD  Y11, Y10, Y10
-	VPXOR   Y10, Y9, Y9
-	VPSLLD  $0x07, Y1, Y15
-	VPSRLD  $0x19, Y1, Y1
-	VPXOR   Y15, Y1, Y1
-	VPSLLD  $0x07, Y5, Y15
-	VPSRLD  $0x19, Y5, Y5
-	VPXOR   Y15, Y5, Y5
-	VPSLLD  $0x07, Y9, Y15
-	VPSRLD  $0x19, Y9, Y9
-	VPXOR   Y15, Y9, Y9
-	VPSHUFD $0x39, Y1, Y1
-	VPSHUFD $0x4e, Y2, Y2
-	VPSHUFD $0x93, Y3, Y3
-	VPSHUFD $0x39, Y5, Y5
-	VPSHUFD $0x4e, Y6, Y6
-	VPSHUFD $0x93, Y7, Y7
-	VPSHUFD $0x39, Y9, Y9
-	VPSHUFD $0x4e, Y10, Y10
-	VPSHUFD $0x93, Y11, Y11
-	VPADDD  Y1, Y0, Y0
-	VPADDD  Y5, Y4, Y4
-	VPADDD  Y9, Y8, Y8
-	VPXOR   Y0, Y3, Y3
-	VPSHUFB rol16<>+0(SB), Y3, Y3
-	VPXOR   Y4, Y7, Y7
-	VPSHUFB rol16<>+0(SB), Y7, Y7
-	VPXOR   Y8, Y11, Y11
-	VPSHUFB rol16<>+0(SB), Y11, Y11
-	VPADDD  Y3, Y2, Y2
-	VPXOR   Y2, Y1, Y1
-	VPADDD  Y7, Y6, Y6
-	VPXOR   Y6, Y5, Y5
-	VPADDD  Y11, Y10, Y10
-	VPXOR   Y10, Y9, Y9
-	VPSLLD  $0x0c, Y1, Y15
-	VPSRLD  $0x14, Y1, Y1
-	VPXOR   Y15, Y1, Y1
-	VPSLLD  $0x0c, Y5, Y15
-	VPSRLD  $0x14, Y5, Y5
-	VPXOR   Y15, Y5, Y5
-	VPSLLD  $0x0c, Y9, Y15
-	VPSRLD  $0x14, Y9, Y9
-	VPXOR   Y15, Y9, Y9
-	VPADDD  Y1, Y0, Y0
-	VPADDD  Y5, Y4, Y4
-	VPADDD  Y9, Y8, Y8
-	VPXOR   Y0, Y3, Y3
-	VPSHUFB rol8<>+0(SB), Y3, Y3
-	VPXOR   Y4, Y7, Y7
-	VPSHUFB rol8<>+0(SB), Y7, Y7
-	VPXOR   Y8, Y11, Y11
-	VPSHUFB rol8<>+0(SB), Y11, Y11
-	VPADDD  Y3, Y2, Y2
-	VPXOR   Y2, Y1, Y1
-	VPADDD  Y7, Y6, Y6
-	VPXOR   Y6, Y5, Y5
-	VPADDD  Y11, Y10, Y10
-	VPXOR   Y10, Y9, Y9
-	VPSLLD  $0x07, Y1, Y15
-	VPSRLD  $0x19, Y1, Y1
-	VPXOR   Y15, Y1, Y1
-	VPSLLD  $0x07, Y5, Y15
-	VPSRLD  $0x19, Y5, Y5
-	VPXOR   Y15, Y5, Y5
-	VPSLLD  $0x07, Y9, Y15
-	VPSRLD  $0x19, Y9, Y9
-	VPXOR   Y15, Y9, Y9
-	VPSHUFD $0x93, Y1, Y1
-	VPSHUFD $0x4e, Y2, Y2
-	VPSHUFD $0x39, Y3, Y3
-	VPSHUFD $0x93, Y5, Y5
-	VPSHUFD $0x4e, Y6, Y6
-	VPSHUFD $0x39, Y7, Y7
-	VPSHUFD $0x93, Y9, Y9
-	VPSHUFD $0x4e, Y10, Y10
-	VPSHUFD $0x39, Y11, Y11
-	DECQ    DI
-	JNZ     macrounds_164
-
-roundsdone_167:
-	CMPQ 816(SP), $0x00000180
-	JNE  partial_168
-	MOVQ src_base+40(FP), AX
-	ADDQ 808(SP), AX
-	ADDQ 816(SP), AX
-	MOVQ AX, 824(SP)
-
-catchup_169:
-	MOVQ  824(SP), AX
-	SUBQ  SI, AX
-	CMPQ  AX, $0x00000010
-	JL    catchupdone_170
-	ADDQ  (SI), R10
-	ADCQ  8(SI), R11
-	ADCQ  $0x00000001, R12
-	MOVQ  752(SP), DX
-	MULXQ R10, R13, R14
-	MULXQ R11, AX, R15
-	MOVQ  768(SP), DX
-	MULXQ R11, R11, BX
-	ADDQ  R11, R13
-	ADCQ  BX, R14
-	IMULQ R12, DX
-	IMULQ 752(SP), R12
-	ADDQ  DX, AX
-	ADCQ  $0x00000000, R15
-	MOVQ  760(SP), DX
-	MULXQ R10, R10, BX
-	ADDQ  R10, AX
-	ADCQ  BX, R15
-	ADDQ  R14, AX
-	ADCQ  $0x00000000, R15
-	ADDQ  R15, R12
-	MOVQ  R12, R14
-	ANDQ  $-4, R14
-	MOVQ  R12, BX
-	SHRQ  $0x02, BX
-	ANDQ  $0x00000003, R12
-	ADDQ  BX, R14
-	ADDQ  R14, R13
-	ADCQ  $0x00000000, AX
-	ADCQ  $0x00000000, R12
-	MOVQ  R13, R10
-	MOVQ  AX, R11
-	ADDQ  $0x00000010, SI
-	JMP   catchup_169
-
-catchupdone_170:
-	MOVQ  808(SP), AX
-	ADDQ  816(SP), AX
-	CMPQ  AX, src_len+48(FP)
-	JNE   notlast_171
-	MOVQ  src_len+48(FP), CX
-	ANDQ  $0x0000000f, CX
-	TESTQ CX, CX
-	JZ    paddone_172
-	MOVQ  $0x00000000, 792(SP)
-	MOVQ  $0x00000000, 800(SP)
-	LEAQ  792(SP), DX
-
-padloop_173:
-	MOVB  (SI), AL
-	MOVB  AL, (DX)
-	INCQ  SI
-	INCQ  DX
-	DECQ  CX
-	JNZ   padloop_173
-	LEAQ  792(SP), SI
-	ADDQ  (SI), R10
-	ADCQ  8(SI), R11
-	ADCQ  $0x00000001, R12
-	MOVQ  752(SP), DX
-	MULXQ R10, R13, R14
-	MULXQ R11, AX, R15
-	MOVQ  768(SP), DX
-	MULXQ R11, R11, BX
-	ADDQ  R11, R13
-	ADCQ  BX, R14
-	IMULQ R12, DX
-	IMULQ 752(SP), R12
-	ADDQ  DX, AX
-	ADCQ  $0x00000000, R15
-	MOVQ  760(SP), DX
-	MULXQ R10, R10, BX
-	ADDQ  R10, AX
-	ADCQ  BX, R15
-	ADDQ  R14, AX
-	ADCQ  $0x00000000, R15
-	ADDQ  R15, R12
-	MOVQ  R12, R14
-	ANDQ  $-4, R14
-	MOVQ  R12, BX
-	SHRQ  $0x02, BX
-	ANDQ  $0x00000003, R12
-	ADDQ  BX, R14
-	ADDQ  R14, R13
-	ADCQ  $0x00000000, AX
-	ADCQ  $0x00000000, R12
-	MOVQ  R13, R10
-	MOVQ  AX, R11
-
-paddone_172:
-notlast_171:
 	VPADDD     sigma<>+0(SB), Y0, Y0
 	VPADDD     544(SP), Y1, Y1
 	VPADDD     576(SP), Y2, Y2
@@ -8289,9 +7485,9 @@ notlast_171:
 	VMOVDQU    Y10, 352(CX)
 	MOVQ       816(SP), AX
 	ADDQ       AX, 808(SP)
-	JMP        chunk_120
+	JMP        chunk_106
 
-partial_168:
+partial_154:
 	VPADDD     sigma<>+0(SB), Y0, Y0
 	VPADDD     544(SP), Y1, Y1
 	VPADDD     576(SP), Y2, Y2
@@ -8333,6 +7529,822 @@ partial_168:
 	ADDQ       808(SP), AX
 	ADDQ       816(SP), AX
 	MOVQ       AX, 824(SP)
+
+catchup_160:
+	MOVQ  824(SP), AX
+	SUBQ  SI, AX
+	CMPQ  AX, $0x00000010
+	JL    catchupdone_161
+	ADDQ  (SI), R10
+	ADCQ  8(SI), R11
+	ADCQ  $0x00000001, R12
+	MOVQ  752(SP), DX
+	MULXQ R10, R13, R14
+	MULXQ R11, AX, R15
+	MOVQ  768(SP), DX
+	MULXQ R11, R11, BX
+	ADDQ  R11, R13
+	ADCQ  BX, R14
+	IMULQ R12, DX
+	IMULQ 752(SP), R12
+	ADDQ  DX, AX
+	ADCQ  $0x00000000, R15
+	MOVQ  760(SP), DX
+	MULXQ R10, R10, BX
+	ADDQ  R10, AX
+	ADCQ  BX, R15
+	ADDQ  R14, AX
+	ADCQ  $0x00000000, R15
+	ADDQ  R15, R12
+	MOVQ  R12, R14
+	ANDQ  $-4, R14
+	MOVQ  R12, BX
+	SHRQ  $0x02, BX
+	ANDQ  $0x00000003, R12
+	ADDQ  BX, R14
+	ADDQ  R14, R13
+	ADCQ  $0x00000000, AX
+	ADCQ  $0x00000000, R12
+	MOVQ  R13, R10
+	MOVQ  AX, R11
+	ADDQ  $0x00000010, SI
+	JMP   catchup_160
+
+catchupdone_161:
+	MOVQ  808(SP), AX
+	ADDQ  816(SP), AX
+	CMPQ  AX, src_len+48(FP)
+	JNE   notlast_162
+	MOVQ  src_len+48(FP), CX
+	ANDQ  $0x0000000f, CX
+	TESTQ CX, CX
+	JZ    paddone_163
+	MOVQ  $0x00000000, 792(SP)
+	MOVQ  $0x00000000, 800(SP)
+	LEAQ  792(SP), DX
+
+padloop_164:
+	MOVB  (SI), AL
+	MOVB  AL, (DX)
+	INCQ  SI
+	INCQ  DX
+	DECQ  CX
+	JNZ   padloop_164
+	LEAQ  792(SP), SI
+	ADDQ  (SI), R10
+	ADCQ  8(SI), R11
+	ADCQ  $0x00000001, R12
+	MOVQ  752(SP), DX
+	MULXQ R10, R13, R14
+	MULXQ R11, AX, R15
+	MOVQ  768(SP), DX
+	MULXQ R11, R11, BX
+	ADDQ  R11, R13
+	ADCQ  BX, R14
+	IMULQ R12, DX
+	IMULQ 752(SP), R12
+	ADDQ  DX, AX
+	ADCQ  $0x00000000, R15
+	MOVQ  760(SP), DX
+	MULXQ R10, R10, BX
+	ADDQ  R10, AX
+	ADCQ  BX, R15
+	ADDQ  R14, AX
+	ADCQ  $0x00000000, R15
+	ADDQ  R15, R12
+	MOVQ  R12, R14
+	ANDQ  $-4, R14
+	MOVQ  R12, BX
+	SHRQ  $0x02, BX
+	ANDQ  $0x00000003, R12
+	ADDQ  BX, R14
+	ADDQ  R14, R13
+	ADCQ  $0x00000000, AX
+	ADCQ  $0x00000000, R12
+	MOVQ  R13, R10
+	MOVQ  AX, R11
+
+paddone_163:
+notlast_162:
+	MOVQ src_base+40(FP), AX
+	ADDQ 808(SP), AX
+	MOVQ dst_base+16(FP), CX
+	ADDQ 808(SP), CX
+	LEAQ (SP), DX
+	MOVQ 816(SP), R8
+
+xor64_165:
+	CMPQ    R8, $0x00000040
+	JB      xor8_166
+	VMOVDQU (DX), Y0
+	VMOVDQU 32(DX), Y1
+	VPXOR   (AX), Y0, Y0
+	VPXOR   32(AX), Y1, Y1
+	VMOVDQU Y0, (CX)
+	VMOVDQU Y1, 32(CX)
+	ADDQ    $0x00000040, AX
+	ADDQ    $0x00000040, CX
+	ADDQ    $0x00000040, DX
+	SUBQ    $0x00000040, R8
+	JMP     xor64_165
+
+xor8_166:
+	CMPQ R8, $0x00000008
+	JB   xor1_167
+	MOVQ (DX), R9
+	XORQ (AX), R9
+	MOVQ R9, (CX)
+	ADDQ $0x00000008, AX
+	ADDQ $0x00000008, CX
+	ADDQ $0x00000008, DX
+	SUBQ $0x00000008, R8
+	JMP  xor8_166
+
+xor1_167:
+	TESTQ R8, R8
+	JZ    xordone_168
+	MOVB  (DX), R9
+	XORB  (AX), R9
+	MOVB  R9, (CX)
+	INCQ  AX
+	INCQ  CX
+	INCQ  DX
+	DECQ  R8
+	JMP   xor1_167
+
+xordone_168:
+	MOVQ 816(SP), AX
+	ADDQ AX, 808(SP)
+	JMP  chunk_106
+
+chunk4_111:
+	MOVQ           $0x00000200, CX
+	CMPQ           AX, CX
+	CMOVQHI        CX, AX
+	MOVQ           AX, 816(SP)
+	VMOVDQU        sigma<>+0(SB), Y0
+	VMOVDQU        544(SP), Y1
+	VMOVDQU        576(SP), Y2
+	VBROADCASTI128 736(SP), Y3
+	VPADDD         inc<>+0(SB), Y3, Y3
+	VMOVDQU        Y3, 608(SP)
+	VMOVDQU        sigma<>+0(SB), Y4
+	VMOVDQU        544(SP), Y5
+	VMOVDQU        576(SP), Y6
+	VBROADCASTI128 736(SP), Y7
+	VPADDD         inc<>+32(SB), Y7, Y7
+	VMOVDQU        Y7, 640(SP)
+	VMOVDQU        sigma<>+0(SB), Y8
+	VMOVDQU        544(SP), Y9
+	VMOVDQU        576(SP), Y10
+	VBROADCASTI128 736(SP), Y11
+	VPADDD         inc<>+64(SB), Y11, Y11
+	VMOVDQU        Y11, 672(SP)
+	VMOVDQU        sigma<>+0(SB), Y12
+	VMOVDQU        544(SP), Y13
+	VMOVDQU        576(SP), Y14
+	VBROADCASTI128 736(SP), Y15
+	VPADDD         inc<>+96(SB), Y15, Y15
+	VMOVDQU        Y15, 704(SP)
+	MOVQ           $0x0000000a, DI
+
+macrounds_169:
+	MOVQ    832(SP), AX
+	SUBQ    SI, AX
+	CMPQ    AX, $0x00000030
+	JL      oneround_170
+	VPADDD  Y1, Y0, Y0
+	ADDQ    (SI), R10
+	VPADDD  Y5, Y4, Y4
+	ADCQ    8(SI), R11
+	VPADDD  Y9, Y8, Y8
+	VPADDD  Y13, Y12, Y12
+	ADCQ    $0x00000001, R12
+	VPXOR   Y0, Y3, Y3
+	VPSHUFB rol16<>+0(SB), Y3, Y3
+	MOVQ    752(SP), DX
+	VPXOR   Y4, Y7, Y7
+	MULXQ   R10, R13, R14
+	VPSHUFB rol16<>+0(SB), Y7, Y7
+	VPXOR   Y8, Y11, Y11
+	MULXQ   R11, AX, R15
+	VPSHUFB rol16<>+0(SB), Y11, Y11
+	VPXOR   Y12, Y15, Y15
+	MOVQ    768(SP), DX
+	VPSHUFB rol16<>+0(SB), Y15, Y15
+	MULXQ   R11, R11, BX
+	VPADDD  Y3, Y2, Y2
+	VPXOR   Y2, Y1, Y1
+	ADDQ    R11, R13
+	VPADDD  Y7, Y6, Y6
+	VPXOR   Y6, Y5, Y5
+	ADCQ    BX, R14
+	VPADDD  Y11, Y10, Y10
+	IMULQ   R12, DX
+	VPXOR   Y10, Y9, Y9
+	VPADDD  Y15, Y14, Y14
+	IMULQ   752(SP), R12
+	VPXOR   Y14, Y13, Y13
+	VMOVDQU Y14, 512(SP)
+	ADDQ    DX, AX
+	VPSLLD  $0x0c, Y1, Y14
+	ADCQ    $0x00000000, R15
+	VPSRLD  $0x14, Y1, Y1
+	VPXOR   Y14, Y1, Y1
+	MOVQ    760(SP), DX
+	VPSLLD  $0x0c, Y5, Y14
+	VPSRLD  $0x14, Y5, Y5
+	MULXQ   R10, R10, BX
+	VPXOR   Y14, Y5, Y5
+	ADDQ    R10, AX
+	VPSLLD  $0x0c, Y9, Y14
+	VPSRLD  $0x14, Y9, Y9
+	ADCQ    BX, R15
+	VPXOR   Y14, Y9, Y9
+	VPSLLD  $0x0c, Y13, Y14
+	ADDQ    R14, AX
+	VPSRLD  $0x14, Y13, Y13
+	ADCQ    $0x00000000, R15
+	VPXOR   Y14, Y13, Y13
+	VMOVDQU 512(SP), Y14
+	ADDQ    R15, R12
+	VPADDD  Y1, Y0, Y0
+	VPADDD  Y5, Y4, Y4
+	MOVQ    R12, R14
+	VPADDD  Y9, Y8, Y8
+	ANDQ    $-4, R14
+	VPADDD  Y13, Y12, Y12
+	VPXOR   Y0, Y3, Y3
+	MOVQ    R12, BX
+	VPSHUFB rol8<>+0(SB), Y3, Y3
+	VPXOR   Y4, Y7, Y7
+	SHRQ    $0x02, BX
+	VPSHUFB rol8<>+0(SB), Y7, Y7
+	ANDQ    $0x00000003, R12
+	VPXOR   Y8, Y11, Y11
+	VPSHUFB rol8<>+0(SB), Y11, Y11
+	ADDQ    BX, R14
+	VPXOR   Y12, Y15, Y15
+	VPSHUFB rol8<>+0(SB), Y15, Y15
+	ADDQ    R14, R13
+	VPADDD  Y3, Y2, Y2
+	ADCQ    $0x00000000, AX
+	VPXOR   Y2, Y1, Y1
+	VPADDD  Y7, Y6, Y6
+	ADCQ    $0x00000000, R12
+	VPXOR   Y6, Y5, Y5
+	VPADDD  Y11, Y10, Y10
+	MOVQ    R13, R10
+	VPXOR   Y10, Y9, Y9
+	MOVQ    AX, R11
+	VPADDD  Y15, Y14, Y14
+	VPXOR   Y14, Y13, Y13
+	ADDQ    16(SI), R10
+	VMOVDQU Y14, 512(SP)
+	VPSLLD  $0x07, Y1, Y14
+	ADCQ    24(SI), R11
+	VPSRLD  $0x19, Y1, Y1
+	ADCQ    $0x00000001, R12
+	VPXOR   Y14, Y1, Y1
+	VPSLLD  $0x07, Y5, Y14
+	MOVQ    752(SP), DX
+	VPSRLD  $0x19, Y5, Y5
+	VPXOR   Y14, Y5, Y5
+	MULXQ   R10, R13, R14
+	VPSLLD  $0x07, Y9, Y14
+	MULXQ   R11, AX, R15
+	VPSRLD  $0x19, Y9, Y9
+	VPXOR   Y14, Y9, Y9
+	MOVQ    768(SP), DX
+	VPSLLD  $0x07, Y13, Y14
+	VPSRLD  $0x19, Y13, Y13
+	MULXQ   R11, R11, BX
+	VPXOR   Y14, Y13, Y13
+	ADDQ    R11, R13
+	VMOVDQU 512(SP), Y14
+	VPSHUFD $0x39, Y1, Y1
+	ADCQ    BX, R14
+	VPSHUFD $0x4e, Y2, Y2
+	VPSHUFD $0x93, Y3, Y3
+	IMULQ   R12, DX
+	VPSHUFD $0x39, Y5, Y5
+	IMULQ   752(SP), R12
+	VPSHUFD $0x4e, Y6, Y6
+	VPSHUFD $0x93, Y7, Y7
+	ADDQ    DX, AX
+	VPSHUFD $0x39, Y9, Y9
+	VPSHUFD $0x4e, Y10, Y10
+	ADCQ    $0x00000000, R15
+	VPSHUFD $0x93, Y11, Y11
+	MOVQ    760(SP), DX
+	VPSHUFD $0x39, Y13, Y13
+	VPSHUFD $0x4e, Y14, Y14
+	MULXQ   R10, R10, BX
+	VPSHUFD $0x93, Y15, Y15
+	VPADDD  Y1, Y0, Y0
+	ADDQ    R10, AX
+	VPADDD  Y5, Y4, Y4
+	ADCQ    BX, R15
+	VPADDD  Y9, Y8, Y8
+	VPADDD  Y13, Y12, Y12
+	ADDQ    R14, AX
+	VPXOR   Y0, Y3, Y3
+	VPSHUFB rol16<>+0(SB), Y3, Y3
+	ADCQ    $0x00000000, R15
+	VPXOR   Y4, Y7, Y7
+	ADDQ    R15, R12
+	VPSHUFB rol16<>+0(SB), Y7, Y7
+	VPXOR   Y8, Y11, Y11
+	MOVQ    R12, R14
+	VPSHUFB rol16<>+0(SB), Y11, Y11
+	VPXOR   Y12, Y15, Y15
+	ANDQ    $-4, R14
+	VPSHUFB rol16<>+0(SB), Y15, Y15
+	MOVQ    R12, BX
+	VPADDD  Y3, Y2, Y2
+	VPXOR   Y2, Y1, Y1
+	SHRQ    $0x02, BX
+	VPADDD  Y7, Y6, Y6
+	VPXOR   Y6, Y5, Y5
+	ANDQ    $0x00000003, R12
+	VPADDD  Y11, Y10, Y10
+	ADDQ    BX, R14
+	VPXOR   Y10, Y9, Y9
+	VPADDD  Y15, Y14, Y14
+	ADDQ    R14, R13
+	VPXOR   Y14, Y13, Y13
+	VMOVDQU Y14, 512(SP)
+	ADCQ    $0x00000000, AX
+	VPSLLD  $0x0c, Y1, Y14
+	ADCQ    $0x00000000, R12
+	VPSRLD  $0x14, Y1, Y1
+	VPXOR   Y14, Y1, Y1
+	MOVQ    R13, R10
+	VPSLLD  $0x0c, Y5, Y14
+	VPSRLD  $0x14, Y5, Y5
+	MOVQ    AX, R11
+	VPXOR   Y14, Y5, Y5
+	ADDQ    32(SI), R10
+	VPSLLD  $0x0c, Y9, Y14
+	VPSRLD  $0x14, Y9, Y9
+	ADCQ    40(SI), R11
+	VPXOR   Y14, Y9, Y9
+	VPSLLD  $0x0c, Y13, Y14
+	ADCQ    $0x00000001, R12
+	VPSRLD  $0x14, Y13, Y13
+	MOVQ    752(SP), DX
+	VPXOR   Y14, Y13, Y13
+	VMOVDQU 512(SP), Y14
+	MULXQ   R10, R13, R14
+	VPADDD  Y1, Y0, Y0
+	VPADDD  Y5, Y4, Y4
+	MULXQ   R11, AX, R15
+	VPADDD  Y9, Y8, Y8
+	MOVQ    768(SP), DX
+	VPADDD  Y13, Y12, Y12
+	VPXOR   Y0, Y3, Y3
+	MULXQ   R11, R11, BX
+	VPSHUFB rol8<>+0(SB), Y3, Y3
+	VPXOR   Y4, Y7, Y7
+	ADDQ    R11, R13
+	VPSHUFB rol8<>+0(SB), Y7, Y7
+	ADCQ    BX, R14
+	VPXOR   Y8, Y11, Y11
+	VPSHUFB rol8<>+0(SB), Y11, Y11
+	IMULQ   R12, DX
+	VPXOR   Y12, Y15, Y15
+	VPSHUFB rol8<>+0(SB), Y15, Y15
+	IMULQ   752(SP), R12
+	VPADDD  Y3, Y2, Y2
+	ADDQ    DX, AX
+	VPXOR   Y2, Y1, Y1
+	VPADDD  Y7, Y6, Y6
+	ADCQ    $0x00000000, R15
+	VPXOR   Y6, Y5, Y5
+	VPADDD  Y11, Y10, Y10
+	MOVQ    760(SP), DX
+	VPXOR   Y10, Y9, Y9
+	MULXQ   R10, R10, BX
+	VPADDD  Y15, Y14, Y14
+	VPXOR   Y14, Y13, Y13
+	ADDQ    R10, AX
+	VMOVDQU Y14, 512(SP)
+	VPSLLD  $0x07, Y1, Y14
+	ADCQ    BX, R15
+	VPSRLD  $0x19, Y1, Y1
+	ADDQ    R14, AX
+	VPXOR   Y14, Y1, Y1
+	VPSLLD  $0x07, Y5, Y14
+	ADCQ    $0x00000000, R15
+	VPSRLD  $0x19, Y5, Y5
+	VPXOR   Y14, Y5, Y5
+	ADDQ    R15, R12
+	VPSLLD  $0x07, Y9, Y14
+	MOVQ    R12, R14
+	VPSRLD  $0x19, Y9, Y9
+	VPXOR   Y14, Y9, Y9
+	ANDQ    $-4, R14
+	VPSLLD  $0x07, Y13, Y14
+	VPSRLD  $0x19, Y13, Y13
+	MOVQ    R12, BX
+	VPXOR   Y14, Y13, Y13
+	SHRQ    $0x02, BX
+	VMOVDQU 512(SP), Y14
+	VPSHUFD $0x93, Y1, Y1
+	ANDQ    $0x00000003, R12
+	VPSHUFD $0x4e, Y2, Y2
+	VPSHUFD $0x39, Y3, Y3
+	ADDQ    BX, R14
+	VPSHUFD $0x93, Y5, Y5
+	ADDQ    R14, R13
+	VPSHUFD $0x4e, Y6, Y6
+	VPSHUFD $0x39, Y7, Y7
+	ADCQ    $0x00000000, AX
+	VPSHUFD $0x93, Y9, Y9
+	VPSHUFD $0x4e, Y10, Y10
+	ADCQ    $0x00000000, R12
+	VPSHUFD $0x39, Y11, Y11
+	MOVQ    R13, R10
+	VPSHUFD $0x93, Y13, Y13
+	VPSHUFD $0x4e, Y14, Y14
+	MOVQ    AX, R11
+	VPSHUFD $0x39, Y15, Y15
+	ADDQ    $0x00000030, SI
+	DECQ    DI
+	JNZ     macrounds_169
+	JMP     roundsdone_172
+
+oneround_170:
+	CMPQ    AX, $0x00000010
+	JL      plainround_171
+	VPADDD  Y1, Y0, Y0
+	ADDQ    (SI), R10
+	VPADDD  Y5, Y4, Y4
+	VPADDD  Y9, Y8, Y8
+	VPADDD  Y13, Y12, Y12
+	VPXOR   Y0, Y3, Y3
+	VPSHUFB rol16<>+0(SB), Y3, Y3
+	ADCQ    8(SI), R11
+	VPXOR   Y4, Y7, Y7
+	VPSHUFB rol16<>+0(SB), Y7, Y7
+	VPXOR   Y8, Y11, Y11
+	VPSHUFB rol16<>+0(SB), Y11, Y11
+	VPXOR   Y12, Y15, Y15
+	ADCQ    $0x00000001, R12
+	VPSHUFB rol16<>+0(SB), Y15, Y15
+	VPADDD  Y3, Y2, Y2
+	VPXOR   Y2, Y1, Y1
+	VPADDD  Y7, Y6, Y6
+	VPXOR   Y6, Y5, Y5
+	MOVQ    752(SP), DX
+	VPADDD  Y11, Y10, Y10
+	VPXOR   Y10, Y9, Y9
+	VPADDD  Y15, Y14, Y14
+	VPXOR   Y14, Y13, Y13
+	VMOVDQU Y14, 512(SP)
+	MULXQ   R10, R13, R14
+	VPSLLD  $0x0c, Y1, Y14
+	VPSRLD  $0x14, Y1, Y1
+	VPXOR   Y14, Y1, Y1
+	VPSLLD  $0x0c, Y5, Y14
+	VPSRLD  $0x14, Y5, Y5
+	MULXQ   R11, AX, R15
+	VPXOR   Y14, Y5, Y5
+	VPSLLD  $0x0c, Y9, Y14
+	VPSRLD  $0x14, Y9, Y9
+	VPXOR   Y14, Y9, Y9
+	VPSLLD  $0x0c, Y13, Y14
+	MOVQ    768(SP), DX
+	VPSRLD  $0x14, Y13, Y13
+	VPXOR   Y14, Y13, Y13
+	VMOVDQU 512(SP), Y14
+	VPADDD  Y1, Y0, Y0
+	VPADDD  Y5, Y4, Y4
+	MULXQ   R11, R11, BX
+	VPADDD  Y9, Y8, Y8
+	VPADDD  Y13, Y12, Y12
+	VPXOR   Y0, Y3, Y3
+	VPSHUFB rol8<>+0(SB), Y3, Y3
+	VPXOR   Y4, Y7, Y7
+	ADDQ    R11, R13
+	VPSHUFB rol8<>+0(SB), Y7, Y7
+	VPXOR   Y8, Y11, Y11
+	VPSHUFB rol8<>+0(SB), Y11, Y11
+	VPXOR   Y12, Y15, Y15
+	VPSHUFB rol8<>+0(SB), Y15, Y15
+	ADCQ    BX, R14
+	VPADDD  Y3, Y2, Y2
+	VPXOR   Y2, Y1, Y1
+	VPADDD  Y7, Y6, Y6
+	VPXOR   Y6, Y5, Y5
+	VPADDD  Y11, Y10, Y10
+	IMULQ   R12, DX
+	VPXOR   Y10, Y9, Y9
+	VPADDD  Y15, Y14, Y14
+	VPXOR   Y14, Y13, Y13
+	VMOVDQU Y14, 512(SP)
+	VPSLLD  $0x07, Y1, Y14
+	IMULQ   752(SP), R12
+	VPSRLD  $0x19, Y1, Y1
+	VPXOR   Y14, Y1, Y1
+	VPSLLD  $0x07, Y5, Y14
+	VPSRLD  $0x19, Y5, Y5
+	VPXOR   Y14, Y5, Y5
+	ADDQ    DX, AX
+	VPSLLD  $0x07, Y9, Y14
+	VPSRLD  $0x19, Y9, Y9
+	VPXOR   Y14, Y9, Y9
+	VPSLLD  $0x07, Y13, Y14
+	VPSRLD  $0x19, Y13, Y13
+	ADCQ    $0x00000000, R15
+	VPXOR   Y14, Y13, Y13
+	VMOVDQU 512(SP), Y14
+	VPSHUFD $0x39, Y1, Y1
+	VPSHUFD $0x4e, Y2, Y2
+	VPSHUFD $0x93, Y3, Y3
+	MOVQ    760(SP), DX
+	VPSHUFD $0x39, Y5, Y5
+	VPSHUFD $0x4e, Y6, Y6
+	VPSHUFD $0x93, Y7, Y7
+	VPSHUFD $0x39, Y9, Y9
+	VPSHUFD $0x4e, Y10, Y10
+	MULXQ   R10, R10, BX
+	VPSHUFD $0x93, Y11, Y11
+	VPSHUFD $0x39, Y13, Y13
+	VPSHUFD $0x4e, Y14, Y14
+	VPSHUFD $0x93, Y15, Y15
+	VPADDD  Y1, Y0, Y0
+	ADDQ    R10, AX
+	VPADDD  Y5, Y4, Y4
+	VPADDD  Y9, Y8, Y8
+	VPADDD  Y13, Y12, Y12
+	VPXOR   Y0, Y3, Y3
+	VPSHUFB rol16<>+0(SB), Y3, Y3
+	ADCQ    BX, R15
+	VPXOR   Y4, Y7, Y7
+	VPSHUFB rol16<>+0(SB), Y7, Y7
+	VPXOR   Y8, Y11, Y11
+	VPSHUFB rol16<>+0(SB), Y11, Y11
+	VPXOR   Y12, Y15, Y15
+	ADDQ    R14, AX
+	VPSHUFB rol16<>+0(SB), Y15, Y15
+	VPADDD  Y3, Y2, Y2
+	VPXOR   Y2, Y1, Y1
+	VPADDD  Y7, Y6, Y6
+	VPXOR   Y6, Y5, Y5
+	ADCQ    $0x00000000, R15
+	VPADDD  Y11, Y10, Y10
+	VPXOR   Y10, Y9, Y9
+	VPADDD  Y15, Y14, Y14
+	VPXOR   Y14, Y13, Y13
+	VMOVDQU Y14, 512(SP)
+	ADDQ    R15, R12
+	VPSLLD  $0x0c, Y1, Y14
+	VPSRLD  $0x14, Y1, Y1
+	VPXOR   Y14, Y1, Y1
+	VPSLLD  $0x0c, Y5, Y14
+	VPSRLD  $0x14, Y5, Y5
+	MOVQ    R12, R14
+	VPXOR   Y14, Y5, Y5
+	VPSLLD  $0x0c, Y9, Y14
+	VPSRLD  $0x14, Y9, Y9
+	VPXOR   Y14, Y9, Y9
+	VPSLLD  $0x0c, Y13, Y14
+	ANDQ    $-4, R14
+	VPSRLD  $0x14, Y13, Y13
+	VPXOR   Y14, Y13, Y13
+	VMOVDQU 512(SP), Y14
+	VPADDD  Y1, Y0, Y0
+	VPADDD  Y5, Y4, Y4
+	MOVQ    R12, BX
+	VPADDD  Y9, Y8, Y8
+	VPADDD  Y13, Y12, Y12
+	VPXOR   Y0, Y3, Y3
+	VPSHUFB rol8<>+0(SB), Y3, Y3
+	VPXOR   Y4, Y7, Y7
+	SHRQ    $0x02, BX
+	VPSHUFB rol8<>+0(SB), Y7, Y7
+	VPXOR   Y8, Y11, Y11
+	VPSHUFB rol8<>+0(SB), Y11, Y11
+	VPXOR   Y12, Y15, Y15
+	VPSHUFB rol8<>+0(SB), Y15, Y15
+	ANDQ    $0x00000003, R12
+	VPADDD  Y3, Y2, Y2
+	VPXOR   Y2, Y1, Y1
+	VPADDD  Y7, Y6, Y6
+	VPXOR   Y6, Y5, Y5
+	VPADDD  Y11, Y10, Y10
+	ADDQ    BX, R14
+	VPXOR   Y10, Y9, Y9
+	VPADDD  Y15, Y14, Y14
+	VPXOR   Y14, Y13, Y13
+	VMOVDQU Y14, 512(SP)
+	VPSLLD  $0x07, Y1, Y14
+	ADDQ    R14, R13
+	VPSRLD  $0x19, Y1, Y1
+	VPXOR   Y14, Y1, Y1
+	VPSLLD  $0x07, Y5, Y14
+	VPSRLD  $0x19, Y5, Y5
+	VPXOR   Y14, Y5, Y5
+	ADCQ    $0x00000000, AX
+	VPSLLD  $0x07, Y9, Y14
+	VPSRLD  $0x19, Y9, Y9
+	VPXOR   Y14, Y9, Y9
+	VPSLLD  $0x07, Y13, Y14
+	VPSRLD  $0x19, Y13, Y13
+	ADCQ    $0x00000000, R12
+	VPXOR   Y14, Y13, Y13
+	VMOVDQU 512(SP), Y14
+	VPSHUFD $0x93, Y1, Y1
+	VPSHUFD $0x4e, Y2, Y2
+	VPSHUFD $0x39, Y3, Y3
+	MOVQ    R13, R10
+	VPSHUFD $0x93, Y5, Y5
+	VPSHUFD $0x4e, Y6, Y6
+	VPSHUFD $0x39, Y7, Y7
+	VPSHUFD $0x93, Y9, Y9
+	VPSHUFD $0x4e, Y10, Y10
+	MOVQ    AX, R11
+	VPSHUFD $0x39, Y11, Y11
+	VPSHUFD $0x93, Y13, Y13
+	VPSHUFD $0x4e, Y14, Y14
+	VPSHUFD $0x39, Y15, Y15
+	ADDQ    $0x00000010, SI
+	DECQ    DI
+	JNZ     macrounds_169
+	JMP     roundsdone_172
+
+plainround_171:
+	VPADDD  Y1, Y0, Y0
+	VPADDD  Y5, Y4, Y4
+	VPADDD  Y9, Y8, Y8
+	VPADDD  Y13, Y12, Y12
+	VPXOR   Y0, Y3, Y3
+	VPSHUFB rol16<>+0(SB), Y3, Y3
+	VPXOR   Y4, Y7, Y7
+	VPSHUFB rol16<>+0(SB), Y7, Y7
+	VPXOR   Y8, Y11, Y11
+	VPSHUFB rol16<>+0(SB), Y11, Y11
+	VPXOR   Y12, Y15, Y15
+	VPSHUFB rol16<>+0(SB), Y15, Y15
+	VPADDD  Y3, Y2, Y2
+	VPXOR   Y2, Y1, Y1
+	VPADDD  Y7, Y6, Y6
+	VPXOR   Y6, Y5, Y5
+	VPADDD  Y11, Y10, Y10
+	VPXOR   Y10, Y9, Y9
+	VPADDD  Y15, Y14, Y14
+	VPXOR   Y14, Y13, Y13
+	VMOVDQU Y14, 512(SP)
+	VPSLLD  $0x0c, Y1, Y14
+	VPSRLD  $0x14, Y1, Y1
+	VPXOR   Y14, Y1, Y1
+	VPSLLD  $0x0c, Y5, Y14
+	VPSRLD  $0x14, Y5, Y5
+	VPXOR   Y14, Y5, Y5
+	VPSLLD  $0x0c, Y9, Y14
+	VPSRLD  $0x14, Y9, Y9
+	VPXOR   Y14, Y9, Y9
+	VPSLLD  $0x0c, Y13, Y14
+	VPSRLD  $0x14, Y13, Y13
+	VPXOR   Y14, Y13, Y13
+	VMOVDQU 512(SP), Y14
+	VPADDD  Y1, Y0, Y0
+	VPADDD  Y5, Y4, Y4
+	VPADDD  Y9, Y8, Y8
+	VPADDD  Y13, Y12, Y12
+	VPXOR   Y0, Y3, Y3
+	VPSHUFB rol8<>+0(SB), Y3, Y3
+	VPXOR   Y4, Y7, Y7
+	VPSHUFB rol8<>+0(SB), Y7, Y7
+	VPXOR   Y8, Y11, Y11
+	VPSHUFB rol8<>+0(SB), Y11, Y11
+	VPXOR   Y12, Y15, Y15
+	VPSHUFB rol8<>+0(SB), Y15, Y15
+	VPADDD  Y3, Y2, Y2
+	VPXOR   Y2, Y1, Y1
+	VPADDD  Y7, Y6, Y6
+	VPXOR   Y6, Y5, Y5
+	VPADDD  Y11, Y10, Y10
+	VPXOR   Y10, Y9, Y9
+	VPADDD  Y15, Y14, Y14
+	VPXOR   Y14, Y13, Y13
+	VMOVDQU Y14, 512(SP)
+	VPSLLD  $0x07, Y1, Y14
+	VPSRLD  $0x19, Y1, Y1
+	VPXOR   Y14, Y1, Y1
+	VPSLLD  $0x07, Y5, Y14
+	VPSRLD  $0x19, Y5, Y5
+	VPXOR   Y14, Y5, Y5
+	VPSLLD  $0x07, Y9, Y14
+	VPSRLD  $0x19, Y9, Y9
+	VPXOR   Y14, Y9, Y9
+	VPSLLD  $0x07, Y13, Y14
+	VPSRLD  $0x19, Y13, Y13
+	VPXOR   Y14, Y13, Y13
+	VMOVDQU 512(SP), Y14
+	VPSHUFD $0x39, Y1, Y1
+	VPSHUFD $0x4e, Y2, Y2
+	VPSHUFD $0x93, Y3, Y3
+	VPSHUFD $0x39, Y5, Y5
+	VPSHUFD $0x4e, Y6, Y6
+	VPSHUFD $0x93, Y7, Y7
+	VPSHUFD $0x39, Y9, Y9
+	VPSHUFD $0x4e, Y10, Y10
+	VPSHUFD $0x93, Y11, Y11
+	VPSHUFD $0x39, Y13, Y13
+	VPSHUFD $0x4e, Y14, Y14
+	VPSHUFD $0x93, Y15, Y15
+	VPADDD  Y1, Y0, Y0
+	VPADDD  Y5, Y4, Y4
+	VPADDD  Y9, Y8, Y8
+	VPADDD  Y13, Y12, Y12
+	VPXOR   Y0, Y3, Y3
+	VPSHUFB rol16<>+0(SB), Y3, Y3
+	VPXOR   Y4, Y7, Y7
+	VPSHUFB rol16<>+0(SB), Y7, Y7
+	VPXOR   Y8, Y11, Y11
+	VPSHUFB rol16<>+0(SB), Y11, Y11
+	VPXOR   Y12, Y15, Y15
+	VPSHUFB rol16<>+0(SB), Y15, Y15
+	VPADDD  Y3, Y2, Y2
+	VPXOR   Y2, Y1, Y1
+	VPADDD  Y7, Y6, Y6
+	VPXOR   Y6, Y5, Y5
+	VPADDD  Y11, Y10, Y10
+	VPXOR   Y10, Y9, Y9
+	VPADDD  Y15, Y14, Y14
+	VPXOR   Y14, Y13, Y13
+	VMOVDQU Y14, 512(SP)
+	VPSLLD  $0x0c, Y1, Y14
+	VPSRLD  $0x14, Y1, Y1
+	VPXOR   Y14, Y1, Y1
+	VPSLLD  $0x0c, Y5, Y14
+	VPSRLD  $0x14, Y5, Y5
+	VPXOR   Y14, Y5, Y5
+	VPSLLD  $0x0c, Y9, Y14
+	VPSRLD  $0x14, Y9, Y9
+	VPXOR   Y14, Y9, Y9
+	VPSLLD  $0x0c, Y13, Y14
+	VPSRLD  $0x14, Y13, Y13
+	VPXOR   Y14, Y13, Y13
+	VMOVDQU 512(SP), Y14
+	VPADDD  Y1, Y0, Y0
+	VPADDD  Y5, Y4, Y4
+	VPADDD  Y9, Y8, Y8
+	VPADDD  Y13, Y12, Y12
+	VPXOR   Y0, Y3, Y3
+	VPSHUFB rol8<>+0(SB), Y3, Y3
+	VPXOR   Y4, Y7, Y7
+	VPSHUFB rol8<>+0(SB), Y7, Y7
+	VPXOR   Y8, Y11, Y11
+	VPSHUFB rol8<>+0(SB), Y11, Y11
+	VPXOR   Y12, Y15, Y15
+	VPSHUFB rol8<>+0(SB), Y15, Y15
+	VPADDD  Y3, Y2, Y2
+	VPXOR   Y2, Y1, Y1
+	VPADDD  Y7, Y6, Y6
+	VPXOR   Y6, Y5, Y5
+	VPADDD  Y11, Y10, Y10
+	VPXOR   Y10, Y9, Y9
+	VPADDD  Y15, Y14, Y14
+	VPXOR   Y14, Y13, Y13
+	VMOVDQU Y14, 512(SP)
+	VPSLLD  $0x07, Y1, Y14
+	VPSRLD  $0x19, Y1, Y1
+	VPXOR   Y14, Y1, Y1
+	VPSLLD  $0x07, Y5, Y14
+	VPSRLD  $0x19, Y5, Y5
+	VPXOR   Y14, Y5, Y5
+	VPSLLD  $0x07, Y9, Y14
+	VPSRLD  $0x19, Y9, Y9
+	VPXOR   Y14, Y9, Y9
+	VPSLLD  $0x07, Y13, Y14
+	VPSRLD  $0x19, Y13, Y13
+	VPXOR   Y14, Y13, Y13
+	VMOVDQU 512(SP), Y14
+	VPSHUFD $0x93, Y1, Y1
+	VPSHUFD $0x4e, Y2, Y2
+	VPSHUFD $0x39, Y3, Y3
+	VPSHUFD $0x93, Y5, Y5
+	VPSHUFD $0x4e, Y6, Y6
+	VPSHUFD $0x39, Y7, Y7
+	VPSHUFD $0x93, Y9, Y9
+	VPSHUFD $0x4e, Y10, Y10
+	VPSHUFD $0x39, Y11, Y11
+	VPSHUFD $0x93, Y13, Y13
+	VPSHUFD $0x4e, Y14, Y14
+	VPSHUFD $0x39, Y15, Y15
+	DECQ    DI
+	JNZ     macrounds_169
+
+roundsdone_172:
+	CMPQ 816(SP), $0x00000200
+	JNE  partial_173
+	MOVQ src_base+40(FP), AX
+	ADDQ 808(SP), AX
+	ADDQ 816(SP), AX
+	MOVQ AX, 824(SP)
 
 catchup_174:
 	MOVQ  824(SP), AX
@@ -8430,822 +8442,6 @@ padloop_178:
 
 paddone_177:
 notlast_176:
-	MOVQ src_base+40(FP), AX
-	ADDQ 808(SP), AX
-	MOVQ dst_base+16(FP), CX
-	ADDQ 808(SP), CX
-	LEAQ (SP), DX
-	MOVQ 816(SP), R8
-
-xor64_179:
-	CMPQ    R8, $0x00000040
-	JB      xor8_180
-	VMOVDQU (DX), Y0
-	VMOVDQU 32(DX), Y1
-	VPXOR   (AX), Y0, Y0
-	VPXOR   32(AX), Y1, Y1
-	VMOVDQU Y0, (CX)
-	VMOVDQU Y1, 32(CX)
-	ADDQ    $0x00000040, AX
-	ADDQ    $0x00000040, CX
-	ADDQ    $0x00000040, DX
-	SUBQ    $0x00000040, R8
-	JMP     xor64_179
-
-xor8_180:
-	CMPQ R8, $0x00000008
-	JB   xor1_181
-	MOVQ (DX), R9
-	XORQ (AX), R9
-	MOVQ R9, (CX)
-	ADDQ $0x00000008, AX
-	ADDQ $0x00000008, CX
-	ADDQ $0x00000008, DX
-	SUBQ $0x00000008, R8
-	JMP  xor8_180
-
-xor1_181:
-	TESTQ R8, R8
-	JZ    xordone_182
-	MOVB  (DX), R9
-	XORB  (AX), R9
-	MOVB  R9, (CX)
-	INCQ  AX
-	INCQ  CX
-	INCQ  DX
-	DECQ  R8
-	JMP   xor1_181
-
-xordone_182:
-	MOVQ 816(SP), AX
-	ADDQ AX, 808(SP)
-	JMP  chunk_120
-
-chunk4_125:
-	MOVQ           $0x00000200, CX
-	CMPQ           AX, CX
-	CMOVQHI        CX, AX
-	MOVQ           AX, 816(SP)
-	VMOVDQU        sigma<>+0(SB), Y0
-	VMOVDQU        544(SP), Y1
-	VMOVDQU        576(SP), Y2
-	VBROADCASTI128 736(SP), Y3
-	VPADDD         inc<>+0(SB), Y3, Y3
-	VMOVDQU        Y3, 608(SP)
-	VMOVDQU        sigma<>+0(SB), Y4
-	VMOVDQU        544(SP), Y5
-	VMOVDQU        576(SP), Y6
-	VBROADCASTI128 736(SP), Y7
-	VPADDD         inc<>+32(SB), Y7, Y7
-	VMOVDQU        Y7, 640(SP)
-	VMOVDQU        sigma<>+0(SB), Y8
-	VMOVDQU        544(SP), Y9
-	VMOVDQU        576(SP), Y10
-	VBROADCASTI128 736(SP), Y11
-	VPADDD         inc<>+64(SB), Y11, Y11
-	VMOVDQU        Y11, 672(SP)
-	VMOVDQU        sigma<>+0(SB), Y12
-	VMOVDQU        544(SP), Y13
-	VMOVDQU        576(SP), Y14
-	VBROADCASTI128 736(SP), Y15
-	VPADDD         inc<>+96(SB), Y15, Y15
-	VMOVDQU        Y15, 704(SP)
-	MOVQ           $0x0000000a, DI
-
-macrounds_183:
-	MOVQ    832(SP), AX
-	SUBQ    SI, AX
-	CMPQ    AX, $0x00000030
-	JL      oneround_184
-	VPADDD  Y1, Y0, Y0
-	ADDQ    (SI), R10
-	VPADDD  Y5, Y4, Y4
-	ADCQ    8(SI), R11
-	VPADDD  Y9, Y8, Y8
-	VPADDD  Y13, Y12, Y12
-	ADCQ    $0x00000001, R12
-	VPXOR   Y0, Y3, Y3
-	VPSHUFB rol16<>+0(SB), Y3, Y3
-	MOVQ    752(SP), DX
-	VPXOR   Y4, Y7, Y7
-	MULXQ   R10, R13, R14
-	VPSHUFB rol16<>+0(SB), Y7, Y7
-	VPXOR   Y8, Y11, Y11
-	MULXQ   R11, AX, R15
-	VPSHUFB rol16<>+0(SB), Y11, Y11
-	VPXOR   Y12, Y15, Y15
-	MOVQ    768(SP), DX
-	VPSHUFB rol16<>+0(SB), Y15, Y15
-	MULXQ   R11, R11, BX
-	VPADDD  Y3, Y2, Y2
-	VPXOR   Y2, Y1, Y1
-	ADDQ    R11, R13
-	VPADDD  Y7, Y6, Y6
-	VPXOR   Y6, Y5, Y5
-	ADCQ    BX, R14
-	VPADDD  Y11, Y10, Y10
-	IMULQ   R12, DX
-	VPXOR   Y10, Y9, Y9
-	VPADDD  Y15, Y14, Y14
-	IMULQ   752(SP), R12
-	VPXOR   Y14, Y13, Y13
-	VMOVDQU Y14, 512(SP)
-	ADDQ    DX, AX
-	VPSLLD  $0x0c, Y1, Y14
-	ADCQ    $0x00000000, R15
-	VPSRLD  $0x14, Y1, Y1
-	VPXOR   Y14, Y1, Y1
-	MOVQ    760(SP), DX
-	VPSLLD  $0x0c, Y5, Y14
-	VPSRLD  $0x14, Y5, Y5
-	MULXQ   R10, R10, BX
-	VPXOR   Y14, Y5, Y5
-	ADDQ    R10, AX
-	VPSLLD  $0x0c, Y9, Y14
-	VPSRLD  $0x14, Y9, Y9
-	ADCQ    BX, R15
-	VPXOR   Y14, Y9, Y9
-	VPSLLD  $0x0c, Y13, Y14
-	ADDQ    R14, AX
-	VPSRLD  $0x14, Y13, Y13
-	ADCQ    $0x00000000, R15
-	VPXOR   Y14, Y13, Y13
-	VMOVDQU 512(SP), Y14
-	ADDQ    R15, R12
-	VPADDD  Y1, Y0, Y0
-	VPADDD  Y5, Y4, Y4
-	MOVQ    R12, R14
-	VPADDD  Y9, Y8, Y8
-	ANDQ    $-4, R14
-	VPADDD  Y13, Y12, Y12
-	VPXOR   Y0, Y3, Y3
-	MOVQ    R12, BX
-	VPSHUFB rol8<>+0(SB), Y3, Y3
-	VPXOR   Y4, Y7, Y7
-	SHRQ    $0x02, BX
-	VPSHUFB rol8<>+0(SB), Y7, Y7
-	ANDQ    $0x00000003, R12
-	VPXOR   Y8, Y11, Y11
-	VPSHUFB rol8<>+0(SB), Y11, Y11
-	ADDQ    BX, R14
-	VPXOR   Y12, Y15, Y15
-	VPSHUFB rol8<>+0(SB), Y15, Y15
-	ADDQ    R14, R13
-	VPADDD  Y3, Y2, Y2
-	ADCQ    $0x00000000, AX
-	VPXOR   Y2, Y1, Y1
-	VPADDD  Y7, Y6, Y6
-	ADCQ    $0x00000000, R12
-	VPXOR   Y6, Y5, Y5
-	VPADDD  Y11, Y10, Y10
-	MOVQ    R13, R10
-	VPXOR   Y10, Y9, Y9
-	MOVQ    AX, R11
-	VPADDD  Y15, Y14, Y14
-	VPXOR   Y14, Y13, Y13
-	ADDQ    16(SI), R10
-	VMOVDQU Y14, 512(SP)
-	VPSLLD  $0x07, Y1, Y14
-	ADCQ    24(SI), R11
-	VPSRLD  $0x19, Y1, Y1
-	ADCQ    $0x00000001, R12
-	VPXOR   Y14, Y1, Y1
-	VPSLLD  $0x07, Y5, Y14
-	MOVQ    752(SP), DX
-	VPSRLD  $0x19, Y5, Y5
-	VPXOR   Y14, Y5, Y5
-	MULXQ   R10, R13, R14
-	VPSLLD  $0x07, Y9, Y14
-	MULXQ   R11, AX, R15
-	VPSRLD  $0x19, Y9, Y9
-	VPXOR   Y14, Y9, Y9
-	MOVQ    768(SP), DX
-	VPSLLD  $0x07, Y13, Y14
-	VPSRLD  $0x19, Y13, Y13
-	MULXQ   R11, R11, BX
-	VPXOR   Y14, Y13, Y13
-	ADDQ    R11, R13
-	VMOVDQU 512(SP), Y14
-	VPSHUFD $0x39, Y1, Y1
-	ADCQ    BX, R14
-	VPSHUFD $0x4e, Y2, Y2
-	VPSHUFD $0x93, Y3, Y3
-	IMULQ   R12, DX
-	VPSHUFD $0x39, Y5, Y5
-	IMULQ   752(SP), R12
-	VPSHUFD $0x4e, Y6, Y6
-	VPSHUFD $0x93, Y7, Y7
-	ADDQ    DX, AX
-	VPSHUFD $0x39, Y9, Y9
-	VPSHUFD $0x4e, Y10, Y10
-	ADCQ    $0x00000000, R15
-	VPSHUFD $0x93, Y11, Y11
-	MOVQ    760(SP), DX
-	VPSHUFD $0x39, Y13, Y13
-	VPSHUFD $0x4e, Y14, Y14
-	MULXQ   R10, R10, BX
-	VPSHUFD $0x93, Y15, Y15
-	VPADDD  Y1, Y0, Y0
-	ADDQ    R10, AX
-	VPADDD  Y5, Y4, Y4
-	ADCQ    BX, R15
-	VPADDD  Y9, Y8, Y8
-	VPADDD  Y13, Y12, Y12
-	ADDQ    R14, AX
-	VPXOR   Y0, Y3, Y3
-	VPSHUFB rol16<>+0(SB), Y3, Y3
-	ADCQ    $0x00000000, R15
-	VPXOR   Y4, Y7, Y7
-	ADDQ    R15, R12
-	VPSHUFB rol16<>+0(SB), Y7, Y7
-	VPXOR   Y8, Y11, Y11
-	MOVQ    R12, R14
-	VPSHUFB rol16<>+0(SB), Y11, Y11
-	VPXOR   Y12, Y15, Y15
-	ANDQ    $-4, R14
-	VPSHUFB rol16<>+0(SB), Y15, Y15
-	MOVQ    R12, BX
-	VPADDD  Y3, Y2, Y2
-	VPXOR   Y2, Y1, Y1
-	SHRQ    $0x02, BX
-	VPADDD  Y7, Y6, Y6
-	VPXOR   Y6, Y5, Y5
-	ANDQ    $0x00000003, R12
-	VPADDD  Y11, Y10, Y10
-	ADDQ    BX, R14
-	VPXOR   Y10, Y9, Y9
-	VPADDD  Y15, Y14, Y14
-	ADDQ    R14, R13
-	VPXOR   Y14, Y13, Y13
-	VMOVDQU Y14, 512(SP)
-	ADCQ    $0x00000000, AX
-	VPSLLD  $0x0c, Y1, Y14
-	ADCQ    $0x00000000, R12
-	VPSRLD  $0x14, Y1, Y1
-	VPXOR   Y14, Y1, Y1
-	MOVQ    R13, R10
-	VPSLLD  $0x0c, Y5, Y14
-	VPSRLD  $0x14, Y5, Y5
-	MOVQ    AX, R11
-	VPXOR   Y14, Y5, Y5
-	ADDQ    32(SI), R10
-	VPSLLD  $0x0c, Y9, Y14
-	VPSRLD  $0x14, Y9, Y9
-	ADCQ    40(SI), R11
-	VPXOR   Y14, Y9, Y9
-	VPSLLD  $0x0c, Y13, Y14
-	ADCQ    $0x00000001, R12
-	VPSRLD  $0x14, Y13, Y13
-	MOVQ    752(SP), DX
-	VPXOR   Y14, Y13, Y13
-	VMOVDQU 512(SP), Y14
-	MULXQ   R10, R13, R14
-	VPADDD  Y1, Y0, Y0
-	VPADDD  Y5, Y4, Y4
-	MULXQ   R11, AX, R15
-	VPADDD  Y9, Y8, Y8
-	MOVQ    768(SP), DX
-	VPADDD  Y13, Y12, Y12
-	VPXOR   Y0, Y3, Y3
-	MULXQ   R11, R11, BX
-	VPSHUFB rol8<>+0(SB), Y3, Y3
-	VPXOR   Y4, Y7, Y7
-	ADDQ    R11, R13
-	VPSHUFB rol8<>+0(SB), Y7, Y7
-	ADCQ    BX, R14
-	VPXOR   Y8, Y11, Y11
-	VPSHUFB rol8<>+0(SB), Y11, Y11
-	IMULQ   R12, DX
-	VPXOR   Y12, Y15, Y15
-	VPSHUFB rol8<>+0(SB), Y15, Y15
-	IMULQ   752(SP), R12
-	VPADDD  Y3, Y2, Y2
-	ADDQ    DX, AX
-	VPXOR   Y2, Y1, Y1
-	VPADDD  Y7, Y6, Y6
-	ADCQ    $0x00000000, R15
-	VPXOR   Y6, Y5, Y5
-	VPADDD  Y11, Y10, Y10
-	MOVQ    760(SP), DX
-	VPXOR   Y10, Y9, Y9
-	MULXQ   R10, R10, BX
-	VPADDD  Y15, Y14, Y14
-	VPXOR   Y14, Y13, Y13
-	ADDQ    R10, AX
-	VMOVDQU Y14, 512(SP)
-	VPSLLD  $0x07, Y1, Y14
-	ADCQ    BX, R15
-	VPSRLD  $0x19, Y1, Y1
-	ADDQ    R14, AX
-	VPXOR   Y14, Y1, Y1
-	VPSLLD  $0x07, Y5, Y14
-	ADCQ    $0x00000000, R15
-	VPSRLD  $0x19, Y5, Y5
-	VPXOR   Y14, Y5, Y5
-	ADDQ    R15, R12
-	VPSLLD  $0x07, Y9, Y14
-	MOVQ    R12, R14
-	VPSRLD  $0x19, Y9, Y9
-	VPXOR   Y14, Y9, Y9
-	ANDQ    $-4, R14
-	VPSLLD  $0x07, Y13, Y14
-	VPSRLD  $0x19, Y13, Y13
-	MOVQ    R12, BX
-	VPXOR   Y14, Y13, Y13
-	SHRQ    $0x02, BX
-	VMOVDQU 512(SP), Y14
-	VPSHUFD $0x93, Y1, Y1
-	ANDQ    $0x00000003, R12
-	VPSHUFD $0x4e, Y2, Y2
-	VPSHUFD $0x39, Y3, Y3
-	ADDQ    BX, R14
-	VPSHUFD $0x93, Y5, Y5
-	ADDQ    R14, R13
-	VPSHUFD $0x4e, Y6, Y6
-	VPSHUFD $0x39, Y7, Y7
-	ADCQ    $0x00000000, AX
-	VPSHUFD $0x93, Y9, Y9
-	VPSHUFD $0x4e, Y10, Y10
-	ADCQ    $0x00000000, R12
-	VPSHUFD $0x39, Y11, Y11
-	MOVQ    R13, R10
-	VPSHUFD $0x93, Y13, Y13
-	VPSHUFD $0x4e, Y14, Y14
-	MOVQ    AX, R11
-	VPSHUFD $0x39, Y15, Y15
-	ADDQ    $0x00000030, SI
-	DECQ    DI
-	JNZ     macrounds_183
-	JMP     roundsdone_186
-
-oneround_184:
-	CMPQ    AX, $0x00000010
-	JL      plainround_185
-	VPADDD  Y1, Y0, Y0
-	ADDQ    (SI), R10
-	VPADDD  Y5, Y4, Y4
-	VPADDD  Y9, Y8, Y8
-	VPADDD  Y13, Y12, Y12
-	VPXOR   Y0, Y3, Y3
-	VPSHUFB rol16<>+0(SB), Y3, Y3
-	ADCQ    8(SI), R11
-	VPXOR   Y4, Y7, Y7
-	VPSHUFB rol16<>+0(SB), Y7, Y7
-	VPXOR   Y8, Y11, Y11
-	VPSHUFB rol16<>+0(SB), Y11, Y11
-	VPXOR   Y12, Y15, Y15
-	ADCQ    $0x00000001, R12
-	VPSHUFB rol16<>+0(SB), Y15, Y15
-	VPADDD  Y3, Y2, Y2
-	VPXOR   Y2, Y1, Y1
-	VPADDD  Y7, Y6, Y6
-	VPXOR   Y6, Y5, Y5
-	MOVQ    752(SP), DX
-	VPADDD  Y11, Y10, Y10
-	VPXOR   Y10, Y9, Y9
-	VPADDD  Y15, Y14, Y14
-	VPXOR   Y14, Y13, Y13
-	VMOVDQU Y14, 512(SP)
-	MULXQ   R10, R13, R14
-	VPSLLD  $0x0c, Y1, Y14
-	VPSRLD  $0x14, Y1, Y1
-	VPXOR   Y14, Y1, Y1
-	VPSLLD  $0x0c, Y5, Y14
-	VPSRLD  $0x14, Y5, Y5
-	MULXQ   R11, AX, R15
-	VPXOR   Y14, Y5, Y5
-	VPSLLD  $0x0c, Y9, Y14
-	VPSRLD  $0x14, Y9, Y9
-	VPXOR   Y14, Y9, Y9
-	VPSLLD  $0x0c, Y13, Y14
-	MOVQ    768(SP), DX
-	VPSRLD  $0x14, Y13, Y13
-	VPXOR   Y14, Y13, Y13
-	VMOVDQU 512(SP), Y14
-	VPADDD  Y1, Y0, Y0
-	VPADDD  Y5, Y4, Y4
-	MULXQ   R11, R11, BX
-	VPADDD  Y9, Y8, Y8
-	VPADDD  Y13, Y12, Y12
-	VPXOR   Y0, Y3, Y3
-	VPSHUFB rol8<>+0(SB), Y3, Y3
-	VPXOR   Y4, Y7, Y7
-	ADDQ    R11, R13
-	VPSHUFB rol8<>+0(SB), Y7, Y7
-	VPXOR   Y8, Y11, Y11
-	VPSHUFB rol8<>+0(SB), Y11, Y11
-	VPXOR   Y12, Y15, Y15
-	VPSHUFB rol8<>+0(SB), Y15, Y15
-	ADCQ    BX, R14
-	VPADDD  Y3, Y2, Y2
-	VPXOR   Y2, Y1, Y1
-	VPADDD  Y7, Y6, Y6
-	VPXOR   Y6, Y5, Y5
-	VPADDD  Y11, Y10, Y10
-	IMULQ   R12, DX
-	VPXOR   Y10, Y9, Y9
-	VPADDD  Y15, Y14, Y14
-	VPXOR   Y14, Y13, Y13
-	VMOVDQU Y14, 512(SP)
-	VPSLLD  $0x07, Y1, Y14
-	IMULQ   752(SP), R12
-	VPSRLD  $0x19, Y1, Y1
-	VPXOR   Y14, Y1, Y1
-	VPSLLD  $0x07, Y5, Y14
-	VPSRLD  $0x19, Y5, Y5
-	VPXOR   Y14, Y5, Y5
-	ADDQ    DX, AX
-	VPSLLD  $0x07, Y9, Y14
-	VPSRLD  $0x19, Y9, Y9
-	VPXOR   Y14, Y9, Y9
-	VPSLLD  $0x07, Y13, Y14
-	VPSRLD  $0x19, Y13, Y13
-	ADCQ    $0x00000000, R15
-	VPXOR   Y14, Y13, Y13
-	VMOVDQU 512(SP), Y14
-	VPSHUFD $0x39, Y1, Y1
-	VPSHUFD $0x4e, Y2, Y2
-	VPSHUFD $0x93, Y3, Y3
-	MOVQ    760(SP), DX
-	VPSHUFD $0x39, Y5, Y5
-	VPSHUFD $0x4e, Y6, Y6
-	VPSHUFD $0x93, Y7, Y7
-	VPSHUFD $0x39, Y9, Y9
-	VPSHUFD $0x4e, Y10, Y10
-	MULXQ   R10, R10, BX
-	VPSHUFD $0x93, Y11, Y11
-	VPSHUFD $0x39, Y13, Y13
-	VPSHUFD $0x4e, Y14, Y14
-	VPSHUFD $0x93, Y15, Y15
-	VPADDD  Y1, Y0, Y0
-	ADDQ    R10, AX
-	VPADDD  Y5, Y4, Y4
-	VPADDD  Y9, Y8, Y8
-	VPADDD  Y13, Y12, Y12
-	VPXOR   Y0, Y3, Y3
-	VPSHUFB rol16<>+0(SB), Y3, Y3
-	ADCQ    BX, R15
-	VPXOR   Y4, Y7, Y7
-	VPSHUFB rol16<>+0(SB), Y7, Y7
-	VPXOR   Y8, Y11, Y11
-	VPSHUFB rol16<>+0(SB), Y11, Y11
-	VPXOR   Y12, Y15, Y15
-	ADDQ    R14, AX
-	VPSHUFB rol16<>+0(SB), Y15, Y15
-	VPADDD  Y3, Y2, Y2
-	VPXOR   Y2, Y1, Y1
-	VPADDD  Y7, Y6, Y6
-	VPXOR   Y6, Y5, Y5
-	ADCQ    $0x00000000, R15
-	VPADDD  Y11, Y10, Y10
-	VPXOR   Y10, Y9, Y9
-	VPADDD  Y15, Y14, Y14
-	VPXOR   Y14, Y13, Y13
-	VMOVDQU Y14, 512(SP)
-	ADDQ    R15, R12
-	VPSLLD  $0x0c, Y1, Y14
-	VPSRLD  $0x14, Y1, Y1
-	VPXOR   Y14, Y1, Y1
-	VPSLLD  $0x0c, Y5, Y14
-	VPSRLD  $0x14, Y5, Y5
-	MOVQ    R12, R14
-	VPXOR   Y14, Y5, Y5
-	VPSLLD  $0x0c, Y9, Y14
-	VPSRLD  $0x14, Y9, Y9
-	VPXOR   Y14, Y9, Y9
-	VPSLLD  $0x0c, Y13, Y14
-	ANDQ    $-4, R14
-	VPSRLD  $0x14, Y13, Y13
-	VPXOR   Y14, Y13, Y13
-	VMOVDQU 512(SP), Y14
-	VPADDD  Y1, Y0, Y0
-	VPADDD  Y5, Y4, Y4
-	MOVQ    R12, BX
-	VPADDD  Y9, Y8, Y8
-	VPADDD  Y13, Y12, Y12
-	VPXOR   Y0, Y3, Y3
-	VPSHUFB rol8<>+0(SB), Y3, Y3
-	VPXOR   Y4, Y7, Y7
-	SHRQ    $0x02, BX
-	VPSHUFB rol8<>+0(SB), Y7, Y7
-	VPXOR   Y8, Y11, Y11
-	VPSHUFB rol8<>+0(SB), Y11, Y11
-	VPXOR   Y12, Y15, Y15
-	VPSHUFB rol8<>+0(SB), Y15, Y15
-	ANDQ    $0x00000003, R12
-	VPADDD  Y3, Y2, Y2
-	VPXOR   Y2, Y1, Y1
-	VPADDD  Y7, Y6, Y6
-	VPXOR   Y6, Y5, Y5
-	VPADDD  Y11, Y10, Y10
-	ADDQ    BX, R14
-	VPXOR   Y10, Y9, Y9
-	VPADDD  Y15, Y14, Y14
-	VPXOR   Y14, Y13, Y13
-	VMOVDQU Y14, 512(SP)
-	VPSLLD  $0x07, Y1, Y14
-	ADDQ    R14, R13
-	VPSRLD  $0x19, Y1, Y1
-	VPXOR   Y14, Y1, Y1
-	VPSLLD  $0x07, Y5, Y14
-	VPSRLD  $0x19, Y5, Y5
-	VPXOR   Y14, Y5, Y5
-	ADCQ    $0x00000000, AX
-	VPSLLD  $0x07, Y9, Y14
-	VPSRLD  $0x19, Y9, Y9
-	VPXOR   Y14, Y9, Y9
-	VPSLLD  $0x07, Y13, Y14
-	VPSRLD  $0x19, Y13, Y13
-	ADCQ    $0x00000000, R12
-	VPXOR   Y14, Y13, Y13
-	VMOVDQU 512(SP), Y14
-	VPSHUFD $0x93, Y1, Y1
-	VPSHUFD $0x4e, Y2, Y2
-	VPSHUFD $0x39, Y3, Y3
-	MOVQ    R13, R10
-	VPSHUFD $0x93, Y5, Y5
-	VPSHUFD $0x4e, Y6, Y6
-	VPSHUFD $0x39, Y7, Y7
-	VPSHUFD $0x93, Y9, Y9
-	VPSHUFD $0x4e, Y10, Y10
-	MOVQ    AX, R11
-	VPSHUFD $0x39, Y11, Y11
-	VPSHUFD $0x93, Y13, Y13
-	VPSHUFD $0x4e, Y14, Y14
-	VPSHUFD $0x39, Y15, Y15
-	ADDQ    $0x00000010, SI
-	DECQ    DI
-	JNZ     macrounds_183
-	JMP     roundsdone_186
-
-plainround_185:
-	VPADDD  Y1, Y0, Y0
-	VPADDD  Y5, Y4, Y4
-	VPADDD  Y9, Y8, Y8
-	VPADDD  Y13, Y12, Y12
-	VPXOR   Y0, Y3, Y3
-	VPSHUFB rol16<>+0(SB), Y3, Y3
-	VPXOR   Y4, Y7, Y7
-	VPSHUFB rol16<>+0(SB), Y7, Y7
-	VPXOR   Y8, Y11, Y11
-	VPSHUFB rol16<>+0(SB), Y11, Y11
-	VPXOR   Y12, Y15, Y15
-	VPSHUFB rol16<>+0(SB), Y15, Y15
-	VPADDD  Y3, Y2, Y2
-	VPXOR   Y2, Y1, Y1
-	VPADDD  Y7, Y6, Y6
-	VPXOR   Y6, Y5, Y5
-	VPADDD  Y11, Y10, Y10
-	VPXOR   Y10, Y9, Y9
-	VPADDD  Y15, Y14, Y14
-	VPXOR   Y14, Y13, Y13
-	VMOVDQU Y14, 512(SP)
-	VPSLLD  $0x0c, Y1, Y14
-	VPSRLD  $0x14, Y1, Y1
-	VPXOR   Y14, Y1, Y1
-	VPSLLD  $0x0c, Y5, Y14
-	VPSRLD  $0x14, Y5, Y5
-	VPXOR   Y14, Y5, Y5
-	VPSLLD  $0x0c, Y9, Y14
-	VPSRLD  $0x14, Y9, Y9
-	VPXOR   Y14, Y9, Y9
-	VPSLLD  $0x0c, Y13, Y14
-	VPSRLD  $0x14, Y13, Y13
-	VPXOR   Y14, Y13, Y13
-	VMOVDQU 512(SP), Y14
-	VPADDD  Y1, Y0, Y0
-	VPADDD  Y5, Y4, Y4
-	VPADDD  Y9, Y8, Y8
-	VPADDD  Y13, Y12, Y12
-	VPXOR   Y0, Y3, Y3
-	VPSHUFB rol8<>+0(SB), Y3, Y3
-	VPXOR   Y4, Y7, Y7
-	VPSHUFB rol8<>+0(SB), Y7, Y7
-	VPXOR   Y8, Y11, Y11
-	VPSHUFB rol8<>+0(SB), Y11, Y11
-	VPXOR   Y12, Y15, Y15
-	VPSHUFB rol8<>+0(SB), Y15, Y15
-	VPADDD  Y3, Y2, Y2
-	VPXOR   Y2, Y1, Y1
-	VPADDD  Y7, Y6, Y6
-	VPXOR   Y6, Y5, Y5
-	VPADDD  Y11, Y10, Y10
-	VPXOR   Y10, Y9, Y9
-	VPADDD  Y15, Y14, Y14
-	VPXOR   Y14, Y13, Y13
-	VMOVDQU Y14, 512(SP)
-	VPSLLD  $0x07, Y1, Y14
-	VPSRLD  $0x19, Y1, Y1
-	VPXOR   Y14, Y1, Y1
-	VPSLLD  $0x07, Y5, Y14
-	VPSRLD  $0x19, Y5, Y5
-	VPXOR   Y14, Y5, Y5
-	VPSLLD  $0x07, Y9, Y14
-	VPSRLD  $0x19, Y9, Y9
-	VPXOR   Y14, Y9, Y9
-	VPSLLD  $0x07, Y13, Y14
-	VPSRLD  $0x19, Y13, Y13
-	VPXOR   Y14, Y13, Y13
-	VMOVDQU 512(SP), Y14
-	VPSHUFD $0x39, Y1, Y1
-	VPSHUFD $0x4e, Y2, Y2
-	VPSHUFD $0x93, Y3, Y3
-	VPSHUFD $0x39, Y5, Y5
-	VPSHUFD $0x4e, Y6, Y6
-	VPSHUFD $0x93, Y7, Y7
-	VPSHUFD $0x39, Y9, Y9
-	VPSHUFD $0x4e, Y10, Y10
-	VPSHUFD $0x93, Y11, Y11
-	VPSHUFD $0x39, Y13, Y13
-	VPSHUFD $0x4e, Y14, Y14
-	VPSHUFD $0x93, Y15, Y15
-	VPADDD  Y1, Y0, Y0
-	VPADDD  Y5, Y4, Y4
-	VPADDD  Y9, Y8, Y8
-	VPADDD  Y13, Y12, Y12
-	VPXOR   Y0, Y3, Y3
-	VPSHUFB rol16<>+0(SB), Y3, Y3
-	VPXOR   Y4, Y7, Y7
-	VPSHUFB rol16<>+0(SB), Y7, Y7
-	VPXOR   Y8, Y11, Y11
-	VPSHUFB rol16<>+0(SB), Y11, Y11
-	VPXOR   Y12, Y15, Y15
-	VPSHUFB rol16<>+0(SB), Y15, Y15
-	VPADDD  Y3, Y2, Y2
-	VPXOR   Y2, Y1, Y1
-	VPADDD  Y7, Y6, Y6
-	VPXOR   Y6, Y5, Y5
-	VPADDD  Y11, Y10, Y10
-	VPXOR   Y10, Y9, Y9
-	VPADDD  Y15, Y14, Y14
-	VPXOR   Y14, Y13, Y13
-	VMOVDQU Y14, 512(SP)
-	VPSLLD  $0x0c, Y1, Y14
-	VPSRLD  $0x14, Y1, Y1
-	VPXOR   Y14, Y1, Y1
-	VPSLLD  $0x0c, Y5, Y14
-	VPSRLD  $0x14, Y5, Y5
-	VPXOR   Y14, Y5, Y5
-	VPSLLD  $0x0c, Y9, Y14
-	VPSRLD  $0x14, Y9, Y9
-	VPXOR   Y14, Y9, Y9
-	VPSLLD  $0x0c, Y13, Y14
-	VPSRLD  $0x14, Y13, Y13
-	VPXOR   Y14, Y13, Y13
-	VMOVDQU 512(SP), Y14
-	VPADDD  Y1, Y0, Y0
-	VPADDD  Y5, Y4, Y4
-	VPADDD  Y9, Y8, Y8
-	VPADDD  Y13, Y12, Y12
-	VPXOR   Y0, Y3, Y3
-	VPSHUFB rol8<>+0(SB), Y3, Y3
-	VPXOR   Y4, Y7, Y7
-	VPSHUFB rol8<>+0(SB), Y7, Y7
-	VPXOR   Y8, Y11, Y11
-	VPSHUFB rol8<>+0(SB), Y11, Y11
-	VPXOR   Y12, Y15, Y15
-	VPSHUFB rol8<>+0(SB), Y15, Y15
-	VPADDD  Y3, Y2, Y2
-	VPXOR   Y2, Y1, Y1
-	VPADDD  Y7, Y6, Y6
-	VPXOR   Y6, Y5, Y5
-	VPADDD  Y11, Y10, Y10
-	VPXOR   Y10, Y9, Y9
-	VPADDD  Y15, Y14, Y14
-	VPXOR   Y14, Y13, Y13
-	VMOVDQU Y14, 512(SP)
-	VPSLLD  $0x07, Y1, Y14
-	VPSRLD  $0x19, Y1, Y1
-	VPXOR   Y14, Y1, Y1
-	VPSLLD  $0x07, Y5, Y14
-	VPSRLD  $0x19, Y5, Y5
-	VPXOR   Y14, Y5, Y5
-	VPSLLD  $0x07, Y9, Y14
-	VPSRLD  $0x19, Y9, Y9
-	VPXOR   Y14, Y9, Y9
-	VPSLLD  $0x07, Y13, Y14
-	VPSRLD  $0x19, Y13, Y13
-	VPXOR   Y14, Y13, Y13
-	VMOVDQU 512(SP), Y14
-	VPSHUFD $0x93, Y1, Y1
-	VPSHUFD $0x4e, Y2, Y2
-	VPSHUFD $0x39, Y3, Y3
-	VPSHUFD $0x93, Y5, Y5
-	VPSHUFD $0x4e, Y6, Y6
-	VPSHUFD $0x39, Y7, Y7
-	VPSHUFD $0x93, Y9, Y9
-	VPSHUFD $0x4e, Y10, Y10
-	VPSHUFD $0x39, Y11, Y11
-	VPSHUFD $0x93, Y13, Y13
-	VPSHUFD $0x4e, Y14, Y14
-	VPSHUFD $0x39, Y15, Y15
-	DECQ    DI
-	JNZ     macrounds_183
-
-roundsdone_186:
-	CMPQ 816(SP), $0x00000200
-	JNE  partial_187
-	MOVQ src_base+40(FP), AX
-	ADDQ 808(SP), AX
-	ADDQ 816(SP), AX
-	MOVQ AX, 824(SP)
-
-catchup_188:
-	MOVQ  824(SP), AX
-	SUBQ  SI, AX
-	CMPQ  AX, $0x00000010
-	JL    catchupdone_189
-	ADDQ  (SI), R10
-	ADCQ  8(SI), R11
-	ADCQ  $0x00000001, R12
-	MOVQ  752(SP), DX
-	MULXQ R10, R13, R14
-	MULXQ R11, AX, R15
-	MOVQ  768(SP), DX
-	MULXQ R11, R11, BX
-	ADDQ  R11, R13
-	ADCQ  BX, R14
-	IMULQ R12, DX
-	IMULQ 752(SP), R12
-	ADDQ  DX, AX
-	ADCQ  $0x00000000, R15
-	MOVQ  760(SP), DX
-	MULXQ R10, R10, BX
-	ADDQ  R10, AX
-	ADCQ  BX, R15
-	ADDQ  R14, AX
-	ADCQ  $0x00000000, R15
-	ADDQ  R15, R12
-	MOVQ  R12, R14
-	ANDQ  $-4, R14
-	MOVQ  R12, BX
-	SHRQ  $0x02, BX
-	ANDQ  $0x00000003, R12
-	ADDQ  BX, R14
-	ADDQ  R14, R13
-	ADCQ  $0x00000000, AX
-	ADCQ  $0x00000000, R12
-	MOVQ  R13, R10
-	MOVQ  AX, R11
-	ADDQ  $0x00000010, SI
-	JMP   catchup_188
-
-catchupdone_189:
-	MOVQ  808(SP), AX
-	ADDQ  816(SP), AX
-	CMPQ  AX, src_len+48(FP)
-	JNE   notlast_190
-	MOVQ  src_len+48(FP), CX
-	ANDQ  $0x0000000f, CX
-	TESTQ CX, CX
-	JZ    paddone_191
-	MOVQ  $0x00000000, 792(SP)
-	MOVQ  $0x00000000, 800(SP)
-	LEAQ  792(SP), DX
-
-padloop_192:
-	MOVB  (SI), AL
-	MOVB  AL, (DX)
-	INCQ  SI
-	INCQ  DX
-	DECQ  CX
-	JNZ   padloop_192
-	LEAQ  792(SP), SI
-	ADDQ  (SI), R10
-	ADCQ  8(SI), R11
-	ADCQ  $0x00000001, R12
-	MOVQ  752(SP), DX
-	MULXQ R10, R13, R14
-	MULXQ R11, AX, R15
-	MOVQ  768(SP), DX
-	MULXQ R11, R11, BX
-	ADDQ  R11, R13
-	ADCQ  BX, R14
-	IMULQ R12, DX
-	IMULQ 752(SP), R12
-	ADDQ  DX, AX
-	ADCQ  $0x00000000, R15
-	MOVQ  760(SP), DX
-	MULXQ R10, R10, BX
-	ADDQ  R10, AX
-	ADCQ  BX, R15
-	ADDQ  R14, AX
-	ADCQ  $0x00000000, R15
-	ADDQ  R15, R12
-	MOVQ  R12, R14
-	ANDQ  $-4, R14
-	MOVQ  R12, BX
-	SHRQ  $0x02, BX
-	ANDQ  $0x00000003, R12
-	ADDQ  BX, R14
-	ADDQ  R14, R13
-	ADCQ  $0x00000000, AX
-	ADCQ  $0x00000000, R12
-	MOVQ  R13, R10
-	MOVQ  AX, R11
-
-paddone_191:
-notlast_190:
 	VPADDD     sigma<>+0(SB), Y0, Y0
 	VPADDD     544(SP), Y1, Y1
 	VPADDD     576(SP), Y2, Y2
@@ -9319,9 +8515,9 @@ notlast_190:
 	VMOVDQU    Y14, 480(CX)
 	MOVQ       816(SP), AX
 	ADDQ       AX, 808(SP)
-	JMP        chunk_120
+	JMP        chunk_106
 
-partial_187:
+partial_173:
 	VPADDD     sigma<>+0(SB), Y0, Y0
 	VPADDD     544(SP), Y1, Y1
 	VPADDD     576(SP), Y2, Y2
@@ -9378,11 +8574,11 @@ partial_187:
 	ADDQ       816(SP), AX
 	MOVQ       AX, 824(SP)
 
-catchup_193:
+catchup_179:
 	MOVQ  824(SP), AX
 	SUBQ  SI, AX
 	CMPQ  AX, $0x00000010
-	JL    catchupdone_194
+	JL    catchupdone_180
 	ADDQ  (SI), R10
 	ADCQ  8(SI), R11
 	ADCQ  $0x00000001, R12
@@ -9416,28 +8612,28 @@ catchup_193:
 	MOVQ  R13, R10
 	MOVQ  AX, R11
 	ADDQ  $0x00000010, SI
-	JMP   catchup_193
+	JMP   catchup_179
 
-catchupdone_194:
+catchupdone_180:
 	MOVQ  808(SP), AX
 	ADDQ  816(SP), AX
 	CMPQ  AX, src_len+48(FP)
-	JNE   notlast_195
+	JNE   notlast_181
 	MOVQ  src_len+48(FP), CX
 	ANDQ  $0x0000000f, CX
 	TESTQ CX, CX
-	JZ    paddone_196
+	JZ    paddone_182
 	MOVQ  $0x00000000, 792(SP)
 	MOVQ  $0x00000000, 800(SP)
 	LEAQ  792(SP), DX
 
-padloop_197:
+padloop_183:
 	MOVB  (SI), AL
 	MOVB  AL, (DX)
 	INCQ  SI
 	INCQ  DX
 	DECQ  CX
-	JNZ   padloop_197
+	JNZ   padloop_183
 	LEAQ  792(SP), SI
 	ADDQ  (SI), R10
 	ADCQ  8(SI), R11
@@ -9472,8 +8668,8 @@ padloop_197:
 	MOVQ  R13, R10
 	MOVQ  AX, R11
 
-paddone_196:
-notlast_195:
+paddone_182:
+notlast_181:
 	MOVQ src_base+40(FP), AX
 	ADDQ 808(SP), AX
 	MOVQ dst_base+16(FP), CX
@@ -9481,9 +8677,9 @@ notlast_195:
 	LEAQ (SP), DX
 	MOVQ 816(SP), R8
 
-xor64_198:
+xor64_184:
 	CMPQ    R8, $0x00000040
-	JB      xor8_199
+	JB      xor8_185
 	VMOVDQU (DX), Y0
 	VMOVDQU 32(DX), Y1
 	VPXOR   (AX), Y0, Y0
@@ -9494,11 +8690,11 @@ xor64_198:
 	ADDQ    $0x00000040, CX
 	ADDQ    $0x00000040, DX
 	SUBQ    $0x00000040, R8
-	JMP     xor64_198
+	JMP     xor64_184
 
-xor8_199:
+xor8_185:
 	CMPQ R8, $0x00000008
-	JB   xor1_200
+	JB   xor1_186
 	MOVQ (DX), R9
 	XORQ (AX), R9
 	MOVQ R9, (CX)
@@ -9506,11 +8702,11 @@ xor8_199:
 	ADDQ $0x00000008, CX
 	ADDQ $0x00000008, DX
 	SUBQ $0x00000008, R8
-	JMP  xor8_199
+	JMP  xor8_185
 
-xor1_200:
+xor1_186:
 	TESTQ R8, R8
-	JZ    xordone_201
+	JZ    xordone_187
 	MOVB  (DX), R9
 	XORB  (AX), R9
 	MOVB  R9, (CX)
@@ -9518,14 +8714,14 @@ xor1_200:
 	INCQ  CX
 	INCQ  DX
 	DECQ  R8
-	JMP   xor1_200
+	JMP   xor1_186
 
-xordone_201:
+xordone_187:
 	MOVQ 816(SP), AX
 	ADDQ AX, 808(SP)
-	JMP  chunk_120
+	JMP  chunk_106
 
-finish_121:
+finish_107:
 	MOVQ    ad_len+72(FP), AX
 	MOVQ    AX, 792(SP)
 	MOVQ    src_len+48(FP), AX

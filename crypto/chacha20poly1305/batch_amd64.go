@@ -10,7 +10,6 @@ package chacha20poly1305
 
 import (
 	"crypto/subtle"
-	"unsafe"
 
 	"github.com/wgxdp/wgxdp/asm/amd64"
 )
@@ -63,16 +62,11 @@ func (m *multi) flush(seal bool) {
 			subtle.XORBytes(m.outs[i], o.In, m.dataKS(i, len(o.In)))
 		}
 	}
-	// The MACs, four packets at once in the lanes of the ymm registers
-	// where their shapes match, else two at once, so that the two
-	// multiplication chains overlap. Seal hashes what it wrote, Open
+	// The MACs, two packets at once where their shapes match, so that the
+	// two multiplication chains overlap. Seal hashes what it wrote, Open
 	// what it is given.
 	var tags [8][tagSize]byte
 	for i := 0; i < m.n; {
-		if i+4 <= m.n && m.mac4(i, seal, &tags) {
-			i += 4
-			continue
-		}
 		ct, tag := m.macInput(i, seal, &tags[i])
 		if j := i + 1; j < m.n {
 			ct1, tag1 := m.macInput(j, seal, &tags[j])
@@ -99,26 +93,6 @@ func (m *multi) flush(seal bool) {
 		m.ops[i], m.outs[i] = nil, nil
 	}
 	m.n, m.used = 0, 0
-}
-
-// mac4 computes the tags of queued ops i..i+3 with the four-lane kernel if
-// their AD and ciphertext lengths are all equal, and reports whether it did.
-func (m *multi) mac4(i int, seal bool, tags *[8][tagSize]byte) bool {
-	var keys [4]*[KeySize]byte
-	var ad, ct [4]*byte
-	var tagp [4]*[tagSize]byte
-	adLen, ctLen := len(m.ops[i].AD), 0
-	for l := range 4 {
-		c, t := m.macInput(i+l, seal, &tags[i+l])
-		if l == 0 {
-			ctLen = len(c)
-		} else if len(c) != ctLen || len(m.ops[i+l].AD) != adLen {
-			return false
-		}
-		keys[l], ad[l], ct[l], tagp[l] = m.polyKey(i+l), unsafe.SliceData(m.ops[i+l].AD), unsafe.SliceData(c), t
-	}
-	amd64.Poly1305AEAD4AVX2(&keys, &ad, &ct, adLen, ctLen, &tagp)
-	return true
 }
 
 // polyKey is the one-time Poly1305 key of queued op i: the first 32 bytes
