@@ -43,6 +43,24 @@ func Poly1305AEAD2ADX(k0 *[32]byte, k1 *[32]byte, ad0 []byte, ad1 []byte, ct0 []
 //go:noescape
 func ChaCha20Blocks8AVX2(keys *[8]*[32]byte, rows *[8][16]byte, out *[512]byte)
 
+// ChaCha20Poly1305Seal4AVX2 seals four packets: packet p's n bytes at src[p] (1 ≤ n ≤
+// 64) under keys[p] and nonces[p] to dst[p] (the same as src[p] or
+// disjoint), with the tag over adLen bytes at ad[p] (nil when adLen is
+// 0) and the ciphertext written to tags[p]. It needs AVX2, BMI2 and
+// ADX.
+//
+//go:noescape
+func ChaCha20Poly1305Seal4AVX2(keys *[4]*[32]byte, nonces *[4]*[12]byte, dst *[4]*byte, src *[4]*byte, n int, ad *[4]*byte, adLen int, tags *[4]*[16]byte)
+
+// ChaCha20Poly1305Open4AVX2 opens four packets: packet p's n bytes at src[p] (1 ≤ n ≤
+// 64) under keys[p] and nonces[p] to dst[p] (the same as src[p] or
+// disjoint), and writes the tag over adLen bytes at ad[p] (nil when
+// adLen is 0) and src[p] to tags[p]; the caller compares them and
+// clears dst[p] on a mismatch. It needs AVX2, BMI2 and ADX.
+//
+//go:noescape
+func ChaCha20Poly1305Open4AVX2(keys *[4]*[32]byte, nonces *[4]*[12]byte, dst *[4]*byte, src *[4]*byte, n int, ad *[4]*byte, adLen int, tags *[4]*[16]byte)
+
 // ChaCha20Poly1305SealAVX2 encrypts src into dst[:len(src)] under key and nonce (block
 // counter 1 on) and writes the Poly1305 tag over ad and the ciphertext
 // to tag. dst and src are the same or disjoint. It needs AVX2, BMI2

@@ -10,6 +10,7 @@ package chacha20poly1305
 
 import (
 	"crypto/subtle"
+	"unsafe"
 
 	"github.com/wgxdp/wgxdp/asm/amd64"
 )
@@ -126,10 +127,64 @@ var idleKey [KeySize]byte
 // lanesFor is how many key-stream blocks a packet of n data bytes needs.
 func lanesFor(n int) int { return 1 + (n+blockSize-1)/blockSize }
 
+// four is the input of the four-packet kernels
+// (amd64.ChaCha20Poly1305Seal4AVX2 and Open4AVX2).
+type four struct {
+	keys         [4]*[KeySize]byte
+	nonces       [4]*[NonceSize]byte
+	dst, src, ad [4]*byte
+	tags         [4]*[tagSize]byte
+	outs         [4][]byte
+}
+
+// take fills f from ops[:4] if the four-packet kernels can do them: each
+// well formed, with 1 to 64 bytes of data, all with the same data and AD
+// lengths. It returns the data length.
+func (f *four) take(ops []Op, seal bool) (int, bool) {
+	if len(ops) < 4 {
+		return 0, false
+	}
+	n, adLen := 0, len(ops[0].AD)
+	for p := range 4 {
+		o := &ops[p]
+		var out []byte
+		var ok bool
+		if seal {
+			out, ok = sealOut(o)
+		} else {
+			out, ok = openOut(o)
+		}
+		dn := len(o.In)
+		if !seal {
+			dn = len(out)
+		}
+		if !ok || dn < 1 || dn > blockSize || len(o.AD) != adLen || p > 0 && dn != n {
+			return 0, false
+		}
+		n = dn
+		f.keys[p], f.nonces[p] = o.Key, &o.Nonce
+		f.src[p], f.dst[p], f.ad[p] = unsafe.SliceData(o.In), unsafe.SliceData(out), unsafe.SliceData(o.AD)
+		f.outs[p] = out
+	}
+	return n, true
+}
+
 // sealBatchAVX2 is impl.sealBatch.
 func sealBatchAVX2(ops []Op) {
 	var m multi
-	for i := range ops {
+	var f four
+	for i := 0; i < len(ops); i++ {
+		if n, ok := f.take(ops[i:], true); ok {
+			for p := range 4 {
+				f.tags[p] = (*[tagSize]byte)(f.outs[p][n:])
+			}
+			amd64.ChaCha20Poly1305Seal4AVX2(&f.keys, &f.nonces, &f.dst, &f.src, n, &f.ad, len(ops[i].AD), &f.tags)
+			for p := range 4 {
+				ops[i+p].OK = true
+			}
+			i += 3
+			continue
+		}
 		o := &ops[i]
 		out, ok := sealOut(o)
 		if !ok {
@@ -152,7 +207,24 @@ func sealBatchAVX2(ops []Op) {
 // openBatchAVX2 is impl.openBatch.
 func openBatchAVX2(ops []Op) {
 	var m multi
-	for i := range ops {
+	var f four
+	var tags [4][tagSize]byte
+	for i := 0; i < len(ops); i++ {
+		if n, ok := f.take(ops[i:], false); ok {
+			for p := range 4 {
+				f.tags[p] = &tags[p]
+			}
+			amd64.ChaCha20Poly1305Open4AVX2(&f.keys, &f.nonces, &f.dst, &f.src, n, &f.ad, len(ops[i].AD), &f.tags)
+			for p := range 4 {
+				o := &ops[i+p]
+				o.OK = tagEqual(&tags[p], o.In[n:])
+				if !o.OK {
+					clear(f.outs[p])
+				}
+			}
+			i += 3
+			continue
+		}
 		o := &ops[i]
 		out, ok := openOut(o)
 		if !ok {

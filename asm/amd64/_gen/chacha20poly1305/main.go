@@ -46,6 +46,8 @@ func main() {
 	poly1305AEAD()
 	poly1305AEAD2()
 	chacha20Blocks8()
+	aead4(true)
+	aead4(false)
 	aead(true)
 	aead(false)
 	if exp := os.Getenv("CPEXP"); exp != "" {
@@ -492,23 +494,52 @@ func poly1305AEAD2() {
 		"len(ad0) and len(ct1) = len(ct0), which it does not check. The two",
 		"multiplication chains are independent, so each hides the other's",
 		"latency. It needs BMI2 and ADX.")
+	key := func(p string) func() Mem {
+		return func() Mem {
+			Load(Param(p), RAX)
+			return Mem{Base: RAX}
+		}
+	}
+	mac2(mac2Args{
+		keyA: key("k0"), keyB: key("k1"),
+		adA: addr(Param("ad0").Base()), adB: addr(Param("ad1").Base()),
+		ctA: addr(Param("ct0").Base()), ctB: addr(Param("ct1").Base()),
+		adLen: addr(Param("ad0").Len()), ctLen: addr(Param("ct0").Len()),
+		tagA: addr(Param("tag0")), tagB: addr(Param("tag1")),
+	})
+	RET()
+}
+
+// mac2Args locates the inputs of mac2: keyA and keyB emit what loads the
+// address of a one-time key (they may use RAX) and return it; the other
+// fields are memory words holding the pointers to each packet's AD,
+// ciphertext and tag, and the two lengths.
+type mac2Args struct {
+	keyA, keyB         func() Mem
+	adA, adB, ctA, ctB Mem
+	adLen, ctLen       Mem
+	tagA, tagB         Mem
+}
+
+// mac2 computes the AEAD tags of two packets with equal AD and ciphertext
+// lengths as two independent chains in one loop. It uses every general
+// register but SP and BP.
+func mac2(m mac2Args) {
 	rA := polyR{AllocLocal(8), AllocLocal(8), AllocLocal(8)}
 	rB := polyR{AllocLocal(8), AllocLocal(8), AllocLocal(8)}
 	sA0, sA1, sB0, sB1 := AllocLocal(8), AllocLocal(8), AllocLocal(8), AllocLocal(8)
 	padA, padB, limit := AllocLocal(16), AllocLocal(16), AllocLocal(8)
 	// polyKeyH uses R8 and R9, which are in hB: key A first.
-	Load(Param("k0"), RAX)
-	polyKeyH(Mem{Base: RAX}, rA, sA0, sA1, hA)
-	Load(Param("k1"), RAX)
-	polyKeyH(Mem{Base: RAX}, rB, sB0, sB1, hB)
+	polyKeyH(m.keyA(), rA, sA0, sA1, hA)
+	polyKeyH(m.keyB(), rB, sB0, sB1, hB)
 	both := func(a, b Mem) {
 		polyBlockH(a, rA, hA).emit()
 		polyBlockH(b, rB, hB).emit()
 	}
-	for _, p := range []string{"ad", "ct"} {
-		Load(Param(p+"0").Base(), RSI)
-		Load(Param(p+"1").Base(), RDI)
-		Load(Param(p+"0").Len(), RAX)
+	for _, p := range [][3]Mem{{m.adA, m.adB, m.adLen}, {m.ctA, m.ctB, m.ctLen}} {
+		MOVQ(p[0], RSI)
+		MOVQ(p[1], RDI)
+		MOVQ(p[2], RAX)
 		ANDQ(I32(-16), RAX)
 		ADDQ(RSI, RAX)
 		MOVQ(RAX, limit)
@@ -522,7 +553,7 @@ func poly1305AEAD2() {
 		JMP(LabelRef(loop))
 		Label(done)
 		// The partial last blocks, zero-padded.
-		Load(Param(p+"0").Len(), t0)
+		MOVQ(p[2], t0)
 		ANDQ(U32(15), t0)
 		skip, copyLoop := label("pad2done"), label("pad2loop")
 		JZ(LabelRef(skip))
@@ -547,16 +578,15 @@ func poly1305AEAD2() {
 		Label(skip)
 	}
 	// The lengths, the same for both.
-	Load(Param("ad0").Len(), RAX)
+	MOVQ(m.adLen, RAX)
 	MOVQ(RAX, padA)
-	Load(Param("ct0").Len(), RAX)
+	MOVQ(m.ctLen, RAX)
 	MOVQ(RAX, padA.Offset(8))
 	both(padA, padA)
-	Load(Param("tag0"), RSI)
+	MOVQ(m.tagA, RSI)
 	polyFinishH(sA0, sA1, hA, Mem{Base: RSI})
-	Load(Param("tag1"), RSI)
+	MOVQ(m.tagB, RSI)
 	polyFinishH(sB0, sB1, hB, Mem{Base: RSI})
-	RET()
 }
 
 // ---- ChaCha20 -----------------------------------------------------------
@@ -676,6 +706,165 @@ func chacha20Blocks8() {
 	Load(Param("out"), RDI)
 	storeKeyStreamY(4, Mem{Base: RDI}, spill)
 	VZEROUPPER()
+	RET()
+}
+
+// aead4 generates ChaCha20Poly1305Seal4AVX2 (seal) or
+// ChaCha20Poly1305Open4AVX2: the whole AEAD of four short packets of equal
+// shape in one call, so that the batch path pays one call instead of lane
+// set-up, key-stream copies and XORs in Go. Packet p takes lanes 2p (block
+// 0, the MAC key) and 2p+1 (block 1, its data) of one eight-block pass,
+// as the two halves of group p; then the XOR, and the MACs two at a time
+// (mac2). Seal hashes what it wrote; Open hashes its input before it
+// writes, so in-place use works.
+func aead4(seal bool) {
+	name := "ChaCha20Poly1305Open4AVX2"
+	if seal {
+		name = "ChaCha20Poly1305Seal4AVX2"
+	}
+	TEXT(name, 0, "func(keys *[4]*[32]byte, nonces *[4]*[12]byte, dst, src *[4]*byte, n int, ad *[4]*byte, adLen int, tags *[4]*[16]byte)")
+	Pragma("noescape")
+	if seal {
+		Doc(name+" seals four packets: packet p's n bytes at src[p] (1 ≤ n ≤",
+			"64) under keys[p] and nonces[p] to dst[p] (the same as src[p] or",
+			"disjoint), with the tag over adLen bytes at ad[p] (nil when adLen is",
+			"0) and the ciphertext written to tags[p]. It needs AVX2, BMI2 and",
+			"ADX.")
+	} else {
+		Doc(name+" opens four packets: packet p's n bytes at src[p] (1 ≤ n ≤",
+			"64) under keys[p] and nonces[p] to dst[p] (the same as src[p] or",
+			"disjoint), and writes the tag over adLen bytes at ad[p] (nil when",
+			"adLen is 0) and src[p] to tags[p]; the caller compares them and",
+			"clears dst[p] on a mismatch. It needs AVX2, BMI2 and ADX.")
+	}
+	ks := AllocLocal(512)
+	spill := AllocLocal(32)
+	init := AllocLocal(384)
+	rows := AllocLocal(64)
+	// The pointers of each packet, copied so that mac2 can read them
+	// while it uses every register.
+	ptrs := AllocLocal(8 * 16)
+	names := []string{"dst", "src", "ad", "tags"}
+	ptr := func(what string, p int) Mem {
+		for i, n := range names {
+			if n == what {
+				return ptrs.Offset(8 * (4*i + p))
+			}
+		}
+		panic(what)
+	}
+	for _, n := range names {
+		Load(Param(n), RAX)
+		for p := range 4 {
+			MOVQ(Mem{Base: RAX, Disp: 8 * p}, RCX)
+			MOVQ(RCX, ptr(n, p))
+		}
+	}
+	// Row 3 of packet p: counter 0, then its nonce.
+	Load(Param("nonces"), RAX)
+	for p := range 4 {
+		MOVQ(Mem{Base: RAX, Disp: 8 * p}, RBX)
+		MOVL(U32(0), rows.Offset(16*p))
+		MOVL(Mem{Base: RBX}, ECX)
+		MOVL(ECX, rows.Offset(16*p+4))
+		MOVQ(Mem{Base: RBX, Disp: 4}, RCX)
+		MOVQ(RCX, rows.Offset(16*p+8))
+	}
+	Load(Param("keys"), RAX)
+	for g, gr := range groups(ymm, 4) {
+		MOVQ(Mem{Base: RAX, Disp: 8 * g}, RBX)
+		VMOVDQU(sigma, gr.a)
+		VBROADCASTI128(Mem{Base: RBX}, gr.b)
+		VBROADCASTI128(Mem{Base: RBX, Disp: 16}, gr.c)
+		VBROADCASTI128(rows.Offset(16*g), gr.d)
+		VPADDD(inc, gr.d, gr.d) // counters 0 and 1
+		VMOVDQU(gr.b, init.Offset(96*g))
+		VMOVDQU(gr.c, init.Offset(96*g+32))
+		VMOVDQU(gr.d, init.Offset(96*g+64))
+	}
+	MOVQ(U32(10), RCX)
+	loop := label("rounds4")
+	Label(loop)
+	doubleRound(ymm, 4, spill).emit()
+	DECQ(RCX)
+	JNZ(LabelRef(loop))
+	for g, gr := range groups(ymm, 4) {
+		VPADDD(sigma, gr.a, gr.a)
+		VPADDD(init.Offset(96*g), gr.b, gr.b)
+		VPADDD(init.Offset(96*g+32), gr.c, gr.c)
+		VPADDD(init.Offset(96*g+64), gr.d, gr.d)
+	}
+	storeKeyStreamY(4, ks, spill)
+
+	// xor writes dst[p] = src[p] ^ (block 1 of packet p), n bytes.
+	xor := func() {
+		for p := range 4 {
+			MOVQ(ptr("src", p), RSI)
+			MOVQ(ptr("dst", p), RDI)
+			LEAQ(ks.Offset(128*p+64), RDX)
+			Load(Param("n"), RCX)
+			l32, l8, l1, done := label("x32"), label("x8"), label("x1"), label("xdone")
+			Label(l32)
+			CMPQ(RCX, U32(32))
+			JB(LabelRef(l8))
+			VMOVDQU(Mem{Base: RDX}, Y0)
+			VPXOR(Mem{Base: RSI}, Y0, Y0)
+			VMOVDQU(Y0, Mem{Base: RDI})
+			ADDQ(U32(32), RSI)
+			ADDQ(U32(32), RDI)
+			ADDQ(U32(32), RDX)
+			SUBQ(U32(32), RCX)
+			JMP(LabelRef(l32))
+			Label(l8)
+			CMPQ(RCX, U32(8))
+			JB(LabelRef(l1))
+			MOVQ(Mem{Base: RDX}, RAX)
+			XORQ(Mem{Base: RSI}, RAX)
+			MOVQ(RAX, Mem{Base: RDI})
+			ADDQ(U32(8), RSI)
+			ADDQ(U32(8), RDI)
+			ADDQ(U32(8), RDX)
+			SUBQ(U32(8), RCX)
+			JMP(LabelRef(l8))
+			Label(l1)
+			TESTQ(RCX, RCX)
+			JZ(LabelRef(done))
+			MOVB(Mem{Base: RDX}, AL)
+			XORB(Mem{Base: RSI}, AL)
+			MOVB(AL, Mem{Base: RDI})
+			INCQ(RSI)
+			INCQ(RDI)
+			INCQ(RDX)
+			DECQ(RCX)
+			JMP(LabelRef(l1))
+			Label(done)
+		}
+	}
+	macs := func() {
+		ct := "src"
+		if seal {
+			ct = "dst"
+		}
+		for p := 0; p < 4; p += 2 {
+			p := p
+			mac2(mac2Args{
+				keyA: func() Mem { return ks.Offset(128 * p) }, keyB: func() Mem { return ks.Offset(128 * (p + 1)) },
+				adA: ptr("ad", p), adB: ptr("ad", p+1),
+				ctA: ptr(ct, p), ctB: ptr(ct, p+1),
+				adLen: addr(Param("adLen")), ctLen: addr(Param("n")),
+				tagA: ptr("tags", p), tagB: ptr("tags", p+1),
+			})
+		}
+	}
+	if seal {
+		xor()
+		VZEROUPPER()
+		macs()
+	} else {
+		macs()
+		xor()
+		VZEROUPPER()
+	}
 	RET()
 }
 
