@@ -614,14 +614,25 @@ func TestAllocs(t *testing.T) {
 			openOps[i] = Op{Key: (*[32]byte)(key), Nonce: [12]byte(nonce), In: sealed, Out: make([]byte, 1420)}
 		}
 		openOps[3].In = ct // wrong AD: fails, and must not allocate either
+		// 64-byte packets take amd64's four-packet kernels.
+		ops64, openOps64 := make([]Op, 16), make([]Op, 16)
+		sealed64 := xSeal(t, key, nonce, pt[:64], nil)
+		for i := range ops64 {
+			slot := make([]byte, 64+Overhead)
+			ops64[i] = Op{Key: (*[32]byte)(key), Nonce: wgNonce(uint64(i)), In: slot[:64], Out: slot}
+			openOps64[i] = Op{Key: (*[32]byte)(key), Nonce: [12]byte(nonce), In: sealed64, Out: make([]byte, 64)}
+		}
+		openOps64[5].In = ct[:64+Overhead] // fails
 		for name, f := range map[string]func(){
-			"Seal":       func() { a.Seal(dst[:0], nonce, pt, ad) },
-			"Open":       func() { a.Open(dst[:0], nonce, ct, ad) },
-			"Open (bad)": func() { a.Open(dst[:0], nonce, ct, nil) },
-			"XSeal":      func() { x.Seal(dst[:0], xnonce, pt, ad) },
-			"XOpen":      func() { x.Open(dst[:0], xnonce, xct, ad) },
-			"SealBatch":  func() { SealBatch(ops) },
-			"OpenBatch":  func() { OpenBatch(openOps) },
+			"Seal":         func() { a.Seal(dst[:0], nonce, pt, ad) },
+			"Open":         func() { a.Open(dst[:0], nonce, ct, ad) },
+			"Open (bad)":   func() { a.Open(dst[:0], nonce, ct, nil) },
+			"XSeal":        func() { x.Seal(dst[:0], xnonce, pt, ad) },
+			"XOpen":        func() { x.Open(dst[:0], xnonce, xct, ad) },
+			"SealBatch":    func() { SealBatch(ops) },
+			"OpenBatch":    func() { OpenBatch(openOps) },
+			"SealBatch 64": func() { SealBatch(ops64) },
+			"OpenBatch 64": func() { OpenBatch(openOps64) },
 		} {
 			if n := testing.AllocsPerRun(20, f); n != 0 {
 				t.Errorf("%s: %v allocations", name, n)
