@@ -42,8 +42,7 @@ const Env = "WGXDP_RT"
 // kernel's work behind it), at most a fraction of a CPU per lane. The
 // sparse traffic the lanes are for is far below: the ACKs of a 1.2 Gbit/s
 // TCP flow through the tunnel came at ~2.7k/s, pings at 100/s. New copies
-// them, so tests
-// may lower them before making lanes.
+// them, so tests may lower them before making lanes.
 var (
 	Window = 10 * time.Millisecond
 	Budget = 500
