@@ -84,206 +84,6 @@ DATA b2s_iv_hi<>+8(SB)/4, $0x1f83d9ab
 DATA b2s_iv_hi<>+12(SB)/4, $0x5be0cd19
 GLOBL b2s_iv_hi<>(SB), RODATA|NOPTR, $16
 
-DATA b2s_perm_0_0<>+0(SB)/4, $0x00000000
-DATA b2s_perm_0_0<>+4(SB)/4, $0x00000002
-DATA b2s_perm_0_0<>+8(SB)/4, $0x00000004
-DATA b2s_perm_0_0<>+12(SB)/4, $0x00000006
-DATA b2s_perm_0_0<>+16(SB)/4, $0x00000001
-DATA b2s_perm_0_0<>+20(SB)/4, $0x00000003
-DATA b2s_perm_0_0<>+24(SB)/4, $0x00000005
-DATA b2s_perm_0_0<>+28(SB)/4, $0x00000007
-GLOBL b2s_perm_0_0<>(SB), RODATA|NOPTR, $32
-
-DATA b2s_perm_0_1<>+0(SB)/4, $0x00000006
-DATA b2s_perm_0_1<>+4(SB)/4, $0x00000000
-DATA b2s_perm_0_1<>+8(SB)/4, $0x00000002
-DATA b2s_perm_0_1<>+12(SB)/4, $0x00000004
-DATA b2s_perm_0_1<>+16(SB)/4, $0x00000007
-DATA b2s_perm_0_1<>+20(SB)/4, $0x00000001
-DATA b2s_perm_0_1<>+24(SB)/4, $0x00000003
-DATA b2s_perm_0_1<>+28(SB)/4, $0x00000005
-GLOBL b2s_perm_0_1<>(SB), RODATA|NOPTR, $32
-
-DATA b2s_perm_1_0<>+0(SB)/4, $0x00000006
-DATA b2s_perm_1_0<>+4(SB)/4, $0x00000004
-DATA b2s_perm_1_0<>+8(SB)/4, $0x00000001
-DATA b2s_perm_1_0<>+12(SB)/4, $0x00000005
-DATA b2s_perm_1_0<>+16(SB)/4, $0x00000002
-DATA b2s_perm_1_0<>+20(SB)/4, $0x00000000
-DATA b2s_perm_1_0<>+24(SB)/4, $0x00000007
-DATA b2s_perm_1_0<>+28(SB)/4, $0x00000006
-GLOBL b2s_perm_1_0<>(SB), RODATA|NOPTR, $32
-
-DATA b2s_perm_1_1<>+0(SB)/4, $0x00000005
-DATA b2s_perm_1_1<>+4(SB)/4, $0x00000001
-DATA b2s_perm_1_1<>+8(SB)/4, $0x00000000
-DATA b2s_perm_1_1<>+12(SB)/4, $0x00000003
-DATA b2s_perm_1_1<>+16(SB)/4, $0x00000003
-DATA b2s_perm_1_1<>+20(SB)/4, $0x00000004
-DATA b2s_perm_1_1<>+24(SB)/4, $0x00000002
-DATA b2s_perm_1_1<>+28(SB)/4, $0x00000007
-GLOBL b2s_perm_1_1<>(SB), RODATA|NOPTR, $32
-
-DATA b2s_perm_2_0<>+0(SB)/4, $0x00000003
-DATA b2s_perm_2_0<>+4(SB)/4, $0x00000004
-DATA b2s_perm_2_0<>+8(SB)/4, $0x00000005
-DATA b2s_perm_2_0<>+12(SB)/4, $0x00000007
-DATA b2s_perm_2_0<>+16(SB)/4, $0x00000000
-DATA b2s_perm_2_0<>+20(SB)/4, $0x00000000
-DATA b2s_perm_2_0<>+24(SB)/4, $0x00000002
-DATA b2s_perm_2_0<>+28(SB)/4, $0x00000005
-GLOBL b2s_perm_2_0<>(SB), RODATA|NOPTR, $32
-
-DATA b2s_perm_2_1<>+0(SB)/4, $0x00000001
-DATA b2s_perm_2_1<>+4(SB)/4, $0x00000002
-DATA b2s_perm_2_1<>+8(SB)/4, $0x00000003
-DATA b2s_perm_2_1<>+12(SB)/4, $0x00000007
-DATA b2s_perm_2_1<>+16(SB)/4, $0x00000004
-DATA b2s_perm_2_1<>+20(SB)/4, $0x00000006
-DATA b2s_perm_2_1<>+24(SB)/4, $0x00000006
-DATA b2s_perm_2_1<>+28(SB)/4, $0x00000001
-GLOBL b2s_perm_2_1<>(SB), RODATA|NOPTR, $32
-
-DATA b2s_perm_3_0<>+0(SB)/4, $0x00000007
-DATA b2s_perm_3_0<>+4(SB)/4, $0x00000003
-DATA b2s_perm_3_0<>+8(SB)/4, $0x00000005
-DATA b2s_perm_3_0<>+12(SB)/4, $0x00000003
-DATA b2s_perm_3_0<>+16(SB)/4, $0x00000001
-DATA b2s_perm_3_0<>+20(SB)/4, $0x00000001
-DATA b2s_perm_3_0<>+24(SB)/4, $0x00000004
-DATA b2s_perm_3_0<>+28(SB)/4, $0x00000006
-GLOBL b2s_perm_3_0<>(SB), RODATA|NOPTR, $32
-
-DATA b2s_perm_3_1<>+0(SB)/4, $0x00000007
-DATA b2s_perm_3_1<>+4(SB)/4, $0x00000002
-DATA b2s_perm_3_1<>+8(SB)/4, $0x00000005
-DATA b2s_perm_3_1<>+12(SB)/4, $0x00000004
-DATA b2s_perm_3_1<>+16(SB)/4, $0x00000000
-DATA b2s_perm_3_1<>+20(SB)/4, $0x00000006
-DATA b2s_perm_3_1<>+24(SB)/4, $0x00000002
-DATA b2s_perm_3_1<>+28(SB)/4, $0x00000000
-GLOBL b2s_perm_3_1<>(SB), RODATA|NOPTR, $32
-
-DATA b2s_perm_4_0<>+0(SB)/4, $0x00000001
-DATA b2s_perm_4_0<>+4(SB)/4, $0x00000005
-DATA b2s_perm_4_0<>+8(SB)/4, $0x00000002
-DATA b2s_perm_4_0<>+12(SB)/4, $0x00000002
-DATA b2s_perm_4_0<>+16(SB)/4, $0x00000000
-DATA b2s_perm_4_0<>+20(SB)/4, $0x00000007
-DATA b2s_perm_4_0<>+24(SB)/4, $0x00000004
-DATA b2s_perm_4_0<>+28(SB)/4, $0x00000007
-GLOBL b2s_perm_4_0<>(SB), RODATA|NOPTR, $32
-
-DATA b2s_perm_4_1<>+0(SB)/4, $0x00000003
-DATA b2s_perm_4_1<>+4(SB)/4, $0x00000006
-DATA b2s_perm_4_1<>+8(SB)/4, $0x00000003
-DATA b2s_perm_4_1<>+12(SB)/4, $0x00000006
-DATA b2s_perm_4_1<>+16(SB)/4, $0x00000005
-DATA b2s_perm_4_1<>+20(SB)/4, $0x00000001
-DATA b2s_perm_4_1<>+24(SB)/4, $0x00000004
-DATA b2s_perm_4_1<>+28(SB)/4, $0x00000000
-GLOBL b2s_perm_4_1<>(SB), RODATA|NOPTR, $32
-
-DATA b2s_perm_5_0<>+0(SB)/4, $0x00000002
-DATA b2s_perm_5_0<>+4(SB)/4, $0x00000006
-DATA b2s_perm_5_0<>+8(SB)/4, $0x00000000
-DATA b2s_perm_5_0<>+12(SB)/4, $0x00000000
-DATA b2s_perm_5_0<>+16(SB)/4, $0x00000004
-DATA b2s_perm_5_0<>+20(SB)/4, $0x00000002
-DATA b2s_perm_5_0<>+24(SB)/4, $0x00000003
-DATA b2s_perm_5_0<>+28(SB)/4, $0x00000003
-GLOBL b2s_perm_5_0<>(SB), RODATA|NOPTR, $32
-
-DATA b2s_perm_5_1<>+0(SB)/4, $0x00000001
-DATA b2s_perm_5_1<>+4(SB)/4, $0x00000004
-DATA b2s_perm_5_1<>+8(SB)/4, $0x00000007
-DATA b2s_perm_5_1<>+12(SB)/4, $0x00000007
-DATA b2s_perm_5_1<>+16(SB)/4, $0x00000001
-DATA b2s_perm_5_1<>+20(SB)/4, $0x00000005
-DATA b2s_perm_5_1<>+24(SB)/4, $0x00000005
-DATA b2s_perm_5_1<>+28(SB)/4, $0x00000006
-GLOBL b2s_perm_5_1<>(SB), RODATA|NOPTR, $32
-
-DATA b2s_perm_6_0<>+0(SB)/4, $0x00000004
-DATA b2s_perm_6_0<>+4(SB)/4, $0x00000001
-DATA b2s_perm_6_0<>+8(SB)/4, $0x00000006
-DATA b2s_perm_6_0<>+12(SB)/4, $0x00000004
-DATA b2s_perm_6_0<>+16(SB)/4, $0x00000005
-DATA b2s_perm_6_0<>+20(SB)/4, $0x00000007
-DATA b2s_perm_6_0<>+24(SB)/4, $0x00000005
-DATA b2s_perm_6_0<>+28(SB)/4, $0x00000002
-GLOBL b2s_perm_6_0<>(SB), RODATA|NOPTR, $32
-
-DATA b2s_perm_6_1<>+0(SB)/4, $0x00000000
-DATA b2s_perm_6_1<>+4(SB)/4, $0x00000000
-DATA b2s_perm_6_1<>+8(SB)/4, $0x00000006
-DATA b2s_perm_6_1<>+12(SB)/4, $0x00000001
-DATA b2s_perm_6_1<>+16(SB)/4, $0x00000003
-DATA b2s_perm_6_1<>+20(SB)/4, $0x00000007
-DATA b2s_perm_6_1<>+24(SB)/4, $0x00000003
-DATA b2s_perm_6_1<>+28(SB)/4, $0x00000002
-GLOBL b2s_perm_6_1<>(SB), RODATA|NOPTR, $32
-
-DATA b2s_perm_7_0<>+0(SB)/4, $0x00000005
-DATA b2s_perm_7_0<>+4(SB)/4, $0x00000007
-DATA b2s_perm_7_0<>+8(SB)/4, $0x00000004
-DATA b2s_perm_7_0<>+12(SB)/4, $0x00000003
-DATA b2s_perm_7_0<>+16(SB)/4, $0x00000003
-DATA b2s_perm_7_0<>+20(SB)/4, $0x00000006
-DATA b2s_perm_7_0<>+24(SB)/4, $0x00000001
-DATA b2s_perm_7_0<>+28(SB)/4, $0x00000001
-GLOBL b2s_perm_7_0<>(SB), RODATA|NOPTR, $32
-
-DATA b2s_perm_7_1<>+0(SB)/4, $0x00000002
-DATA b2s_perm_7_1<>+4(SB)/4, $0x00000005
-DATA b2s_perm_7_1<>+8(SB)/4, $0x00000007
-DATA b2s_perm_7_1<>+12(SB)/4, $0x00000000
-DATA b2s_perm_7_1<>+16(SB)/4, $0x00000002
-DATA b2s_perm_7_1<>+20(SB)/4, $0x00000000
-DATA b2s_perm_7_1<>+24(SB)/4, $0x00000004
-DATA b2s_perm_7_1<>+28(SB)/4, $0x00000006
-GLOBL b2s_perm_7_1<>(SB), RODATA|NOPTR, $32
-
-DATA b2s_perm_8_0<>+0(SB)/4, $0x00000006
-DATA b2s_perm_8_0<>+4(SB)/4, $0x00000006
-DATA b2s_perm_8_0<>+8(SB)/4, $0x00000003
-DATA b2s_perm_8_0<>+12(SB)/4, $0x00000000
-DATA b2s_perm_8_0<>+16(SB)/4, $0x00000007
-DATA b2s_perm_8_0<>+20(SB)/4, $0x00000001
-DATA b2s_perm_8_0<>+24(SB)/4, $0x00000003
-DATA b2s_perm_8_0<>+28(SB)/4, $0x00000000
-GLOBL b2s_perm_8_0<>(SB), RODATA|NOPTR, $32
-
-DATA b2s_perm_8_1<>+0(SB)/4, $0x00000002
-DATA b2s_perm_8_1<>+4(SB)/4, $0x00000004
-DATA b2s_perm_8_1<>+8(SB)/4, $0x00000005
-DATA b2s_perm_8_1<>+12(SB)/4, $0x00000001
-DATA b2s_perm_8_1<>+16(SB)/4, $0x00000005
-DATA b2s_perm_8_1<>+20(SB)/4, $0x00000002
-DATA b2s_perm_8_1<>+24(SB)/4, $0x00000007
-DATA b2s_perm_8_1<>+28(SB)/4, $0x00000004
-GLOBL b2s_perm_8_1<>(SB), RODATA|NOPTR, $32
-
-DATA b2s_perm_9_0<>+0(SB)/4, $0x00000002
-DATA b2s_perm_9_0<>+4(SB)/4, $0x00000000
-DATA b2s_perm_9_0<>+8(SB)/4, $0x00000007
-DATA b2s_perm_9_0<>+12(SB)/4, $0x00000001
-DATA b2s_perm_9_0<>+16(SB)/4, $0x00000002
-DATA b2s_perm_9_0<>+20(SB)/4, $0x00000004
-DATA b2s_perm_9_0<>+24(SB)/4, $0x00000006
-DATA b2s_perm_9_0<>+28(SB)/4, $0x00000005
-GLOBL b2s_perm_9_0<>(SB), RODATA|NOPTR, $32
-
-DATA b2s_perm_9_1<>+0(SB)/4, $0x00000005
-DATA b2s_perm_9_1<>+4(SB)/4, $0x00000007
-DATA b2s_perm_9_1<>+8(SB)/4, $0x00000001
-DATA b2s_perm_9_1<>+12(SB)/4, $0x00000003
-DATA b2s_perm_9_1<>+16(SB)/4, $0x00000000
-DATA b2s_perm_9_1<>+20(SB)/4, $0x00000003
-DATA b2s_perm_9_1<>+24(SB)/4, $0x00000006
-DATA b2s_perm_9_1<>+28(SB)/4, $0x00000004
-GLOBL b2s_perm_9_1<>(SB), RODATA|NOPTR, $32
-
 DATA b2s_ctr_bias<>+0(SB)/4, $0x80000040
 DATA b2s_ctr_bias<>+4(SB)/4, $0x80000040
 DATA b2s_ctr_bias<>+8(SB)/4, $0x80000040
@@ -305,8 +105,8 @@ TEXT ·Blake2sHashBlocks(SB), NOSPLIT, $0-48
 	SHRQ    $0x06, CX
 	JZ      done
 	MOVQ    (BX), AX
-	VMOVDQU b2s_rot16<>+0(SB), Y6
-	VMOVDQU b2s_rot8<>+0(SB), Y7
+	VMOVDQU b2s_rot16<>+0(SB), X6
+	VMOVDQU b2s_rot8<>+0(SB), X7
 	VMOVDQU (DI), X14
 	VMOVDQU 16(DI), X15
 
@@ -318,528 +118,745 @@ loop:
 	VMOVDQA      X14, X0
 	VMOVDQA      X15, X1
 	VMOVDQU      b2s_iv_lo<>+0(SB), X2
-	VMOVDQU      (SI), X12
-	VMOVDQU      16(SI), X5
-	VSHUFPS      $0x88, X5, X12, X11
-	VSHUFPS      $0xdd, X5, X12, X12
-	VMOVDQU      32(SI), X5
-	VMOVDQU      48(SI), X4
-	VSHUFPS      $0x88, X4, X5, X13
-	VSHUFPS      $0xdd, X4, X5, X5
-	VPSHUFD      $0x93, X13, X13
-	VPSHUFD      $0x93, X5, X5
-	VMOVDQU      (SI), Y8
-	VMOVDQU      32(SI), Y9
-	VPADDD       X11, X0, X0
+	VMOVD        (SI), X8
+	VPBROADCASTD 8(SI), X12
+	VPBLENDD     $0x02, X12, X8, X8
+	VPBROADCASTD 16(SI), X12
+	VPBLENDD     $0x04, X12, X8, X8
+	VPBROADCASTD 24(SI), X12
+	VPBLENDD     $0x08, X12, X8, X8
+	VMOVD        4(SI), X9
+	VPBROADCASTD 12(SI), X12
+	VPBLENDD     $0x02, X12, X9, X9
+	VPBROADCASTD 20(SI), X12
+	VPBLENDD     $0x04, X12, X9, X9
+	VPBROADCASTD 28(SI), X12
+	VPBLENDD     $0x08, X12, X9, X9
+	VMOVD        56(SI), X10
+	VPBROADCASTD 32(SI), X12
+	VPBLENDD     $0x02, X12, X10, X10
+	VPBROADCASTD 40(SI), X12
+	VPBLENDD     $0x04, X12, X10, X10
+	VPBROADCASTD 48(SI), X12
+	VPBLENDD     $0x08, X12, X10, X10
+	VMOVD        60(SI), X11
+	VPBROADCASTD 36(SI), X12
+	VPBLENDD     $0x02, X12, X11, X11
+	VPBROADCASTD 44(SI), X12
+	VPBLENDD     $0x04, X12, X11, X11
+	VPBROADCASTD 52(SI), X12
+	VPBLENDD     $0x08, X12, X11, X11
+	VPADDD       X8, X0, X0
 	VPADDD       X1, X0, X0
 	VPXOR        X0, X3, X3
 	VPSHUFB      X6, X3, X3
 	VPADDD       X3, X2, X2
 	VPXOR        X2, X1, X1
+	VPADDD       X9, X0, X0
 	VPSRLD       $0x0c, X1, X4
-	VPSLLD       $0x14, X1, X1
-	VPOR         X4, X1, X1
-	VPADDD       X12, X0, X0
-	VPADDD       X1, X0, X0
+	VPSLLD       $0x14, X1, X5
+	VPADDD       X4, X0, X0
+	VPADDD       X5, X0, X0
+	VPOR         X4, X5, X1
 	VPXOR        X0, X3, X3
 	VPSHUFB      X7, X3, X3
 	VPADDD       X3, X2, X2
 	VPXOR        X2, X1, X1
-	VPSRLD       $0x07, X1, X4
-	VPSLLD       $0x19, X1, X1
-	VPOR         X4, X1, X1
 	VPSHUFD      $0x93, X0, X0
 	VPSHUFD      $0x4e, X3, X3
 	VPSHUFD      $0x39, X2, X2
-	VPADDD       X13, X0, X0
-	VPADDD       X1, X0, X0
+	VPADDD       X10, X0, X0
+	VPSRLD       $0x07, X1, X4
+	VPSLLD       $0x19, X1, X5
+	VPADDD       X4, X0, X0
+	VPADDD       X5, X0, X0
+	VPOR         X4, X5, X1
 	VPXOR        X0, X3, X3
 	VPSHUFB      X6, X3, X3
 	VPADDD       X3, X2, X2
 	VPXOR        X2, X1, X1
+	VPADDD       X11, X0, X0
 	VPSRLD       $0x0c, X1, X4
-	VPSLLD       $0x14, X1, X1
-	VPOR         X4, X1, X1
+	VPSLLD       $0x14, X1, X5
+	VPADDD       X4, X0, X0
 	VPADDD       X5, X0, X0
-	VPADDD       X1, X0, X0
+	VPOR         X4, X5, X1
 	VPXOR        X0, X3, X3
 	VPSHUFB      X7, X3, X3
 	VPADDD       X3, X2, X2
 	VPXOR        X2, X1, X1
-	VPSRLD       $0x07, X1, X4
-	VPSLLD       $0x19, X1, X1
-	VPOR         X4, X1, X1
 	VPSHUFD      $0x39, X0, X0
 	VPSHUFD      $0x4e, X3, X3
 	VPSHUFD      $0x93, X2, X2
-	VMOVDQU      b2s_perm_1_0<>+0(SB), Y10
-	VPERMD       Y9, Y10, Y4
-	VPERMD       Y8, Y10, Y11
-	VPBLENDD     $0x7d, Y4, Y11, Y11
-	VMOVDQU      b2s_perm_1_1<>+0(SB), Y10
-	VPERMD       Y9, Y10, Y4
-	VPERMD       Y8, Y10, Y13
-	VPBLENDD     $0x28, Y4, Y13, Y13
-	VEXTRACTI128 $0x01, Y11, X12
-	VEXTRACTI128 $0x01, Y13, X5
-	VPADDD       X11, X0, X0
-	VPADDD       X1, X0, X0
+	VMOVD        56(SI), X8
+	VPBROADCASTD 16(SI), X12
+	VPBLENDD     $0x02, X12, X8, X8
+	VPBROADCASTD 36(SI), X12
+	VPBLENDD     $0x04, X12, X8, X8
+	VPBROADCASTD 52(SI), X12
+	VPBLENDD     $0x08, X12, X8, X8
+	VMOVD        40(SI), X9
+	VPBROADCASTD 32(SI), X12
+	VPBLENDD     $0x02, X12, X9, X9
+	VPBROADCASTD 60(SI), X12
+	VPBLENDD     $0x04, X12, X9, X9
+	VPBROADCASTD 24(SI), X12
+	VPBLENDD     $0x08, X12, X9, X9
+	VMOVD        20(SI), X10
+	VPBROADCASTD 4(SI), X12
+	VPBLENDD     $0x02, X12, X10, X10
+	VPBROADCASTD (SI), X12
+	VPBLENDD     $0x04, X12, X10, X10
+	VPBROADCASTD 44(SI), X12
+	VPBLENDD     $0x08, X12, X10, X10
+	VMOVD        12(SI), X11
+	VPBROADCASTD 48(SI), X12
+	VPBLENDD     $0x02, X12, X11, X11
+	VPBROADCASTD 8(SI), X12
+	VPBLENDD     $0x04, X12, X11, X11
+	VPBROADCASTD 28(SI), X12
+	VPBLENDD     $0x08, X12, X11, X11
+	VPADDD       X8, X0, X0
+	VPSRLD       $0x07, X1, X4
+	VPSLLD       $0x19, X1, X5
+	VPADDD       X4, X0, X0
+	VPADDD       X5, X0, X0
+	VPOR         X4, X5, X1
 	VPXOR        X0, X3, X3
 	VPSHUFB      X6, X3, X3
 	VPADDD       X3, X2, X2
 	VPXOR        X2, X1, X1
+	VPADDD       X9, X0, X0
 	VPSRLD       $0x0c, X1, X4
-	VPSLLD       $0x14, X1, X1
-	VPOR         X4, X1, X1
-	VPADDD       X12, X0, X0
-	VPADDD       X1, X0, X0
+	VPSLLD       $0x14, X1, X5
+	VPADDD       X4, X0, X0
+	VPADDD       X5, X0, X0
+	VPOR         X4, X5, X1
 	VPXOR        X0, X3, X3
 	VPSHUFB      X7, X3, X3
 	VPADDD       X3, X2, X2
 	VPXOR        X2, X1, X1
-	VPSRLD       $0x07, X1, X4
-	VPSLLD       $0x19, X1, X1
-	VPOR         X4, X1, X1
 	VPSHUFD      $0x93, X0, X0
 	VPSHUFD      $0x4e, X3, X3
 	VPSHUFD      $0x39, X2, X2
-	VPADDD       X13, X0, X0
-	VPADDD       X1, X0, X0
+	VPADDD       X10, X0, X0
+	VPSRLD       $0x07, X1, X4
+	VPSLLD       $0x19, X1, X5
+	VPADDD       X4, X0, X0
+	VPADDD       X5, X0, X0
+	VPOR         X4, X5, X1
 	VPXOR        X0, X3, X3
 	VPSHUFB      X6, X3, X3
 	VPADDD       X3, X2, X2
 	VPXOR        X2, X1, X1
+	VPADDD       X11, X0, X0
 	VPSRLD       $0x0c, X1, X4
-	VPSLLD       $0x14, X1, X1
-	VPOR         X4, X1, X1
+	VPSLLD       $0x14, X1, X5
+	VPADDD       X4, X0, X0
 	VPADDD       X5, X0, X0
-	VPADDD       X1, X0, X0
+	VPOR         X4, X5, X1
 	VPXOR        X0, X3, X3
 	VPSHUFB      X7, X3, X3
 	VPADDD       X3, X2, X2
 	VPXOR        X2, X1, X1
-	VPSRLD       $0x07, X1, X4
-	VPSLLD       $0x19, X1, X1
-	VPOR         X4, X1, X1
 	VPSHUFD      $0x39, X0, X0
 	VPSHUFD      $0x4e, X3, X3
 	VPSHUFD      $0x93, X2, X2
-	VMOVDQU      b2s_perm_2_0<>+0(SB), Y10
-	VPERMD       Y9, Y10, Y4
-	VPERMD       Y8, Y10, Y11
-	VPBLENDD     $0x9b, Y4, Y11, Y11
-	VMOVDQU      b2s_perm_2_1<>+0(SB), Y10
-	VPERMD       Y9, Y10, Y4
-	VPERMD       Y8, Y10, Y13
-	VPBLENDD     $0x23, Y4, Y13, Y13
-	VEXTRACTI128 $0x01, Y11, X12
-	VEXTRACTI128 $0x01, Y13, X5
-	VPADDD       X11, X0, X0
-	VPADDD       X1, X0, X0
+	VMOVD        44(SI), X8
+	VPBROADCASTD 48(SI), X12
+	VPBLENDD     $0x02, X12, X8, X8
+	VPBROADCASTD 20(SI), X12
+	VPBLENDD     $0x04, X12, X8, X8
+	VPBROADCASTD 60(SI), X12
+	VPBLENDD     $0x08, X12, X8, X8
+	VMOVD        32(SI), X9
+	VPBROADCASTD (SI), X12
+	VPBLENDD     $0x02, X12, X9, X9
+	VPBROADCASTD 8(SI), X12
+	VPBLENDD     $0x04, X12, X9, X9
+	VPBROADCASTD 52(SI), X12
+	VPBLENDD     $0x08, X12, X9, X9
+	VMOVD        36(SI), X10
+	VPBROADCASTD 40(SI), X12
+	VPBLENDD     $0x02, X12, X10, X10
+	VPBROADCASTD 12(SI), X12
+	VPBLENDD     $0x04, X12, X10, X10
+	VPBROADCASTD 28(SI), X12
+	VPBLENDD     $0x08, X12, X10, X10
+	VMOVD        16(SI), X11
+	VPBROADCASTD 56(SI), X12
+	VPBLENDD     $0x02, X12, X11, X11
+	VPBROADCASTD 24(SI), X12
+	VPBLENDD     $0x04, X12, X11, X11
+	VPBROADCASTD 4(SI), X12
+	VPBLENDD     $0x08, X12, X11, X11
+	VPADDD       X8, X0, X0
+	VPSRLD       $0x07, X1, X4
+	VPSLLD       $0x19, X1, X5
+	VPADDD       X4, X0, X0
+	VPADDD       X5, X0, X0
+	VPOR         X4, X5, X1
 	VPXOR        X0, X3, X3
 	VPSHUFB      X6, X3, X3
 	VPADDD       X3, X2, X2
 	VPXOR        X2, X1, X1
+	VPADDD       X9, X0, X0
 	VPSRLD       $0x0c, X1, X4
-	VPSLLD       $0x14, X1, X1
-	VPOR         X4, X1, X1
-	VPADDD       X12, X0, X0
-	VPADDD       X1, X0, X0
+	VPSLLD       $0x14, X1, X5
+	VPADDD       X4, X0, X0
+	VPADDD       X5, X0, X0
+	VPOR         X4, X5, X1
 	VPXOR        X0, X3, X3
 	VPSHUFB      X7, X3, X3
 	VPADDD       X3, X2, X2
 	VPXOR        X2, X1, X1
-	VPSRLD       $0x07, X1, X4
-	VPSLLD       $0x19, X1, X1
-	VPOR         X4, X1, X1
 	VPSHUFD      $0x93, X0, X0
 	VPSHUFD      $0x4e, X3, X3
 	VPSHUFD      $0x39, X2, X2
-	VPADDD       X13, X0, X0
-	VPADDD       X1, X0, X0
+	VPADDD       X10, X0, X0
+	VPSRLD       $0x07, X1, X4
+	VPSLLD       $0x19, X1, X5
+	VPADDD       X4, X0, X0
+	VPADDD       X5, X0, X0
+	VPOR         X4, X5, X1
 	VPXOR        X0, X3, X3
 	VPSHUFB      X6, X3, X3
 	VPADDD       X3, X2, X2
 	VPXOR        X2, X1, X1
+	VPADDD       X11, X0, X0
 	VPSRLD       $0x0c, X1, X4
-	VPSLLD       $0x14, X1, X1
-	VPOR         X4, X1, X1
+	VPSLLD       $0x14, X1, X5
+	VPADDD       X4, X0, X0
 	VPADDD       X5, X0, X0
-	VPADDD       X1, X0, X0
+	VPOR         X4, X5, X1
 	VPXOR        X0, X3, X3
 	VPSHUFB      X7, X3, X3
 	VPADDD       X3, X2, X2
 	VPXOR        X2, X1, X1
-	VPSRLD       $0x07, X1, X4
-	VPSLLD       $0x19, X1, X1
-	VPOR         X4, X1, X1
 	VPSHUFD      $0x39, X0, X0
 	VPSHUFD      $0x4e, X3, X3
 	VPSHUFD      $0x93, X2, X2
-	VMOVDQU      b2s_perm_3_0<>+0(SB), Y10
-	VPERMD       Y9, Y10, Y4
-	VPERMD       Y8, Y10, Y11
-	VPBLENDD     $0xdc, Y4, Y11, Y11
-	VMOVDQU      b2s_perm_3_1<>+0(SB), Y10
-	VPERMD       Y9, Y10, Y4
-	VPERMD       Y8, Y10, Y13
-	VPBLENDD     $0x51, Y4, Y13, Y13
-	VEXTRACTI128 $0x01, Y11, X12
-	VEXTRACTI128 $0x01, Y13, X5
-	VPADDD       X11, X0, X0
-	VPADDD       X1, X0, X0
+	VMOVD        28(SI), X8
+	VPBROADCASTD 12(SI), X12
+	VPBLENDD     $0x02, X12, X8, X8
+	VPBROADCASTD 52(SI), X12
+	VPBLENDD     $0x04, X12, X8, X8
+	VPBROADCASTD 44(SI), X12
+	VPBLENDD     $0x08, X12, X8, X8
+	VMOVD        36(SI), X9
+	VPBROADCASTD 4(SI), X12
+	VPBLENDD     $0x02, X12, X9, X9
+	VPBROADCASTD 48(SI), X12
+	VPBLENDD     $0x04, X12, X9, X9
+	VPBROADCASTD 56(SI), X12
+	VPBLENDD     $0x08, X12, X9, X9
+	VMOVD        60(SI), X10
+	VPBROADCASTD 8(SI), X12
+	VPBLENDD     $0x02, X12, X10, X10
+	VPBROADCASTD 20(SI), X12
+	VPBLENDD     $0x04, X12, X10, X10
+	VPBROADCASTD 16(SI), X12
+	VPBLENDD     $0x08, X12, X10, X10
+	VMOVD        32(SI), X11
+	VPBROADCASTD 24(SI), X12
+	VPBLENDD     $0x02, X12, X11, X11
+	VPBROADCASTD 40(SI), X12
+	VPBLENDD     $0x04, X12, X11, X11
+	VPBROADCASTD (SI), X12
+	VPBLENDD     $0x08, X12, X11, X11
+	VPADDD       X8, X0, X0
+	VPSRLD       $0x07, X1, X4
+	VPSLLD       $0x19, X1, X5
+	VPADDD       X4, X0, X0
+	VPADDD       X5, X0, X0
+	VPOR         X4, X5, X1
 	VPXOR        X0, X3, X3
 	VPSHUFB      X6, X3, X3
 	VPADDD       X3, X2, X2
 	VPXOR        X2, X1, X1
+	VPADDD       X9, X0, X0
 	VPSRLD       $0x0c, X1, X4
-	VPSLLD       $0x14, X1, X1
-	VPOR         X4, X1, X1
-	VPADDD       X12, X0, X0
-	VPADDD       X1, X0, X0
+	VPSLLD       $0x14, X1, X5
+	VPADDD       X4, X0, X0
+	VPADDD       X5, X0, X0
+	VPOR         X4, X5, X1
 	VPXOR        X0, X3, X3
 	VPSHUFB      X7, X3, X3
 	VPADDD       X3, X2, X2
 	VPXOR        X2, X1, X1
-	VPSRLD       $0x07, X1, X4
-	VPSLLD       $0x19, X1, X1
-	VPOR         X4, X1, X1
 	VPSHUFD      $0x93, X0, X0
 	VPSHUFD      $0x4e, X3, X3
 	VPSHUFD      $0x39, X2, X2
-	VPADDD       X13, X0, X0
-	VPADDD       X1, X0, X0
+	VPADDD       X10, X0, X0
+	VPSRLD       $0x07, X1, X4
+	VPSLLD       $0x19, X1, X5
+	VPADDD       X4, X0, X0
+	VPADDD       X5, X0, X0
+	VPOR         X4, X5, X1
 	VPXOR        X0, X3, X3
 	VPSHUFB      X6, X3, X3
 	VPADDD       X3, X2, X2
 	VPXOR        X2, X1, X1
+	VPADDD       X11, X0, X0
 	VPSRLD       $0x0c, X1, X4
-	VPSLLD       $0x14, X1, X1
-	VPOR         X4, X1, X1
+	VPSLLD       $0x14, X1, X5
+	VPADDD       X4, X0, X0
 	VPADDD       X5, X0, X0
-	VPADDD       X1, X0, X0
+	VPOR         X4, X5, X1
 	VPXOR        X0, X3, X3
 	VPSHUFB      X7, X3, X3
 	VPADDD       X3, X2, X2
 	VPXOR        X2, X1, X1
-	VPSRLD       $0x07, X1, X4
-	VPSLLD       $0x19, X1, X1
-	VPOR         X4, X1, X1
 	VPSHUFD      $0x39, X0, X0
 	VPSHUFD      $0x4e, X3, X3
 	VPSHUFD      $0x93, X2, X2
-	VMOVDQU      b2s_perm_4_0<>+0(SB), Y10
-	VPERMD       Y9, Y10, Y4
-	VPERMD       Y8, Y10, Y11
-	VPBLENDD     $0x89, Y4, Y11, Y11
-	VMOVDQU      b2s_perm_4_1<>+0(SB), Y10
-	VPERMD       Y9, Y10, Y4
-	VPERMD       Y8, Y10, Y13
-	VPBLENDD     $0xd6, Y4, Y13, Y13
-	VEXTRACTI128 $0x01, Y11, X12
-	VEXTRACTI128 $0x01, Y13, X5
-	VPADDD       X11, X0, X0
-	VPADDD       X1, X0, X0
+	VMOVD        36(SI), X8
+	VPBROADCASTD 20(SI), X12
+	VPBLENDD     $0x02, X12, X8, X8
+	VPBROADCASTD 8(SI), X12
+	VPBLENDD     $0x04, X12, X8, X8
+	VPBROADCASTD 40(SI), X12
+	VPBLENDD     $0x08, X12, X8, X8
+	VMOVD        (SI), X9
+	VPBROADCASTD 28(SI), X12
+	VPBLENDD     $0x02, X12, X9, X9
+	VPBROADCASTD 16(SI), X12
+	VPBLENDD     $0x04, X12, X9, X9
+	VPBROADCASTD 60(SI), X12
+	VPBLENDD     $0x08, X12, X9, X9
+	VMOVD        12(SI), X10
+	VPBROADCASTD 56(SI), X12
+	VPBLENDD     $0x02, X12, X10, X10
+	VPBROADCASTD 44(SI), X12
+	VPBLENDD     $0x04, X12, X10, X10
+	VPBROADCASTD 24(SI), X12
+	VPBLENDD     $0x08, X12, X10, X10
+	VMOVD        52(SI), X11
+	VPBROADCASTD 4(SI), X12
+	VPBLENDD     $0x02, X12, X11, X11
+	VPBROADCASTD 48(SI), X12
+	VPBLENDD     $0x04, X12, X11, X11
+	VPBROADCASTD 32(SI), X12
+	VPBLENDD     $0x08, X12, X11, X11
+	VPADDD       X8, X0, X0
+	VPSRLD       $0x07, X1, X4
+	VPSLLD       $0x19, X1, X5
+	VPADDD       X4, X0, X0
+	VPADDD       X5, X0, X0
+	VPOR         X4, X5, X1
 	VPXOR        X0, X3, X3
 	VPSHUFB      X6, X3, X3
 	VPADDD       X3, X2, X2
 	VPXOR        X2, X1, X1
+	VPADDD       X9, X0, X0
 	VPSRLD       $0x0c, X1, X4
-	VPSLLD       $0x14, X1, X1
-	VPOR         X4, X1, X1
-	VPADDD       X12, X0, X0
-	VPADDD       X1, X0, X0
+	VPSLLD       $0x14, X1, X5
+	VPADDD       X4, X0, X0
+	VPADDD       X5, X0, X0
+	VPOR         X4, X5, X1
 	VPXOR        X0, X3, X3
 	VPSHUFB      X7, X3, X3
 	VPADDD       X3, X2, X2
 	VPXOR        X2, X1, X1
-	VPSRLD       $0x07, X1, X4
-	VPSLLD       $0x19, X1, X1
-	VPOR         X4, X1, X1
 	VPSHUFD      $0x93, X0, X0
 	VPSHUFD      $0x4e, X3, X3
 	VPSHUFD      $0x39, X2, X2
-	VPADDD       X13, X0, X0
-	VPADDD       X1, X0, X0
+	VPADDD       X10, X0, X0
+	VPSRLD       $0x07, X1, X4
+	VPSLLD       $0x19, X1, X5
+	VPADDD       X4, X0, X0
+	VPADDD       X5, X0, X0
+	VPOR         X4, X5, X1
 	VPXOR        X0, X3, X3
 	VPSHUFB      X6, X3, X3
 	VPADDD       X3, X2, X2
 	VPXOR        X2, X1, X1
+	VPADDD       X11, X0, X0
 	VPSRLD       $0x0c, X1, X4
-	VPSLLD       $0x14, X1, X1
-	VPOR         X4, X1, X1
+	VPSLLD       $0x14, X1, X5
+	VPADDD       X4, X0, X0
 	VPADDD       X5, X0, X0
-	VPADDD       X1, X0, X0
+	VPOR         X4, X5, X1
 	VPXOR        X0, X3, X3
 	VPSHUFB      X7, X3, X3
 	VPADDD       X3, X2, X2
 	VPXOR        X2, X1, X1
-	VPSRLD       $0x07, X1, X4
-	VPSLLD       $0x19, X1, X1
-	VPOR         X4, X1, X1
 	VPSHUFD      $0x39, X0, X0
 	VPSHUFD      $0x4e, X3, X3
 	VPSHUFD      $0x93, X2, X2
-	VMOVDQU      b2s_perm_5_0<>+0(SB), Y10
-	VPERMD       Y9, Y10, Y4
-	VPERMD       Y8, Y10, Y11
-	VPBLENDD     $0x78, Y4, Y11, Y11
-	VMOVDQU      b2s_perm_5_1<>+0(SB), Y10
-	VPERMD       Y9, Y10, Y4
-	VPERMD       Y8, Y10, Y13
-	VPBLENDD     $0xb8, Y4, Y13, Y13
-	VEXTRACTI128 $0x01, Y11, X12
-	VEXTRACTI128 $0x01, Y13, X5
-	VPADDD       X11, X0, X0
-	VPADDD       X1, X0, X0
+	VMOVD        8(SI), X8
+	VPBROADCASTD 24(SI), X12
+	VPBLENDD     $0x02, X12, X8, X8
+	VPBROADCASTD (SI), X12
+	VPBLENDD     $0x04, X12, X8, X8
+	VPBROADCASTD 32(SI), X12
+	VPBLENDD     $0x08, X12, X8, X8
+	VMOVD        48(SI), X9
+	VPBROADCASTD 40(SI), X12
+	VPBLENDD     $0x02, X12, X9, X9
+	VPBROADCASTD 44(SI), X12
+	VPBLENDD     $0x04, X12, X9, X9
+	VPBROADCASTD 12(SI), X12
+	VPBLENDD     $0x08, X12, X9, X9
+	VMOVD        4(SI), X10
+	VPBROADCASTD 16(SI), X12
+	VPBLENDD     $0x02, X12, X10, X10
+	VPBROADCASTD 28(SI), X12
+	VPBLENDD     $0x04, X12, X10, X10
+	VPBROADCASTD 60(SI), X12
+	VPBLENDD     $0x08, X12, X10, X10
+	VMOVD        36(SI), X11
+	VPBROADCASTD 52(SI), X12
+	VPBLENDD     $0x02, X12, X11, X11
+	VPBROADCASTD 20(SI), X12
+	VPBLENDD     $0x04, X12, X11, X11
+	VPBROADCASTD 56(SI), X12
+	VPBLENDD     $0x08, X12, X11, X11
+	VPADDD       X8, X0, X0
+	VPSRLD       $0x07, X1, X4
+	VPSLLD       $0x19, X1, X5
+	VPADDD       X4, X0, X0
+	VPADDD       X5, X0, X0
+	VPOR         X4, X5, X1
 	VPXOR        X0, X3, X3
 	VPSHUFB      X6, X3, X3
 	VPADDD       X3, X2, X2
 	VPXOR        X2, X1, X1
+	VPADDD       X9, X0, X0
 	VPSRLD       $0x0c, X1, X4
-	VPSLLD       $0x14, X1, X1
-	VPOR         X4, X1, X1
-	VPADDD       X12, X0, X0
-	VPADDD       X1, X0, X0
+	VPSLLD       $0x14, X1, X5
+	VPADDD       X4, X0, X0
+	VPADDD       X5, X0, X0
+	VPOR         X4, X5, X1
 	VPXOR        X0, X3, X3
 	VPSHUFB      X7, X3, X3
 	VPADDD       X3, X2, X2
 	VPXOR        X2, X1, X1
-	VPSRLD       $0x07, X1, X4
-	VPSLLD       $0x19, X1, X1
-	VPOR         X4, X1, X1
 	VPSHUFD      $0x93, X0, X0
 	VPSHUFD      $0x4e, X3, X3
 	VPSHUFD      $0x39, X2, X2
-	VPADDD       X13, X0, X0
-	VPADDD       X1, X0, X0
+	VPADDD       X10, X0, X0
+	VPSRLD       $0x07, X1, X4
+	VPSLLD       $0x19, X1, X5
+	VPADDD       X4, X0, X0
+	VPADDD       X5, X0, X0
+	VPOR         X4, X5, X1
 	VPXOR        X0, X3, X3
 	VPSHUFB      X6, X3, X3
 	VPADDD       X3, X2, X2
 	VPXOR        X2, X1, X1
+	VPADDD       X11, X0, X0
 	VPSRLD       $0x0c, X1, X4
-	VPSLLD       $0x14, X1, X1
-	VPOR         X4, X1, X1
+	VPSLLD       $0x14, X1, X5
+	VPADDD       X4, X0, X0
 	VPADDD       X5, X0, X0
-	VPADDD       X1, X0, X0
+	VPOR         X4, X5, X1
 	VPXOR        X0, X3, X3
 	VPSHUFB      X7, X3, X3
 	VPADDD       X3, X2, X2
 	VPXOR        X2, X1, X1
-	VPSRLD       $0x07, X1, X4
-	VPSLLD       $0x19, X1, X1
-	VPOR         X4, X1, X1
 	VPSHUFD      $0x39, X0, X0
 	VPSHUFD      $0x4e, X3, X3
 	VPSHUFD      $0x93, X2, X2
-	VMOVDQU      b2s_perm_6_0<>+0(SB), Y10
-	VPERMD       Y9, Y10, Y4
-	VPERMD       Y8, Y10, Y11
-	VPBLENDD     $0xe5, Y4, Y11, Y11
-	VMOVDQU      b2s_perm_6_1<>+0(SB), Y10
-	VPERMD       Y9, Y10, Y4
-	VPERMD       Y8, Y10, Y13
-	VPBLENDD     $0x19, Y4, Y13, Y13
-	VEXTRACTI128 $0x01, Y11, X12
-	VEXTRACTI128 $0x01, Y13, X5
-	VPADDD       X11, X0, X0
-	VPADDD       X1, X0, X0
+	VMOVD        48(SI), X8
+	VPBROADCASTD 4(SI), X12
+	VPBLENDD     $0x02, X12, X8, X8
+	VPBROADCASTD 56(SI), X12
+	VPBLENDD     $0x04, X12, X8, X8
+	VPBROADCASTD 16(SI), X12
+	VPBLENDD     $0x08, X12, X8, X8
+	VMOVD        20(SI), X9
+	VPBROADCASTD 60(SI), X12
+	VPBLENDD     $0x02, X12, X9, X9
+	VPBROADCASTD 52(SI), X12
+	VPBLENDD     $0x04, X12, X9, X9
+	VPBROADCASTD 40(SI), X12
+	VPBLENDD     $0x08, X12, X9, X9
+	VMOVD        32(SI), X10
+	VPBROADCASTD (SI), X12
+	VPBLENDD     $0x02, X12, X10, X10
+	VPBROADCASTD 24(SI), X12
+	VPBLENDD     $0x04, X12, X10, X10
+	VPBROADCASTD 36(SI), X12
+	VPBLENDD     $0x08, X12, X10, X10
+	VMOVD        44(SI), X11
+	VPBROADCASTD 28(SI), X12
+	VPBLENDD     $0x02, X12, X11, X11
+	VPBROADCASTD 12(SI), X12
+	VPBLENDD     $0x04, X12, X11, X11
+	VPBROADCASTD 8(SI), X12
+	VPBLENDD     $0x08, X12, X11, X11
+	VPADDD       X8, X0, X0
+	VPSRLD       $0x07, X1, X4
+	VPSLLD       $0x19, X1, X5
+	VPADDD       X4, X0, X0
+	VPADDD       X5, X0, X0
+	VPOR         X4, X5, X1
 	VPXOR        X0, X3, X3
 	VPSHUFB      X6, X3, X3
 	VPADDD       X3, X2, X2
 	VPXOR        X2, X1, X1
+	VPADDD       X9, X0, X0
 	VPSRLD       $0x0c, X1, X4
-	VPSLLD       $0x14, X1, X1
-	VPOR         X4, X1, X1
-	VPADDD       X12, X0, X0
-	VPADDD       X1, X0, X0
+	VPSLLD       $0x14, X1, X5
+	VPADDD       X4, X0, X0
+	VPADDD       X5, X0, X0
+	VPOR         X4, X5, X1
 	VPXOR        X0, X3, X3
 	VPSHUFB      X7, X3, X3
 	VPADDD       X3, X2, X2
 	VPXOR        X2, X1, X1
-	VPSRLD       $0x07, X1, X4
-	VPSLLD       $0x19, X1, X1
-	VPOR         X4, X1, X1
 	VPSHUFD      $0x93, X0, X0
 	VPSHUFD      $0x4e, X3, X3
 	VPSHUFD      $0x39, X2, X2
-	VPADDD       X13, X0, X0
-	VPADDD       X1, X0, X0
+	VPADDD       X10, X0, X0
+	VPSRLD       $0x07, X1, X4
+	VPSLLD       $0x19, X1, X5
+	VPADDD       X4, X0, X0
+	VPADDD       X5, X0, X0
+	VPOR         X4, X5, X1
 	VPXOR        X0, X3, X3
 	VPSHUFB      X6, X3, X3
 	VPADDD       X3, X2, X2
 	VPXOR        X2, X1, X1
+	VPADDD       X11, X0, X0
 	VPSRLD       $0x0c, X1, X4
-	VPSLLD       $0x14, X1, X1
-	VPOR         X4, X1, X1
+	VPSLLD       $0x14, X1, X5
+	VPADDD       X4, X0, X0
 	VPADDD       X5, X0, X0
-	VPADDD       X1, X0, X0
+	VPOR         X4, X5, X1
 	VPXOR        X0, X3, X3
 	VPSHUFB      X7, X3, X3
 	VPADDD       X3, X2, X2
 	VPXOR        X2, X1, X1
-	VPSRLD       $0x07, X1, X4
-	VPSLLD       $0x19, X1, X1
-	VPOR         X4, X1, X1
 	VPSHUFD      $0x39, X0, X0
 	VPSHUFD      $0x4e, X3, X3
 	VPSHUFD      $0x93, X2, X2
-	VMOVDQU      b2s_perm_7_0<>+0(SB), Y10
-	VPERMD       Y9, Y10, Y4
-	VPERMD       Y8, Y10, Y11
-	VPBLENDD     $0xb5, Y4, Y11, Y11
-	VMOVDQU      b2s_perm_7_1<>+0(SB), Y10
-	VPERMD       Y9, Y10, Y4
-	VPERMD       Y8, Y10, Y13
-	VPBLENDD     $0x1c, Y4, Y13, Y13
-	VEXTRACTI128 $0x01, Y11, X12
-	VEXTRACTI128 $0x01, Y13, X5
-	VPADDD       X11, X0, X0
-	VPADDD       X1, X0, X0
+	VMOVD        52(SI), X8
+	VPBROADCASTD 28(SI), X12
+	VPBLENDD     $0x02, X12, X8, X8
+	VPBROADCASTD 48(SI), X12
+	VPBLENDD     $0x04, X12, X8, X8
+	VPBROADCASTD 12(SI), X12
+	VPBLENDD     $0x08, X12, X8, X8
+	VMOVD        44(SI), X9
+	VPBROADCASTD 56(SI), X12
+	VPBLENDD     $0x02, X12, X9, X9
+	VPBROADCASTD 4(SI), X12
+	VPBLENDD     $0x04, X12, X9, X9
+	VPBROADCASTD 36(SI), X12
+	VPBLENDD     $0x08, X12, X9, X9
+	VMOVD        8(SI), X10
+	VPBROADCASTD 20(SI), X12
+	VPBLENDD     $0x02, X12, X10, X10
+	VPBROADCASTD 60(SI), X12
+	VPBLENDD     $0x04, X12, X10, X10
+	VPBROADCASTD 32(SI), X12
+	VPBLENDD     $0x08, X12, X10, X10
+	VMOVD        40(SI), X11
+	VPBROADCASTD (SI), X12
+	VPBLENDD     $0x02, X12, X11, X11
+	VPBROADCASTD 16(SI), X12
+	VPBLENDD     $0x04, X12, X11, X11
+	VPBROADCASTD 24(SI), X12
+	VPBLENDD     $0x08, X12, X11, X11
+	VPADDD       X8, X0, X0
+	VPSRLD       $0x07, X1, X4
+	VPSLLD       $0x19, X1, X5
+	VPADDD       X4, X0, X0
+	VPADDD       X5, X0, X0
+	VPOR         X4, X5, X1
 	VPXOR        X0, X3, X3
 	VPSHUFB      X6, X3, X3
 	VPADDD       X3, X2, X2
 	VPXOR        X2, X1, X1
+	VPADDD       X9, X0, X0
 	VPSRLD       $0x0c, X1, X4
-	VPSLLD       $0x14, X1, X1
-	VPOR         X4, X1, X1
-	VPADDD       X12, X0, X0
-	VPADDD       X1, X0, X0
+	VPSLLD       $0x14, X1, X5
+	VPADDD       X4, X0, X0
+	VPADDD       X5, X0, X0
+	VPOR         X4, X5, X1
 	VPXOR        X0, X3, X3
 	VPSHUFB      X7, X3, X3
 	VPADDD       X3, X2, X2
 	VPXOR        X2, X1, X1
-	VPSRLD       $0x07, X1, X4
-	VPSLLD       $0x19, X1, X1
-	VPOR         X4, X1, X1
 	VPSHUFD      $0x93, X0, X0
 	VPSHUFD      $0x4e, X3, X3
 	VPSHUFD      $0x39, X2, X2
-	VPADDD       X13, X0, X0
-	VPADDD       X1, X0, X0
+	VPADDD       X10, X0, X0
+	VPSRLD       $0x07, X1, X4
+	VPSLLD       $0x19, X1, X5
+	VPADDD       X4, X0, X0
+	VPADDD       X5, X0, X0
+	VPOR         X4, X5, X1
 	VPXOR        X0, X3, X3
 	VPSHUFB      X6, X3, X3
 	VPADDD       X3, X2, X2
 	VPXOR        X2, X1, X1
+	VPADDD       X11, X0, X0
 	VPSRLD       $0x0c, X1, X4
-	VPSLLD       $0x14, X1, X1
-	VPOR         X4, X1, X1
+	VPSLLD       $0x14, X1, X5
+	VPADDD       X4, X0, X0
 	VPADDD       X5, X0, X0
-	VPADDD       X1, X0, X0
+	VPOR         X4, X5, X1
 	VPXOR        X0, X3, X3
 	VPSHUFB      X7, X3, X3
 	VPADDD       X3, X2, X2
 	VPXOR        X2, X1, X1
-	VPSRLD       $0x07, X1, X4
-	VPSLLD       $0x19, X1, X1
-	VPOR         X4, X1, X1
 	VPSHUFD      $0x39, X0, X0
 	VPSHUFD      $0x4e, X3, X3
 	VPSHUFD      $0x93, X2, X2
-	VMOVDQU      b2s_perm_8_0<>+0(SB), Y10
-	VPERMD       Y9, Y10, Y4
-	VPERMD       Y8, Y10, Y11
-	VPBLENDD     $0xb6, Y4, Y11, Y11
-	VMOVDQU      b2s_perm_8_1<>+0(SB), Y10
-	VPERMD       Y9, Y10, Y4
-	VPERMD       Y8, Y10, Y13
-	VPBLENDD     $0x07, Y4, Y13, Y13
-	VEXTRACTI128 $0x01, Y11, X12
-	VEXTRACTI128 $0x01, Y13, X5
-	VPADDD       X11, X0, X0
-	VPADDD       X1, X0, X0
+	VMOVD        24(SI), X8
+	VPBROADCASTD 56(SI), X12
+	VPBLENDD     $0x02, X12, X8, X8
+	VPBROADCASTD 44(SI), X12
+	VPBLENDD     $0x04, X12, X8, X8
+	VPBROADCASTD (SI), X12
+	VPBLENDD     $0x08, X12, X8, X8
+	VMOVD        60(SI), X9
+	VPBROADCASTD 36(SI), X12
+	VPBLENDD     $0x02, X12, X9, X9
+	VPBROADCASTD 12(SI), X12
+	VPBLENDD     $0x04, X12, X9, X9
+	VPBROADCASTD 32(SI), X12
+	VPBLENDD     $0x08, X12, X9, X9
+	VMOVD        40(SI), X10
+	VPBROADCASTD 48(SI), X12
+	VPBLENDD     $0x02, X12, X10, X10
+	VPBROADCASTD 52(SI), X12
+	VPBLENDD     $0x04, X12, X10, X10
+	VPBROADCASTD 4(SI), X12
+	VPBLENDD     $0x08, X12, X10, X10
+	VMOVD        20(SI), X11
+	VPBROADCASTD 8(SI), X12
+	VPBLENDD     $0x02, X12, X11, X11
+	VPBROADCASTD 28(SI), X12
+	VPBLENDD     $0x04, X12, X11, X11
+	VPBROADCASTD 16(SI), X12
+	VPBLENDD     $0x08, X12, X11, X11
+	VPADDD       X8, X0, X0
+	VPSRLD       $0x07, X1, X4
+	VPSLLD       $0x19, X1, X5
+	VPADDD       X4, X0, X0
+	VPADDD       X5, X0, X0
+	VPOR         X4, X5, X1
 	VPXOR        X0, X3, X3
 	VPSHUFB      X6, X3, X3
 	VPADDD       X3, X2, X2
 	VPXOR        X2, X1, X1
+	VPADDD       X9, X0, X0
 	VPSRLD       $0x0c, X1, X4
-	VPSLLD       $0x14, X1, X1
-	VPOR         X4, X1, X1
-	VPADDD       X12, X0, X0
-	VPADDD       X1, X0, X0
+	VPSLLD       $0x14, X1, X5
+	VPADDD       X4, X0, X0
+	VPADDD       X5, X0, X0
+	VPOR         X4, X5, X1
 	VPXOR        X0, X3, X3
 	VPSHUFB      X7, X3, X3
 	VPADDD       X3, X2, X2
 	VPXOR        X2, X1, X1
-	VPSRLD       $0x07, X1, X4
-	VPSLLD       $0x19, X1, X1
-	VPOR         X4, X1, X1
 	VPSHUFD      $0x93, X0, X0
 	VPSHUFD      $0x4e, X3, X3
 	VPSHUFD      $0x39, X2, X2
-	VPADDD       X13, X0, X0
-	VPADDD       X1, X0, X0
+	VPADDD       X10, X0, X0
+	VPSRLD       $0x07, X1, X4
+	VPSLLD       $0x19, X1, X5
+	VPADDD       X4, X0, X0
+	VPADDD       X5, X0, X0
+	VPOR         X4, X5, X1
 	VPXOR        X0, X3, X3
 	VPSHUFB      X6, X3, X3
 	VPADDD       X3, X2, X2
 	VPXOR        X2, X1, X1
+	VPADDD       X11, X0, X0
 	VPSRLD       $0x0c, X1, X4
-	VPSLLD       $0x14, X1, X1
-	VPOR         X4, X1, X1
+	VPSLLD       $0x14, X1, X5
+	VPADDD       X4, X0, X0
 	VPADDD       X5, X0, X0
-	VPADDD       X1, X0, X0
+	VPOR         X4, X5, X1
 	VPXOR        X0, X3, X3
 	VPSHUFB      X7, X3, X3
 	VPADDD       X3, X2, X2
 	VPXOR        X2, X1, X1
-	VPSRLD       $0x07, X1, X4
-	VPSLLD       $0x19, X1, X1
-	VPOR         X4, X1, X1
 	VPSHUFD      $0x39, X0, X0
 	VPSHUFD      $0x4e, X3, X3
 	VPSHUFD      $0x93, X2, X2
-	VMOVDQU      b2s_perm_9_0<>+0(SB), Y10
-	VPERMD       Y9, Y10, Y4
-	VPERMD       Y8, Y10, Y11
-	VPBLENDD     $0x03, Y4, Y11, Y11
-	VMOVDQU      b2s_perm_9_1<>+0(SB), Y10
-	VPERMD       Y9, Y10, Y4
-	VPERMD       Y8, Y10, Y13
-	VPBLENDD     $0xe7, Y4, Y13, Y13
-	VEXTRACTI128 $0x01, Y11, X12
-	VEXTRACTI128 $0x01, Y13, X5
-	VPADDD       X11, X0, X0
-	VPADDD       X1, X0, X0
+	VMOVD        40(SI), X8
+	VPBROADCASTD 32(SI), X12
+	VPBLENDD     $0x02, X12, X8, X8
+	VPBROADCASTD 28(SI), X12
+	VPBLENDD     $0x04, X12, X8, X8
+	VPBROADCASTD 4(SI), X12
+	VPBLENDD     $0x08, X12, X8, X8
+	VMOVD        8(SI), X9
+	VPBROADCASTD 16(SI), X12
+	VPBLENDD     $0x02, X12, X9, X9
+	VPBROADCASTD 24(SI), X12
+	VPBLENDD     $0x04, X12, X9, X9
+	VPBROADCASTD 20(SI), X12
+	VPBLENDD     $0x08, X12, X9, X9
+	VMOVD        52(SI), X10
+	VPBROADCASTD 60(SI), X12
+	VPBLENDD     $0x02, X12, X10, X10
+	VPBROADCASTD 36(SI), X12
+	VPBLENDD     $0x04, X12, X10, X10
+	VPBROADCASTD 12(SI), X12
+	VPBLENDD     $0x08, X12, X10, X10
+	VMOVD        (SI), X11
+	VPBROADCASTD 44(SI), X12
+	VPBLENDD     $0x02, X12, X11, X11
+	VPBROADCASTD 56(SI), X12
+	VPBLENDD     $0x04, X12, X11, X11
+	VPBROADCASTD 48(SI), X12
+	VPBLENDD     $0x08, X12, X11, X11
+	VPADDD       X8, X0, X0
+	VPSRLD       $0x07, X1, X4
+	VPSLLD       $0x19, X1, X5
+	VPADDD       X4, X0, X0
+	VPADDD       X5, X0, X0
+	VPOR         X4, X5, X1
 	VPXOR        X0, X3, X3
 	VPSHUFB      X6, X3, X3
 	VPADDD       X3, X2, X2
 	VPXOR        X2, X1, X1
+	VPADDD       X9, X0, X0
 	VPSRLD       $0x0c, X1, X4
-	VPSLLD       $0x14, X1, X1
-	VPOR         X4, X1, X1
-	VPADDD       X12, X0, X0
-	VPADDD       X1, X0, X0
+	VPSLLD       $0x14, X1, X5
+	VPADDD       X4, X0, X0
+	VPADDD       X5, X0, X0
+	VPOR         X4, X5, X1
 	VPXOR        X0, X3, X3
 	VPSHUFB      X7, X3, X3
 	VPADDD       X3, X2, X2
 	VPXOR        X2, X1, X1
-	VPSRLD       $0x07, X1, X4
-	VPSLLD       $0x19, X1, X1
-	VPOR         X4, X1, X1
 	VPSHUFD      $0x93, X0, X0
 	VPSHUFD      $0x4e, X3, X3
 	VPSHUFD      $0x39, X2, X2
-	VPADDD       X13, X0, X0
-	VPADDD       X1, X0, X0
+	VPADDD       X10, X0, X0
+	VPSRLD       $0x07, X1, X4
+	VPSLLD       $0x19, X1, X5
+	VPADDD       X4, X0, X0
+	VPADDD       X5, X0, X0
+	VPOR         X4, X5, X1
 	VPXOR        X0, X3, X3
 	VPSHUFB      X6, X3, X3
 	VPADDD       X3, X2, X2
 	VPXOR        X2, X1, X1
+	VPADDD       X11, X0, X0
 	VPSRLD       $0x0c, X1, X4
-	VPSLLD       $0x14, X1, X1
-	VPOR         X4, X1, X1
+	VPSLLD       $0x14, X1, X5
+	VPADDD       X4, X0, X0
 	VPADDD       X5, X0, X0
-	VPADDD       X1, X0, X0
+	VPOR         X4, X5, X1
 	VPXOR        X0, X3, X3
 	VPSHUFB      X7, X3, X3
 	VPADDD       X3, X2, X2
 	VPXOR        X2, X1, X1
-	VPSRLD       $0x07, X1, X4
-	VPSLLD       $0x19, X1, X1
-	VPOR         X4, X1, X1
 	VPSHUFD      $0x39, X0, X0
 	VPSHUFD      $0x4e, X3, X3
 	VPSHUFD      $0x93, X2, X2
+	VPSRLD       $0x07, X1, X4
+	VPSLLD       $0x19, X1, X1
+	VPOR         X4, X1, X1
 	VPXOR        X2, X0, X0
 	VPXOR        X0, X14, X14
 	VPXOR        X3, X1, X1

@@ -7,9 +7,9 @@
 // SSE code (Samuel Neves, CC0; also x/crypto/blake2s's amd64 assembly):
 // rows a, b, c, d in four registers, the column step, a diagonalization by
 // PSHUFD, the diagonal step, and rotations by 16 and 8 with PSHUFB. It uses
-// the three-operand VEX forms of AVX and, instead of inserting the 16
-// message words one by one each round, builds each round's permuted
-// message vectors with two VPERMD and one VPBLENDD (AVX2).
+// the three-operand VEX forms of AVX, defers each rotation of b into the
+// next half of G, and builds each round's permuted message vectors from
+// 32-bit loads merged by VPBLENDD (AVX2); see hashBlocks.
 //
 // The eight-message kernel follows BLAKE3's hash_many AVX2 code (Jack
 // O'Connor, Samuel Neves; CC0/Apache-2.0): the message blocks and the
@@ -20,7 +20,6 @@
 package main
 
 import (
-	"fmt"
 	"os"
 
 	. "github.com/mmcloughlin/avo/build"
@@ -49,8 +48,6 @@ var sigma = [10][16]int{
 // Constants.
 var (
 	rot16, rot8, ivLo, ivHi Mem
-	permIdx                 [10][2]Mem
-	permMask                [10][2]uint8
 	ctrBias                 Mem
 )
 
@@ -74,29 +71,6 @@ func constants() {
 	for i := 0; i < 4; i++ {
 		DATA(4*i, U32(iv[4+i]))
 	}
-	// For round r, vector k (k = 0: column step, 1: diagonal step) holds
-	// message words sigma[r][8k+0,2,4,6] in its low half and
-	// sigma[r][8k+1,3,5,7] in its high half.
-	for r := 0; r < 10; r++ {
-		for k := 0; k < 2; k++ {
-			m := GLOBL(fmt.Sprintf("b2s_perm_%d_%d", r, k), RODATA|NOPTR)
-			var mask uint8
-			for lane := 0; lane < 8; lane++ {
-				// In the diagonal step lane l computes G number
-				// (l+3)%4 of that step (see hashBlocks).
-				g := lane % 4
-				if k == 1 {
-					g = (g + 3) % 4
-				}
-				w := sigma[r][8*k+2*g+lane/4]
-				DATA(4*lane, U32(uint32(w%8)))
-				if w >= 8 {
-					mask |= 1 << lane
-				}
-			}
-			permIdx[r][k], permMask[r][k] = m, mask
-		}
-	}
 	ctrBias = GLOBL("b2s_ctr_bias", RODATA|NOPTR)
 	for i := 0; i < 8; i++ {
 		DATA(4*i, U32(64^0x80000000))
@@ -105,19 +79,44 @@ func constants() {
 
 // ---- one message ----
 
-// halfG runs half of the G function on the four columns held in rows a, b,
-// c, d, adding message vector m to a and rotating d by rd (PSHUFB mask)
-// and b by rb bits.
-func halfG(a, b, c, d, t VecPhysical, m, rd Op, rb int) {
-	VPADDD(m, a, a)
-	VPADDD(b, a, a)
-	VPXOR(a, d, d)
-	VPSHUFB(rd, d, d)
-	VPADDD(d, c, c)
-	VPXOR(c, b, b)
-	VPSRLD(U8(rb), b, t)
-	VPSLLD(U8(32-rb), b, b)
-	VPOR(t, b, b)
+// The one-message kernel is latency-bound: the four G functions of a step
+// run side by side in the lanes, and each half of G is a chain of
+// dependent operations. On this layout the chain of a half-G is seven
+// one-cycle operations at best (add b into a, xor into d, rotate d by
+// PSHUFB, add d into c, xor c into b, and b's rotation by 12 or 7, which
+// takes two shifts and an OR), 28 a round. Two things keep the code on
+// that bound (measured on AMD Zen 3, where shifts and shuffles share two
+// pipes):
+//
+//   - Two shifts of the same register issued together often land on the
+//     same pipe and cost a cycle more than the shift-shift-OR count says.
+//     So b's rotation is deferred into the next half-G, where rotr(x) is
+//     added into a as its two disjoint halves, a + (x>>n) + (x<<(32-n)):
+//     the second shift has a cycle of slack, and the OR that rebuilds the
+//     rotated b (needed only by the next xor with c) is off the chain.
+//   - The message vectors come from 32-bit loads (VMOVD, VPBROADCASTD)
+//     merged by VPBLENDD, which do not use the shift/shuffle pipes, rather
+//     than from VPERMD/VPSHUFD work that competed with the chain for them
+//     (~10% of the time at 1 KiB).
+
+// msgVec loads into dst (xmm) the four message words that lanes 0..3 use
+// in round r: step k (0 column, 1 diagonal), half h (0: the word added
+// first, 1: second). In the diagonal step lane l computes G number
+// (l+3)%4 of that step (see hashBlocks), tmp is scratch.
+func msgVec(dst, tmp VecPhysical, block GPPhysical, r, k, h int) {
+	for l := 0; l < 4; l++ {
+		g := l
+		if k == 1 {
+			g = (g + 3) % 4
+		}
+		w := Mem{Base: block, Disp: 4 * sigma[r][8*k+2*g+h]}
+		if l == 0 {
+			VMOVD(w, dst)
+		} else {
+			VPBROADCASTD(w, tmp)
+			VPBLENDD(U8(1<<l), tmp, dst, dst)
+		}
+	}
 }
 
 func hashBlocks() {
@@ -137,14 +136,14 @@ func hashBlocks() {
 	MOVQ(Mem{Base: RBX}, RAX) // the counter, 64 bits
 
 	a, b, c, d := X0, X1, X2, X3
-	t := X4
-	r16, r8 := Y6, Y7
-	mlo, mhi := Y8, Y9
-	idx, m01, m1, m23, m3 := Y10, Y11, Y12, Y13, Y5
+	t, u := X4, X5
+	r16, r8 := X6, X7
+	m := [4]VecPhysical{X8, X9, X10, X11}
+	tmp := X12
 	hA, hB := X14, X15
 
-	VMOVDQU(rot16, r16)
-	VMOVDQU(rot8, r8)
+	VMOVDQU(rot16.Offset(0), r16)
+	VMOVDQU(rot8.Offset(0), r8)
 	VMOVDQU(Mem{Base: RDI}, hA)
 	VMOVDQU(Mem{Base: RDI, Disp: 16}, hB)
 
@@ -157,36 +156,32 @@ func hashBlocks() {
 	VMOVDQA(hB, b)
 	VMOVDQU(ivLo, c)
 
-	for r := 0; r < 10; r++ {
-		if r == 0 {
-			// sigma[0] is the identity: the column step takes
-			// words 0,2,4,6 then 1,3,5,7, the diagonal step (lane l
-			// on G (l+3)%4) 14,8,10,12 then 15,9,11,13. Shuffles of
-			// 16-byte loads build them sooner than VPERMD would.
-			VMOVDQU(Mem{Base: RSI}, m1.AsX())
-			VMOVDQU(Mem{Base: RSI, Disp: 16}, m3.AsX())
-			VSHUFPS(U8(0x88), m3.AsX(), m1.AsX(), m01.AsX())
-			VSHUFPS(U8(0xdd), m3.AsX(), m1.AsX(), m1.AsX())
-			VMOVDQU(Mem{Base: RSI, Disp: 32}, m3.AsX())
-			VMOVDQU(Mem{Base: RSI, Disp: 48}, t)
-			VSHUFPS(U8(0x88), t, m3.AsX(), m23.AsX())
-			VSHUFPS(U8(0xdd), t, m3.AsX(), m3.AsX())
-			VPSHUFD(U8(0x93), m23.AsX(), m23.AsX())
-			VPSHUFD(U8(0x93), m3.AsX(), m3.AsX())
-			VMOVDQU(Mem{Base: RSI}, mlo)
-			VMOVDQU(Mem{Base: RSI, Disp: 32}, mhi)
+	// b is kept as x, the value before its rotation; pending is the
+	// rotation still owed (0: none, b is rotated).
+	pending := 0
+	halfG := func(m, rd Op, rb int) {
+		VPADDD(m, a, a)
+		if pending == 0 {
+			VPADDD(b, a, a)
 		} else {
-			for k, dst := range []VecPhysical{m01, m23} {
-				VMOVDQU(permIdx[r][k], idx)
-				VPERMD(mhi, idx, t.AsY())
-				VPERMD(mlo, idx, dst)
-				VPBLENDD(U8(permMask[r][k]), t.AsY(), dst, dst)
-			}
-			VEXTRACTI128(U8(1), m01, m1.AsX())
-			VEXTRACTI128(U8(1), m23, m3.AsX())
+			VPSRLD(U8(pending), b, t)
+			VPSLLD(U8(32-pending), b, u)
+			VPADDD(t, a, a)
+			VPADDD(u, a, a)
+			VPOR(t, u, b)
 		}
-		halfG(a, b, c, d, t, m01.AsX(), r16.AsX(), 12)
-		halfG(a, b, c, d, t, m1.AsX(), r8.AsX(), 7)
+		VPXOR(a, d, d)
+		VPSHUFB(rd, d, d)
+		VPADDD(d, c, c)
+		VPXOR(c, b, b)
+		pending = rb
+	}
+	for r := 0; r < 10; r++ {
+		for v := range m {
+			msgVec(m[v], tmp, RSI, r, v/2, v%2)
+		}
+		halfG(m[0], r16, 12)
+		halfG(m[1], r8, 7)
 		// Diagonalize by rotating rows a, c and d, not b: b is the
 		// last value each half of G computes, so rotating it would
 		// lengthen the dependency chain, while a, c and d are ready
@@ -195,12 +190,16 @@ func hashBlocks() {
 		VPSHUFD(U8(0x93), a, a)
 		VPSHUFD(U8(0x4e), d, d)
 		VPSHUFD(U8(0x39), c, c)
-		halfG(a, b, c, d, t, m23.AsX(), r16.AsX(), 12)
-		halfG(a, b, c, d, t, m3.AsX(), r8.AsX(), 7)
+		halfG(m[2], r16, 12)
+		halfG(m[3], r8, 7)
 		VPSHUFD(U8(0x39), a, a)
 		VPSHUFD(U8(0x4e), d, d)
 		VPSHUFD(U8(0x93), c, c)
 	}
+	// The last rotation of b.
+	VPSRLD(U8(pending), b, t)
+	VPSLLD(U8(32-pending), b, b)
+	VPOR(t, b, b)
 	VPXOR(c, a, a)
 	VPXOR(a, hA, hA)
 	VPXOR(d, b, b)
