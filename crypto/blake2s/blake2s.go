@@ -245,6 +245,16 @@ func Sum256To(dst *[Size]byte, data ...[]byte) {
 // Digest: every block but the last straight from data, and the last one
 // too when it is whole; only a short last block is copied to be padded.
 func sum256(dst *[Size]byte, data []byte) {
+	if len(data) == BlockSize {
+		sum256Block(dst, (*[BlockSize]byte)(data), BlockSize)
+		return
+	}
+	if len(data) < BlockSize {
+		var block [BlockSize]byte
+		copy(block[:], data)
+		sum256Block(dst, &block, len(data))
+		return
+	}
 	h := iv
 	h[0] ^= Size | 1<<16 | 1<<24
 	var c [2]uint32

@@ -419,6 +419,8 @@ func TestAllocs(t *testing.T) {
 	forEachImpl(t, func(t *testing.T) {
 		for name, f := range map[string]func(){
 			"Sum256":      func() { out = Sum256(data) },
+			"Sum256short": func() { out = Sum256(data[:40]) },
+			"Sum256block": func() { out = Sum256(data[:64]) },
 			"Sum256To":    func() { Sum256To(&out, data[:10], data[10:]) },
 			"MAC128":      func() { MAC128(&out16, key, data[:100], data[100:]) },
 			"MAC256":      func() { MAC256(&out, key, data) },

@@ -19,6 +19,12 @@ type impl struct {
 	// hash one message per vector lane plug in here; the generic version
 	// runs the lanes one after the other.
 	hashBlocksMany func(h [][8]uint32, c [][2]uint32, flag uint32, blocks [][]byte)
+
+	// sum256Block, if not nil, sets dst to the unkeyed BLAKE2s-256
+	// digest of a message of n <= BlockSize bytes held zero-padded in
+	// block, in one call (Sum256 of short messages; nil: sum256Block
+	// composes it from hashBlocks). It must not retain its arguments.
+	sum256Block func(dst *[Size]byte, block *[BlockSize]byte, n int)
 }
 
 // table lists the implementations, the portable Go one first. Tagged files

@@ -10,12 +10,17 @@ import (
 )
 
 // The AVX2 kernels (asm/amd64/blake2s_amd64.s): one message with the state
-// rows in xmm registers, and eight messages at once, one per ymm lane.
+// rows in xmm registers (also as a whole Sum256 of up to 64 bytes), and
+// eight messages at once, one per ymm lane.
 var _ = register(cpu.Impl[impl]{
 	Name:     "avx2",
 	Level:    "avx2",
 	Features: []cpuid.FeatureID{cpuid.AVX, cpuid.AVX2, cpuid.SSSE3},
-	Fn:       impl{hashBlocks: amd64.Blake2sHashBlocks, hashBlocksMany: hashBlocksManyAVX2},
+	Fn: impl{
+		hashBlocks:     amd64.Blake2sHashBlocks,
+		hashBlocksMany: hashBlocksManyAVX2,
+		sum256Block:    amd64.Blake2sSum256Block,
+	},
 })
 
 // hashBlocksManyAVX2 runs the lanes eight at a time through the

@@ -1,6 +1,9 @@
 package blake2s
 
-import "unsafe"
+import (
+	"encoding/binary"
+	"unsafe"
+)
 
 // Calls through a function value hide the callee from escape analysis, so
 // every pointer passed to active.hashBlocks would be moved to the heap: a
@@ -28,4 +31,27 @@ func hashBlocks(h *[8]uint32, c *[2]uint32, flag uint32, blocks []byte) {
 		flag,
 		unsafe.Slice((*byte)(noescape(unsafe.Pointer(unsafe.SliceData(blocks)))), len(blocks)),
 	)
+}
+
+// sum256Block sets dst to the BLAKE2s-256 digest of the n <= BlockSize
+// bytes zero-padded in block, by the active implementation's sum256Block
+// when it has one.
+func sum256Block(dst *[Size]byte, block *[BlockSize]byte, n int) {
+	if f := active.Fn.sum256Block; f != nil {
+		f((*[Size]byte)(noescape(unsafe.Pointer(dst))),
+			(*[BlockSize]byte)(noescape(unsafe.Pointer(block))), n)
+		return
+	}
+	h := iv
+	h[0] ^= Size | 1<<16 | 1<<24
+	// hashBlocks adds BlockSize to the counter before compressing: start
+	// it at n - BlockSize (64-bit, so it borrows from the high word).
+	c := [2]uint32{uint32(n - BlockSize), ^uint32(0)}
+	if n == BlockSize {
+		c[1] = 0
+	}
+	hashBlocks(&h, &c, 0xffffffff, block[:])
+	for i, v := range h {
+		binary.LittleEndian.PutUint32(dst[4*i:], v)
+	}
 }

@@ -48,7 +48,7 @@ var sigma = [10][16]int{
 // Constants.
 var (
 	rot16, rot8, ivLo, ivHi Mem
-	ctrBias                 Mem
+	ivHash, ctrBias         Mem
 )
 
 func constants() {
@@ -70,6 +70,16 @@ func constants() {
 	ivHi = GLOBL("b2s_iv_hi", RODATA|NOPTR)
 	for i := 0; i < 4; i++ {
 		DATA(4*i, U32(iv[4+i]))
+	}
+	// h[0..3] of unkeyed BLAKE2s-256: the IV with the parameter block's
+	// first word (digest length 32, fanout 1, depth 1) folded in.
+	ivHash = GLOBL("b2s_iv_hash", RODATA|NOPTR)
+	for i := 0; i < 4; i++ {
+		w := iv[i]
+		if i == 0 {
+			w ^= 32 | 1<<16 | 1<<24
+		}
+		DATA(4*i, U32(w))
 	}
 	ctrBias = GLOBL("b2s_ctr_bias", RODATA|NOPTR)
 	for i := 0; i < 8; i++ {
@@ -119,6 +129,56 @@ func msgVec(dst, tmp VecPhysical, block GPPhysical, r, k, h int) {
 	}
 }
 
+// rounds emits the ten rounds of the compression on rows a, b, c, d with
+// the message block at [block], using t, u, tmp and m as scratch and r16,
+// r8 holding the PSHUFB masks; b leaves rotated.
+func rounds(a, b, c, d, t, u, r16, r8 VecPhysical, m [4]VecPhysical, tmp VecPhysical, block GPPhysical) {
+	// b is kept as x, the value before its rotation; pending is the
+	// rotation still owed (0: none, b is rotated).
+	pending := 0
+	halfG := func(m, rd Op, rb int) {
+		VPADDD(m, a, a)
+		if pending == 0 {
+			VPADDD(b, a, a)
+		} else {
+			VPSRLD(U8(pending), b, t)
+			VPSLLD(U8(32-pending), b, u)
+			VPADDD(t, a, a)
+			VPADDD(u, a, a)
+			VPOR(t, u, b)
+		}
+		VPXOR(a, d, d)
+		VPSHUFB(rd, d, d)
+		VPADDD(d, c, c)
+		VPXOR(c, b, b)
+		pending = rb
+	}
+	for r := 0; r < 10; r++ {
+		for v := range m {
+			msgVec(m[v], tmp, block, r, v/2, v%2)
+		}
+		halfG(m[0], r16, 12)
+		halfG(m[1], r8, 7)
+		// Diagonalize by rotating rows a, c and d, not b: b is the
+		// last value each half of G computes, so rotating it would
+		// lengthen the dependency chain, while a, c and d are ready
+		// early and rotate in the shadow of b's rotation (as BLAKE3's
+		// SSE4.1 code does). Lane l then computes diagonal G (l+3)%4.
+		VPSHUFD(U8(0x93), a, a)
+		VPSHUFD(U8(0x4e), d, d)
+		VPSHUFD(U8(0x39), c, c)
+		halfG(m[2], r16, 12)
+		halfG(m[3], r8, 7)
+		VPSHUFD(U8(0x39), a, a)
+		VPSHUFD(U8(0x4e), d, d)
+		VPSHUFD(U8(0x93), c, c)
+	}
+	// The last rotation of b.
+	VPSRLD(U8(pending), b, t)
+	VPSLLD(U8(32-pending), b, b)
+	VPOR(t, b, b)
+}
+
 func hashBlocks() {
 	TEXT("Blake2sHashBlocks", NOSPLIT, "func(h *[8]uint32, c *[2]uint32, flag uint32, blocks []byte)")
 	Pragma("noescape")
@@ -156,50 +216,7 @@ func hashBlocks() {
 	VMOVDQA(hB, b)
 	VMOVDQU(ivLo, c)
 
-	// b is kept as x, the value before its rotation; pending is the
-	// rotation still owed (0: none, b is rotated).
-	pending := 0
-	halfG := func(m, rd Op, rb int) {
-		VPADDD(m, a, a)
-		if pending == 0 {
-			VPADDD(b, a, a)
-		} else {
-			VPSRLD(U8(pending), b, t)
-			VPSLLD(U8(32-pending), b, u)
-			VPADDD(t, a, a)
-			VPADDD(u, a, a)
-			VPOR(t, u, b)
-		}
-		VPXOR(a, d, d)
-		VPSHUFB(rd, d, d)
-		VPADDD(d, c, c)
-		VPXOR(c, b, b)
-		pending = rb
-	}
-	for r := 0; r < 10; r++ {
-		for v := range m {
-			msgVec(m[v], tmp, RSI, r, v/2, v%2)
-		}
-		halfG(m[0], r16, 12)
-		halfG(m[1], r8, 7)
-		// Diagonalize by rotating rows a, c and d, not b: b is the
-		// last value each half of G computes, so rotating it would
-		// lengthen the dependency chain, while a, c and d are ready
-		// early and rotate in the shadow of b's rotation (as BLAKE3's
-		// SSE4.1 code does). Lane l then computes diagonal G (l+3)%4.
-		VPSHUFD(U8(0x93), a, a)
-		VPSHUFD(U8(0x4e), d, d)
-		VPSHUFD(U8(0x39), c, c)
-		halfG(m[2], r16, 12)
-		halfG(m[3], r8, 7)
-		VPSHUFD(U8(0x39), a, a)
-		VPSHUFD(U8(0x4e), d, d)
-		VPSHUFD(U8(0x93), c, c)
-	}
-	// The last rotation of b.
-	VPSRLD(U8(pending), b, t)
-	VPSLLD(U8(32-pending), b, b)
-	VPOR(t, b, b)
+	rounds(a, b, c, d, t, u, r16, r8, m, tmp, RSI)
 	VPXOR(c, a, a)
 	VPXOR(a, hA, hA)
 	VPXOR(d, b, b)
@@ -214,6 +231,47 @@ func hashBlocks() {
 	MOVQ(RAX, Mem{Base: RBX})
 	VZEROUPPER()
 	Label("done")
+	RET()
+}
+
+func sum256Block() {
+	TEXT("Blake2sSum256Block", NOSPLIT, "func(dst *[32]byte, block *[64]byte, n int)")
+	Pragma("noescape")
+	Doc("Blake2sSum256Block sets dst to the unkeyed BLAKE2s-256 digest of a",
+		"message of n <= 64 bytes held zero-padded in block: the state's",
+		"initialization, the one (final) compression and the output in one",
+		"call. It needs AVX2.")
+
+	Load(Param("block"), RSI)
+	Load(Param("n"), RAX)
+
+	a, b, c, d := X0, X1, X2, X3
+	t, u := X4, X5
+	r16, r8 := X6, X7
+	m := [4]VecPhysical{X8, X9, X10, X11}
+	tmp := X12
+	hA, hB := X14, X15
+
+	VMOVDQU(rot16.Offset(0), r16)
+	VMOVDQU(rot8.Offset(0), r8)
+	// d = IV[4..7] ^ (counter n, 0, flag ~0, 0).
+	VMOVQ(RAX, d)
+	MOVL(U32(0xffffffff), EDX)
+	VPINSRD(U8(2), EDX, d, d)
+	VPXOR(ivHi, d, d)
+	VMOVDQU(ivHash, hA)
+	VMOVDQU(ivHi, hB)
+	VMOVDQA(hA, a)
+	VMOVDQA(hB, b)
+	VMOVDQU(ivLo, c)
+	rounds(a, b, c, d, t, u, r16, r8, m, tmp, RSI)
+	VPXOR(c, a, a)
+	VPXOR(a, hA, hA)
+	VPXOR(d, b, b)
+	VPXOR(b, hB, hB)
+	Load(Param("dst"), RDI)
+	VMOVDQU(hA, Mem{Base: RDI})
+	VMOVDQU(hB, Mem{Base: RDI, Disp: 16})
 	RET()
 }
 
@@ -439,6 +497,7 @@ func main() {
 	ConstraintExpr("amd64,gc,!purego")
 	constants()
 	hashBlocks()
+	sum256Block()
 	hashBlocks8()
 	Generate()
 }
