@@ -104,10 +104,13 @@ func constants() {
 //     added into a as its two disjoint halves, a + (x>>n) + (x<<(32-n)):
 //     the second shift has a cycle of slack, and the OR that rebuilds the
 //     rotated b (needed only by the next xor with c) is off the chain.
-//   - The message vectors come from 32-bit loads (VMOVD, VPBROADCASTD)
-//     merged by VPBLENDD, which do not use the shift/shuffle pipes, rather
-//     than from VPERMD/VPSHUFD work that competed with the chain for them
-//     (~10% of the time at 1 KiB).
+//   - The message vectors come from loads merged by VPBLENDD (VMOVD for
+//     lane 0, then for lane l a VPBLENDD whose memory operand is the
+//     16-byte window of the block that has the word in lane l, or a
+//     VPBROADCASTD and a VPBLENDD where that window would leave the
+//     block). None of this uses the shift/shuffle pipes, unlike the
+//     VPERMD/VPSHUFD work it replaces, which competed with the chain for
+//     them (~10% of the time at 1 KiB).
 
 // msgVec loads into dst (xmm) the four message words that lanes 0..3 use
 // in round r: step k (0 column, 1 diagonal), half h (0: the word added
@@ -119,11 +122,17 @@ func msgVec(dst, tmp VecPhysical, block GPPhysical, r, k, h int) {
 		if k == 1 {
 			g = (g + 3) % 4
 		}
-		w := Mem{Base: block, Disp: 4 * sigma[r][8*k+2*g+h]}
-		if l == 0 {
-			VMOVD(w, dst)
-		} else {
-			VPBROADCASTD(w, tmp)
+		wi := sigma[r][8*k+2*g+h]
+		switch {
+		case l == 0:
+			VMOVD(Mem{Base: block, Disp: 4 * wi}, dst)
+		case wi >= l && wi-l <= 12:
+			// A 16-byte load that has word wi in lane l and stays
+			// inside the block: the blend takes it as its memory
+			// operand, one instruction.
+			VPBLENDD(U8(1<<l), Mem{Base: block, Disp: 4 * (wi - l)}, dst, dst)
+		default:
+			VPBROADCASTD(Mem{Base: block, Disp: 4 * wi}, tmp)
 			VPBLENDD(U8(1<<l), tmp, dst, dst)
 		}
 	}
@@ -131,7 +140,7 @@ func msgVec(dst, tmp VecPhysical, block GPPhysical, r, k, h int) {
 
 // rounds emits the ten rounds of the compression on rows a, b, c, d with
 // the message block at [block], using t, u, tmp and m as scratch and r16,
-// r8 holding the PSHUFB masks; b leaves rotated.
+// r8 holding the PSHUFB masks. b leaves unrotated: feedForward finishes it.
 func rounds(a, b, c, d, t, u, r16, r8 VecPhysical, m [4]VecPhysical, tmp VecPhysical, block GPPhysical) {
 	// b is kept as x, the value before its rotation; pending is the
 	// rotation still owed (0: none, b is rotated).
@@ -173,10 +182,20 @@ func rounds(a, b, c, d, t, u, r16, r8 VecPhysical, m [4]VecPhysical, tmp VecPhys
 		VPSHUFD(U8(0x4e), d, d)
 		VPSHUFD(U8(0x93), c, c)
 	}
-	// The last rotation of b.
-	VPSRLD(U8(pending), b, t)
-	VPSLLD(U8(32-pending), b, b)
-	VPOR(t, b, b)
+}
+
+// feedForward xors the rows into the chaining value (hA, hB): hA ^= a ^ c,
+// hB ^= d ^ rotr(b, 7), b being left unrotated by rounds. The rotation's
+// two disjoint halves are xored in one after the other, d first (it is
+// ready sooner), so only one shift and two xors follow b.
+func feedForward(a, b, c, d, t, u, hA, hB VecPhysical) {
+	VPXOR(d, hB, hB)
+	VPSRLD(U8(7), b, t)
+	VPSLLD(U8(25), b, u)
+	VPXOR(t, hB, hB)
+	VPXOR(u, hB, hB)
+	VPXOR(c, a, a)
+	VPXOR(a, hA, hA)
 }
 
 func hashBlocks() {
@@ -217,10 +236,7 @@ func hashBlocks() {
 	VMOVDQU(ivLo, c)
 
 	rounds(a, b, c, d, t, u, r16, r8, m, tmp, RSI)
-	VPXOR(c, a, a)
-	VPXOR(a, hA, hA)
-	VPXOR(d, b, b)
-	VPXOR(b, hB, hB)
+	feedForward(a, b, c, d, t, u, hA, hB)
 
 	ADDQ(U8(64), RSI)
 	DECQ(RCX)
@@ -265,10 +281,7 @@ func sum256Block() {
 	VMOVDQA(hB, b)
 	VMOVDQU(ivLo, c)
 	rounds(a, b, c, d, t, u, r16, r8, m, tmp, RSI)
-	VPXOR(c, a, a)
-	VPXOR(a, hA, hA)
-	VPXOR(d, b, b)
-	VPXOR(b, hB, hB)
+	feedForward(a, b, c, d, t, u, hA, hB)
 	Load(Param("dst"), RDI)
 	VMOVDQU(hA, Mem{Base: RDI})
 	VMOVDQU(hB, Mem{Base: RDI, Disp: 16})
