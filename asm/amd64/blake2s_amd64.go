@@ -11,13 +11,14 @@ package amd64
 //go:noescape
 func Blake2sHashBlocks(h *[8]uint32, c *[2]uint32, flag uint32, blocks []byte)
 
-// Blake2sSum256Block sets dst to the unkeyed BLAKE2s-256 digest of a
-// message of n <= 64 bytes held zero-padded in block: the state's
-// initialization, the one (final) compression and the output in one
+// Blake2sSum256 sets dst to the unkeyed BLAKE2s-256 digest of a message
+// of n bytes: its len(blocks)/64 whole blocks but the last, then the
+// last block (1 to 64 bytes, or none if n is 0) zero-padded in last.
+// The state's initialization, the compressions and the output in one
 // call. It needs AVX2.
 //
 //go:noescape
-func Blake2sSum256Block(dst *[32]byte, block *[64]byte, n int)
+func Blake2sSum256(dst *[32]byte, blocks []byte, last *[64]byte, n int)
 
 // Blake2sHashBlocks8 does what Blake2sHashBlocks does for eight messages
 // at once: lane i compresses n blocks from blocks[i] into h[i] with

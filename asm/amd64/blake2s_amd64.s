@@ -778,19 +778,23 @@ loop:
 done:
 	RET
 
-// func Blake2sSum256Block(dst *[32]byte, block *[64]byte, n int)
+// func Blake2sSum256(dst *[32]byte, blocks []byte, last *[64]byte, n int)
 // Requires: AVX, AVX2
-TEXT ·Blake2sSum256Block(SB), NOSPLIT, $0-24
-	MOVQ         block+8(FP), SI
-	MOVQ         n+16(FP), AX
-	VMOVDQU      b2s_rot16<>+0(SB), X6
-	VMOVDQU      b2s_rot8<>+0(SB), X7
+TEXT ·Blake2sSum256(SB), NOSPLIT, $0-48
+	MOVQ    blocks_base+8(FP), SI
+	MOVQ    blocks_len+16(FP), CX
+	VMOVDQU b2s_rot16<>+0(SB), X6
+	VMOVDQU b2s_rot8<>+0(SB), X7
+	VMOVDQU b2s_iv_hash<>+0(SB), X14
+	VMOVDQU b2s_iv_hi<>+0(SB), X15
+	XORL    AX, AX
+	SHRQ    $0x06, CX
+	JZ      final
+
+loop:
+	ADDQ         $0x40, AX
 	VMOVQ        AX, X3
-	MOVL         $0xffffffff, DX
-	VPINSRD      $0x02, DX, X3, X3
 	VPXOR        b2s_iv_hi<>+0(SB), X3, X3
-	VMOVDQU      b2s_iv_hash<>+0(SB), X14
-	VMOVDQU      b2s_iv_hi<>+0(SB), X15
 	VMOVDQA      X14, X0
 	VMOVDQA      X15, X1
 	VMOVDQU      b2s_iv_lo<>+0(SB), X2
@@ -1384,6 +1388,763 @@ TEXT ·Blake2sSum256Block(SB), NOSPLIT, $0-24
 	VPBLENDD     $0x02, 40(SI), X11, X11
 	VPBLENDD     $0x04, 48(SI), X11, X11
 	VPBLENDD     $0x08, 36(SI), X11, X11
+	VPADDD       X8, X0, X0
+	VPSRLD       $0x07, X1, X4
+	VPSLLD       $0x19, X1, X5
+	VPADDD       X4, X0, X0
+	VPADDD       X5, X0, X0
+	VPOR         X4, X5, X1
+	VPXOR        X0, X3, X3
+	VPSHUFB      X6, X3, X3
+	VPADDD       X3, X2, X2
+	VPXOR        X2, X1, X1
+	VPADDD       X9, X0, X0
+	VPSRLD       $0x0c, X1, X4
+	VPSLLD       $0x14, X1, X5
+	VPADDD       X4, X0, X0
+	VPADDD       X5, X0, X0
+	VPOR         X4, X5, X1
+	VPXOR        X0, X3, X3
+	VPSHUFB      X7, X3, X3
+	VPADDD       X3, X2, X2
+	VPXOR        X2, X1, X1
+	VPSHUFD      $0x93, X0, X0
+	VPSHUFD      $0x4e, X3, X3
+	VPSHUFD      $0x39, X2, X2
+	VPADDD       X10, X0, X0
+	VPSRLD       $0x07, X1, X4
+	VPSLLD       $0x19, X1, X5
+	VPADDD       X4, X0, X0
+	VPADDD       X5, X0, X0
+	VPOR         X4, X5, X1
+	VPXOR        X0, X3, X3
+	VPSHUFB      X6, X3, X3
+	VPADDD       X3, X2, X2
+	VPXOR        X2, X1, X1
+	VPADDD       X11, X0, X0
+	VPSRLD       $0x0c, X1, X4
+	VPSLLD       $0x14, X1, X5
+	VPADDD       X4, X0, X0
+	VPADDD       X5, X0, X0
+	VPOR         X4, X5, X1
+	VPXOR        X0, X3, X3
+	VPSHUFB      X7, X3, X3
+	VPADDD       X3, X2, X2
+	VPXOR        X2, X1, X1
+	VPSHUFD      $0x39, X0, X0
+	VPSHUFD      $0x4e, X3, X3
+	VPSHUFD      $0x93, X2, X2
+	VPXOR        X3, X15, X15
+	VPSRLD       $0x07, X1, X4
+	VPSLLD       $0x19, X1, X5
+	VPXOR        X4, X15, X15
+	VPXOR        X5, X15, X15
+	VPXOR        X2, X0, X0
+	VPXOR        X0, X14, X14
+	ADDQ         $0x40, SI
+	DECQ         CX
+	JNZ          loop
+
+final:
+	MOVQ         last+32(FP), SI
+	MOVQ         n+40(FP), AX
+	VMOVQ        AX, X3
+	MOVL         $0xffffffff, DX
+	VPINSRD      $0x02, DX, X3, X3
+	VPXOR        b2s_iv_hi<>+0(SB), X3, X3
+	VMOVDQA      X14, X0
+	VMOVDQA      X15, X1
+	VMOVDQU      b2s_iv_lo<>+0(SB), X2
+	VMOVD        (SI), X8
+	VPBROADCASTD 8(SI), X12
+	VPBLENDD     $0x02, X12, X8, X8
+	VPBROADCASTD 16(SI), X12
+	VPBLENDD     $0x04, X12, X8, X8
+	VPBROADCASTD 24(SI), X12
+	VPBLENDD     $0x08, X12, X8, X8
+	VMOVD        4(SI), X9
+	VPBROADCASTD 12(SI), X12
+	VPBLENDD     $0x02, X12, X9, X9
+	VPBROADCASTD 20(SI), X12
+	VPBLENDD     $0x04, X12, X9, X9
+	VPBROADCASTD 28(SI), X12
+	VPBLENDD     $0x08, X12, X9, X9
+	VMOVD        56(SI), X10
+	VPBROADCASTD 32(SI), X12
+	VPBLENDD     $0x02, X12, X10, X10
+	VPBROADCASTD 40(SI), X12
+	VPBLENDD     $0x04, X12, X10, X10
+	VPBROADCASTD 48(SI), X12
+	VPBLENDD     $0x08, X12, X10, X10
+	VMOVD        60(SI), X11
+	VPBROADCASTD 36(SI), X12
+	VPBLENDD     $0x02, X12, X11, X11
+	VPBROADCASTD 44(SI), X12
+	VPBLENDD     $0x04, X12, X11, X11
+	VPBROADCASTD 52(SI), X12
+	VPBLENDD     $0x08, X12, X11, X11
+	VPADDD       X8, X0, X0
+	VPADDD       X1, X0, X0
+	VPXOR        X0, X3, X3
+	VPSHUFB      X6, X3, X3
+	VPADDD       X3, X2, X2
+	VPXOR        X2, X1, X1
+	VPADDD       X9, X0, X0
+	VPSRLD       $0x0c, X1, X4
+	VPSLLD       $0x14, X1, X5
+	VPADDD       X4, X0, X0
+	VPADDD       X5, X0, X0
+	VPOR         X4, X5, X1
+	VPXOR        X0, X3, X3
+	VPSHUFB      X7, X3, X3
+	VPADDD       X3, X2, X2
+	VPXOR        X2, X1, X1
+	VPSHUFD      $0x93, X0, X0
+	VPSHUFD      $0x4e, X3, X3
+	VPSHUFD      $0x39, X2, X2
+	VPADDD       X10, X0, X0
+	VPSRLD       $0x07, X1, X4
+	VPSLLD       $0x19, X1, X5
+	VPADDD       X4, X0, X0
+	VPADDD       X5, X0, X0
+	VPOR         X4, X5, X1
+	VPXOR        X0, X3, X3
+	VPSHUFB      X6, X3, X3
+	VPADDD       X3, X2, X2
+	VPXOR        X2, X1, X1
+	VPADDD       X11, X0, X0
+	VPSRLD       $0x0c, X1, X4
+	VPSLLD       $0x14, X1, X5
+	VPADDD       X4, X0, X0
+	VPADDD       X5, X0, X0
+	VPOR         X4, X5, X1
+	VPXOR        X0, X3, X3
+	VPSHUFB      X7, X3, X3
+	VPADDD       X3, X2, X2
+	VPXOR        X2, X1, X1
+	VPSHUFD      $0x39, X0, X0
+	VPSHUFD      $0x4e, X3, X3
+	VPSHUFD      $0x93, X2, X2
+	VMOVD        56(SI), X8
+	VPBROADCASTD 16(SI), X12
+	VPBLENDD     $0x02, X12, X8, X8
+	VPBROADCASTD 36(SI), X12
+	VPBLENDD     $0x04, X12, X8, X8
+	VPBROADCASTD 52(SI), X12
+	VPBLENDD     $0x08, X12, X8, X8
+	VMOVD        40(SI), X9
+	VPBROADCASTD 32(SI), X12
+	VPBLENDD     $0x02, X12, X9, X9
+	VPBROADCASTD 60(SI), X12
+	VPBLENDD     $0x04, X12, X9, X9
+	VPBROADCASTD 24(SI), X12
+	VPBLENDD     $0x08, X12, X9, X9
+	VMOVD        20(SI), X10
+	VPBROADCASTD 4(SI), X12
+	VPBLENDD     $0x02, X12, X10, X10
+	VPBROADCASTD (SI), X12
+	VPBLENDD     $0x04, X12, X10, X10
+	VPBROADCASTD 44(SI), X12
+	VPBLENDD     $0x08, X12, X10, X10
+	VMOVD        12(SI), X11
+	VPBROADCASTD 48(SI), X12
+	VPBLENDD     $0x02, X12, X11, X11
+	VPBROADCASTD 8(SI), X12
+	VPBLENDD     $0x04, X12, X11, X11
+	VPBROADCASTD 28(SI), X12
+	VPBLENDD     $0x08, X12, X11, X11
+	VPADDD       X8, X0, X0
+	VPSRLD       $0x07, X1, X4
+	VPSLLD       $0x19, X1, X5
+	VPADDD       X4, X0, X0
+	VPADDD       X5, X0, X0
+	VPOR         X4, X5, X1
+	VPXOR        X0, X3, X3
+	VPSHUFB      X6, X3, X3
+	VPADDD       X3, X2, X2
+	VPXOR        X2, X1, X1
+	VPADDD       X9, X0, X0
+	VPSRLD       $0x0c, X1, X4
+	VPSLLD       $0x14, X1, X5
+	VPADDD       X4, X0, X0
+	VPADDD       X5, X0, X0
+	VPOR         X4, X5, X1
+	VPXOR        X0, X3, X3
+	VPSHUFB      X7, X3, X3
+	VPADDD       X3, X2, X2
+	VPXOR        X2, X1, X1
+	VPSHUFD      $0x93, X0, X0
+	VPSHUFD      $0x4e, X3, X3
+	VPSHUFD      $0x39, X2, X2
+	VPADDD       X10, X0, X0
+	VPSRLD       $0x07, X1, X4
+	VPSLLD       $0x19, X1, X5
+	VPADDD       X4, X0, X0
+	VPADDD       X5, X0, X0
+	VPOR         X4, X5, X1
+	VPXOR        X0, X3, X3
+	VPSHUFB      X6, X3, X3
+	VPADDD       X3, X2, X2
+	VPXOR        X2, X1, X1
+	VPADDD       X11, X0, X0
+	VPSRLD       $0x0c, X1, X4
+	VPSLLD       $0x14, X1, X5
+	VPADDD       X4, X0, X0
+	VPADDD       X5, X0, X0
+	VPOR         X4, X5, X1
+	VPXOR        X0, X3, X3
+	VPSHUFB      X7, X3, X3
+	VPADDD       X3, X2, X2
+	VPXOR        X2, X1, X1
+	VPSHUFD      $0x39, X0, X0
+	VPSHUFD      $0x4e, X3, X3
+	VPSHUFD      $0x93, X2, X2
+	VMOVD        44(SI), X8
+	VPBROADCASTD 48(SI), X12
+	VPBLENDD     $0x02, X12, X8, X8
+	VPBROADCASTD 20(SI), X12
+	VPBLENDD     $0x04, X12, X8, X8
+	VPBROADCASTD 60(SI), X12
+	VPBLENDD     $0x08, X12, X8, X8
+	VMOVD        32(SI), X9
+	VPBROADCASTD (SI), X12
+	VPBLENDD     $0x02, X12, X9, X9
+	VPBROADCASTD 8(SI), X12
+	VPBLENDD     $0x04, X12, X9, X9
+	VPBROADCASTD 52(SI), X12
+	VPBLENDD     $0x08, X12, X9, X9
+	VMOVD        36(SI), X10
+	VPBROADCASTD 40(SI), X12
+	VPBLENDD     $0x02, X12, X10, X10
+	VPBROADCASTD 12(SI), X12
+	VPBLENDD     $0x04, X12, X10, X10
+	VPBROADCASTD 28(SI), X12
+	VPBLENDD     $0x08, X12, X10, X10
+	VMOVD        16(SI), X11
+	VPBROADCASTD 56(SI), X12
+	VPBLENDD     $0x02, X12, X11, X11
+	VPBROADCASTD 24(SI), X12
+	VPBLENDD     $0x04, X12, X11, X11
+	VPBROADCASTD 4(SI), X12
+	VPBLENDD     $0x08, X12, X11, X11
+	VPADDD       X8, X0, X0
+	VPSRLD       $0x07, X1, X4
+	VPSLLD       $0x19, X1, X5
+	VPADDD       X4, X0, X0
+	VPADDD       X5, X0, X0
+	VPOR         X4, X5, X1
+	VPXOR        X0, X3, X3
+	VPSHUFB      X6, X3, X3
+	VPADDD       X3, X2, X2
+	VPXOR        X2, X1, X1
+	VPADDD       X9, X0, X0
+	VPSRLD       $0x0c, X1, X4
+	VPSLLD       $0x14, X1, X5
+	VPADDD       X4, X0, X0
+	VPADDD       X5, X0, X0
+	VPOR         X4, X5, X1
+	VPXOR        X0, X3, X3
+	VPSHUFB      X7, X3, X3
+	VPADDD       X3, X2, X2
+	VPXOR        X2, X1, X1
+	VPSHUFD      $0x93, X0, X0
+	VPSHUFD      $0x4e, X3, X3
+	VPSHUFD      $0x39, X2, X2
+	VPADDD       X10, X0, X0
+	VPSRLD       $0x07, X1, X4
+	VPSLLD       $0x19, X1, X5
+	VPADDD       X4, X0, X0
+	VPADDD       X5, X0, X0
+	VPOR         X4, X5, X1
+	VPXOR        X0, X3, X3
+	VPSHUFB      X6, X3, X3
+	VPADDD       X3, X2, X2
+	VPXOR        X2, X1, X1
+	VPADDD       X11, X0, X0
+	VPSRLD       $0x0c, X1, X4
+	VPSLLD       $0x14, X1, X5
+	VPADDD       X4, X0, X0
+	VPADDD       X5, X0, X0
+	VPOR         X4, X5, X1
+	VPXOR        X0, X3, X3
+	VPSHUFB      X7, X3, X3
+	VPADDD       X3, X2, X2
+	VPXOR        X2, X1, X1
+	VPSHUFD      $0x39, X0, X0
+	VPSHUFD      $0x4e, X3, X3
+	VPSHUFD      $0x93, X2, X2
+	VMOVD        28(SI), X8
+	VPBROADCASTD 12(SI), X12
+	VPBLENDD     $0x02, X12, X8, X8
+	VPBROADCASTD 52(SI), X12
+	VPBLENDD     $0x04, X12, X8, X8
+	VPBROADCASTD 44(SI), X12
+	VPBLENDD     $0x08, X12, X8, X8
+	VMOVD        36(SI), X9
+	VPBROADCASTD 4(SI), X12
+	VPBLENDD     $0x02, X12, X9, X9
+	VPBROADCASTD 48(SI), X12
+	VPBLENDD     $0x04, X12, X9, X9
+	VPBROADCASTD 56(SI), X12
+	VPBLENDD     $0x08, X12, X9, X9
+	VMOVD        60(SI), X10
+	VPBROADCASTD 8(SI), X12
+	VPBLENDD     $0x02, X12, X10, X10
+	VPBROADCASTD 20(SI), X12
+	VPBLENDD     $0x04, X12, X10, X10
+	VPBROADCASTD 16(SI), X12
+	VPBLENDD     $0x08, X12, X10, X10
+	VMOVD        32(SI), X11
+	VPBROADCASTD 24(SI), X12
+	VPBLENDD     $0x02, X12, X11, X11
+	VPBROADCASTD 40(SI), X12
+	VPBLENDD     $0x04, X12, X11, X11
+	VPBROADCASTD (SI), X12
+	VPBLENDD     $0x08, X12, X11, X11
+	VPADDD       X8, X0, X0
+	VPSRLD       $0x07, X1, X4
+	VPSLLD       $0x19, X1, X5
+	VPADDD       X4, X0, X0
+	VPADDD       X5, X0, X0
+	VPOR         X4, X5, X1
+	VPXOR        X0, X3, X3
+	VPSHUFB      X6, X3, X3
+	VPADDD       X3, X2, X2
+	VPXOR        X2, X1, X1
+	VPADDD       X9, X0, X0
+	VPSRLD       $0x0c, X1, X4
+	VPSLLD       $0x14, X1, X5
+	VPADDD       X4, X0, X0
+	VPADDD       X5, X0, X0
+	VPOR         X4, X5, X1
+	VPXOR        X0, X3, X3
+	VPSHUFB      X7, X3, X3
+	VPADDD       X3, X2, X2
+	VPXOR        X2, X1, X1
+	VPSHUFD      $0x93, X0, X0
+	VPSHUFD      $0x4e, X3, X3
+	VPSHUFD      $0x39, X2, X2
+	VPADDD       X10, X0, X0
+	VPSRLD       $0x07, X1, X4
+	VPSLLD       $0x19, X1, X5
+	VPADDD       X4, X0, X0
+	VPADDD       X5, X0, X0
+	VPOR         X4, X5, X1
+	VPXOR        X0, X3, X3
+	VPSHUFB      X6, X3, X3
+	VPADDD       X3, X2, X2
+	VPXOR        X2, X1, X1
+	VPADDD       X11, X0, X0
+	VPSRLD       $0x0c, X1, X4
+	VPSLLD       $0x14, X1, X5
+	VPADDD       X4, X0, X0
+	VPADDD       X5, X0, X0
+	VPOR         X4, X5, X1
+	VPXOR        X0, X3, X3
+	VPSHUFB      X7, X3, X3
+	VPADDD       X3, X2, X2
+	VPXOR        X2, X1, X1
+	VPSHUFD      $0x39, X0, X0
+	VPSHUFD      $0x4e, X3, X3
+	VPSHUFD      $0x93, X2, X2
+	VMOVD        36(SI), X8
+	VPBROADCASTD 20(SI), X12
+	VPBLENDD     $0x02, X12, X8, X8
+	VPBROADCASTD 8(SI), X12
+	VPBLENDD     $0x04, X12, X8, X8
+	VPBROADCASTD 40(SI), X12
+	VPBLENDD     $0x08, X12, X8, X8
+	VMOVD        (SI), X9
+	VPBROADCASTD 28(SI), X12
+	VPBLENDD     $0x02, X12, X9, X9
+	VPBROADCASTD 16(SI), X12
+	VPBLENDD     $0x04, X12, X9, X9
+	VPBROADCASTD 60(SI), X12
+	VPBLENDD     $0x08, X12, X9, X9
+	VMOVD        12(SI), X10
+	VPBROADCASTD 56(SI), X12
+	VPBLENDD     $0x02, X12, X10, X10
+	VPBROADCASTD 44(SI), X12
+	VPBLENDD     $0x04, X12, X10, X10
+	VPBROADCASTD 24(SI), X12
+	VPBLENDD     $0x08, X12, X10, X10
+	VMOVD        52(SI), X11
+	VPBROADCASTD 4(SI), X12
+	VPBLENDD     $0x02, X12, X11, X11
+	VPBROADCASTD 48(SI), X12
+	VPBLENDD     $0x04, X12, X11, X11
+	VPBROADCASTD 32(SI), X12
+	VPBLENDD     $0x08, X12, X11, X11
+	VPADDD       X8, X0, X0
+	VPSRLD       $0x07, X1, X4
+	VPSLLD       $0x19, X1, X5
+	VPADDD       X4, X0, X0
+	VPADDD       X5, X0, X0
+	VPOR         X4, X5, X1
+	VPXOR        X0, X3, X3
+	VPSHUFB      X6, X3, X3
+	VPADDD       X3, X2, X2
+	VPXOR        X2, X1, X1
+	VPADDD       X9, X0, X0
+	VPSRLD       $0x0c, X1, X4
+	VPSLLD       $0x14, X1, X5
+	VPADDD       X4, X0, X0
+	VPADDD       X5, X0, X0
+	VPOR         X4, X5, X1
+	VPXOR        X0, X3, X3
+	VPSHUFB      X7, X3, X3
+	VPADDD       X3, X2, X2
+	VPXOR        X2, X1, X1
+	VPSHUFD      $0x93, X0, X0
+	VPSHUFD      $0x4e, X3, X3
+	VPSHUFD      $0x39, X2, X2
+	VPADDD       X10, X0, X0
+	VPSRLD       $0x07, X1, X4
+	VPSLLD       $0x19, X1, X5
+	VPADDD       X4, X0, X0
+	VPADDD       X5, X0, X0
+	VPOR         X4, X5, X1
+	VPXOR        X0, X3, X3
+	VPSHUFB      X6, X3, X3
+	VPADDD       X3, X2, X2
+	VPXOR        X2, X1, X1
+	VPADDD       X11, X0, X0
+	VPSRLD       $0x0c, X1, X4
+	VPSLLD       $0x14, X1, X5
+	VPADDD       X4, X0, X0
+	VPADDD       X5, X0, X0
+	VPOR         X4, X5, X1
+	VPXOR        X0, X3, X3
+	VPSHUFB      X7, X3, X3
+	VPADDD       X3, X2, X2
+	VPXOR        X2, X1, X1
+	VPSHUFD      $0x39, X0, X0
+	VPSHUFD      $0x4e, X3, X3
+	VPSHUFD      $0x93, X2, X2
+	VMOVD        8(SI), X8
+	VPBROADCASTD 24(SI), X12
+	VPBLENDD     $0x02, X12, X8, X8
+	VPBROADCASTD (SI), X12
+	VPBLENDD     $0x04, X12, X8, X8
+	VPBROADCASTD 32(SI), X12
+	VPBLENDD     $0x08, X12, X8, X8
+	VMOVD        48(SI), X9
+	VPBROADCASTD 40(SI), X12
+	VPBLENDD     $0x02, X12, X9, X9
+	VPBROADCASTD 44(SI), X12
+	VPBLENDD     $0x04, X12, X9, X9
+	VPBROADCASTD 12(SI), X12
+	VPBLENDD     $0x08, X12, X9, X9
+	VMOVD        4(SI), X10
+	VPBROADCASTD 16(SI), X12
+	VPBLENDD     $0x02, X12, X10, X10
+	VPBROADCASTD 28(SI), X12
+	VPBLENDD     $0x04, X12, X10, X10
+	VPBROADCASTD 60(SI), X12
+	VPBLENDD     $0x08, X12, X10, X10
+	VMOVD        36(SI), X11
+	VPBROADCASTD 52(SI), X12
+	VPBLENDD     $0x02, X12, X11, X11
+	VPBROADCASTD 20(SI), X12
+	VPBLENDD     $0x04, X12, X11, X11
+	VPBROADCASTD 56(SI), X12
+	VPBLENDD     $0x08, X12, X11, X11
+	VPADDD       X8, X0, X0
+	VPSRLD       $0x07, X1, X4
+	VPSLLD       $0x19, X1, X5
+	VPADDD       X4, X0, X0
+	VPADDD       X5, X0, X0
+	VPOR         X4, X5, X1
+	VPXOR        X0, X3, X3
+	VPSHUFB      X6, X3, X3
+	VPADDD       X3, X2, X2
+	VPXOR        X2, X1, X1
+	VPADDD       X9, X0, X0
+	VPSRLD       $0x0c, X1, X4
+	VPSLLD       $0x14, X1, X5
+	VPADDD       X4, X0, X0
+	VPADDD       X5, X0, X0
+	VPOR         X4, X5, X1
+	VPXOR        X0, X3, X3
+	VPSHUFB      X7, X3, X3
+	VPADDD       X3, X2, X2
+	VPXOR        X2, X1, X1
+	VPSHUFD      $0x93, X0, X0
+	VPSHUFD      $0x4e, X3, X3
+	VPSHUFD      $0x39, X2, X2
+	VPADDD       X10, X0, X0
+	VPSRLD       $0x07, X1, X4
+	VPSLLD       $0x19, X1, X5
+	VPADDD       X4, X0, X0
+	VPADDD       X5, X0, X0
+	VPOR         X4, X5, X1
+	VPXOR        X0, X3, X3
+	VPSHUFB      X6, X3, X3
+	VPADDD       X3, X2, X2
+	VPXOR        X2, X1, X1
+	VPADDD       X11, X0, X0
+	VPSRLD       $0x0c, X1, X4
+	VPSLLD       $0x14, X1, X5
+	VPADDD       X4, X0, X0
+	VPADDD       X5, X0, X0
+	VPOR         X4, X5, X1
+	VPXOR        X0, X3, X3
+	VPSHUFB      X7, X3, X3
+	VPADDD       X3, X2, X2
+	VPXOR        X2, X1, X1
+	VPSHUFD      $0x39, X0, X0
+	VPSHUFD      $0x4e, X3, X3
+	VPSHUFD      $0x93, X2, X2
+	VMOVD        48(SI), X8
+	VPBROADCASTD 4(SI), X12
+	VPBLENDD     $0x02, X12, X8, X8
+	VPBROADCASTD 56(SI), X12
+	VPBLENDD     $0x04, X12, X8, X8
+	VPBROADCASTD 16(SI), X12
+	VPBLENDD     $0x08, X12, X8, X8
+	VMOVD        20(SI), X9
+	VPBROADCASTD 60(SI), X12
+	VPBLENDD     $0x02, X12, X9, X9
+	VPBROADCASTD 52(SI), X12
+	VPBLENDD     $0x04, X12, X9, X9
+	VPBROADCASTD 40(SI), X12
+	VPBLENDD     $0x08, X12, X9, X9
+	VMOVD        32(SI), X10
+	VPBROADCASTD (SI), X12
+	VPBLENDD     $0x02, X12, X10, X10
+	VPBROADCASTD 24(SI), X12
+	VPBLENDD     $0x04, X12, X10, X10
+	VPBROADCASTD 36(SI), X12
+	VPBLENDD     $0x08, X12, X10, X10
+	VMOVD        44(SI), X11
+	VPBROADCASTD 28(SI), X12
+	VPBLENDD     $0x02, X12, X11, X11
+	VPBROADCASTD 12(SI), X12
+	VPBLENDD     $0x04, X12, X11, X11
+	VPBROADCASTD 8(SI), X12
+	VPBLENDD     $0x08, X12, X11, X11
+	VPADDD       X8, X0, X0
+	VPSRLD       $0x07, X1, X4
+	VPSLLD       $0x19, X1, X5
+	VPADDD       X4, X0, X0
+	VPADDD       X5, X0, X0
+	VPOR         X4, X5, X1
+	VPXOR        X0, X3, X3
+	VPSHUFB      X6, X3, X3
+	VPADDD       X3, X2, X2
+	VPXOR        X2, X1, X1
+	VPADDD       X9, X0, X0
+	VPSRLD       $0x0c, X1, X4
+	VPSLLD       $0x14, X1, X5
+	VPADDD       X4, X0, X0
+	VPADDD       X5, X0, X0
+	VPOR         X4, X5, X1
+	VPXOR        X0, X3, X3
+	VPSHUFB      X7, X3, X3
+	VPADDD       X3, X2, X2
+	VPXOR        X2, X1, X1
+	VPSHUFD      $0x93, X0, X0
+	VPSHUFD      $0x4e, X3, X3
+	VPSHUFD      $0x39, X2, X2
+	VPADDD       X10, X0, X0
+	VPSRLD       $0x07, X1, X4
+	VPSLLD       $0x19, X1, X5
+	VPADDD       X4, X0, X0
+	VPADDD       X5, X0, X0
+	VPOR         X4, X5, X1
+	VPXOR        X0, X3, X3
+	VPSHUFB      X6, X3, X3
+	VPADDD       X3, X2, X2
+	VPXOR        X2, X1, X1
+	VPADDD       X11, X0, X0
+	VPSRLD       $0x0c, X1, X4
+	VPSLLD       $0x14, X1, X5
+	VPADDD       X4, X0, X0
+	VPADDD       X5, X0, X0
+	VPOR         X4, X5, X1
+	VPXOR        X0, X3, X3
+	VPSHUFB      X7, X3, X3
+	VPADDD       X3, X2, X2
+	VPXOR        X2, X1, X1
+	VPSHUFD      $0x39, X0, X0
+	VPSHUFD      $0x4e, X3, X3
+	VPSHUFD      $0x93, X2, X2
+	VMOVD        52(SI), X8
+	VPBROADCASTD 28(SI), X12
+	VPBLENDD     $0x02, X12, X8, X8
+	VPBROADCASTD 48(SI), X12
+	VPBLENDD     $0x04, X12, X8, X8
+	VPBROADCASTD 12(SI), X12
+	VPBLENDD     $0x08, X12, X8, X8
+	VMOVD        44(SI), X9
+	VPBROADCASTD 56(SI), X12
+	VPBLENDD     $0x02, X12, X9, X9
+	VPBROADCASTD 4(SI), X12
+	VPBLENDD     $0x04, X12, X9, X9
+	VPBROADCASTD 36(SI), X12
+	VPBLENDD     $0x08, X12, X9, X9
+	VMOVD        8(SI), X10
+	VPBROADCASTD 20(SI), X12
+	VPBLENDD     $0x02, X12, X10, X10
+	VPBROADCASTD 60(SI), X12
+	VPBLENDD     $0x04, X12, X10, X10
+	VPBROADCASTD 32(SI), X12
+	VPBLENDD     $0x08, X12, X10, X10
+	VMOVD        40(SI), X11
+	VPBROADCASTD (SI), X12
+	VPBLENDD     $0x02, X12, X11, X11
+	VPBROADCASTD 16(SI), X12
+	VPBLENDD     $0x04, X12, X11, X11
+	VPBROADCASTD 24(SI), X12
+	VPBLENDD     $0x08, X12, X11, X11
+	VPADDD       X8, X0, X0
+	VPSRLD       $0x07, X1, X4
+	VPSLLD       $0x19, X1, X5
+	VPADDD       X4, X0, X0
+	VPADDD       X5, X0, X0
+	VPOR         X4, X5, X1
+	VPXOR        X0, X3, X3
+	VPSHUFB      X6, X3, X3
+	VPADDD       X3, X2, X2
+	VPXOR        X2, X1, X1
+	VPADDD       X9, X0, X0
+	VPSRLD       $0x0c, X1, X4
+	VPSLLD       $0x14, X1, X5
+	VPADDD       X4, X0, X0
+	VPADDD       X5, X0, X0
+	VPOR         X4, X5, X1
+	VPXOR        X0, X3, X3
+	VPSHUFB      X7, X3, X3
+	VPADDD       X3, X2, X2
+	VPXOR        X2, X1, X1
+	VPSHUFD      $0x93, X0, X0
+	VPSHUFD      $0x4e, X3, X3
+	VPSHUFD      $0x39, X2, X2
+	VPADDD       X10, X0, X0
+	VPSRLD       $0x07, X1, X4
+	VPSLLD       $0x19, X1, X5
+	VPADDD       X4, X0, X0
+	VPADDD       X5, X0, X0
+	VPOR         X4, X5, X1
+	VPXOR        X0, X3, X3
+	VPSHUFB      X6, X3, X3
+	VPADDD       X3, X2, X2
+	VPXOR        X2, X1, X1
+	VPADDD       X11, X0, X0
+	VPSRLD       $0x0c, X1, X4
+	VPSLLD       $0x14, X1, X5
+	VPADDD       X4, X0, X0
+	VPADDD       X5, X0, X0
+	VPOR         X4, X5, X1
+	VPXOR        X0, X3, X3
+	VPSHUFB      X7, X3, X3
+	VPADDD       X3, X2, X2
+	VPXOR        X2, X1, X1
+	VPSHUFD      $0x39, X0, X0
+	VPSHUFD      $0x4e, X3, X3
+	VPSHUFD      $0x93, X2, X2
+	VMOVD        24(SI), X8
+	VPBROADCASTD 56(SI), X12
+	VPBLENDD     $0x02, X12, X8, X8
+	VPBROADCASTD 44(SI), X12
+	VPBLENDD     $0x04, X12, X8, X8
+	VPBROADCASTD (SI), X12
+	VPBLENDD     $0x08, X12, X8, X8
+	VMOVD        60(SI), X9
+	VPBROADCASTD 36(SI), X12
+	VPBLENDD     $0x02, X12, X9, X9
+	VPBROADCASTD 12(SI), X12
+	VPBLENDD     $0x04, X12, X9, X9
+	VPBROADCASTD 32(SI), X12
+	VPBLENDD     $0x08, X12, X9, X9
+	VMOVD        40(SI), X10
+	VPBROADCASTD 48(SI), X12
+	VPBLENDD     $0x02, X12, X10, X10
+	VPBROADCASTD 52(SI), X12
+	VPBLENDD     $0x04, X12, X10, X10
+	VPBROADCASTD 4(SI), X12
+	VPBLENDD     $0x08, X12, X10, X10
+	VMOVD        20(SI), X11
+	VPBROADCASTD 8(SI), X12
+	VPBLENDD     $0x02, X12, X11, X11
+	VPBROADCASTD 28(SI), X12
+	VPBLENDD     $0x04, X12, X11, X11
+	VPBROADCASTD 16(SI), X12
+	VPBLENDD     $0x08, X12, X11, X11
+	VPADDD       X8, X0, X0
+	VPSRLD       $0x07, X1, X4
+	VPSLLD       $0x19, X1, X5
+	VPADDD       X4, X0, X0
+	VPADDD       X5, X0, X0
+	VPOR         X4, X5, X1
+	VPXOR        X0, X3, X3
+	VPSHUFB      X6, X3, X3
+	VPADDD       X3, X2, X2
+	VPXOR        X2, X1, X1
+	VPADDD       X9, X0, X0
+	VPSRLD       $0x0c, X1, X4
+	VPSLLD       $0x14, X1, X5
+	VPADDD       X4, X0, X0
+	VPADDD       X5, X0, X0
+	VPOR         X4, X5, X1
+	VPXOR        X0, X3, X3
+	VPSHUFB      X7, X3, X3
+	VPADDD       X3, X2, X2
+	VPXOR        X2, X1, X1
+	VPSHUFD      $0x93, X0, X0
+	VPSHUFD      $0x4e, X3, X3
+	VPSHUFD      $0x39, X2, X2
+	VPADDD       X10, X0, X0
+	VPSRLD       $0x07, X1, X4
+	VPSLLD       $0x19, X1, X5
+	VPADDD       X4, X0, X0
+	VPADDD       X5, X0, X0
+	VPOR         X4, X5, X1
+	VPXOR        X0, X3, X3
+	VPSHUFB      X6, X3, X3
+	VPADDD       X3, X2, X2
+	VPXOR        X2, X1, X1
+	VPADDD       X11, X0, X0
+	VPSRLD       $0x0c, X1, X4
+	VPSLLD       $0x14, X1, X5
+	VPADDD       X4, X0, X0
+	VPADDD       X5, X0, X0
+	VPOR         X4, X5, X1
+	VPXOR        X0, X3, X3
+	VPSHUFB      X7, X3, X3
+	VPADDD       X3, X2, X2
+	VPXOR        X2, X1, X1
+	VPSHUFD      $0x39, X0, X0
+	VPSHUFD      $0x4e, X3, X3
+	VPSHUFD      $0x93, X2, X2
+	VMOVD        40(SI), X8
+	VPBROADCASTD 32(SI), X12
+	VPBLENDD     $0x02, X12, X8, X8
+	VPBROADCASTD 28(SI), X12
+	VPBLENDD     $0x04, X12, X8, X8
+	VPBROADCASTD 4(SI), X12
+	VPBLENDD     $0x08, X12, X8, X8
+	VMOVD        8(SI), X9
+	VPBROADCASTD 16(SI), X12
+	VPBLENDD     $0x02, X12, X9, X9
+	VPBROADCASTD 24(SI), X12
+	VPBLENDD     $0x04, X12, X9, X9
+	VPBROADCASTD 20(SI), X12
+	VPBLENDD     $0x08, X12, X9, X9
+	VMOVD        52(SI), X10
+	VPBROADCASTD 60(SI), X12
+	VPBLENDD     $0x02, X12, X10, X10
+	VPBROADCASTD 36(SI), X12
+	VPBLENDD     $0x04, X12, X10, X10
+	VPBROADCASTD 12(SI), X12
+	VPBLENDD     $0x08, X12, X10, X10
+	VMOVD        (SI), X11
+	VPBROADCASTD 44(SI), X12
+	VPBLENDD     $0x02, X12, X11, X11
+	VPBROADCASTD 56(SI), X12
+	VPBLENDD     $0x04, X12, X11, X11
+	VPBROADCASTD 48(SI), X12
+	VPBLENDD     $0x08, X12, X11, X11
 	VPADDD       X8, X0, X0
 	VPSRLD       $0x07, X1, X4
 	VPSLLD       $0x19, X1, X5

@@ -245,41 +245,16 @@ func Sum256To(dst *[Size]byte, data ...[]byte) {
 // Digest: every block but the last straight from data, and the last one
 // too when it is whole; only a short last block is copied to be padded.
 func sum256(dst *[Size]byte, data []byte) {
-	if len(data) == BlockSize {
-		sum256Block(dst, (*[BlockSize]byte)(data), BlockSize)
-		return
-	}
-	if len(data) < BlockSize {
-		var block [BlockSize]byte
-		copy(block[:], data)
-		sum256Block(dst, &block, len(data))
-		return
-	}
-	h := iv
-	h[0] ^= Size | 1<<16 | 1<<24
-	var c [2]uint32
 	full := 0
 	if len(data) > BlockSize {
 		full = (len(data) - 1) &^ (BlockSize - 1)
-		hashBlocks(&h, &c, 0, data[:full])
 	}
-	last := data[full:]
-	// The counter counts message bytes; hashBlocks adds a whole block
-	// before compressing, so take back the padding first.
-	pad := uint32(BlockSize - len(last))
-	if c[0] < pad {
-		c[1]--
-	}
-	c[0] -= pad
-	if len(last) == BlockSize {
-		hashBlocks(&h, &c, 0xffffffff, last)
+	if last := data[full:]; len(last) == BlockSize {
+		sum256Blocks(dst, data[:full], (*[BlockSize]byte)(last), len(data))
 	} else {
 		var block [BlockSize]byte
 		copy(block[:], last)
-		hashBlocks(&h, &c, 0xffffffff, block[:])
-	}
-	for i, v := range h {
-		binary.LittleEndian.PutUint32(dst[4*i:], v)
+		sum256Blocks(dst, data[:full], &block, len(data))
 	}
 }
 

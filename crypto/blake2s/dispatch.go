@@ -20,11 +20,12 @@ type impl struct {
 	// runs the lanes one after the other.
 	hashBlocksMany func(h [][8]uint32, c [][2]uint32, flag uint32, blocks [][]byte)
 
-	// sum256Block, if not nil, sets dst to the unkeyed BLAKE2s-256
-	// digest of a message of n <= BlockSize bytes held zero-padded in
-	// block, in one call (Sum256 of short messages; nil: sum256Block
-	// composes it from hashBlocks). It must not retain its arguments.
-	sum256Block func(dst *[Size]byte, block *[BlockSize]byte, n int)
+	// sum256, if not nil, sets dst to the unkeyed BLAKE2s-256 digest of
+	// a message of n bytes in one call: blocks holds its whole blocks but
+	// the last, last its last block (1 to BlockSize bytes, or none if n
+	// is 0) zero-padded. nil: sum256Blocks composes it from hashBlocks.
+	// It must not retain its arguments.
+	sum256 func(dst *[Size]byte, blocks []byte, last *[BlockSize]byte, n int)
 }
 
 // table lists the implementations, the portable Go one first. Tagged files

@@ -10,7 +10,7 @@ import (
 )
 
 // The AVX2 kernels (asm/amd64/blake2s_amd64.s): one message with the state
-// rows in xmm registers (also as a whole Sum256 of up to 64 bytes), and
+// rows in xmm registers (also as a whole Sum256 in one call), and
 // eight messages at once, one per ymm lane.
 var _ = register(cpu.Impl[impl]{
 	Name:     "avx2",
@@ -19,7 +19,7 @@ var _ = register(cpu.Impl[impl]{
 	Fn: impl{
 		hashBlocks:     amd64.Blake2sHashBlocks,
 		hashBlocksMany: hashBlocksManyAVX2,
-		sum256Block:    amd64.Blake2sSum256Block,
+		sum256:         amd64.Blake2sSum256,
 	},
 })
 

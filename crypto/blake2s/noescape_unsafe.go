@@ -33,24 +33,26 @@ func hashBlocks(h *[8]uint32, c *[2]uint32, flag uint32, blocks []byte) {
 	)
 }
 
-// sum256Block sets dst to the BLAKE2s-256 digest of the n <= BlockSize
-// bytes zero-padded in block, by the active implementation's sum256Block
-// when it has one.
-func sum256Block(dst *[Size]byte, block *[BlockSize]byte, n int) {
-	if f := active.Fn.sum256Block; f != nil {
+// sum256Blocks sets dst to the BLAKE2s-256 digest of the n-byte message
+// made of blocks (its whole blocks but the last) and last (its last block,
+// zero-padded), by the active implementation's sum256 when it has one.
+func sum256Blocks(dst *[Size]byte, blocks []byte, last *[BlockSize]byte, n int) {
+	if f := active.Fn.sum256; f != nil {
 		f((*[Size]byte)(noescape(unsafe.Pointer(dst))),
-			(*[BlockSize]byte)(noescape(unsafe.Pointer(block))), n)
+			unsafe.Slice((*byte)(noescape(unsafe.Pointer(unsafe.SliceData(blocks)))), len(blocks)),
+			(*[BlockSize]byte)(noescape(unsafe.Pointer(last))), n)
 		return
 	}
 	h := iv
 	h[0] ^= Size | 1<<16 | 1<<24
-	// hashBlocks adds BlockSize to the counter before compressing: start
-	// it at n - BlockSize (64-bit, so it borrows from the high word).
-	c := [2]uint32{uint32(n - BlockSize), ^uint32(0)}
-	if n == BlockSize {
-		c[1] = 0
+	var c [2]uint32
+	if len(blocks) > 0 {
+		hashBlocks(&h, &c, 0, blocks)
 	}
-	hashBlocks(&h, &c, 0xffffffff, block[:])
+	// hashBlocks adds BlockSize to the counter before compressing: set it
+	// to n - BlockSize (64-bit, borrowing from the high word).
+	c[0], c[1] = uint32(n-BlockSize), uint32(uint64(n-BlockSize)>>32)
+	hashBlocks(&h, &c, 0xffffffff, last[:])
 	for i, v := range h {
 		binary.LittleEndian.PutUint32(dst[4*i:], v)
 	}
