@@ -26,3 +26,14 @@ func Blake2sSum256(dst *[32]byte, blocks []byte, last *[64]byte, n int)
 //
 //go:noescape
 func Blake2sHashBlocks8(h *[8][8]uint32, c *[8][2]uint32, flag uint32, blocks *[8]*byte, n int)
+
+// Blake2sMAC8 finishes eight BLAKE2s MACs of equal-length messages, each
+// from the state h with byte counter c0 (after the key block): lane i
+// compresses full whole blocks from msgs[i], then a last block of
+// lastWords (1..16) 32-bit words from msgs[i] after them, zero-padded,
+// as the final block, and writes the first 16 bytes of its state to
+// dst[i]. The message length is taken as 64*full + 4*lastWords. It needs
+// AVX2.
+//
+//go:noescape
+func Blake2sMAC8(dst *[8][16]byte, h *[8]uint32, c0 uint64, msgs *[8]*byte, full int, lastWords int)

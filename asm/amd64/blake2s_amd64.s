@@ -90,6 +90,26 @@ DATA b2s_iv_hash<>+8(SB)/4, $0x3c6ef372
 DATA b2s_iv_hash<>+12(SB)/4, $0xa54ff53a
 GLOBL b2s_iv_hash<>(SB), RODATA|NOPTR, $16
 
+DATA b2s_word_idx<>+0(SB)/4, $0x00000000
+DATA b2s_word_idx<>+4(SB)/4, $0x00000001
+DATA b2s_word_idx<>+8(SB)/4, $0x00000002
+DATA b2s_word_idx<>+12(SB)/4, $0x00000003
+DATA b2s_word_idx<>+16(SB)/4, $0x00000004
+DATA b2s_word_idx<>+20(SB)/4, $0x00000005
+DATA b2s_word_idx<>+24(SB)/4, $0x00000006
+DATA b2s_word_idx<>+28(SB)/4, $0x00000007
+GLOBL b2s_word_idx<>(SB), RODATA|NOPTR, $32
+
+DATA b2s_word_idx8<>+0(SB)/4, $0x00000008
+DATA b2s_word_idx8<>+4(SB)/4, $0x00000008
+DATA b2s_word_idx8<>+8(SB)/4, $0x00000008
+DATA b2s_word_idx8<>+12(SB)/4, $0x00000008
+DATA b2s_word_idx8<>+16(SB)/4, $0x00000008
+DATA b2s_word_idx8<>+20(SB)/4, $0x00000008
+DATA b2s_word_idx8<>+24(SB)/4, $0x00000008
+DATA b2s_word_idx8<>+28(SB)/4, $0x00000008
+GLOBL b2s_word_idx8<>(SB), RODATA|NOPTR, $32
+
 DATA b2s_ctr_bias<>+0(SB)/4, $0x80000040
 DATA b2s_ctr_bias<>+4(SB)/4, $0x80000040
 DATA b2s_ctr_bias<>+8(SB)/4, $0x80000040
@@ -4020,4 +4040,3400 @@ loop8:
 	VZEROUPPER
 
 done8:
+	RET
+
+// func Blake2sMAC8(dst *[8][16]byte, h *[8]uint32, c0 uint64, msgs *[8]*byte, full int, lastWords int)
+// Requires: AVX, AVX2
+TEXT ·Blake2sMAC8(SB), $864-48
+	LEAQ         (SP), BX
+	ADDQ         $0x1f, BX
+	ANDQ         $-32, BX
+	MOVQ         h+8(FP), DI
+	VPBROADCASTD (DI), Y0
+	VMOVDQU      Y0, 512(BX)
+	VPBROADCASTD 4(DI), Y1
+	VMOVDQU      Y1, 544(BX)
+	VPBROADCASTD 8(DI), Y2
+	VMOVDQU      Y2, 576(BX)
+	VPBROADCASTD 12(DI), Y3
+	VMOVDQU      Y3, 608(BX)
+	VPBROADCASTD 16(DI), Y4
+	VMOVDQU      Y4, 640(BX)
+	VPBROADCASTD 20(DI), Y5
+	VMOVDQU      Y5, 672(BX)
+	VPBROADCASTD 24(DI), Y6
+	VMOVDQU      Y6, 704(BX)
+	VPBROADCASTD 28(DI), Y7
+	VMOVDQU      Y7, 736(BX)
+	MOVQ         msgs+24(FP), SI
+	MOVQ         (SI), R8
+	MOVQ         8(SI), R9
+	MOVQ         16(SI), R10
+	MOVQ         24(SI), R11
+	MOVQ         32(SI), R12
+	MOVQ         40(SI), R13
+	MOVQ         48(SI), R14
+	MOVQ         56(SI), R15
+	MOVQ         c0+16(FP), AX
+	MOVQ         full+32(FP), CX
+	TESTQ        CX, CX
+	JZ           last
+
+loopm:
+	VMOVDQU      (R8), Y0
+	VMOVDQU      (R9), Y1
+	VMOVDQU      (R10), Y2
+	VMOVDQU      (R11), Y3
+	VMOVDQU      (R12), Y4
+	VMOVDQU      (R13), Y5
+	VMOVDQU      (R14), Y6
+	VMOVDQU      (R15), Y7
+	VPUNPCKLDQ   Y1, Y0, Y8
+	VPUNPCKHDQ   Y1, Y0, Y9
+	VPUNPCKLDQ   Y3, Y2, Y10
+	VPUNPCKHDQ   Y3, Y2, Y11
+	VPUNPCKLDQ   Y5, Y4, Y12
+	VPUNPCKHDQ   Y5, Y4, Y13
+	VPUNPCKLDQ   Y7, Y6, Y14
+	VPUNPCKHDQ   Y7, Y6, Y15
+	VPUNPCKLQDQ  Y10, Y8, Y0
+	VPUNPCKHQDQ  Y10, Y8, Y1
+	VPUNPCKLQDQ  Y11, Y9, Y2
+	VPUNPCKHQDQ  Y11, Y9, Y3
+	VPUNPCKLQDQ  Y14, Y12, Y4
+	VPUNPCKHQDQ  Y14, Y12, Y5
+	VPUNPCKLQDQ  Y15, Y13, Y6
+	VPUNPCKHQDQ  Y15, Y13, Y7
+	VPERM2I128   $0x20, Y4, Y0, Y8
+	VPERM2I128   $0x31, Y4, Y0, Y12
+	VPERM2I128   $0x20, Y5, Y1, Y9
+	VPERM2I128   $0x31, Y5, Y1, Y13
+	VPERM2I128   $0x20, Y6, Y2, Y10
+	VPERM2I128   $0x31, Y6, Y2, Y14
+	VPERM2I128   $0x20, Y7, Y3, Y11
+	VPERM2I128   $0x31, Y7, Y3, Y15
+	VMOVDQU      Y8, (BX)
+	VMOVDQU      Y9, 32(BX)
+	VMOVDQU      Y10, 64(BX)
+	VMOVDQU      Y11, 96(BX)
+	VMOVDQU      Y12, 128(BX)
+	VMOVDQU      Y13, 160(BX)
+	VMOVDQU      Y14, 192(BX)
+	VMOVDQU      Y15, 224(BX)
+	VMOVDQU      32(R8), Y0
+	VMOVDQU      32(R9), Y1
+	VMOVDQU      32(R10), Y2
+	VMOVDQU      32(R11), Y3
+	VMOVDQU      32(R12), Y4
+	VMOVDQU      32(R13), Y5
+	VMOVDQU      32(R14), Y6
+	VMOVDQU      32(R15), Y7
+	VPUNPCKLDQ   Y1, Y0, Y8
+	VPUNPCKHDQ   Y1, Y0, Y9
+	VPUNPCKLDQ   Y3, Y2, Y10
+	VPUNPCKHDQ   Y3, Y2, Y11
+	VPUNPCKLDQ   Y5, Y4, Y12
+	VPUNPCKHDQ   Y5, Y4, Y13
+	VPUNPCKLDQ   Y7, Y6, Y14
+	VPUNPCKHDQ   Y7, Y6, Y15
+	VPUNPCKLQDQ  Y10, Y8, Y0
+	VPUNPCKHQDQ  Y10, Y8, Y1
+	VPUNPCKLQDQ  Y11, Y9, Y2
+	VPUNPCKHQDQ  Y11, Y9, Y3
+	VPUNPCKLQDQ  Y14, Y12, Y4
+	VPUNPCKHQDQ  Y14, Y12, Y5
+	VPUNPCKLQDQ  Y15, Y13, Y6
+	VPUNPCKHQDQ  Y15, Y13, Y7
+	VPERM2I128   $0x20, Y4, Y0, Y8
+	VPERM2I128   $0x31, Y4, Y0, Y12
+	VPERM2I128   $0x20, Y5, Y1, Y9
+	VPERM2I128   $0x31, Y5, Y1, Y13
+	VPERM2I128   $0x20, Y6, Y2, Y10
+	VPERM2I128   $0x31, Y6, Y2, Y14
+	VPERM2I128   $0x20, Y7, Y3, Y11
+	VPERM2I128   $0x31, Y7, Y3, Y15
+	VMOVDQU      Y8, 256(BX)
+	VMOVDQU      Y9, 288(BX)
+	VMOVDQU      Y10, 320(BX)
+	VMOVDQU      Y11, 352(BX)
+	VMOVDQU      Y12, 384(BX)
+	VMOVDQU      Y13, 416(BX)
+	VMOVDQU      Y14, 448(BX)
+	VMOVDQU      Y15, 480(BX)
+	ADDQ         $0x40, R8
+	ADDQ         $0x40, R9
+	ADDQ         $0x40, R10
+	ADDQ         $0x40, R11
+	ADDQ         $0x40, R12
+	ADDQ         $0x40, R13
+	ADDQ         $0x40, R14
+	ADDQ         $0x40, R15
+	ADDQ         $0x40, AX
+	VMOVDQU      512(BX), Y0
+	VMOVDQU      544(BX), Y1
+	VMOVDQU      576(BX), Y2
+	VMOVDQU      608(BX), Y3
+	VMOVDQU      640(BX), Y4
+	VMOVDQU      672(BX), Y5
+	VMOVDQU      704(BX), Y6
+	VMOVDQU      736(BX), Y7
+	VPBROADCASTD b2s_iv_lo<>+0(SB), Y8
+	VPBROADCASTD b2s_iv_lo<>+4(SB), Y9
+	VPBROADCASTD b2s_iv_lo<>+8(SB), Y10
+	VPBROADCASTD b2s_iv_lo<>+12(SB), Y11
+	VMOVQ        AX, X12
+	VPSRLQ       $0x20, X12, X13
+	VPBROADCASTD X12, Y12
+	VPBROADCASTD X13, Y13
+	VPBROADCASTD b2s_iv_hi<>+0(SB), Y14
+	VPXOR        Y14, Y12, Y12
+	VPBROADCASTD b2s_iv_hi<>+4(SB), Y14
+	VPXOR        Y14, Y13, Y13
+	VPBROADCASTD b2s_iv_hi<>+8(SB), Y14
+	VPBROADCASTD b2s_iv_hi<>+12(SB), Y15
+	VPADDD       (BX), Y0, Y0
+	VPADDD       64(BX), Y1, Y1
+	VPADDD       128(BX), Y2, Y2
+	VPADDD       192(BX), Y3, Y3
+	VPADDD       Y4, Y0, Y0
+	VPADDD       Y5, Y1, Y1
+	VPADDD       Y6, Y2, Y2
+	VPADDD       Y7, Y3, Y3
+	VPXOR        Y0, Y12, Y12
+	VPXOR        Y1, Y13, Y13
+	VPXOR        Y2, Y14, Y14
+	VPXOR        Y3, Y15, Y15
+	VPSHUFB      b2s_rot16<>+0(SB), Y12, Y12
+	VPSHUFB      b2s_rot16<>+0(SB), Y13, Y13
+	VPSHUFB      b2s_rot16<>+0(SB), Y14, Y14
+	VPSHUFB      b2s_rot16<>+0(SB), Y15, Y15
+	VPADDD       Y12, Y8, Y8
+	VPADDD       Y13, Y9, Y9
+	VPADDD       Y14, Y10, Y10
+	VPADDD       Y15, Y11, Y11
+	VPXOR        Y8, Y4, Y4
+	VPXOR        Y9, Y5, Y5
+	VPXOR        Y10, Y6, Y6
+	VPXOR        Y11, Y7, Y7
+	VMOVDQU      Y8, 768(BX)
+	VPSRLD       $0x0c, Y4, Y8
+	VPSLLD       $0x14, Y4, Y4
+	VPOR         Y8, Y4, Y4
+	VPSRLD       $0x0c, Y5, Y8
+	VPSLLD       $0x14, Y5, Y5
+	VPOR         Y8, Y5, Y5
+	VPSRLD       $0x0c, Y6, Y8
+	VPSLLD       $0x14, Y6, Y6
+	VPOR         Y8, Y6, Y6
+	VPSRLD       $0x0c, Y7, Y8
+	VPSLLD       $0x14, Y7, Y7
+	VPOR         Y8, Y7, Y7
+	VMOVDQU      768(BX), Y8
+	VPADDD       32(BX), Y0, Y0
+	VPADDD       96(BX), Y1, Y1
+	VPADDD       160(BX), Y2, Y2
+	VPADDD       224(BX), Y3, Y3
+	VPADDD       Y4, Y0, Y0
+	VPADDD       Y5, Y1, Y1
+	VPADDD       Y6, Y2, Y2
+	VPADDD       Y7, Y3, Y3
+	VPXOR        Y0, Y12, Y12
+	VPXOR        Y1, Y13, Y13
+	VPXOR        Y2, Y14, Y14
+	VPXOR        Y3, Y15, Y15
+	VPSHUFB      b2s_rot8<>+0(SB), Y12, Y12
+	VPSHUFB      b2s_rot8<>+0(SB), Y13, Y13
+	VPSHUFB      b2s_rot8<>+0(SB), Y14, Y14
+	VPSHUFB      b2s_rot8<>+0(SB), Y15, Y15
+	VPADDD       Y12, Y8, Y8
+	VPADDD       Y13, Y9, Y9
+	VPADDD       Y14, Y10, Y10
+	VPADDD       Y15, Y11, Y11
+	VPXOR        Y8, Y4, Y4
+	VPXOR        Y9, Y5, Y5
+	VPXOR        Y10, Y6, Y6
+	VPXOR        Y11, Y7, Y7
+	VMOVDQU      Y8, 768(BX)
+	VPSRLD       $0x07, Y4, Y8
+	VPSLLD       $0x19, Y4, Y4
+	VPOR         Y8, Y4, Y4
+	VPSRLD       $0x07, Y5, Y8
+	VPSLLD       $0x19, Y5, Y5
+	VPOR         Y8, Y5, Y5
+	VPSRLD       $0x07, Y6, Y8
+	VPSLLD       $0x19, Y6, Y6
+	VPOR         Y8, Y6, Y6
+	VPSRLD       $0x07, Y7, Y8
+	VPSLLD       $0x19, Y7, Y7
+	VPOR         Y8, Y7, Y7
+	VMOVDQU      768(BX), Y8
+	VPADDD       256(BX), Y0, Y0
+	VPADDD       320(BX), Y1, Y1
+	VPADDD       384(BX), Y2, Y2
+	VPADDD       448(BX), Y3, Y3
+	VPADDD       Y5, Y0, Y0
+	VPADDD       Y6, Y1, Y1
+	VPADDD       Y7, Y2, Y2
+	VPADDD       Y4, Y3, Y3
+	VPXOR        Y0, Y15, Y15
+	VPXOR        Y1, Y12, Y12
+	VPXOR        Y2, Y13, Y13
+	VPXOR        Y3, Y14, Y14
+	VPSHUFB      b2s_rot16<>+0(SB), Y15, Y15
+	VPSHUFB      b2s_rot16<>+0(SB), Y12, Y12
+	VPSHUFB      b2s_rot16<>+0(SB), Y13, Y13
+	VPSHUFB      b2s_rot16<>+0(SB), Y14, Y14
+	VPADDD       Y15, Y10, Y10
+	VPADDD       Y12, Y11, Y11
+	VPADDD       Y13, Y8, Y8
+	VPADDD       Y14, Y9, Y9
+	VPXOR        Y10, Y5, Y5
+	VPXOR        Y11, Y6, Y6
+	VPXOR        Y8, Y7, Y7
+	VPXOR        Y9, Y4, Y4
+	VMOVDQU      Y8, 768(BX)
+	VPSRLD       $0x0c, Y5, Y8
+	VPSLLD       $0x14, Y5, Y5
+	VPOR         Y8, Y5, Y5
+	VPSRLD       $0x0c, Y6, Y8
+	VPSLLD       $0x14, Y6, Y6
+	VPOR         Y8, Y6, Y6
+	VPSRLD       $0x0c, Y7, Y8
+	VPSLLD       $0x14, Y7, Y7
+	VPOR         Y8, Y7, Y7
+	VPSRLD       $0x0c, Y4, Y8
+	VPSLLD       $0x14, Y4, Y4
+	VPOR         Y8, Y4, Y4
+	VMOVDQU      768(BX), Y8
+	VPADDD       288(BX), Y0, Y0
+	VPADDD       352(BX), Y1, Y1
+	VPADDD       416(BX), Y2, Y2
+	VPADDD       480(BX), Y3, Y3
+	VPADDD       Y5, Y0, Y0
+	VPADDD       Y6, Y1, Y1
+	VPADDD       Y7, Y2, Y2
+	VPADDD       Y4, Y3, Y3
+	VPXOR        Y0, Y15, Y15
+	VPXOR        Y1, Y12, Y12
+	VPXOR        Y2, Y13, Y13
+	VPXOR        Y3, Y14, Y14
+	VPSHUFB      b2s_rot8<>+0(SB), Y15, Y15
+	VPSHUFB      b2s_rot8<>+0(SB), Y12, Y12
+	VPSHUFB      b2s_rot8<>+0(SB), Y13, Y13
+	VPSHUFB      b2s_rot8<>+0(SB), Y14, Y14
+	VPADDD       Y15, Y10, Y10
+	VPADDD       Y12, Y11, Y11
+	VPADDD       Y13, Y8, Y8
+	VPADDD       Y14, Y9, Y9
+	VPXOR        Y10, Y5, Y5
+	VPXOR        Y11, Y6, Y6
+	VPXOR        Y8, Y7, Y7
+	VPXOR        Y9, Y4, Y4
+	VMOVDQU      Y8, 768(BX)
+	VPSRLD       $0x07, Y5, Y8
+	VPSLLD       $0x19, Y5, Y5
+	VPOR         Y8, Y5, Y5
+	VPSRLD       $0x07, Y6, Y8
+	VPSLLD       $0x19, Y6, Y6
+	VPOR         Y8, Y6, Y6
+	VPSRLD       $0x07, Y7, Y8
+	VPSLLD       $0x19, Y7, Y7
+	VPOR         Y8, Y7, Y7
+	VPSRLD       $0x07, Y4, Y8
+	VPSLLD       $0x19, Y4, Y4
+	VPOR         Y8, Y4, Y4
+	VMOVDQU      768(BX), Y8
+	VPADDD       448(BX), Y0, Y0
+	VPADDD       128(BX), Y1, Y1
+	VPADDD       288(BX), Y2, Y2
+	VPADDD       416(BX), Y3, Y3
+	VPADDD       Y4, Y0, Y0
+	VPADDD       Y5, Y1, Y1
+	VPADDD       Y6, Y2, Y2
+	VPADDD       Y7, Y3, Y3
+	VPXOR        Y0, Y12, Y12
+	VPXOR        Y1, Y13, Y13
+	VPXOR        Y2, Y14, Y14
+	VPXOR        Y3, Y15, Y15
+	VPSHUFB      b2s_rot16<>+0(SB), Y12, Y12
+	VPSHUFB      b2s_rot16<>+0(SB), Y13, Y13
+	VPSHUFB      b2s_rot16<>+0(SB), Y14, Y14
+	VPSHUFB      b2s_rot16<>+0(SB), Y15, Y15
+	VPADDD       Y12, Y8, Y8
+	VPADDD       Y13, Y9, Y9
+	VPADDD       Y14, Y10, Y10
+	VPADDD       Y15, Y11, Y11
+	VPXOR        Y8, Y4, Y4
+	VPXOR        Y9, Y5, Y5
+	VPXOR        Y10, Y6, Y6
+	VPXOR        Y11, Y7, Y7
+	VMOVDQU      Y8, 768(BX)
+	VPSRLD       $0x0c, Y4, Y8
+	VPSLLD       $0x14, Y4, Y4
+	VPOR         Y8, Y4, Y4
+	VPSRLD       $0x0c, Y5, Y8
+	VPSLLD       $0x14, Y5, Y5
+	VPOR         Y8, Y5, Y5
+	VPSRLD       $0x0c, Y6, Y8
+	VPSLLD       $0x14, Y6, Y6
+	VPOR         Y8, Y6, Y6
+	VPSRLD       $0x0c, Y7, Y8
+	VPSLLD       $0x14, Y7, Y7
+	VPOR         Y8, Y7, Y7
+	VMOVDQU      768(BX), Y8
+	VPADDD       320(BX), Y0, Y0
+	VPADDD       256(BX), Y1, Y1
+	VPADDD       480(BX), Y2, Y2
+	VPADDD       192(BX), Y3, Y3
+	VPADDD       Y4, Y0, Y0
+	VPADDD       Y5, Y1, Y1
+	VPADDD       Y6, Y2, Y2
+	VPADDD       Y7, Y3, Y3
+	VPXOR        Y0, Y12, Y12
+	VPXOR        Y1, Y13, Y13
+	VPXOR        Y2, Y14, Y14
+	VPXOR        Y3, Y15, Y15
+	VPSHUFB      b2s_rot8<>+0(SB), Y12, Y12
+	VPSHUFB      b2s_rot8<>+0(SB), Y13, Y13
+	VPSHUFB      b2s_rot8<>+0(SB), Y14, Y14
+	VPSHUFB      b2s_rot8<>+0(SB), Y15, Y15
+	VPADDD       Y12, Y8, Y8
+	VPADDD       Y13, Y9, Y9
+	VPADDD       Y14, Y10, Y10
+	VPADDD       Y15, Y11, Y11
+	VPXOR        Y8, Y4, Y4
+	VPXOR        Y9, Y5, Y5
+	VPXOR        Y10, Y6, Y6
+	VPXOR        Y11, Y7, Y7
+	VMOVDQU      Y8, 768(BX)
+	VPSRLD       $0x07, Y4, Y8
+	VPSLLD       $0x19, Y4, Y4
+	VPOR         Y8, Y4, Y4
+	VPSRLD       $0x07, Y5, Y8
+	VPSLLD       $0x19, Y5, Y5
+	VPOR         Y8, Y5, Y5
+	VPSRLD       $0x07, Y6, Y8
+	VPSLLD       $0x19, Y6, Y6
+	VPOR         Y8, Y6, Y6
+	VPSRLD       $0x07, Y7, Y8
+	VPSLLD       $0x19, Y7, Y7
+	VPOR         Y8, Y7, Y7
+	VMOVDQU      768(BX), Y8
+	VPADDD       32(BX), Y0, Y0
+	VPADDD       (BX), Y1, Y1
+	VPADDD       352(BX), Y2, Y2
+	VPADDD       160(BX), Y3, Y3
+	VPADDD       Y5, Y0, Y0
+	VPADDD       Y6, Y1, Y1
+	VPADDD       Y7, Y2, Y2
+	VPADDD       Y4, Y3, Y3
+	VPXOR        Y0, Y15, Y15
+	VPXOR        Y1, Y12, Y12
+	VPXOR        Y2, Y13, Y13
+	VPXOR        Y3, Y14, Y14
+	VPSHUFB      b2s_rot16<>+0(SB), Y15, Y15
+	VPSHUFB      b2s_rot16<>+0(SB), Y12, Y12
+	VPSHUFB      b2s_rot16<>+0(SB), Y13, Y13
+	VPSHUFB      b2s_rot16<>+0(SB), Y14, Y14
+	VPADDD       Y15, Y10, Y10
+	VPADDD       Y12, Y11, Y11
+	VPADDD       Y13, Y8, Y8
+	VPADDD       Y14, Y9, Y9
+	VPXOR        Y10, Y5, Y5
+	VPXOR        Y11, Y6, Y6
+	VPXOR        Y8, Y7, Y7
+	VPXOR        Y9, Y4, Y4
+	VMOVDQU      Y8, 768(BX)
+	VPSRLD       $0x0c, Y5, Y8
+	VPSLLD       $0x14, Y5, Y5
+	VPOR         Y8, Y5, Y5
+	VPSRLD       $0x0c, Y6, Y8
+	VPSLLD       $0x14, Y6, Y6
+	VPOR         Y8, Y6, Y6
+	VPSRLD       $0x0c, Y7, Y8
+	VPSLLD       $0x14, Y7, Y7
+	VPOR         Y8, Y7, Y7
+	VPSRLD       $0x0c, Y4, Y8
+	VPSLLD       $0x14, Y4, Y4
+	VPOR         Y8, Y4, Y4
+	VMOVDQU      768(BX), Y8
+	VPADDD       384(BX), Y0, Y0
+	VPADDD       64(BX), Y1, Y1
+	VPADDD       224(BX), Y2, Y2
+	VPADDD       96(BX), Y3, Y3
+	VPADDD       Y5, Y0, Y0
+	VPADDD       Y6, Y1, Y1
+	VPADDD       Y7, Y2, Y2
+	VPADDD       Y4, Y3, Y3
+	VPXOR        Y0, Y15, Y15
+	VPXOR        Y1, Y12, Y12
+	VPXOR        Y2, Y13, Y13
+	VPXOR        Y3, Y14, Y14
+	VPSHUFB      b2s_rot8<>+0(SB), Y15, Y15
+	VPSHUFB      b2s_rot8<>+0(SB), Y12, Y12
+	VPSHUFB      b2s_rot8<>+0(SB), Y13, Y13
+	VPSHUFB      b2s_rot8<>+0(SB), Y14, Y14
+	VPADDD       Y15, Y10, Y10
+	VPADDD       Y12, Y11, Y11
+	VPADDD       Y13, Y8, Y8
+	VPADDD       Y14, Y9, Y9
+	VPXOR        Y10, Y5, Y5
+	VPXOR        Y11, Y6, Y6
+	VPXOR        Y8, Y7, Y7
+	VPXOR        Y9, Y4, Y4
+	VMOVDQU      Y8, 768(BX)
+	VPSRLD       $0x07, Y5, Y8
+	VPSLLD       $0x19, Y5, Y5
+	VPOR         Y8, Y5, Y5
+	VPSRLD       $0x07, Y6, Y8
+	VPSLLD       $0x19, Y6, Y6
+	VPOR         Y8, Y6, Y6
+	VPSRLD       $0x07, Y7, Y8
+	VPSLLD       $0x19, Y7, Y7
+	VPOR         Y8, Y7, Y7
+	VPSRLD       $0x07, Y4, Y8
+	VPSLLD       $0x19, Y4, Y4
+	VPOR         Y8, Y4, Y4
+	VMOVDQU      768(BX), Y8
+	VPADDD       352(BX), Y0, Y0
+	VPADDD       384(BX), Y1, Y1
+	VPADDD       160(BX), Y2, Y2
+	VPADDD       480(BX), Y3, Y3
+	VPADDD       Y4, Y0, Y0
+	VPADDD       Y5, Y1, Y1
+	VPADDD       Y6, Y2, Y2
+	VPADDD       Y7, Y3, Y3
+	VPXOR        Y0, Y12, Y12
+	VPXOR        Y1, Y13, Y13
+	VPXOR        Y2, Y14, Y14
+	VPXOR        Y3, Y15, Y15
+	VPSHUFB      b2s_rot16<>+0(SB), Y12, Y12
+	VPSHUFB      b2s_rot16<>+0(SB), Y13, Y13
+	VPSHUFB      b2s_rot16<>+0(SB), Y14, Y14
+	VPSHUFB      b2s_rot16<>+0(SB), Y15, Y15
+	VPADDD       Y12, Y8, Y8
+	VPADDD       Y13, Y9, Y9
+	VPADDD       Y14, Y10, Y10
+	VPADDD       Y15, Y11, Y11
+	VPXOR        Y8, Y4, Y4
+	VPXOR        Y9, Y5, Y5
+	VPXOR        Y10, Y6, Y6
+	VPXOR        Y11, Y7, Y7
+	VMOVDQU      Y8, 768(BX)
+	VPSRLD       $0x0c, Y4, Y8
+	VPSLLD       $0x14, Y4, Y4
+	VPOR         Y8, Y4, Y4
+	VPSRLD       $0x0c, Y5, Y8
+	VPSLLD       $0x14, Y5, Y5
+	VPOR         Y8, Y5, Y5
+	VPSRLD       $0x0c, Y6, Y8
+	VPSLLD       $0x14, Y6, Y6
+	VPOR         Y8, Y6, Y6
+	VPSRLD       $0x0c, Y7, Y8
+	VPSLLD       $0x14, Y7, Y7
+	VPOR         Y8, Y7, Y7
+	VMOVDQU      768(BX), Y8
+	VPADDD       256(BX), Y0, Y0
+	VPADDD       (BX), Y1, Y1
+	VPADDD       64(BX), Y2, Y2
+	VPADDD       416(BX), Y3, Y3
+	VPADDD       Y4, Y0, Y0
+	VPADDD       Y5, Y1, Y1
+	VPADDD       Y6, Y2, Y2
+	VPADDD       Y7, Y3, Y3
+	VPXOR        Y0, Y12, Y12
+	VPXOR        Y1, Y13, Y13
+	VPXOR        Y2, Y14, Y14
+	VPXOR        Y3, Y15, Y15
+	VPSHUFB      b2s_rot8<>+0(SB), Y12, Y12
+	VPSHUFB      b2s_rot8<>+0(SB), Y13, Y13
+	VPSHUFB      b2s_rot8<>+0(SB), Y14, Y14
+	VPSHUFB      b2s_rot8<>+0(SB), Y15, Y15
+	VPADDD       Y12, Y8, Y8
+	VPADDD       Y13, Y9, Y9
+	VPADDD       Y14, Y10, Y10
+	VPADDD       Y15, Y11, Y11
+	VPXOR        Y8, Y4, Y4
+	VPXOR        Y9, Y5, Y5
+	VPXOR        Y10, Y6, Y6
+	VPXOR        Y11, Y7, Y7
+	VMOVDQU      Y8, 768(BX)
+	VPSRLD       $0x07, Y4, Y8
+	VPSLLD       $0x19, Y4, Y4
+	VPOR         Y8, Y4, Y4
+	VPSRLD       $0x07, Y5, Y8
+	VPSLLD       $0x19, Y5, Y5
+	VPOR         Y8, Y5, Y5
+	VPSRLD       $0x07, Y6, Y8
+	VPSLLD       $0x19, Y6, Y6
+	VPOR         Y8, Y6, Y6
+	VPSRLD       $0x07, Y7, Y8
+	VPSLLD       $0x19, Y7, Y7
+	VPOR         Y8, Y7, Y7
+	VMOVDQU      768(BX), Y8
+	VPADDD       320(BX), Y0, Y0
+	VPADDD       96(BX), Y1, Y1
+	VPADDD       224(BX), Y2, Y2
+	VPADDD       288(BX), Y3, Y3
+	VPADDD       Y5, Y0, Y0
+	VPADDD       Y6, Y1, Y1
+	VPADDD       Y7, Y2, Y2
+	VPADDD       Y4, Y3, Y3
+	VPXOR        Y0, Y15, Y15
+	VPXOR        Y1, Y12, Y12
+	VPXOR        Y2, Y13, Y13
+	VPXOR        Y3, Y14, Y14
+	VPSHUFB      b2s_rot16<>+0(SB), Y15, Y15
+	VPSHUFB      b2s_rot16<>+0(SB), Y12, Y12
+	VPSHUFB      b2s_rot16<>+0(SB), Y13, Y13
+	VPSHUFB      b2s_rot16<>+0(SB), Y14, Y14
+	VPADDD       Y15, Y10, Y10
+	VPADDD       Y12, Y11, Y11
+	VPADDD       Y13, Y8, Y8
+	VPADDD       Y14, Y9, Y9
+	VPXOR        Y10, Y5, Y5
+	VPXOR        Y11, Y6, Y6
+	VPXOR        Y8, Y7, Y7
+	VPXOR        Y9, Y4, Y4
+	VMOVDQU      Y8, 768(BX)
+	VPSRLD       $0x0c, Y5, Y8
+	VPSLLD       $0x14, Y5, Y5
+	VPOR         Y8, Y5, Y5
+	VPSRLD       $0x0c, Y6, Y8
+	VPSLLD       $0x14, Y6, Y6
+	VPOR         Y8, Y6, Y6
+	VPSRLD       $0x0c, Y7, Y8
+	VPSLLD       $0x14, Y7, Y7
+	VPOR         Y8, Y7, Y7
+	VPSRLD       $0x0c, Y4, Y8
+	VPSLLD       $0x14, Y4, Y4
+	VPOR         Y8, Y4, Y4
+	VMOVDQU      768(BX), Y8
+	VPADDD       448(BX), Y0, Y0
+	VPADDD       192(BX), Y1, Y1
+	VPADDD       32(BX), Y2, Y2
+	VPADDD       128(BX), Y3, Y3
+	VPADDD       Y5, Y0, Y0
+	VPADDD       Y6, Y1, Y1
+	VPADDD       Y7, Y2, Y2
+	VPADDD       Y4, Y3, Y3
+	VPXOR        Y0, Y15, Y15
+	VPXOR        Y1, Y12, Y12
+	VPXOR        Y2, Y13, Y13
+	VPXOR        Y3, Y14, Y14
+	VPSHUFB      b2s_rot8<>+0(SB), Y15, Y15
+	VPSHUFB      b2s_rot8<>+0(SB), Y12, Y12
+	VPSHUFB      b2s_rot8<>+0(SB), Y13, Y13
+	VPSHUFB      b2s_rot8<>+0(SB), Y14, Y14
+	VPADDD       Y15, Y10, Y10
+	VPADDD       Y12, Y11, Y11
+	VPADDD       Y13, Y8, Y8
+	VPADDD       Y14, Y9, Y9
+	VPXOR        Y10, Y5, Y5
+	VPXOR        Y11, Y6, Y6
+	VPXOR        Y8, Y7, Y7
+	VPXOR        Y9, Y4, Y4
+	VMOVDQU      Y8, 768(BX)
+	VPSRLD       $0x07, Y5, Y8
+	VPSLLD       $0x19, Y5, Y5
+	VPOR         Y8, Y5, Y5
+	VPSRLD       $0x07, Y6, Y8
+	VPSLLD       $0x19, Y6, Y6
+	VPOR         Y8, Y6, Y6
+	VPSRLD       $0x07, Y7, Y8
+	VPSLLD       $0x19, Y7, Y7
+	VPOR         Y8, Y7, Y7
+	VPSRLD       $0x07, Y4, Y8
+	VPSLLD       $0x19, Y4, Y4
+	VPOR         Y8, Y4, Y4
+	VMOVDQU      768(BX), Y8
+	VPADDD       224(BX), Y0, Y0
+	VPADDD       96(BX), Y1, Y1
+	VPADDD       416(BX), Y2, Y2
+	VPADDD       352(BX), Y3, Y3
+	VPADDD       Y4, Y0, Y0
+	VPADDD       Y5, Y1, Y1
+	VPADDD       Y6, Y2, Y2
+	VPADDD       Y7, Y3, Y3
+	VPXOR        Y0, Y12, Y12
+	VPXOR        Y1, Y13, Y13
+	VPXOR        Y2, Y14, Y14
+	VPXOR        Y3, Y15, Y15
+	VPSHUFB      b2s_rot16<>+0(SB), Y12, Y12
+	VPSHUFB      b2s_rot16<>+0(SB), Y13, Y13
+	VPSHUFB      b2s_rot16<>+0(SB), Y14, Y14
+	VPSHUFB      b2s_rot16<>+0(SB), Y15, Y15
+	VPADDD       Y12, Y8, Y8
+	VPADDD       Y13, Y9, Y9
+	VPADDD       Y14, Y10, Y10
+	VPADDD       Y15, Y11, Y11
+	VPXOR        Y8, Y4, Y4
+	VPXOR        Y9, Y5, Y5
+	VPXOR        Y10, Y6, Y6
+	VPXOR        Y11, Y7, Y7
+	VMOVDQU      Y8, 768(BX)
+	VPSRLD       $0x0c, Y4, Y8
+	VPSLLD       $0x14, Y4, Y4
+	VPOR         Y8, Y4, Y4
+	VPSRLD       $0x0c, Y5, Y8
+	VPSLLD       $0x14, Y5, Y5
+	VPOR         Y8, Y5, Y5
+	VPSRLD       $0x0c, Y6, Y8
+	VPSLLD       $0x14, Y6, Y6
+	VPOR         Y8, Y6, Y6
+	VPSRLD       $0x0c, Y7, Y8
+	VPSLLD       $0x14, Y7, Y7
+	VPOR         Y8, Y7, Y7
+	VMOVDQU      768(BX), Y8
+	VPADDD       288(BX), Y0, Y0
+	VPADDD       32(BX), Y1, Y1
+	VPADDD       384(BX), Y2, Y2
+	VPADDD       448(BX), Y3, Y3
+	VPADDD       Y4, Y0, Y0
+	VPADDD       Y5, Y1, Y1
+	VPADDD       Y6, Y2, Y2
+	VPADDD       Y7, Y3, Y3
+	VPXOR        Y0, Y12, Y12
+	VPXOR        Y1, Y13, Y13
+	VPXOR        Y2, Y14, Y14
+	VPXOR        Y3, Y15, Y15
+	VPSHUFB      b2s_rot8<>+0(SB), Y12, Y12
+	VPSHUFB      b2s_rot8<>+0(SB), Y13, Y13
+	VPSHUFB      b2s_rot8<>+0(SB), Y14, Y14
+	VPSHUFB      b2s_rot8<>+0(SB), Y15, Y15
+	VPADDD       Y12, Y8, Y8
+	VPADDD       Y13, Y9, Y9
+	VPADDD       Y14, Y10, Y10
+	VPADDD       Y15, Y11, Y11
+	VPXOR        Y8, Y4, Y4
+	VPXOR        Y9, Y5, Y5
+	VPXOR        Y10, Y6, Y6
+	VPXOR        Y11, Y7, Y7
+	VMOVDQU      Y8, 768(BX)
+	VPSRLD       $0x07, Y4, Y8
+	VPSLLD       $0x19, Y4, Y4
+	VPOR         Y8, Y4, Y4
+	VPSRLD       $0x07, Y5, Y8
+	VPSLLD       $0x19, Y5, Y5
+	VPOR         Y8, Y5, Y5
+	VPSRLD       $0x07, Y6, Y8
+	VPSLLD       $0x19, Y6, Y6
+	VPOR         Y8, Y6, Y6
+	VPSRLD       $0x07, Y7, Y8
+	VPSLLD       $0x19, Y7, Y7
+	VPOR         Y8, Y7, Y7
+	VMOVDQU      768(BX), Y8
+	VPADDD       64(BX), Y0, Y0
+	VPADDD       160(BX), Y1, Y1
+	VPADDD       128(BX), Y2, Y2
+	VPADDD       480(BX), Y3, Y3
+	VPADDD       Y5, Y0, Y0
+	VPADDD       Y6, Y1, Y1
+	VPADDD       Y7, Y2, Y2
+	VPADDD       Y4, Y3, Y3
+	VPXOR        Y0, Y15, Y15
+	VPXOR        Y1, Y12, Y12
+	VPXOR        Y2, Y13, Y13
+	VPXOR        Y3, Y14, Y14
+	VPSHUFB      b2s_rot16<>+0(SB), Y15, Y15
+	VPSHUFB      b2s_rot16<>+0(SB), Y12, Y12
+	VPSHUFB      b2s_rot16<>+0(SB), Y13, Y13
+	VPSHUFB      b2s_rot16<>+0(SB), Y14, Y14
+	VPADDD       Y15, Y10, Y10
+	VPADDD       Y12, Y11, Y11
+	VPADDD       Y13, Y8, Y8
+	VPADDD       Y14, Y9, Y9
+	VPXOR        Y10, Y5, Y5
+	VPXOR        Y11, Y6, Y6
+	VPXOR        Y8, Y7, Y7
+	VPXOR        Y9, Y4, Y4
+	VMOVDQU      Y8, 768(BX)
+	VPSRLD       $0x0c, Y5, Y8
+	VPSLLD       $0x14, Y5, Y5
+	VPOR         Y8, Y5, Y5
+	VPSRLD       $0x0c, Y6, Y8
+	VPSLLD       $0x14, Y6, Y6
+	VPOR         Y8, Y6, Y6
+	VPSRLD       $0x0c, Y7, Y8
+	VPSLLD       $0x14, Y7, Y7
+	VPOR         Y8, Y7, Y7
+	VPSRLD       $0x0c, Y4, Y8
+	VPSLLD       $0x14, Y4, Y4
+	VPOR         Y8, Y4, Y4
+	VMOVDQU      768(BX), Y8
+	VPADDD       192(BX), Y0, Y0
+	VPADDD       320(BX), Y1, Y1
+	VPADDD       (BX), Y2, Y2
+	VPADDD       256(BX), Y3, Y3
+	VPADDD       Y5, Y0, Y0
+	VPADDD       Y6, Y1, Y1
+	VPADDD       Y7, Y2, Y2
+	VPADDD       Y4, Y3, Y3
+	VPXOR        Y0, Y15, Y15
+	VPXOR        Y1, Y12, Y12
+	VPXOR        Y2, Y13, Y13
+	VPXOR        Y3, Y14, Y14
+	VPSHUFB      b2s_rot8<>+0(SB), Y15, Y15
+	VPSHUFB      b2s_rot8<>+0(SB), Y12, Y12
+	VPSHUFB      b2s_rot8<>+0(SB), Y13, Y13
+	VPSHUFB      b2s_rot8<>+0(SB), Y14, Y14
+	VPADDD       Y15, Y10, Y10
+	VPADDD       Y12, Y11, Y11
+	VPADDD       Y13, Y8, Y8
+	VPADDD       Y14, Y9, Y9
+	VPXOR        Y10, Y5, Y5
+	VPXOR        Y11, Y6, Y6
+	VPXOR        Y8, Y7, Y7
+	VPXOR        Y9, Y4, Y4
+	VMOVDQU      Y8, 768(BX)
+	VPSRLD       $0x07, Y5, Y8
+	VPSLLD       $0x19, Y5, Y5
+	VPOR         Y8, Y5, Y5
+	VPSRLD       $0x07, Y6, Y8
+	VPSLLD       $0x19, Y6, Y6
+	VPOR         Y8, Y6, Y6
+	VPSRLD       $0x07, Y7, Y8
+	VPSLLD       $0x19, Y7, Y7
+	VPOR         Y8, Y7, Y7
+	VPSRLD       $0x07, Y4, Y8
+	VPSLLD       $0x19, Y4, Y4
+	VPOR         Y8, Y4, Y4
+	VMOVDQU      768(BX), Y8
+	VPADDD       288(BX), Y0, Y0
+	VPADDD       160(BX), Y1, Y1
+	VPADDD       64(BX), Y2, Y2
+	VPADDD       320(BX), Y3, Y3
+	VPADDD       Y4, Y0, Y0
+	VPADDD       Y5, Y1, Y1
+	VPADDD       Y6, Y2, Y2
+	VPADDD       Y7, Y3, Y3
+	VPXOR        Y0, Y12, Y12
+	VPXOR        Y1, Y13, Y13
+	VPXOR        Y2, Y14, Y14
+	VPXOR        Y3, Y15, Y15
+	VPSHUFB      b2s_rot16<>+0(SB), Y12, Y12
+	VPSHUFB      b2s_rot16<>+0(SB), Y13, Y13
+	VPSHUFB      b2s_rot16<>+0(SB), Y14, Y14
+	VPSHUFB      b2s_rot16<>+0(SB), Y15, Y15
+	VPADDD       Y12, Y8, Y8
+	VPADDD       Y13, Y9, Y9
+	VPADDD       Y14, Y10, Y10
+	VPADDD       Y15, Y11, Y11
+	VPXOR        Y8, Y4, Y4
+	VPXOR        Y9, Y5, Y5
+	VPXOR        Y10, Y6, Y6
+	VPXOR        Y11, Y7, Y7
+	VMOVDQU      Y8, 768(BX)
+	VPSRLD       $0x0c, Y4, Y8
+	VPSLLD       $0x14, Y4, Y4
+	VPOR         Y8, Y4, Y4
+	VPSRLD       $0x0c, Y5, Y8
+	VPSLLD       $0x14, Y5, Y5
+	VPOR         Y8, Y5, Y5
+	VPSRLD       $0x0c, Y6, Y8
+	VPSLLD       $0x14, Y6, Y6
+	VPOR         Y8, Y6, Y6
+	VPSRLD       $0x0c, Y7, Y8
+	VPSLLD       $0x14, Y7, Y7
+	VPOR         Y8, Y7, Y7
+	VMOVDQU      768(BX), Y8
+	VPADDD       (BX), Y0, Y0
+	VPADDD       224(BX), Y1, Y1
+	VPADDD       128(BX), Y2, Y2
+	VPADDD       480(BX), Y3, Y3
+	VPADDD       Y4, Y0, Y0
+	VPADDD       Y5, Y1, Y1
+	VPADDD       Y6, Y2, Y2
+	VPADDD       Y7, Y3, Y3
+	VPXOR        Y0, Y12, Y12
+	VPXOR        Y1, Y13, Y13
+	VPXOR        Y2, Y14, Y14
+	VPXOR        Y3, Y15, Y15
+	VPSHUFB      b2s_rot8<>+0(SB), Y12, Y12
+	VPSHUFB      b2s_rot8<>+0(SB), Y13, Y13
+	VPSHUFB      b2s_rot8<>+0(SB), Y14, Y14
+	VPSHUFB      b2s_rot8<>+0(SB), Y15, Y15
+	VPADDD       Y12, Y8, Y8
+	VPADDD       Y13, Y9, Y9
+	VPADDD       Y14, Y10, Y10
+	VPADDD       Y15, Y11, Y11
+	VPXOR        Y8, Y4, Y4
+	VPXOR        Y9, Y5, Y5
+	VPXOR        Y10, Y6, Y6
+	VPXOR        Y11, Y7, Y7
+	VMOVDQU      Y8, 768(BX)
+	VPSRLD       $0x07, Y4, Y8
+	VPSLLD       $0x19, Y4, Y4
+	VPOR         Y8, Y4, Y4
+	VPSRLD       $0x07, Y5, Y8
+	VPSLLD       $0x19, Y5, Y5
+	VPOR         Y8, Y5, Y5
+	VPSRLD       $0x07, Y6, Y8
+	VPSLLD       $0x19, Y6, Y6
+	VPOR         Y8, Y6, Y6
+	VPSRLD       $0x07, Y7, Y8
+	VPSLLD       $0x19, Y7, Y7
+	VPOR         Y8, Y7, Y7
+	VMOVDQU      768(BX), Y8
+	VPADDD       448(BX), Y0, Y0
+	VPADDD       352(BX), Y1, Y1
+	VPADDD       192(BX), Y2, Y2
+	VPADDD       96(BX), Y3, Y3
+	VPADDD       Y5, Y0, Y0
+	VPADDD       Y6, Y1, Y1
+	VPADDD       Y7, Y2, Y2
+	VPADDD       Y4, Y3, Y3
+	VPXOR        Y0, Y15, Y15
+	VPXOR        Y1, Y12, Y12
+	VPXOR        Y2, Y13, Y13
+	VPXOR        Y3, Y14, Y14
+	VPSHUFB      b2s_rot16<>+0(SB), Y15, Y15
+	VPSHUFB      b2s_rot16<>+0(SB), Y12, Y12
+	VPSHUFB      b2s_rot16<>+0(SB), Y13, Y13
+	VPSHUFB      b2s_rot16<>+0(SB), Y14, Y14
+	VPADDD       Y15, Y10, Y10
+	VPADDD       Y12, Y11, Y11
+	VPADDD       Y13, Y8, Y8
+	VPADDD       Y14, Y9, Y9
+	VPXOR        Y10, Y5, Y5
+	VPXOR        Y11, Y6, Y6
+	VPXOR        Y8, Y7, Y7
+	VPXOR        Y9, Y4, Y4
+	VMOVDQU      Y8, 768(BX)
+	VPSRLD       $0x0c, Y5, Y8
+	VPSLLD       $0x14, Y5, Y5
+	VPOR         Y8, Y5, Y5
+	VPSRLD       $0x0c, Y6, Y8
+	VPSLLD       $0x14, Y6, Y6
+	VPOR         Y8, Y6, Y6
+	VPSRLD       $0x0c, Y7, Y8
+	VPSLLD       $0x14, Y7, Y7
+	VPOR         Y8, Y7, Y7
+	VPSRLD       $0x0c, Y4, Y8
+	VPSLLD       $0x14, Y4, Y4
+	VPOR         Y8, Y4, Y4
+	VMOVDQU      768(BX), Y8
+	VPADDD       32(BX), Y0, Y0
+	VPADDD       384(BX), Y1, Y1
+	VPADDD       256(BX), Y2, Y2
+	VPADDD       416(BX), Y3, Y3
+	VPADDD       Y5, Y0, Y0
+	VPADDD       Y6, Y1, Y1
+	VPADDD       Y7, Y2, Y2
+	VPADDD       Y4, Y3, Y3
+	VPXOR        Y0, Y15, Y15
+	VPXOR        Y1, Y12, Y12
+	VPXOR        Y2, Y13, Y13
+	VPXOR        Y3, Y14, Y14
+	VPSHUFB      b2s_rot8<>+0(SB), Y15, Y15
+	VPSHUFB      b2s_rot8<>+0(SB), Y12, Y12
+	VPSHUFB      b2s_rot8<>+0(SB), Y13, Y13
+	VPSHUFB      b2s_rot8<>+0(SB), Y14, Y14
+	VPADDD       Y15, Y10, Y10
+	VPADDD       Y12, Y11, Y11
+	VPADDD       Y13, Y8, Y8
+	VPADDD       Y14, Y9, Y9
+	VPXOR        Y10, Y5, Y5
+	VPXOR        Y11, Y6, Y6
+	VPXOR        Y8, Y7, Y7
+	VPXOR        Y9, Y4, Y4
+	VMOVDQU      Y8, 768(BX)
+	VPSRLD       $0x07, Y5, Y8
+	VPSLLD       $0x19, Y5, Y5
+	VPOR         Y8, Y5, Y5
+	VPSRLD       $0x07, Y6, Y8
+	VPSLLD       $0x19, Y6, Y6
+	VPOR         Y8, Y6, Y6
+	VPSRLD       $0x07, Y7, Y8
+	VPSLLD       $0x19, Y7, Y7
+	VPOR         Y8, Y7, Y7
+	VPSRLD       $0x07, Y4, Y8
+	VPSLLD       $0x19, Y4, Y4
+	VPOR         Y8, Y4, Y4
+	VMOVDQU      768(BX), Y8
+	VPADDD       64(BX), Y0, Y0
+	VPADDD       192(BX), Y1, Y1
+	VPADDD       (BX), Y2, Y2
+	VPADDD       256(BX), Y3, Y3
+	VPADDD       Y4, Y0, Y0
+	VPADDD       Y5, Y1, Y1
+	VPADDD       Y6, Y2, Y2
+	VPADDD       Y7, Y3, Y3
+	VPXOR        Y0, Y12, Y12
+	VPXOR        Y1, Y13, Y13
+	VPXOR        Y2, Y14, Y14
+	VPXOR        Y3, Y15, Y15
+	VPSHUFB      b2s_rot16<>+0(SB), Y12, Y12
+	VPSHUFB      b2s_rot16<>+0(SB), Y13, Y13
+	VPSHUFB      b2s_rot16<>+0(SB), Y14, Y14
+	VPSHUFB      b2s_rot16<>+0(SB), Y15, Y15
+	VPADDD       Y12, Y8, Y8
+	VPADDD       Y13, Y9, Y9
+	VPADDD       Y14, Y10, Y10
+	VPADDD       Y15, Y11, Y11
+	VPXOR        Y8, Y4, Y4
+	VPXOR        Y9, Y5, Y5
+	VPXOR        Y10, Y6, Y6
+	VPXOR        Y11, Y7, Y7
+	VMOVDQU      Y8, 768(BX)
+	VPSRLD       $0x0c, Y4, Y8
+	VPSLLD       $0x14, Y4, Y4
+	VPOR         Y8, Y4, Y4
+	VPSRLD       $0x0c, Y5, Y8
+	VPSLLD       $0x14, Y5, Y5
+	VPOR         Y8, Y5, Y5
+	VPSRLD       $0x0c, Y6, Y8
+	VPSLLD       $0x14, Y6, Y6
+	VPOR         Y8, Y6, Y6
+	VPSRLD       $0x0c, Y7, Y8
+	VPSLLD       $0x14, Y7, Y7
+	VPOR         Y8, Y7, Y7
+	VMOVDQU      768(BX), Y8
+	VPADDD       384(BX), Y0, Y0
+	VPADDD       320(BX), Y1, Y1
+	VPADDD       352(BX), Y2, Y2
+	VPADDD       96(BX), Y3, Y3
+	VPADDD       Y4, Y0, Y0
+	VPADDD       Y5, Y1, Y1
+	VPADDD       Y6, Y2, Y2
+	VPADDD       Y7, Y3, Y3
+	VPXOR        Y0, Y12, Y12
+	VPXOR        Y1, Y13, Y13
+	VPXOR        Y2, Y14, Y14
+	VPXOR        Y3, Y15, Y15
+	VPSHUFB      b2s_rot8<>+0(SB), Y12, Y12
+	VPSHUFB      b2s_rot8<>+0(SB), Y13, Y13
+	VPSHUFB      b2s_rot8<>+0(SB), Y14, Y14
+	VPSHUFB      b2s_rot8<>+0(SB), Y15, Y15
+	VPADDD       Y12, Y8, Y8
+	VPADDD       Y13, Y9, Y9
+	VPADDD       Y14, Y10, Y10
+	VPADDD       Y15, Y11, Y11
+	VPXOR        Y8, Y4, Y4
+	VPXOR        Y9, Y5, Y5
+	VPXOR        Y10, Y6, Y6
+	VPXOR        Y11, Y7, Y7
+	VMOVDQU      Y8, 768(BX)
+	VPSRLD       $0x07, Y4, Y8
+	VPSLLD       $0x19, Y4, Y4
+	VPOR         Y8, Y4, Y4
+	VPSRLD       $0x07, Y5, Y8
+	VPSLLD       $0x19, Y5, Y5
+	VPOR         Y8, Y5, Y5
+	VPSRLD       $0x07, Y6, Y8
+	VPSLLD       $0x19, Y6, Y6
+	VPOR         Y8, Y6, Y6
+	VPSRLD       $0x07, Y7, Y8
+	VPSLLD       $0x19, Y7, Y7
+	VPOR         Y8, Y7, Y7
+	VMOVDQU      768(BX), Y8
+	VPADDD       128(BX), Y0, Y0
+	VPADDD       224(BX), Y1, Y1
+	VPADDD       480(BX), Y2, Y2
+	VPADDD       32(BX), Y3, Y3
+	VPADDD       Y5, Y0, Y0
+	VPADDD       Y6, Y1, Y1
+	VPADDD       Y7, Y2, Y2
+	VPADDD       Y4, Y3, Y3
+	VPXOR        Y0, Y15, Y15
+	VPXOR        Y1, Y12, Y12
+	VPXOR        Y2, Y13, Y13
+	VPXOR        Y3, Y14, Y14
+	VPSHUFB      b2s_rot16<>+0(SB), Y15, Y15
+	VPSHUFB      b2s_rot16<>+0(SB), Y12, Y12
+	VPSHUFB      b2s_rot16<>+0(SB), Y13, Y13
+	VPSHUFB      b2s_rot16<>+0(SB), Y14, Y14
+	VPADDD       Y15, Y10, Y10
+	VPADDD       Y12, Y11, Y11
+	VPADDD       Y13, Y8, Y8
+	VPADDD       Y14, Y9, Y9
+	VPXOR        Y10, Y5, Y5
+	VPXOR        Y11, Y6, Y6
+	VPXOR        Y8, Y7, Y7
+	VPXOR        Y9, Y4, Y4
+	VMOVDQU      Y8, 768(BX)
+	VPSRLD       $0x0c, Y5, Y8
+	VPSLLD       $0x14, Y5, Y5
+	VPOR         Y8, Y5, Y5
+	VPSRLD       $0x0c, Y6, Y8
+	VPSLLD       $0x14, Y6, Y6
+	VPOR         Y8, Y6, Y6
+	VPSRLD       $0x0c, Y7, Y8
+	VPSLLD       $0x14, Y7, Y7
+	VPOR         Y8, Y7, Y7
+	VPSRLD       $0x0c, Y4, Y8
+	VPSLLD       $0x14, Y4, Y4
+	VPOR         Y8, Y4, Y4
+	VMOVDQU      768(BX), Y8
+	VPADDD       416(BX), Y0, Y0
+	VPADDD       160(BX), Y1, Y1
+	VPADDD       448(BX), Y2, Y2
+	VPADDD       288(BX), Y3, Y3
+	VPADDD       Y5, Y0, Y0
+	VPADDD       Y6, Y1, Y1
+	VPADDD       Y7, Y2, Y2
+	VPADDD       Y4, Y3, Y3
+	VPXOR        Y0, Y15, Y15
+	VPXOR        Y1, Y12, Y12
+	VPXOR        Y2, Y13, Y13
+	VPXOR        Y3, Y14, Y14
+	VPSHUFB      b2s_rot8<>+0(SB), Y15, Y15
+	VPSHUFB      b2s_rot8<>+0(SB), Y12, Y12
+	VPSHUFB      b2s_rot8<>+0(SB), Y13, Y13
+	VPSHUFB      b2s_rot8<>+0(SB), Y14, Y14
+	VPADDD       Y15, Y10, Y10
+	VPADDD       Y12, Y11, Y11
+	VPADDD       Y13, Y8, Y8
+	VPADDD       Y14, Y9, Y9
+	VPXOR        Y10, Y5, Y5
+	VPXOR        Y11, Y6, Y6
+	VPXOR        Y8, Y7, Y7
+	VPXOR        Y9, Y4, Y4
+	VMOVDQU      Y8, 768(BX)
+	VPSRLD       $0x07, Y5, Y8
+	VPSLLD       $0x19, Y5, Y5
+	VPOR         Y8, Y5, Y5
+	VPSRLD       $0x07, Y6, Y8
+	VPSLLD       $0x19, Y6, Y6
+	VPOR         Y8, Y6, Y6
+	VPSRLD       $0x07, Y7, Y8
+	VPSLLD       $0x19, Y7, Y7
+	VPOR         Y8, Y7, Y7
+	VPSRLD       $0x07, Y4, Y8
+	VPSLLD       $0x19, Y4, Y4
+	VPOR         Y8, Y4, Y4
+	VMOVDQU      768(BX), Y8
+	VPADDD       384(BX), Y0, Y0
+	VPADDD       32(BX), Y1, Y1
+	VPADDD       448(BX), Y2, Y2
+	VPADDD       128(BX), Y3, Y3
+	VPADDD       Y4, Y0, Y0
+	VPADDD       Y5, Y1, Y1
+	VPADDD       Y6, Y2, Y2
+	VPADDD       Y7, Y3, Y3
+	VPXOR        Y0, Y12, Y12
+	VPXOR        Y1, Y13, Y13
+	VPXOR        Y2, Y14, Y14
+	VPXOR        Y3, Y15, Y15
+	VPSHUFB      b2s_rot16<>+0(SB), Y12, Y12
+	VPSHUFB      b2s_rot16<>+0(SB), Y13, Y13
+	VPSHUFB      b2s_rot16<>+0(SB), Y14, Y14
+	VPSHUFB      b2s_rot16<>+0(SB), Y15, Y15
+	VPADDD       Y12, Y8, Y8
+	VPADDD       Y13, Y9, Y9
+	VPADDD       Y14, Y10, Y10
+	VPADDD       Y15, Y11, Y11
+	VPXOR        Y8, Y4, Y4
+	VPXOR        Y9, Y5, Y5
+	VPXOR        Y10, Y6, Y6
+	VPXOR        Y11, Y7, Y7
+	VMOVDQU      Y8, 768(BX)
+	VPSRLD       $0x0c, Y4, Y8
+	VPSLLD       $0x14, Y4, Y4
+	VPOR         Y8, Y4, Y4
+	VPSRLD       $0x0c, Y5, Y8
+	VPSLLD       $0x14, Y5, Y5
+	VPOR         Y8, Y5, Y5
+	VPSRLD       $0x0c, Y6, Y8
+	VPSLLD       $0x14, Y6, Y6
+	VPOR         Y8, Y6, Y6
+	VPSRLD       $0x0c, Y7, Y8
+	VPSLLD       $0x14, Y7, Y7
+	VPOR         Y8, Y7, Y7
+	VMOVDQU      768(BX), Y8
+	VPADDD       160(BX), Y0, Y0
+	VPADDD       480(BX), Y1, Y1
+	VPADDD       416(BX), Y2, Y2
+	VPADDD       320(BX), Y3, Y3
+	VPADDD       Y4, Y0, Y0
+	VPADDD       Y5, Y1, Y1
+	VPADDD       Y6, Y2, Y2
+	VPADDD       Y7, Y3, Y3
+	VPXOR        Y0, Y12, Y12
+	VPXOR        Y1, Y13, Y13
+	VPXOR        Y2, Y14, Y14
+	VPXOR        Y3, Y15, Y15
+	VPSHUFB      b2s_rot8<>+0(SB), Y12, Y12
+	VPSHUFB      b2s_rot8<>+0(SB), Y13, Y13
+	VPSHUFB      b2s_rot8<>+0(SB), Y14, Y14
+	VPSHUFB      b2s_rot8<>+0(SB), Y15, Y15
+	VPADDD       Y12, Y8, Y8
+	VPADDD       Y13, Y9, Y9
+	VPADDD       Y14, Y10, Y10
+	VPADDD       Y15, Y11, Y11
+	VPXOR        Y8, Y4, Y4
+	VPXOR        Y9, Y5, Y5
+	VPXOR        Y10, Y6, Y6
+	VPXOR        Y11, Y7, Y7
+	VMOVDQU      Y8, 768(BX)
+	VPSRLD       $0x07, Y4, Y8
+	VPSLLD       $0x19, Y4, Y4
+	VPOR         Y8, Y4, Y4
+	VPSRLD       $0x07, Y5, Y8
+	VPSLLD       $0x19, Y5, Y5
+	VPOR         Y8, Y5, Y5
+	VPSRLD       $0x07, Y6, Y8
+	VPSLLD       $0x19, Y6, Y6
+	VPOR         Y8, Y6, Y6
+	VPSRLD       $0x07, Y7, Y8
+	VPSLLD       $0x19, Y7, Y7
+	VPOR         Y8, Y7, Y7
+	VMOVDQU      768(BX), Y8
+	VPADDD       (BX), Y0, Y0
+	VPADDD       192(BX), Y1, Y1
+	VPADDD       288(BX), Y2, Y2
+	VPADDD       256(BX), Y3, Y3
+	VPADDD       Y5, Y0, Y0
+	VPADDD       Y6, Y1, Y1
+	VPADDD       Y7, Y2, Y2
+	VPADDD       Y4, Y3, Y3
+	VPXOR        Y0, Y15, Y15
+	VPXOR        Y1, Y12, Y12
+	VPXOR        Y2, Y13, Y13
+	VPXOR        Y3, Y14, Y14
+	VPSHUFB      b2s_rot16<>+0(SB), Y15, Y15
+	VPSHUFB      b2s_rot16<>+0(SB), Y12, Y12
+	VPSHUFB      b2s_rot16<>+0(SB), Y13, Y13
+	VPSHUFB      b2s_rot16<>+0(SB), Y14, Y14
+	VPADDD       Y15, Y10, Y10
+	VPADDD       Y12, Y11, Y11
+	VPADDD       Y13, Y8, Y8
+	VPADDD       Y14, Y9, Y9
+	VPXOR        Y10, Y5, Y5
+	VPXOR        Y11, Y6, Y6
+	VPXOR        Y8, Y7, Y7
+	VPXOR        Y9, Y4, Y4
+	VMOVDQU      Y8, 768(BX)
+	VPSRLD       $0x0c, Y5, Y8
+	VPSLLD       $0x14, Y5, Y5
+	VPOR         Y8, Y5, Y5
+	VPSRLD       $0x0c, Y6, Y8
+	VPSLLD       $0x14, Y6, Y6
+	VPOR         Y8, Y6, Y6
+	VPSRLD       $0x0c, Y7, Y8
+	VPSLLD       $0x14, Y7, Y7
+	VPOR         Y8, Y7, Y7
+	VPSRLD       $0x0c, Y4, Y8
+	VPSLLD       $0x14, Y4, Y4
+	VPOR         Y8, Y4, Y4
+	VMOVDQU      768(BX), Y8
+	VPADDD       224(BX), Y0, Y0
+	VPADDD       96(BX), Y1, Y1
+	VPADDD       64(BX), Y2, Y2
+	VPADDD       352(BX), Y3, Y3
+	VPADDD       Y5, Y0, Y0
+	VPADDD       Y6, Y1, Y1
+	VPADDD       Y7, Y2, Y2
+	VPADDD       Y4, Y3, Y3
+	VPXOR        Y0, Y15, Y15
+	VPXOR        Y1, Y12, Y12
+	VPXOR        Y2, Y13, Y13
+	VPXOR        Y3, Y14, Y14
+	VPSHUFB      b2s_rot8<>+0(SB), Y15, Y15
+	VPSHUFB      b2s_rot8<>+0(SB), Y12, Y12
+	VPSHUFB      b2s_rot8<>+0(SB), Y13, Y13
+	VPSHUFB      b2s_rot8<>+0(SB), Y14, Y14
+	VPADDD       Y15, Y10, Y10
+	VPADDD       Y12, Y11, Y11
+	VPADDD       Y13, Y8, Y8
+	VPADDD       Y14, Y9, Y9
+	VPXOR        Y10, Y5, Y5
+	VPXOR        Y11, Y6, Y6
+	VPXOR        Y8, Y7, Y7
+	VPXOR        Y9, Y4, Y4
+	VMOVDQU      Y8, 768(BX)
+	VPSRLD       $0x07, Y5, Y8
+	VPSLLD       $0x19, Y5, Y5
+	VPOR         Y8, Y5, Y5
+	VPSRLD       $0x07, Y6, Y8
+	VPSLLD       $0x19, Y6, Y6
+	VPOR         Y8, Y6, Y6
+	VPSRLD       $0x07, Y7, Y8
+	VPSLLD       $0x19, Y7, Y7
+	VPOR         Y8, Y7, Y7
+	VPSRLD       $0x07, Y4, Y8
+	VPSLLD       $0x19, Y4, Y4
+	VPOR         Y8, Y4, Y4
+	VMOVDQU      768(BX), Y8
+	VPADDD       416(BX), Y0, Y0
+	VPADDD       224(BX), Y1, Y1
+	VPADDD       384(BX), Y2, Y2
+	VPADDD       96(BX), Y3, Y3
+	VPADDD       Y4, Y0, Y0
+	VPADDD       Y5, Y1, Y1
+	VPADDD       Y6, Y2, Y2
+	VPADDD       Y7, Y3, Y3
+	VPXOR        Y0, Y12, Y12
+	VPXOR        Y1, Y13, Y13
+	VPXOR        Y2, Y14, Y14
+	VPXOR        Y3, Y15, Y15
+	VPSHUFB      b2s_rot16<>+0(SB), Y12, Y12
+	VPSHUFB      b2s_rot16<>+0(SB), Y13, Y13
+	VPSHUFB      b2s_rot16<>+0(SB), Y14, Y14
+	VPSHUFB      b2s_rot16<>+0(SB), Y15, Y15
+	VPADDD       Y12, Y8, Y8
+	VPADDD       Y13, Y9, Y9
+	VPADDD       Y14, Y10, Y10
+	VPADDD       Y15, Y11, Y11
+	VPXOR        Y8, Y4, Y4
+	VPXOR        Y9, Y5, Y5
+	VPXOR        Y10, Y6, Y6
+	VPXOR        Y11, Y7, Y7
+	VMOVDQU      Y8, 768(BX)
+	VPSRLD       $0x0c, Y4, Y8
+	VPSLLD       $0x14, Y4, Y4
+	VPOR         Y8, Y4, Y4
+	VPSRLD       $0x0c, Y5, Y8
+	VPSLLD       $0x14, Y5, Y5
+	VPOR         Y8, Y5, Y5
+	VPSRLD       $0x0c, Y6, Y8
+	VPSLLD       $0x14, Y6, Y6
+	VPOR         Y8, Y6, Y6
+	VPSRLD       $0x0c, Y7, Y8
+	VPSLLD       $0x14, Y7, Y7
+	VPOR         Y8, Y7, Y7
+	VMOVDQU      768(BX), Y8
+	VPADDD       352(BX), Y0, Y0
+	VPADDD       448(BX), Y1, Y1
+	VPADDD       32(BX), Y2, Y2
+	VPADDD       288(BX), Y3, Y3
+	VPADDD       Y4, Y0, Y0
+	VPADDD       Y5, Y1, Y1
+	VPADDD       Y6, Y2, Y2
+	VPADDD       Y7, Y3, Y3
+	VPXOR        Y0, Y12, Y12
+	VPXOR        Y1, Y13, Y13
+	VPXOR        Y2, Y14, Y14
+	VPXOR        Y3, Y15, Y15
+	VPSHUFB      b2s_rot8<>+0(SB), Y12, Y12
+	VPSHUFB      b2s_rot8<>+0(SB), Y13, Y13
+	VPSHUFB      b2s_rot8<>+0(SB), Y14, Y14
+	VPSHUFB      b2s_rot8<>+0(SB), Y15, Y15
+	VPADDD       Y12, Y8, Y8
+	VPADDD       Y13, Y9, Y9
+	VPADDD       Y14, Y10, Y10
+	VPADDD       Y15, Y11, Y11
+	VPXOR        Y8, Y4, Y4
+	VPXOR        Y9, Y5, Y5
+	VPXOR        Y10, Y6, Y6
+	VPXOR        Y11, Y7, Y7
+	VMOVDQU      Y8, 768(BX)
+	VPSRLD       $0x07, Y4, Y8
+	VPSLLD       $0x19, Y4, Y4
+	VPOR         Y8, Y4, Y4
+	VPSRLD       $0x07, Y5, Y8
+	VPSLLD       $0x19, Y5, Y5
+	VPOR         Y8, Y5, Y5
+	VPSRLD       $0x07, Y6, Y8
+	VPSLLD       $0x19, Y6, Y6
+	VPOR         Y8, Y6, Y6
+	VPSRLD       $0x07, Y7, Y8
+	VPSLLD       $0x19, Y7, Y7
+	VPOR         Y8, Y7, Y7
+	VMOVDQU      768(BX), Y8
+	VPADDD       160(BX), Y0, Y0
+	VPADDD       480(BX), Y1, Y1
+	VPADDD       256(BX), Y2, Y2
+	VPADDD       64(BX), Y3, Y3
+	VPADDD       Y5, Y0, Y0
+	VPADDD       Y6, Y1, Y1
+	VPADDD       Y7, Y2, Y2
+	VPADDD       Y4, Y3, Y3
+	VPXOR        Y0, Y15, Y15
+	VPXOR        Y1, Y12, Y12
+	VPXOR        Y2, Y13, Y13
+	VPXOR        Y3, Y14, Y14
+	VPSHUFB      b2s_rot16<>+0(SB), Y15, Y15
+	VPSHUFB      b2s_rot16<>+0(SB), Y12, Y12
+	VPSHUFB      b2s_rot16<>+0(SB), Y13, Y13
+	VPSHUFB      b2s_rot16<>+0(SB), Y14, Y14
+	VPADDD       Y15, Y10, Y10
+	VPADDD       Y12, Y11, Y11
+	VPADDD       Y13, Y8, Y8
+	VPADDD       Y14, Y9, Y9
+	VPXOR        Y10, Y5, Y5
+	VPXOR        Y11, Y6, Y6
+	VPXOR        Y8, Y7, Y7
+	VPXOR        Y9, Y4, Y4
+	VMOVDQU      Y8, 768(BX)
+	VPSRLD       $0x0c, Y5, Y8
+	VPSLLD       $0x14, Y5, Y5
+	VPOR         Y8, Y5, Y5
+	VPSRLD       $0x0c, Y6, Y8
+	VPSLLD       $0x14, Y6, Y6
+	VPOR         Y8, Y6, Y6
+	VPSRLD       $0x0c, Y7, Y8
+	VPSLLD       $0x14, Y7, Y7
+	VPOR         Y8, Y7, Y7
+	VPSRLD       $0x0c, Y4, Y8
+	VPSLLD       $0x14, Y4, Y4
+	VPOR         Y8, Y4, Y4
+	VMOVDQU      768(BX), Y8
+	VPADDD       (BX), Y0, Y0
+	VPADDD       128(BX), Y1, Y1
+	VPADDD       192(BX), Y2, Y2
+	VPADDD       320(BX), Y3, Y3
+	VPADDD       Y5, Y0, Y0
+	VPADDD       Y6, Y1, Y1
+	VPADDD       Y7, Y2, Y2
+	VPADDD       Y4, Y3, Y3
+	VPXOR        Y0, Y15, Y15
+	VPXOR        Y1, Y12, Y12
+	VPXOR        Y2, Y13, Y13
+	VPXOR        Y3, Y14, Y14
+	VPSHUFB      b2s_rot8<>+0(SB), Y15, Y15
+	VPSHUFB      b2s_rot8<>+0(SB), Y12, Y12
+	VPSHUFB      b2s_rot8<>+0(SB), Y13, Y13
+	VPSHUFB      b2s_rot8<>+0(SB), Y14, Y14
+	VPADDD       Y15, Y10, Y10
+	VPADDD       Y12, Y11, Y11
+	VPADDD       Y13, Y8, Y8
+	VPADDD       Y14, Y9, Y9
+	VPXOR        Y10, Y5, Y5
+	VPXOR        Y11, Y6, Y6
+	VPXOR        Y8, Y7, Y7
+	VPXOR        Y9, Y4, Y4
+	VMOVDQU      Y8, 768(BX)
+	VPSRLD       $0x07, Y5, Y8
+	VPSLLD       $0x19, Y5, Y5
+	VPOR         Y8, Y5, Y5
+	VPSRLD       $0x07, Y6, Y8
+	VPSLLD       $0x19, Y6, Y6
+	VPOR         Y8, Y6, Y6
+	VPSRLD       $0x07, Y7, Y8
+	VPSLLD       $0x19, Y7, Y7
+	VPOR         Y8, Y7, Y7
+	VPSRLD       $0x07, Y4, Y8
+	VPSLLD       $0x19, Y4, Y4
+	VPOR         Y8, Y4, Y4
+	VMOVDQU      768(BX), Y8
+	VPADDD       192(BX), Y0, Y0
+	VPADDD       448(BX), Y1, Y1
+	VPADDD       352(BX), Y2, Y2
+	VPADDD       (BX), Y3, Y3
+	VPADDD       Y4, Y0, Y0
+	VPADDD       Y5, Y1, Y1
+	VPADDD       Y6, Y2, Y2
+	VPADDD       Y7, Y3, Y3
+	VPXOR        Y0, Y12, Y12
+	VPXOR        Y1, Y13, Y13
+	VPXOR        Y2, Y14, Y14
+	VPXOR        Y3, Y15, Y15
+	VPSHUFB      b2s_rot16<>+0(SB), Y12, Y12
+	VPSHUFB      b2s_rot16<>+0(SB), Y13, Y13
+	VPSHUFB      b2s_rot16<>+0(SB), Y14, Y14
+	VPSHUFB      b2s_rot16<>+0(SB), Y15, Y15
+	VPADDD       Y12, Y8, Y8
+	VPADDD       Y13, Y9, Y9
+	VPADDD       Y14, Y10, Y10
+	VPADDD       Y15, Y11, Y11
+	VPXOR        Y8, Y4, Y4
+	VPXOR        Y9, Y5, Y5
+	VPXOR        Y10, Y6, Y6
+	VPXOR        Y11, Y7, Y7
+	VMOVDQU      Y8, 768(BX)
+	VPSRLD       $0x0c, Y4, Y8
+	VPSLLD       $0x14, Y4, Y4
+	VPOR         Y8, Y4, Y4
+	VPSRLD       $0x0c, Y5, Y8
+	VPSLLD       $0x14, Y5, Y5
+	VPOR         Y8, Y5, Y5
+	VPSRLD       $0x0c, Y6, Y8
+	VPSLLD       $0x14, Y6, Y6
+	VPOR         Y8, Y6, Y6
+	VPSRLD       $0x0c, Y7, Y8
+	VPSLLD       $0x14, Y7, Y7
+	VPOR         Y8, Y7, Y7
+	VMOVDQU      768(BX), Y8
+	VPADDD       480(BX), Y0, Y0
+	VPADDD       288(BX), Y1, Y1
+	VPADDD       96(BX), Y2, Y2
+	VPADDD       256(BX), Y3, Y3
+	VPADDD       Y4, Y0, Y0
+	VPADDD       Y5, Y1, Y1
+	VPADDD       Y6, Y2, Y2
+	VPADDD       Y7, Y3, Y3
+	VPXOR        Y0, Y12, Y12
+	VPXOR        Y1, Y13, Y13
+	VPXOR        Y2, Y14, Y14
+	VPXOR        Y3, Y15, Y15
+	VPSHUFB      b2s_rot8<>+0(SB), Y12, Y12
+	VPSHUFB      b2s_rot8<>+0(SB), Y13, Y13
+	VPSHUFB      b2s_rot8<>+0(SB), Y14, Y14
+	VPSHUFB      b2s_rot8<>+0(SB), Y15, Y15
+	VPADDD       Y12, Y8, Y8
+	VPADDD       Y13, Y9, Y9
+	VPADDD       Y14, Y10, Y10
+	VPADDD       Y15, Y11, Y11
+	VPXOR        Y8, Y4, Y4
+	VPXOR        Y9, Y5, Y5
+	VPXOR        Y10, Y6, Y6
+	VPXOR        Y11, Y7, Y7
+	VMOVDQU      Y8, 768(BX)
+	VPSRLD       $0x07, Y4, Y8
+	VPSLLD       $0x19, Y4, Y4
+	VPOR         Y8, Y4, Y4
+	VPSRLD       $0x07, Y5, Y8
+	VPSLLD       $0x19, Y5, Y5
+	VPOR         Y8, Y5, Y5
+	VPSRLD       $0x07, Y6, Y8
+	VPSLLD       $0x19, Y6, Y6
+	VPOR         Y8, Y6, Y6
+	VPSRLD       $0x07, Y7, Y8
+	VPSLLD       $0x19, Y7, Y7
+	VPOR         Y8, Y7, Y7
+	VMOVDQU      768(BX), Y8
+	VPADDD       384(BX), Y0, Y0
+	VPADDD       416(BX), Y1, Y1
+	VPADDD       32(BX), Y2, Y2
+	VPADDD       320(BX), Y3, Y3
+	VPADDD       Y5, Y0, Y0
+	VPADDD       Y6, Y1, Y1
+	VPADDD       Y7, Y2, Y2
+	VPADDD       Y4, Y3, Y3
+	VPXOR        Y0, Y15, Y15
+	VPXOR        Y1, Y12, Y12
+	VPXOR        Y2, Y13, Y13
+	VPXOR        Y3, Y14, Y14
+	VPSHUFB      b2s_rot16<>+0(SB), Y15, Y15
+	VPSHUFB      b2s_rot16<>+0(SB), Y12, Y12
+	VPSHUFB      b2s_rot16<>+0(SB), Y13, Y13
+	VPSHUFB      b2s_rot16<>+0(SB), Y14, Y14
+	VPADDD       Y15, Y10, Y10
+	VPADDD       Y12, Y11, Y11
+	VPADDD       Y13, Y8, Y8
+	VPADDD       Y14, Y9, Y9
+	VPXOR        Y10, Y5, Y5
+	VPXOR        Y11, Y6, Y6
+	VPXOR        Y8, Y7, Y7
+	VPXOR        Y9, Y4, Y4
+	VMOVDQU      Y8, 768(BX)
+	VPSRLD       $0x0c, Y5, Y8
+	VPSLLD       $0x14, Y5, Y5
+	VPOR         Y8, Y5, Y5
+	VPSRLD       $0x0c, Y6, Y8
+	VPSLLD       $0x14, Y6, Y6
+	VPOR         Y8, Y6, Y6
+	VPSRLD       $0x0c, Y7, Y8
+	VPSLLD       $0x14, Y7, Y7
+	VPOR         Y8, Y7, Y7
+	VPSRLD       $0x0c, Y4, Y8
+	VPSLLD       $0x14, Y4, Y4
+	VPOR         Y8, Y4, Y4
+	VMOVDQU      768(BX), Y8
+	VPADDD       64(BX), Y0, Y0
+	VPADDD       224(BX), Y1, Y1
+	VPADDD       128(BX), Y2, Y2
+	VPADDD       160(BX), Y3, Y3
+	VPADDD       Y5, Y0, Y0
+	VPADDD       Y6, Y1, Y1
+	VPADDD       Y7, Y2, Y2
+	VPADDD       Y4, Y3, Y3
+	VPXOR        Y0, Y15, Y15
+	VPXOR        Y1, Y12, Y12
+	VPXOR        Y2, Y13, Y13
+	VPXOR        Y3, Y14, Y14
+	VPSHUFB      b2s_rot8<>+0(SB), Y15, Y15
+	VPSHUFB      b2s_rot8<>+0(SB), Y12, Y12
+	VPSHUFB      b2s_rot8<>+0(SB), Y13, Y13
+	VPSHUFB      b2s_rot8<>+0(SB), Y14, Y14
+	VPADDD       Y15, Y10, Y10
+	VPADDD       Y12, Y11, Y11
+	VPADDD       Y13, Y8, Y8
+	VPADDD       Y14, Y9, Y9
+	VPXOR        Y10, Y5, Y5
+	VPXOR        Y11, Y6, Y6
+	VPXOR        Y8, Y7, Y7
+	VPXOR        Y9, Y4, Y4
+	VMOVDQU      Y8, 768(BX)
+	VPSRLD       $0x07, Y5, Y8
+	VPSLLD       $0x19, Y5, Y5
+	VPOR         Y8, Y5, Y5
+	VPSRLD       $0x07, Y6, Y8
+	VPSLLD       $0x19, Y6, Y6
+	VPOR         Y8, Y6, Y6
+	VPSRLD       $0x07, Y7, Y8
+	VPSLLD       $0x19, Y7, Y7
+	VPOR         Y8, Y7, Y7
+	VPSRLD       $0x07, Y4, Y8
+	VPSLLD       $0x19, Y4, Y4
+	VPOR         Y8, Y4, Y4
+	VMOVDQU      768(BX), Y8
+	VPADDD       320(BX), Y0, Y0
+	VPADDD       256(BX), Y1, Y1
+	VPADDD       224(BX), Y2, Y2
+	VPADDD       32(BX), Y3, Y3
+	VPADDD       Y4, Y0, Y0
+	VPADDD       Y5, Y1, Y1
+	VPADDD       Y6, Y2, Y2
+	VPADDD       Y7, Y3, Y3
+	VPXOR        Y0, Y12, Y12
+	VPXOR        Y1, Y13, Y13
+	VPXOR        Y2, Y14, Y14
+	VPXOR        Y3, Y15, Y15
+	VPSHUFB      b2s_rot16<>+0(SB), Y12, Y12
+	VPSHUFB      b2s_rot16<>+0(SB), Y13, Y13
+	VPSHUFB      b2s_rot16<>+0(SB), Y14, Y14
+	VPSHUFB      b2s_rot16<>+0(SB), Y15, Y15
+	VPADDD       Y12, Y8, Y8
+	VPADDD       Y13, Y9, Y9
+	VPADDD       Y14, Y10, Y10
+	VPADDD       Y15, Y11, Y11
+	VPXOR        Y8, Y4, Y4
+	VPXOR        Y9, Y5, Y5
+	VPXOR        Y10, Y6, Y6
+	VPXOR        Y11, Y7, Y7
+	VMOVDQU      Y8, 768(BX)
+	VPSRLD       $0x0c, Y4, Y8
+	VPSLLD       $0x14, Y4, Y4
+	VPOR         Y8, Y4, Y4
+	VPSRLD       $0x0c, Y5, Y8
+	VPSLLD       $0x14, Y5, Y5
+	VPOR         Y8, Y5, Y5
+	VPSRLD       $0x0c, Y6, Y8
+	VPSLLD       $0x14, Y6, Y6
+	VPOR         Y8, Y6, Y6
+	VPSRLD       $0x0c, Y7, Y8
+	VPSLLD       $0x14, Y7, Y7
+	VPOR         Y8, Y7, Y7
+	VMOVDQU      768(BX), Y8
+	VPADDD       64(BX), Y0, Y0
+	VPADDD       128(BX), Y1, Y1
+	VPADDD       192(BX), Y2, Y2
+	VPADDD       160(BX), Y3, Y3
+	VPADDD       Y4, Y0, Y0
+	VPADDD       Y5, Y1, Y1
+	VPADDD       Y6, Y2, Y2
+	VPADDD       Y7, Y3, Y3
+	VPXOR        Y0, Y12, Y12
+	VPXOR        Y1, Y13, Y13
+	VPXOR        Y2, Y14, Y14
+	VPXOR        Y3, Y15, Y15
+	VPSHUFB      b2s_rot8<>+0(SB), Y12, Y12
+	VPSHUFB      b2s_rot8<>+0(SB), Y13, Y13
+	VPSHUFB      b2s_rot8<>+0(SB), Y14, Y14
+	VPSHUFB      b2s_rot8<>+0(SB), Y15, Y15
+	VPADDD       Y12, Y8, Y8
+	VPADDD       Y13, Y9, Y9
+	VPADDD       Y14, Y10, Y10
+	VPADDD       Y15, Y11, Y11
+	VPXOR        Y8, Y4, Y4
+	VPXOR        Y9, Y5, Y5
+	VPXOR        Y10, Y6, Y6
+	VPXOR        Y11, Y7, Y7
+	VMOVDQU      Y8, 768(BX)
+	VPSRLD       $0x07, Y4, Y8
+	VPSLLD       $0x19, Y4, Y4
+	VPOR         Y8, Y4, Y4
+	VPSRLD       $0x07, Y5, Y8
+	VPSLLD       $0x19, Y5, Y5
+	VPOR         Y8, Y5, Y5
+	VPSRLD       $0x07, Y6, Y8
+	VPSLLD       $0x19, Y6, Y6
+	VPOR         Y8, Y6, Y6
+	VPSRLD       $0x07, Y7, Y8
+	VPSLLD       $0x19, Y7, Y7
+	VPOR         Y8, Y7, Y7
+	VMOVDQU      768(BX), Y8
+	VPADDD       480(BX), Y0, Y0
+	VPADDD       288(BX), Y1, Y1
+	VPADDD       96(BX), Y2, Y2
+	VPADDD       416(BX), Y3, Y3
+	VPADDD       Y5, Y0, Y0
+	VPADDD       Y6, Y1, Y1
+	VPADDD       Y7, Y2, Y2
+	VPADDD       Y4, Y3, Y3
+	VPXOR        Y0, Y15, Y15
+	VPXOR        Y1, Y12, Y12
+	VPXOR        Y2, Y13, Y13
+	VPXOR        Y3, Y14, Y14
+	VPSHUFB      b2s_rot16<>+0(SB), Y15, Y15
+	VPSHUFB      b2s_rot16<>+0(SB), Y12, Y12
+	VPSHUFB      b2s_rot16<>+0(SB), Y13, Y13
+	VPSHUFB      b2s_rot16<>+0(SB), Y14, Y14
+	VPADDD       Y15, Y10, Y10
+	VPADDD       Y12, Y11, Y11
+	VPADDD       Y13, Y8, Y8
+	VPADDD       Y14, Y9, Y9
+	VPXOR        Y10, Y5, Y5
+	VPXOR        Y11, Y6, Y6
+	VPXOR        Y8, Y7, Y7
+	VPXOR        Y9, Y4, Y4
+	VMOVDQU      Y8, 768(BX)
+	VPSRLD       $0x0c, Y5, Y8
+	VPSLLD       $0x14, Y5, Y5
+	VPOR         Y8, Y5, Y5
+	VPSRLD       $0x0c, Y6, Y8
+	VPSLLD       $0x14, Y6, Y6
+	VPOR         Y8, Y6, Y6
+	VPSRLD       $0x0c, Y7, Y8
+	VPSLLD       $0x14, Y7, Y7
+	VPOR         Y8, Y7, Y7
+	VPSRLD       $0x0c, Y4, Y8
+	VPSLLD       $0x14, Y4, Y4
+	VPOR         Y8, Y4, Y4
+	VMOVDQU      768(BX), Y8
+	VPADDD       352(BX), Y0, Y0
+	VPADDD       448(BX), Y1, Y1
+	VPADDD       384(BX), Y2, Y2
+	VPADDD       (BX), Y3, Y3
+	VPADDD       Y5, Y0, Y0
+	VPADDD       Y6, Y1, Y1
+	VPADDD       Y7, Y2, Y2
+	VPADDD       Y4, Y3, Y3
+	VPXOR        Y0, Y15, Y15
+	VPXOR        Y1, Y12, Y12
+	VPXOR        Y2, Y13, Y13
+	VPXOR        Y3, Y14, Y14
+	VPSHUFB      b2s_rot8<>+0(SB), Y15, Y15
+	VPSHUFB      b2s_rot8<>+0(SB), Y12, Y12
+	VPSHUFB      b2s_rot8<>+0(SB), Y13, Y13
+	VPSHUFB      b2s_rot8<>+0(SB), Y14, Y14
+	VPADDD       Y15, Y10, Y10
+	VPADDD       Y12, Y11, Y11
+	VPADDD       Y13, Y8, Y8
+	VPADDD       Y14, Y9, Y9
+	VPXOR        Y10, Y5, Y5
+	VPXOR        Y11, Y6, Y6
+	VPXOR        Y8, Y7, Y7
+	VPXOR        Y9, Y4, Y4
+	VMOVDQU      Y8, 768(BX)
+	VPSRLD       $0x07, Y5, Y8
+	VPSLLD       $0x19, Y5, Y5
+	VPOR         Y8, Y5, Y5
+	VPSRLD       $0x07, Y6, Y8
+	VPSLLD       $0x19, Y6, Y6
+	VPOR         Y8, Y6, Y6
+	VPSRLD       $0x07, Y7, Y8
+	VPSLLD       $0x19, Y7, Y7
+	VPOR         Y8, Y7, Y7
+	VPSRLD       $0x07, Y4, Y8
+	VPSLLD       $0x19, Y4, Y4
+	VPOR         Y8, Y4, Y4
+	VMOVDQU      768(BX), Y8
+	VPXOR        Y8, Y0, Y0
+	VPXOR        512(BX), Y0, Y0
+	VMOVDQU      Y0, 512(BX)
+	VPXOR        Y9, Y1, Y1
+	VPXOR        544(BX), Y1, Y1
+	VMOVDQU      Y1, 544(BX)
+	VPXOR        Y10, Y2, Y2
+	VPXOR        576(BX), Y2, Y2
+	VMOVDQU      Y2, 576(BX)
+	VPXOR        Y11, Y3, Y3
+	VPXOR        608(BX), Y3, Y3
+	VMOVDQU      Y3, 608(BX)
+	VPXOR        Y12, Y4, Y4
+	VPXOR        640(BX), Y4, Y4
+	VMOVDQU      Y4, 640(BX)
+	VPXOR        Y13, Y5, Y5
+	VPXOR        672(BX), Y5, Y5
+	VMOVDQU      Y5, 672(BX)
+	VPXOR        Y14, Y6, Y6
+	VPXOR        704(BX), Y6, Y6
+	VMOVDQU      Y6, 704(BX)
+	VPXOR        Y15, Y7, Y7
+	VPXOR        736(BX), Y7, Y7
+	VMOVDQU      Y7, 736(BX)
+	DECQ         CX
+	JNZ          loopm
+
+last:
+	MOVQ         lastWords+40(FP), DX
+	VMOVQ        DX, X0
+	VPBROADCASTD X0, Y0
+	VMOVDQU      b2s_word_idx<>+0(SB), Y1
+	VPCMPGTD     Y1, Y0, Y2
+	VMOVDQU      Y2, 768(BX)
+	VPADDD       b2s_word_idx8<>+0(SB), Y1, Y1
+	VPCMPGTD     Y1, Y0, Y3
+	VMOVDQU      Y3, 800(BX)
+	VMOVDQU      768(BX), Y0
+	VPMASKMOVD   (R8), Y0, Y0
+	VMOVDQU      768(BX), Y1
+	VPMASKMOVD   (R9), Y1, Y1
+	VMOVDQU      768(BX), Y2
+	VPMASKMOVD   (R10), Y2, Y2
+	VMOVDQU      768(BX), Y3
+	VPMASKMOVD   (R11), Y3, Y3
+	VMOVDQU      768(BX), Y4
+	VPMASKMOVD   (R12), Y4, Y4
+	VMOVDQU      768(BX), Y5
+	VPMASKMOVD   (R13), Y5, Y5
+	VMOVDQU      768(BX), Y6
+	VPMASKMOVD   (R14), Y6, Y6
+	VMOVDQU      768(BX), Y7
+	VPMASKMOVD   (R15), Y7, Y7
+	VPUNPCKLDQ   Y1, Y0, Y8
+	VPUNPCKHDQ   Y1, Y0, Y9
+	VPUNPCKLDQ   Y3, Y2, Y10
+	VPUNPCKHDQ   Y3, Y2, Y11
+	VPUNPCKLDQ   Y5, Y4, Y12
+	VPUNPCKHDQ   Y5, Y4, Y13
+	VPUNPCKLDQ   Y7, Y6, Y14
+	VPUNPCKHDQ   Y7, Y6, Y15
+	VPUNPCKLQDQ  Y10, Y8, Y0
+	VPUNPCKHQDQ  Y10, Y8, Y1
+	VPUNPCKLQDQ  Y11, Y9, Y2
+	VPUNPCKHQDQ  Y11, Y9, Y3
+	VPUNPCKLQDQ  Y14, Y12, Y4
+	VPUNPCKHQDQ  Y14, Y12, Y5
+	VPUNPCKLQDQ  Y15, Y13, Y6
+	VPUNPCKHQDQ  Y15, Y13, Y7
+	VPERM2I128   $0x20, Y4, Y0, Y8
+	VPERM2I128   $0x31, Y4, Y0, Y12
+	VPERM2I128   $0x20, Y5, Y1, Y9
+	VPERM2I128   $0x31, Y5, Y1, Y13
+	VPERM2I128   $0x20, Y6, Y2, Y10
+	VPERM2I128   $0x31, Y6, Y2, Y14
+	VPERM2I128   $0x20, Y7, Y3, Y11
+	VPERM2I128   $0x31, Y7, Y3, Y15
+	VMOVDQU      Y8, (BX)
+	VMOVDQU      Y9, 32(BX)
+	VMOVDQU      Y10, 64(BX)
+	VMOVDQU      Y11, 96(BX)
+	VMOVDQU      Y12, 128(BX)
+	VMOVDQU      Y13, 160(BX)
+	VMOVDQU      Y14, 192(BX)
+	VMOVDQU      Y15, 224(BX)
+	VMOVDQU      800(BX), Y0
+	VPMASKMOVD   32(R8), Y0, Y0
+	VMOVDQU      800(BX), Y1
+	VPMASKMOVD   32(R9), Y1, Y1
+	VMOVDQU      800(BX), Y2
+	VPMASKMOVD   32(R10), Y2, Y2
+	VMOVDQU      800(BX), Y3
+	VPMASKMOVD   32(R11), Y3, Y3
+	VMOVDQU      800(BX), Y4
+	VPMASKMOVD   32(R12), Y4, Y4
+	VMOVDQU      800(BX), Y5
+	VPMASKMOVD   32(R13), Y5, Y5
+	VMOVDQU      800(BX), Y6
+	VPMASKMOVD   32(R14), Y6, Y6
+	VMOVDQU      800(BX), Y7
+	VPMASKMOVD   32(R15), Y7, Y7
+	VPUNPCKLDQ   Y1, Y0, Y8
+	VPUNPCKHDQ   Y1, Y0, Y9
+	VPUNPCKLDQ   Y3, Y2, Y10
+	VPUNPCKHDQ   Y3, Y2, Y11
+	VPUNPCKLDQ   Y5, Y4, Y12
+	VPUNPCKHDQ   Y5, Y4, Y13
+	VPUNPCKLDQ   Y7, Y6, Y14
+	VPUNPCKHDQ   Y7, Y6, Y15
+	VPUNPCKLQDQ  Y10, Y8, Y0
+	VPUNPCKHQDQ  Y10, Y8, Y1
+	VPUNPCKLQDQ  Y11, Y9, Y2
+	VPUNPCKHQDQ  Y11, Y9, Y3
+	VPUNPCKLQDQ  Y14, Y12, Y4
+	VPUNPCKHQDQ  Y14, Y12, Y5
+	VPUNPCKLQDQ  Y15, Y13, Y6
+	VPUNPCKHQDQ  Y15, Y13, Y7
+	VPERM2I128   $0x20, Y4, Y0, Y8
+	VPERM2I128   $0x31, Y4, Y0, Y12
+	VPERM2I128   $0x20, Y5, Y1, Y9
+	VPERM2I128   $0x31, Y5, Y1, Y13
+	VPERM2I128   $0x20, Y6, Y2, Y10
+	VPERM2I128   $0x31, Y6, Y2, Y14
+	VPERM2I128   $0x20, Y7, Y3, Y11
+	VPERM2I128   $0x31, Y7, Y3, Y15
+	VMOVDQU      Y8, 256(BX)
+	VMOVDQU      Y9, 288(BX)
+	VMOVDQU      Y10, 320(BX)
+	VMOVDQU      Y11, 352(BX)
+	VMOVDQU      Y12, 384(BX)
+	VMOVDQU      Y13, 416(BX)
+	VMOVDQU      Y14, 448(BX)
+	VMOVDQU      Y15, 480(BX)
+	SHLQ         $0x02, DX
+	ADDQ         DX, AX
+	VMOVDQU      512(BX), Y0
+	VMOVDQU      544(BX), Y1
+	VMOVDQU      576(BX), Y2
+	VMOVDQU      608(BX), Y3
+	VMOVDQU      640(BX), Y4
+	VMOVDQU      672(BX), Y5
+	VMOVDQU      704(BX), Y6
+	VMOVDQU      736(BX), Y7
+	VPBROADCASTD b2s_iv_lo<>+0(SB), Y8
+	VPBROADCASTD b2s_iv_lo<>+4(SB), Y9
+	VPBROADCASTD b2s_iv_lo<>+8(SB), Y10
+	VPBROADCASTD b2s_iv_lo<>+12(SB), Y11
+	VMOVQ        AX, X12
+	VPSRLQ       $0x20, X12, X13
+	VPBROADCASTD X12, Y12
+	VPBROADCASTD X13, Y13
+	VPBROADCASTD b2s_iv_hi<>+0(SB), Y14
+	VPXOR        Y14, Y12, Y12
+	VPBROADCASTD b2s_iv_hi<>+4(SB), Y14
+	VPXOR        Y14, Y13, Y13
+	VPBROADCASTD b2s_iv_hi<>+8(SB), Y14
+	VPCMPEQD     Y15, Y15, Y15
+	VPXOR        Y15, Y14, Y14
+	VPBROADCASTD b2s_iv_hi<>+12(SB), Y15
+	VPADDD       (BX), Y0, Y0
+	VPADDD       64(BX), Y1, Y1
+	VPADDD       128(BX), Y2, Y2
+	VPADDD       192(BX), Y3, Y3
+	VPADDD       Y4, Y0, Y0
+	VPADDD       Y5, Y1, Y1
+	VPADDD       Y6, Y2, Y2
+	VPADDD       Y7, Y3, Y3
+	VPXOR        Y0, Y12, Y12
+	VPXOR        Y1, Y13, Y13
+	VPXOR        Y2, Y14, Y14
+	VPXOR        Y3, Y15, Y15
+	VPSHUFB      b2s_rot16<>+0(SB), Y12, Y12
+	VPSHUFB      b2s_rot16<>+0(SB), Y13, Y13
+	VPSHUFB      b2s_rot16<>+0(SB), Y14, Y14
+	VPSHUFB      b2s_rot16<>+0(SB), Y15, Y15
+	VPADDD       Y12, Y8, Y8
+	VPADDD       Y13, Y9, Y9
+	VPADDD       Y14, Y10, Y10
+	VPADDD       Y15, Y11, Y11
+	VPXOR        Y8, Y4, Y4
+	VPXOR        Y9, Y5, Y5
+	VPXOR        Y10, Y6, Y6
+	VPXOR        Y11, Y7, Y7
+	VMOVDQU      Y8, 768(BX)
+	VPSRLD       $0x0c, Y4, Y8
+	VPSLLD       $0x14, Y4, Y4
+	VPOR         Y8, Y4, Y4
+	VPSRLD       $0x0c, Y5, Y8
+	VPSLLD       $0x14, Y5, Y5
+	VPOR         Y8, Y5, Y5
+	VPSRLD       $0x0c, Y6, Y8
+	VPSLLD       $0x14, Y6, Y6
+	VPOR         Y8, Y6, Y6
+	VPSRLD       $0x0c, Y7, Y8
+	VPSLLD       $0x14, Y7, Y7
+	VPOR         Y8, Y7, Y7
+	VMOVDQU      768(BX), Y8
+	VPADDD       32(BX), Y0, Y0
+	VPADDD       96(BX), Y1, Y1
+	VPADDD       160(BX), Y2, Y2
+	VPADDD       224(BX), Y3, Y3
+	VPADDD       Y4, Y0, Y0
+	VPADDD       Y5, Y1, Y1
+	VPADDD       Y6, Y2, Y2
+	VPADDD       Y7, Y3, Y3
+	VPXOR        Y0, Y12, Y12
+	VPXOR        Y1, Y13, Y13
+	VPXOR        Y2, Y14, Y14
+	VPXOR        Y3, Y15, Y15
+	VPSHUFB      b2s_rot8<>+0(SB), Y12, Y12
+	VPSHUFB      b2s_rot8<>+0(SB), Y13, Y13
+	VPSHUFB      b2s_rot8<>+0(SB), Y14, Y14
+	VPSHUFB      b2s_rot8<>+0(SB), Y15, Y15
+	VPADDD       Y12, Y8, Y8
+	VPADDD       Y13, Y9, Y9
+	VPADDD       Y14, Y10, Y10
+	VPADDD       Y15, Y11, Y11
+	VPXOR        Y8, Y4, Y4
+	VPXOR        Y9, Y5, Y5
+	VPXOR        Y10, Y6, Y6
+	VPXOR        Y11, Y7, Y7
+	VMOVDQU      Y8, 768(BX)
+	VPSRLD       $0x07, Y4, Y8
+	VPSLLD       $0x19, Y4, Y4
+	VPOR         Y8, Y4, Y4
+	VPSRLD       $0x07, Y5, Y8
+	VPSLLD       $0x19, Y5, Y5
+	VPOR         Y8, Y5, Y5
+	VPSRLD       $0x07, Y6, Y8
+	VPSLLD       $0x19, Y6, Y6
+	VPOR         Y8, Y6, Y6
+	VPSRLD       $0x07, Y7, Y8
+	VPSLLD       $0x19, Y7, Y7
+	VPOR         Y8, Y7, Y7
+	VMOVDQU      768(BX), Y8
+	VPADDD       256(BX), Y0, Y0
+	VPADDD       320(BX), Y1, Y1
+	VPADDD       384(BX), Y2, Y2
+	VPADDD       448(BX), Y3, Y3
+	VPADDD       Y5, Y0, Y0
+	VPADDD       Y6, Y1, Y1
+	VPADDD       Y7, Y2, Y2
+	VPADDD       Y4, Y3, Y3
+	VPXOR        Y0, Y15, Y15
+	VPXOR        Y1, Y12, Y12
+	VPXOR        Y2, Y13, Y13
+	VPXOR        Y3, Y14, Y14
+	VPSHUFB      b2s_rot16<>+0(SB), Y15, Y15
+	VPSHUFB      b2s_rot16<>+0(SB), Y12, Y12
+	VPSHUFB      b2s_rot16<>+0(SB), Y13, Y13
+	VPSHUFB      b2s_rot16<>+0(SB), Y14, Y14
+	VPADDD       Y15, Y10, Y10
+	VPADDD       Y12, Y11, Y11
+	VPADDD       Y13, Y8, Y8
+	VPADDD       Y14, Y9, Y9
+	VPXOR        Y10, Y5, Y5
+	VPXOR        Y11, Y6, Y6
+	VPXOR        Y8, Y7, Y7
+	VPXOR        Y9, Y4, Y4
+	VMOVDQU      Y8, 768(BX)
+	VPSRLD       $0x0c, Y5, Y8
+	VPSLLD       $0x14, Y5, Y5
+	VPOR         Y8, Y5, Y5
+	VPSRLD       $0x0c, Y6, Y8
+	VPSLLD       $0x14, Y6, Y6
+	VPOR         Y8, Y6, Y6
+	VPSRLD       $0x0c, Y7, Y8
+	VPSLLD       $0x14, Y7, Y7
+	VPOR         Y8, Y7, Y7
+	VPSRLD       $0x0c, Y4, Y8
+	VPSLLD       $0x14, Y4, Y4
+	VPOR         Y8, Y4, Y4
+	VMOVDQU      768(BX), Y8
+	VPADDD       288(BX), Y0, Y0
+	VPADDD       352(BX), Y1, Y1
+	VPADDD       416(BX), Y2, Y2
+	VPADDD       480(BX), Y3, Y3
+	VPADDD       Y5, Y0, Y0
+	VPADDD       Y6, Y1, Y1
+	VPADDD       Y7, Y2, Y2
+	VPADDD       Y4, Y3, Y3
+	VPXOR        Y0, Y15, Y15
+	VPXOR        Y1, Y12, Y12
+	VPXOR        Y2, Y13, Y13
+	VPXOR        Y3, Y14, Y14
+	VPSHUFB      b2s_rot8<>+0(SB), Y15, Y15
+	VPSHUFB      b2s_rot8<>+0(SB), Y12, Y12
+	VPSHUFB      b2s_rot8<>+0(SB), Y13, Y13
+	VPSHUFB      b2s_rot8<>+0(SB), Y14, Y14
+	VPADDD       Y15, Y10, Y10
+	VPADDD       Y12, Y11, Y11
+	VPADDD       Y13, Y8, Y8
+	VPADDD       Y14, Y9, Y9
+	VPXOR        Y10, Y5, Y5
+	VPXOR        Y11, Y6, Y6
+	VPXOR        Y8, Y7, Y7
+	VPXOR        Y9, Y4, Y4
+	VMOVDQU      Y8, 768(BX)
+	VPSRLD       $0x07, Y5, Y8
+	VPSLLD       $0x19, Y5, Y5
+	VPOR         Y8, Y5, Y5
+	VPSRLD       $0x07, Y6, Y8
+	VPSLLD       $0x19, Y6, Y6
+	VPOR         Y8, Y6, Y6
+	VPSRLD       $0x07, Y7, Y8
+	VPSLLD       $0x19, Y7, Y7
+	VPOR         Y8, Y7, Y7
+	VPSRLD       $0x07, Y4, Y8
+	VPSLLD       $0x19, Y4, Y4
+	VPOR         Y8, Y4, Y4
+	VMOVDQU      768(BX), Y8
+	VPADDD       448(BX), Y0, Y0
+	VPADDD       128(BX), Y1, Y1
+	VPADDD       288(BX), Y2, Y2
+	VPADDD       416(BX), Y3, Y3
+	VPADDD       Y4, Y0, Y0
+	VPADDD       Y5, Y1, Y1
+	VPADDD       Y6, Y2, Y2
+	VPADDD       Y7, Y3, Y3
+	VPXOR        Y0, Y12, Y12
+	VPXOR        Y1, Y13, Y13
+	VPXOR        Y2, Y14, Y14
+	VPXOR        Y3, Y15, Y15
+	VPSHUFB      b2s_rot16<>+0(SB), Y12, Y12
+	VPSHUFB      b2s_rot16<>+0(SB), Y13, Y13
+	VPSHUFB      b2s_rot16<>+0(SB), Y14, Y14
+	VPSHUFB      b2s_rot16<>+0(SB), Y15, Y15
+	VPADDD       Y12, Y8, Y8
+	VPADDD       Y13, Y9, Y9
+	VPADDD       Y14, Y10, Y10
+	VPADDD       Y15, Y11, Y11
+	VPXOR        Y8, Y4, Y4
+	VPXOR        Y9, Y5, Y5
+	VPXOR        Y10, Y6, Y6
+	VPXOR        Y11, Y7, Y7
+	VMOVDQU      Y8, 768(BX)
+	VPSRLD       $0x0c, Y4, Y8
+	VPSLLD       $0x14, Y4, Y4
+	VPOR         Y8, Y4, Y4
+	VPSRLD       $0x0c, Y5, Y8
+	VPSLLD       $0x14, Y5, Y5
+	VPOR         Y8, Y5, Y5
+	VPSRLD       $0x0c, Y6, Y8
+	VPSLLD       $0x14, Y6, Y6
+	VPOR         Y8, Y6, Y6
+	VPSRLD       $0x0c, Y7, Y8
+	VPSLLD       $0x14, Y7, Y7
+	VPOR         Y8, Y7, Y7
+	VMOVDQU      768(BX), Y8
+	VPADDD       320(BX), Y0, Y0
+	VPADDD       256(BX), Y1, Y1
+	VPADDD       480(BX), Y2, Y2
+	VPADDD       192(BX), Y3, Y3
+	VPADDD       Y4, Y0, Y0
+	VPADDD       Y5, Y1, Y1
+	VPADDD       Y6, Y2, Y2
+	VPADDD       Y7, Y3, Y3
+	VPXOR        Y0, Y12, Y12
+	VPXOR        Y1, Y13, Y13
+	VPXOR        Y2, Y14, Y14
+	VPXOR        Y3, Y15, Y15
+	VPSHUFB      b2s_rot8<>+0(SB), Y12, Y12
+	VPSHUFB      b2s_rot8<>+0(SB), Y13, Y13
+	VPSHUFB      b2s_rot8<>+0(SB), Y14, Y14
+	VPSHUFB      b2s_rot8<>+0(SB), Y15, Y15
+	VPADDD       Y12, Y8, Y8
+	VPADDD       Y13, Y9, Y9
+	VPADDD       Y14, Y10, Y10
+	VPADDD       Y15, Y11, Y11
+	VPXOR        Y8, Y4, Y4
+	VPXOR        Y9, Y5, Y5
+	VPXOR        Y10, Y6, Y6
+	VPXOR        Y11, Y7, Y7
+	VMOVDQU      Y8, 768(BX)
+	VPSRLD       $0x07, Y4, Y8
+	VPSLLD       $0x19, Y4, Y4
+	VPOR         Y8, Y4, Y4
+	VPSRLD       $0x07, Y5, Y8
+	VPSLLD       $0x19, Y5, Y5
+	VPOR         Y8, Y5, Y5
+	VPSRLD       $0x07, Y6, Y8
+	VPSLLD       $0x19, Y6, Y6
+	VPOR         Y8, Y6, Y6
+	VPSRLD       $0x07, Y7, Y8
+	VPSLLD       $0x19, Y7, Y7
+	VPOR         Y8, Y7, Y7
+	VMOVDQU      768(BX), Y8
+	VPADDD       32(BX), Y0, Y0
+	VPADDD       (BX), Y1, Y1
+	VPADDD       352(BX), Y2, Y2
+	VPADDD       160(BX), Y3, Y3
+	VPADDD       Y5, Y0, Y0
+	VPADDD       Y6, Y1, Y1
+	VPADDD       Y7, Y2, Y2
+	VPADDD       Y4, Y3, Y3
+	VPXOR        Y0, Y15, Y15
+	VPXOR        Y1, Y12, Y12
+	VPXOR        Y2, Y13, Y13
+	VPXOR        Y3, Y14, Y14
+	VPSHUFB      b2s_rot16<>+0(SB), Y15, Y15
+	VPSHUFB      b2s_rot16<>+0(SB), Y12, Y12
+	VPSHUFB      b2s_rot16<>+0(SB), Y13, Y13
+	VPSHUFB      b2s_rot16<>+0(SB), Y14, Y14
+	VPADDD       Y15, Y10, Y10
+	VPADDD       Y12, Y11, Y11
+	VPADDD       Y13, Y8, Y8
+	VPADDD       Y14, Y9, Y9
+	VPXOR        Y10, Y5, Y5
+	VPXOR        Y11, Y6, Y6
+	VPXOR        Y8, Y7, Y7
+	VPXOR        Y9, Y4, Y4
+	VMOVDQU      Y8, 768(BX)
+	VPSRLD       $0x0c, Y5, Y8
+	VPSLLD       $0x14, Y5, Y5
+	VPOR         Y8, Y5, Y5
+	VPSRLD       $0x0c, Y6, Y8
+	VPSLLD       $0x14, Y6, Y6
+	VPOR         Y8, Y6, Y6
+	VPSRLD       $0x0c, Y7, Y8
+	VPSLLD       $0x14, Y7, Y7
+	VPOR         Y8, Y7, Y7
+	VPSRLD       $0x0c, Y4, Y8
+	VPSLLD       $0x14, Y4, Y4
+	VPOR         Y8, Y4, Y4
+	VMOVDQU      768(BX), Y8
+	VPADDD       384(BX), Y0, Y0
+	VPADDD       64(BX), Y1, Y1
+	VPADDD       224(BX), Y2, Y2
+	VPADDD       96(BX), Y3, Y3
+	VPADDD       Y5, Y0, Y0
+	VPADDD       Y6, Y1, Y1
+	VPADDD       Y7, Y2, Y2
+	VPADDD       Y4, Y3, Y3
+	VPXOR        Y0, Y15, Y15
+	VPXOR        Y1, Y12, Y12
+	VPXOR        Y2, Y13, Y13
+	VPXOR        Y3, Y14, Y14
+	VPSHUFB      b2s_rot8<>+0(SB), Y15, Y15
+	VPSHUFB      b2s_rot8<>+0(SB), Y12, Y12
+	VPSHUFB      b2s_rot8<>+0(SB), Y13, Y13
+	VPSHUFB      b2s_rot8<>+0(SB), Y14, Y14
+	VPADDD       Y15, Y10, Y10
+	VPADDD       Y12, Y11, Y11
+	VPADDD       Y13, Y8, Y8
+	VPADDD       Y14, Y9, Y9
+	VPXOR        Y10, Y5, Y5
+	VPXOR        Y11, Y6, Y6
+	VPXOR        Y8, Y7, Y7
+	VPXOR        Y9, Y4, Y4
+	VMOVDQU      Y8, 768(BX)
+	VPSRLD       $0x07, Y5, Y8
+	VPSLLD       $0x19, Y5, Y5
+	VPOR         Y8, Y5, Y5
+	VPSRLD       $0x07, Y6, Y8
+	VPSLLD       $0x19, Y6, Y6
+	VPOR         Y8, Y6, Y6
+	VPSRLD       $0x07, Y7, Y8
+	VPSLLD       $0x19, Y7, Y7
+	VPOR         Y8, Y7, Y7
+	VPSRLD       $0x07, Y4, Y8
+	VPSLLD       $0x19, Y4, Y4
+	VPOR         Y8, Y4, Y4
+	VMOVDQU      768(BX), Y8
+	VPADDD       352(BX), Y0, Y0
+	VPADDD       384(BX), Y1, Y1
+	VPADDD       160(BX), Y2, Y2
+	VPADDD       480(BX), Y3, Y3
+	VPADDD       Y4, Y0, Y0
+	VPADDD       Y5, Y1, Y1
+	VPADDD       Y6, Y2, Y2
+	VPADDD       Y7, Y3, Y3
+	VPXOR        Y0, Y12, Y12
+	VPXOR        Y1, Y13, Y13
+	VPXOR        Y2, Y14, Y14
+	VPXOR        Y3, Y15, Y15
+	VPSHUFB      b2s_rot16<>+0(SB), Y12, Y12
+	VPSHUFB      b2s_rot16<>+0(SB), Y13, Y13
+	VPSHUFB      b2s_rot16<>+0(SB), Y14, Y14
+	VPSHUFB      b2s_rot16<>+0(SB), Y15, Y15
+	VPADDD       Y12, Y8, Y8
+	VPADDD       Y13, Y9, Y9
+	VPADDD       Y14, Y10, Y10
+	VPADDD       Y15, Y11, Y11
+	VPXOR        Y8, Y4, Y4
+	VPXOR        Y9, Y5, Y5
+	VPXOR        Y10, Y6, Y6
+	VPXOR        Y11, Y7, Y7
+	VMOVDQU      Y8, 768(BX)
+	VPSRLD       $0x0c, Y4, Y8
+	VPSLLD       $0x14, Y4, Y4
+	VPOR         Y8, Y4, Y4
+	VPSRLD       $0x0c, Y5, Y8
+	VPSLLD       $0x14, Y5, Y5
+	VPOR         Y8, Y5, Y5
+	VPSRLD       $0x0c, Y6, Y8
+	VPSLLD       $0x14, Y6, Y6
+	VPOR         Y8, Y6, Y6
+	VPSRLD       $0x0c, Y7, Y8
+	VPSLLD       $0x14, Y7, Y7
+	VPOR         Y8, Y7, Y7
+	VMOVDQU      768(BX), Y8
+	VPADDD       256(BX), Y0, Y0
+	VPADDD       (BX), Y1, Y1
+	VPADDD       64(BX), Y2, Y2
+	VPADDD       416(BX), Y3, Y3
+	VPADDD       Y4, Y0, Y0
+	VPADDD       Y5, Y1, Y1
+	VPADDD       Y6, Y2, Y2
+	VPADDD       Y7, Y3, Y3
+	VPXOR        Y0, Y12, Y12
+	VPXOR        Y1, Y13, Y13
+	VPXOR        Y2, Y14, Y14
+	VPXOR        Y3, Y15, Y15
+	VPSHUFB      b2s_rot8<>+0(SB), Y12, Y12
+	VPSHUFB      b2s_rot8<>+0(SB), Y13, Y13
+	VPSHUFB      b2s_rot8<>+0(SB), Y14, Y14
+	VPSHUFB      b2s_rot8<>+0(SB), Y15, Y15
+	VPADDD       Y12, Y8, Y8
+	VPADDD       Y13, Y9, Y9
+	VPADDD       Y14, Y10, Y10
+	VPADDD       Y15, Y11, Y11
+	VPXOR        Y8, Y4, Y4
+	VPXOR        Y9, Y5, Y5
+	VPXOR        Y10, Y6, Y6
+	VPXOR        Y11, Y7, Y7
+	VMOVDQU      Y8, 768(BX)
+	VPSRLD       $0x07, Y4, Y8
+	VPSLLD       $0x19, Y4, Y4
+	VPOR         Y8, Y4, Y4
+	VPSRLD       $0x07, Y5, Y8
+	VPSLLD       $0x19, Y5, Y5
+	VPOR         Y8, Y5, Y5
+	VPSRLD       $0x07, Y6, Y8
+	VPSLLD       $0x19, Y6, Y6
+	VPOR         Y8, Y6, Y6
+	VPSRLD       $0x07, Y7, Y8
+	VPSLLD       $0x19, Y7, Y7
+	VPOR         Y8, Y7, Y7
+	VMOVDQU      768(BX), Y8
+	VPADDD       320(BX), Y0, Y0
+	VPADDD       96(BX), Y1, Y1
+	VPADDD       224(BX), Y2, Y2
+	VPADDD       288(BX), Y3, Y3
+	VPADDD       Y5, Y0, Y0
+	VPADDD       Y6, Y1, Y1
+	VPADDD       Y7, Y2, Y2
+	VPADDD       Y4, Y3, Y3
+	VPXOR        Y0, Y15, Y15
+	VPXOR        Y1, Y12, Y12
+	VPXOR        Y2, Y13, Y13
+	VPXOR        Y3, Y14, Y14
+	VPSHUFB      b2s_rot16<>+0(SB), Y15, Y15
+	VPSHUFB      b2s_rot16<>+0(SB), Y12, Y12
+	VPSHUFB      b2s_rot16<>+0(SB), Y13, Y13
+	VPSHUFB      b2s_rot16<>+0(SB), Y14, Y14
+	VPADDD       Y15, Y10, Y10
+	VPADDD       Y12, Y11, Y11
+	VPADDD       Y13, Y8, Y8
+	VPADDD       Y14, Y9, Y9
+	VPXOR        Y10, Y5, Y5
+	VPXOR        Y11, Y6, Y6
+	VPXOR        Y8, Y7, Y7
+	VPXOR        Y9, Y4, Y4
+	VMOVDQU      Y8, 768(BX)
+	VPSRLD       $0x0c, Y5, Y8
+	VPSLLD       $0x14, Y5, Y5
+	VPOR         Y8, Y5, Y5
+	VPSRLD       $0x0c, Y6, Y8
+	VPSLLD       $0x14, Y6, Y6
+	VPOR         Y8, Y6, Y6
+	VPSRLD       $0x0c, Y7, Y8
+	VPSLLD       $0x14, Y7, Y7
+	VPOR         Y8, Y7, Y7
+	VPSRLD       $0x0c, Y4, Y8
+	VPSLLD       $0x14, Y4, Y4
+	VPOR         Y8, Y4, Y4
+	VMOVDQU      768(BX), Y8
+	VPADDD       448(BX), Y0, Y0
+	VPADDD       192(BX), Y1, Y1
+	VPADDD       32(BX), Y2, Y2
+	VPADDD       128(BX), Y3, Y3
+	VPADDD       Y5, Y0, Y0
+	VPADDD       Y6, Y1, Y1
+	VPADDD       Y7, Y2, Y2
+	VPADDD       Y4, Y3, Y3
+	VPXOR        Y0, Y15, Y15
+	VPXOR        Y1, Y12, Y12
+	VPXOR        Y2, Y13, Y13
+	VPXOR        Y3, Y14, Y14
+	VPSHUFB      b2s_rot8<>+0(SB), Y15, Y15
+	VPSHUFB      b2s_rot8<>+0(SB), Y12, Y12
+	VPSHUFB      b2s_rot8<>+0(SB), Y13, Y13
+	VPSHUFB      b2s_rot8<>+0(SB), Y14, Y14
+	VPADDD       Y15, Y10, Y10
+	VPADDD       Y12, Y11, Y11
+	VPADDD       Y13, Y8, Y8
+	VPADDD       Y14, Y9, Y9
+	VPXOR        Y10, Y5, Y5
+	VPXOR        Y11, Y6, Y6
+	VPXOR        Y8, Y7, Y7
+	VPXOR        Y9, Y4, Y4
+	VMOVDQU      Y8, 768(BX)
+	VPSRLD       $0x07, Y5, Y8
+	VPSLLD       $0x19, Y5, Y5
+	VPOR         Y8, Y5, Y5
+	VPSRLD       $0x07, Y6, Y8
+	VPSLLD       $0x19, Y6, Y6
+	VPOR         Y8, Y6, Y6
+	VPSRLD       $0x07, Y7, Y8
+	VPSLLD       $0x19, Y7, Y7
+	VPOR         Y8, Y7, Y7
+	VPSRLD       $0x07, Y4, Y8
+	VPSLLD       $0x19, Y4, Y4
+	VPOR         Y8, Y4, Y4
+	VMOVDQU      768(BX), Y8
+	VPADDD       224(BX), Y0, Y0
+	VPADDD       96(BX), Y1, Y1
+	VPADDD       416(BX), Y2, Y2
+	VPADDD       352(BX), Y3, Y3
+	VPADDD       Y4, Y0, Y0
+	VPADDD       Y5, Y1, Y1
+	VPADDD       Y6, Y2, Y2
+	VPADDD       Y7, Y3, Y3
+	VPXOR        Y0, Y12, Y12
+	VPXOR        Y1, Y13, Y13
+	VPXOR        Y2, Y14, Y14
+	VPXOR        Y3, Y15, Y15
+	VPSHUFB      b2s_rot16<>+0(SB), Y12, Y12
+	VPSHUFB      b2s_rot16<>+0(SB), Y13, Y13
+	VPSHUFB      b2s_rot16<>+0(SB), Y14, Y14
+	VPSHUFB      b2s_rot16<>+0(SB), Y15, Y15
+	VPADDD       Y12, Y8, Y8
+	VPADDD       Y13, Y9, Y9
+	VPADDD       Y14, Y10, Y10
+	VPADDD       Y15, Y11, Y11
+	VPXOR        Y8, Y4, Y4
+	VPXOR        Y9, Y5, Y5
+	VPXOR        Y10, Y6, Y6
+	VPXOR        Y11, Y7, Y7
+	VMOVDQU      Y8, 768(BX)
+	VPSRLD       $0x0c, Y4, Y8
+	VPSLLD       $0x14, Y4, Y4
+	VPOR         Y8, Y4, Y4
+	VPSRLD       $0x0c, Y5, Y8
+	VPSLLD       $0x14, Y5, Y5
+	VPOR         Y8, Y5, Y5
+	VPSRLD       $0x0c, Y6, Y8
+	VPSLLD       $0x14, Y6, Y6
+	VPOR         Y8, Y6, Y6
+	VPSRLD       $0x0c, Y7, Y8
+	VPSLLD       $0x14, Y7, Y7
+	VPOR         Y8, Y7, Y7
+	VMOVDQU      768(BX), Y8
+	VPADDD       288(BX), Y0, Y0
+	VPADDD       32(BX), Y1, Y1
+	VPADDD       384(BX), Y2, Y2
+	VPADDD       448(BX), Y3, Y3
+	VPADDD       Y4, Y0, Y0
+	VPADDD       Y5, Y1, Y1
+	VPADDD       Y6, Y2, Y2
+	VPADDD       Y7, Y3, Y3
+	VPXOR        Y0, Y12, Y12
+	VPXOR        Y1, Y13, Y13
+	VPXOR        Y2, Y14, Y14
+	VPXOR        Y3, Y15, Y15
+	VPSHUFB      b2s_rot8<>+0(SB), Y12, Y12
+	VPSHUFB      b2s_rot8<>+0(SB), Y13, Y13
+	VPSHUFB      b2s_rot8<>+0(SB), Y14, Y14
+	VPSHUFB      b2s_rot8<>+0(SB), Y15, Y15
+	VPADDD       Y12, Y8, Y8
+	VPADDD       Y13, Y9, Y9
+	VPADDD       Y14, Y10, Y10
+	VPADDD       Y15, Y11, Y11
+	VPXOR        Y8, Y4, Y4
+	VPXOR        Y9, Y5, Y5
+	VPXOR        Y10, Y6, Y6
+	VPXOR        Y11, Y7, Y7
+	VMOVDQU      Y8, 768(BX)
+	VPSRLD       $0x07, Y4, Y8
+	VPSLLD       $0x19, Y4, Y4
+	VPOR         Y8, Y4, Y4
+	VPSRLD       $0x07, Y5, Y8
+	VPSLLD       $0x19, Y5, Y5
+	VPOR         Y8, Y5, Y5
+	VPSRLD       $0x07, Y6, Y8
+	VPSLLD       $0x19, Y6, Y6
+	VPOR         Y8, Y6, Y6
+	VPSRLD       $0x07, Y7, Y8
+	VPSLLD       $0x19, Y7, Y7
+	VPOR         Y8, Y7, Y7
+	VMOVDQU      768(BX), Y8
+	VPADDD       64(BX), Y0, Y0
+	VPADDD       160(BX), Y1, Y1
+	VPADDD       128(BX), Y2, Y2
+	VPADDD       480(BX), Y3, Y3
+	VPADDD       Y5, Y0, Y0
+	VPADDD       Y6, Y1, Y1
+	VPADDD       Y7, Y2, Y2
+	VPADDD       Y4, Y3, Y3
+	VPXOR        Y0, Y15, Y15
+	VPXOR        Y1, Y12, Y12
+	VPXOR        Y2, Y13, Y13
+	VPXOR        Y3, Y14, Y14
+	VPSHUFB      b2s_rot16<>+0(SB), Y15, Y15
+	VPSHUFB      b2s_rot16<>+0(SB), Y12, Y12
+	VPSHUFB      b2s_rot16<>+0(SB), Y13, Y13
+	VPSHUFB      b2s_rot16<>+0(SB), Y14, Y14
+	VPADDD       Y15, Y10, Y10
+	VPADDD       Y12, Y11, Y11
+	VPADDD       Y13, Y8, Y8
+	VPADDD       Y14, Y9, Y9
+	VPXOR        Y10, Y5, Y5
+	VPXOR        Y11, Y6, Y6
+	VPXOR        Y8, Y7, Y7
+	VPXOR        Y9, Y4, Y4
+	VMOVDQU      Y8, 768(BX)
+	VPSRLD       $0x0c, Y5, Y8
+	VPSLLD       $0x14, Y5, Y5
+	VPOR         Y8, Y5, Y5
+	VPSRLD       $0x0c, Y6, Y8
+	VPSLLD       $0x14, Y6, Y6
+	VPOR         Y8, Y6, Y6
+	VPSRLD       $0x0c, Y7, Y8
+	VPSLLD       $0x14, Y7, Y7
+	VPOR         Y8, Y7, Y7
+	VPSRLD       $0x0c, Y4, Y8
+	VPSLLD       $0x14, Y4, Y4
+	VPOR         Y8, Y4, Y4
+	VMOVDQU      768(BX), Y8
+	VPADDD       192(BX), Y0, Y0
+	VPADDD       320(BX), Y1, Y1
+	VPADDD       (BX), Y2, Y2
+	VPADDD       256(BX), Y3, Y3
+	VPADDD       Y5, Y0, Y0
+	VPADDD       Y6, Y1, Y1
+	VPADDD       Y7, Y2, Y2
+	VPADDD       Y4, Y3, Y3
+	VPXOR        Y0, Y15, Y15
+	VPXOR        Y1, Y12, Y12
+	VPXOR        Y2, Y13, Y13
+	VPXOR        Y3, Y14, Y14
+	VPSHUFB      b2s_rot8<>+0(SB), Y15, Y15
+	VPSHUFB      b2s_rot8<>+0(SB), Y12, Y12
+	VPSHUFB      b2s_rot8<>+0(SB), Y13, Y13
+	VPSHUFB      b2s_rot8<>+0(SB), Y14, Y14
+	VPADDD       Y15, Y10, Y10
+	VPADDD       Y12, Y11, Y11
+	VPADDD       Y13, Y8, Y8
+	VPADDD       Y14, Y9, Y9
+	VPXOR        Y10, Y5, Y5
+	VPXOR        Y11, Y6, Y6
+	VPXOR        Y8, Y7, Y7
+	VPXOR        Y9, Y4, Y4
+	VMOVDQU      Y8, 768(BX)
+	VPSRLD       $0x07, Y5, Y8
+	VPSLLD       $0x19, Y5, Y5
+	VPOR         Y8, Y5, Y5
+	VPSRLD       $0x07, Y6, Y8
+	VPSLLD       $0x19, Y6, Y6
+	VPOR         Y8, Y6, Y6
+	VPSRLD       $0x07, Y7, Y8
+	VPSLLD       $0x19, Y7, Y7
+	VPOR         Y8, Y7, Y7
+	VPSRLD       $0x07, Y4, Y8
+	VPSLLD       $0x19, Y4, Y4
+	VPOR         Y8, Y4, Y4
+	VMOVDQU      768(BX), Y8
+	VPADDD       288(BX), Y0, Y0
+	VPADDD       160(BX), Y1, Y1
+	VPADDD       64(BX), Y2, Y2
+	VPADDD       320(BX), Y3, Y3
+	VPADDD       Y4, Y0, Y0
+	VPADDD       Y5, Y1, Y1
+	VPADDD       Y6, Y2, Y2
+	VPADDD       Y7, Y3, Y3
+	VPXOR        Y0, Y12, Y12
+	VPXOR        Y1, Y13, Y13
+	VPXOR        Y2, Y14, Y14
+	VPXOR        Y3, Y15, Y15
+	VPSHUFB      b2s_rot16<>+0(SB), Y12, Y12
+	VPSHUFB      b2s_rot16<>+0(SB), Y13, Y13
+	VPSHUFB      b2s_rot16<>+0(SB), Y14, Y14
+	VPSHUFB      b2s_rot16<>+0(SB), Y15, Y15
+	VPADDD       Y12, Y8, Y8
+	VPADDD       Y13, Y9, Y9
+	VPADDD       Y14, Y10, Y10
+	VPADDD       Y15, Y11, Y11
+	VPXOR        Y8, Y4, Y4
+	VPXOR        Y9, Y5, Y5
+	VPXOR        Y10, Y6, Y6
+	VPXOR        Y11, Y7, Y7
+	VMOVDQU      Y8, 768(BX)
+	VPSRLD       $0x0c, Y4, Y8
+	VPSLLD       $0x14, Y4, Y4
+	VPOR         Y8, Y4, Y4
+	VPSRLD       $0x0c, Y5, Y8
+	VPSLLD       $0x14, Y5, Y5
+	VPOR         Y8, Y5, Y5
+	VPSRLD       $0x0c, Y6, Y8
+	VPSLLD       $0x14, Y6, Y6
+	VPOR         Y8, Y6, Y6
+	VPSRLD       $0x0c, Y7, Y8
+	VPSLLD       $0x14, Y7, Y7
+	VPOR         Y8, Y7, Y7
+	VMOVDQU      768(BX), Y8
+	VPADDD       (BX), Y0, Y0
+	VPADDD       224(BX), Y1, Y1
+	VPADDD       128(BX), Y2, Y2
+	VPADDD       480(BX), Y3, Y3
+	VPADDD       Y4, Y0, Y0
+	VPADDD       Y5, Y1, Y1
+	VPADDD       Y6, Y2, Y2
+	VPADDD       Y7, Y3, Y3
+	VPXOR        Y0, Y12, Y12
+	VPXOR        Y1, Y13, Y13
+	VPXOR        Y2, Y14, Y14
+	VPXOR        Y3, Y15, Y15
+	VPSHUFB      b2s_rot8<>+0(SB), Y12, Y12
+	VPSHUFB      b2s_rot8<>+0(SB), Y13, Y13
+	VPSHUFB      b2s_rot8<>+0(SB), Y14, Y14
+	VPSHUFB      b2s_rot8<>+0(SB), Y15, Y15
+	VPADDD       Y12, Y8, Y8
+	VPADDD       Y13, Y9, Y9
+	VPADDD       Y14, Y10, Y10
+	VPADDD       Y15, Y11, Y11
+	VPXOR        Y8, Y4, Y4
+	VPXOR        Y9, Y5, Y5
+	VPXOR        Y10, Y6, Y6
+	VPXOR        Y11, Y7, Y7
+	VMOVDQU      Y8, 768(BX)
+	VPSRLD       $0x07, Y4, Y8
+	VPSLLD       $0x19, Y4, Y4
+	VPOR         Y8, Y4, Y4
+	VPSRLD       $0x07, Y5, Y8
+	VPSLLD       $0x19, Y5, Y5
+	VPOR         Y8, Y5, Y5
+	VPSRLD       $0x07, Y6, Y8
+	VPSLLD       $0x19, Y6, Y6
+	VPOR         Y8, Y6, Y6
+	VPSRLD       $0x07, Y7, Y8
+	VPSLLD       $0x19, Y7, Y7
+	VPOR         Y8, Y7, Y7
+	VMOVDQU      768(BX), Y8
+	VPADDD       448(BX), Y0, Y0
+	VPADDD       352(BX), Y1, Y1
+	VPADDD       192(BX), Y2, Y2
+	VPADDD       96(BX), Y3, Y3
+	VPADDD       Y5, Y0, Y0
+	VPADDD       Y6, Y1, Y1
+	VPADDD       Y7, Y2, Y2
+	VPADDD       Y4, Y3, Y3
+	VPXOR        Y0, Y15, Y15
+	VPXOR        Y1, Y12, Y12
+	VPXOR        Y2, Y13, Y13
+	VPXOR        Y3, Y14, Y14
+	VPSHUFB      b2s_rot16<>+0(SB), Y15, Y15
+	VPSHUFB      b2s_rot16<>+0(SB), Y12, Y12
+	VPSHUFB      b2s_rot16<>+0(SB), Y13, Y13
+	VPSHUFB      b2s_rot16<>+0(SB), Y14, Y14
+	VPADDD       Y15, Y10, Y10
+	VPADDD       Y12, Y11, Y11
+	VPADDD       Y13, Y8, Y8
+	VPADDD       Y14, Y9, Y9
+	VPXOR        Y10, Y5, Y5
+	VPXOR        Y11, Y6, Y6
+	VPXOR        Y8, Y7, Y7
+	VPXOR        Y9, Y4, Y4
+	VMOVDQU      Y8, 768(BX)
+	VPSRLD       $0x0c, Y5, Y8
+	VPSLLD       $0x14, Y5, Y5
+	VPOR         Y8, Y5, Y5
+	VPSRLD       $0x0c, Y6, Y8
+	VPSLLD       $0x14, Y6, Y6
+	VPOR         Y8, Y6, Y6
+	VPSRLD       $0x0c, Y7, Y8
+	VPSLLD       $0x14, Y7, Y7
+	VPOR         Y8, Y7, Y7
+	VPSRLD       $0x0c, Y4, Y8
+	VPSLLD       $0x14, Y4, Y4
+	VPOR         Y8, Y4, Y4
+	VMOVDQU      768(BX), Y8
+	VPADDD       32(BX), Y0, Y0
+	VPADDD       384(BX), Y1, Y1
+	VPADDD       256(BX), Y2, Y2
+	VPADDD       416(BX), Y3, Y3
+	VPADDD       Y5, Y0, Y0
+	VPADDD       Y6, Y1, Y1
+	VPADDD       Y7, Y2, Y2
+	VPADDD       Y4, Y3, Y3
+	VPXOR        Y0, Y15, Y15
+	VPXOR        Y1, Y12, Y12
+	VPXOR        Y2, Y13, Y13
+	VPXOR        Y3, Y14, Y14
+	VPSHUFB      b2s_rot8<>+0(SB), Y15, Y15
+	VPSHUFB      b2s_rot8<>+0(SB), Y12, Y12
+	VPSHUFB      b2s_rot8<>+0(SB), Y13, Y13
+	VPSHUFB      b2s_rot8<>+0(SB), Y14, Y14
+	VPADDD       Y15, Y10, Y10
+	VPADDD       Y12, Y11, Y11
+	VPADDD       Y13, Y8, Y8
+	VPADDD       Y14, Y9, Y9
+	VPXOR        Y10, Y5, Y5
+	VPXOR        Y11, Y6, Y6
+	VPXOR        Y8, Y7, Y7
+	VPXOR        Y9, Y4, Y4
+	VMOVDQU      Y8, 768(BX)
+	VPSRLD       $0x07, Y5, Y8
+	VPSLLD       $0x19, Y5, Y5
+	VPOR         Y8, Y5, Y5
+	VPSRLD       $0x07, Y6, Y8
+	VPSLLD       $0x19, Y6, Y6
+	VPOR         Y8, Y6, Y6
+	VPSRLD       $0x07, Y7, Y8
+	VPSLLD       $0x19, Y7, Y7
+	VPOR         Y8, Y7, Y7
+	VPSRLD       $0x07, Y4, Y8
+	VPSLLD       $0x19, Y4, Y4
+	VPOR         Y8, Y4, Y4
+	VMOVDQU      768(BX), Y8
+	VPADDD       64(BX), Y0, Y0
+	VPADDD       192(BX), Y1, Y1
+	VPADDD       (BX), Y2, Y2
+	VPADDD       256(BX), Y3, Y3
+	VPADDD       Y4, Y0, Y0
+	VPADDD       Y5, Y1, Y1
+	VPADDD       Y6, Y2, Y2
+	VPADDD       Y7, Y3, Y3
+	VPXOR        Y0, Y12, Y12
+	VPXOR        Y1, Y13, Y13
+	VPXOR        Y2, Y14, Y14
+	VPXOR        Y3, Y15, Y15
+	VPSHUFB      b2s_rot16<>+0(SB), Y12, Y12
+	VPSHUFB      b2s_rot16<>+0(SB), Y13, Y13
+	VPSHUFB      b2s_rot16<>+0(SB), Y14, Y14
+	VPSHUFB      b2s_rot16<>+0(SB), Y15, Y15
+	VPADDD       Y12, Y8, Y8
+	VPADDD       Y13, Y9, Y9
+	VPADDD       Y14, Y10, Y10
+	VPADDD       Y15, Y11, Y11
+	VPXOR        Y8, Y4, Y4
+	VPXOR        Y9, Y5, Y5
+	VPXOR        Y10, Y6, Y6
+	VPXOR        Y11, Y7, Y7
+	VMOVDQU      Y8, 768(BX)
+	VPSRLD       $0x0c, Y4, Y8
+	VPSLLD       $0x14, Y4, Y4
+	VPOR         Y8, Y4, Y4
+	VPSRLD       $0x0c, Y5, Y8
+	VPSLLD       $0x14, Y5, Y5
+	VPOR         Y8, Y5, Y5
+	VPSRLD       $0x0c, Y6, Y8
+	VPSLLD       $0x14, Y6, Y6
+	VPOR         Y8, Y6, Y6
+	VPSRLD       $0x0c, Y7, Y8
+	VPSLLD       $0x14, Y7, Y7
+	VPOR         Y8, Y7, Y7
+	VMOVDQU      768(BX), Y8
+	VPADDD       384(BX), Y0, Y0
+	VPADDD       320(BX), Y1, Y1
+	VPADDD       352(BX), Y2, Y2
+	VPADDD       96(BX), Y3, Y3
+	VPADDD       Y4, Y0, Y0
+	VPADDD       Y5, Y1, Y1
+	VPADDD       Y6, Y2, Y2
+	VPADDD       Y7, Y3, Y3
+	VPXOR        Y0, Y12, Y12
+	VPXOR        Y1, Y13, Y13
+	VPXOR        Y2, Y14, Y14
+	VPXOR        Y3, Y15, Y15
+	VPSHUFB      b2s_rot8<>+0(SB), Y12, Y12
+	VPSHUFB      b2s_rot8<>+0(SB), Y13, Y13
+	VPSHUFB      b2s_rot8<>+0(SB), Y14, Y14
+	VPSHUFB      b2s_rot8<>+0(SB), Y15, Y15
+	VPADDD       Y12, Y8, Y8
+	VPADDD       Y13, Y9, Y9
+	VPADDD       Y14, Y10, Y10
+	VPADDD       Y15, Y11, Y11
+	VPXOR        Y8, Y4, Y4
+	VPXOR        Y9, Y5, Y5
+	VPXOR        Y10, Y6, Y6
+	VPXOR        Y11, Y7, Y7
+	VMOVDQU      Y8, 768(BX)
+	VPSRLD       $0x07, Y4, Y8
+	VPSLLD       $0x19, Y4, Y4
+	VPOR         Y8, Y4, Y4
+	VPSRLD       $0x07, Y5, Y8
+	VPSLLD       $0x19, Y5, Y5
+	VPOR         Y8, Y5, Y5
+	VPSRLD       $0x07, Y6, Y8
+	VPSLLD       $0x19, Y6, Y6
+	VPOR         Y8, Y6, Y6
+	VPSRLD       $0x07, Y7, Y8
+	VPSLLD       $0x19, Y7, Y7
+	VPOR         Y8, Y7, Y7
+	VMOVDQU      768(BX), Y8
+	VPADDD       128(BX), Y0, Y0
+	VPADDD       224(BX), Y1, Y1
+	VPADDD       480(BX), Y2, Y2
+	VPADDD       32(BX), Y3, Y3
+	VPADDD       Y5, Y0, Y0
+	VPADDD       Y6, Y1, Y1
+	VPADDD       Y7, Y2, Y2
+	VPADDD       Y4, Y3, Y3
+	VPXOR        Y0, Y15, Y15
+	VPXOR        Y1, Y12, Y12
+	VPXOR        Y2, Y13, Y13
+	VPXOR        Y3, Y14, Y14
+	VPSHUFB      b2s_rot16<>+0(SB), Y15, Y15
+	VPSHUFB      b2s_rot16<>+0(SB), Y12, Y12
+	VPSHUFB      b2s_rot16<>+0(SB), Y13, Y13
+	VPSHUFB      b2s_rot16<>+0(SB), Y14, Y14
+	VPADDD       Y15, Y10, Y10
+	VPADDD       Y12, Y11, Y11
+	VPADDD       Y13, Y8, Y8
+	VPADDD       Y14, Y9, Y9
+	VPXOR        Y10, Y5, Y5
+	VPXOR        Y11, Y6, Y6
+	VPXOR        Y8, Y7, Y7
+	VPXOR        Y9, Y4, Y4
+	VMOVDQU      Y8, 768(BX)
+	VPSRLD       $0x0c, Y5, Y8
+	VPSLLD       $0x14, Y5, Y5
+	VPOR         Y8, Y5, Y5
+	VPSRLD       $0x0c, Y6, Y8
+	VPSLLD       $0x14, Y6, Y6
+	VPOR         Y8, Y6, Y6
+	VPSRLD       $0x0c, Y7, Y8
+	VPSLLD       $0x14, Y7, Y7
+	VPOR         Y8, Y7, Y7
+	VPSRLD       $0x0c, Y4, Y8
+	VPSLLD       $0x14, Y4, Y4
+	VPOR         Y8, Y4, Y4
+	VMOVDQU      768(BX), Y8
+	VPADDD       416(BX), Y0, Y0
+	VPADDD       160(BX), Y1, Y1
+	VPADDD       448(BX), Y2, Y2
+	VPADDD       288(BX), Y3, Y3
+	VPADDD       Y5, Y0, Y0
+	VPADDD       Y6, Y1, Y1
+	VPADDD       Y7, Y2, Y2
+	VPADDD       Y4, Y3, Y3
+	VPXOR        Y0, Y15, Y15
+	VPXOR        Y1, Y12, Y12
+	VPXOR        Y2, Y13, Y13
+	VPXOR        Y3, Y14, Y14
+	VPSHUFB      b2s_rot8<>+0(SB), Y15, Y15
+	VPSHUFB      b2s_rot8<>+0(SB), Y12, Y12
+	VPSHUFB      b2s_rot8<>+0(SB), Y13, Y13
+	VPSHUFB      b2s_rot8<>+0(SB), Y14, Y14
+	VPADDD       Y15, Y10, Y10
+	VPADDD       Y12, Y11, Y11
+	VPADDD       Y13, Y8, Y8
+	VPADDD       Y14, Y9, Y9
+	VPXOR        Y10, Y5, Y5
+	VPXOR        Y11, Y6, Y6
+	VPXOR        Y8, Y7, Y7
+	VPXOR        Y9, Y4, Y4
+	VMOVDQU      Y8, 768(BX)
+	VPSRLD       $0x07, Y5, Y8
+	VPSLLD       $0x19, Y5, Y5
+	VPOR         Y8, Y5, Y5
+	VPSRLD       $0x07, Y6, Y8
+	VPSLLD       $0x19, Y6, Y6
+	VPOR         Y8, Y6, Y6
+	VPSRLD       $0x07, Y7, Y8
+	VPSLLD       $0x19, Y7, Y7
+	VPOR         Y8, Y7, Y7
+	VPSRLD       $0x07, Y4, Y8
+	VPSLLD       $0x19, Y4, Y4
+	VPOR         Y8, Y4, Y4
+	VMOVDQU      768(BX), Y8
+	VPADDD       384(BX), Y0, Y0
+	VPADDD       32(BX), Y1, Y1
+	VPADDD       448(BX), Y2, Y2
+	VPADDD       128(BX), Y3, Y3
+	VPADDD       Y4, Y0, Y0
+	VPADDD       Y5, Y1, Y1
+	VPADDD       Y6, Y2, Y2
+	VPADDD       Y7, Y3, Y3
+	VPXOR        Y0, Y12, Y12
+	VPXOR        Y1, Y13, Y13
+	VPXOR        Y2, Y14, Y14
+	VPXOR        Y3, Y15, Y15
+	VPSHUFB      b2s_rot16<>+0(SB), Y12, Y12
+	VPSHUFB      b2s_rot16<>+0(SB), Y13, Y13
+	VPSHUFB      b2s_rot16<>+0(SB), Y14, Y14
+	VPSHUFB      b2s_rot16<>+0(SB), Y15, Y15
+	VPADDD       Y12, Y8, Y8
+	VPADDD       Y13, Y9, Y9
+	VPADDD       Y14, Y10, Y10
+	VPADDD       Y15, Y11, Y11
+	VPXOR        Y8, Y4, Y4
+	VPXOR        Y9, Y5, Y5
+	VPXOR        Y10, Y6, Y6
+	VPXOR        Y11, Y7, Y7
+	VMOVDQU      Y8, 768(BX)
+	VPSRLD       $0x0c, Y4, Y8
+	VPSLLD       $0x14, Y4, Y4
+	VPOR         Y8, Y4, Y4
+	VPSRLD       $0x0c, Y5, Y8
+	VPSLLD       $0x14, Y5, Y5
+	VPOR         Y8, Y5, Y5
+	VPSRLD       $0x0c, Y6, Y8
+	VPSLLD       $0x14, Y6, Y6
+	VPOR         Y8, Y6, Y6
+	VPSRLD       $0x0c, Y7, Y8
+	VPSLLD       $0x14, Y7, Y7
+	VPOR         Y8, Y7, Y7
+	VMOVDQU      768(BX), Y8
+	VPADDD       160(BX), Y0, Y0
+	VPADDD       480(BX), Y1, Y1
+	VPADDD       416(BX), Y2, Y2
+	VPADDD       320(BX), Y3, Y3
+	VPADDD       Y4, Y0, Y0
+	VPADDD       Y5, Y1, Y1
+	VPADDD       Y6, Y2, Y2
+	VPADDD       Y7, Y3, Y3
+	VPXOR        Y0, Y12, Y12
+	VPXOR        Y1, Y13, Y13
+	VPXOR        Y2, Y14, Y14
+	VPXOR        Y3, Y15, Y15
+	VPSHUFB      b2s_rot8<>+0(SB), Y12, Y12
+	VPSHUFB      b2s_rot8<>+0(SB), Y13, Y13
+	VPSHUFB      b2s_rot8<>+0(SB), Y14, Y14
+	VPSHUFB      b2s_rot8<>+0(SB), Y15, Y15
+	VPADDD       Y12, Y8, Y8
+	VPADDD       Y13, Y9, Y9
+	VPADDD       Y14, Y10, Y10
+	VPADDD       Y15, Y11, Y11
+	VPXOR        Y8, Y4, Y4
+	VPXOR        Y9, Y5, Y5
+	VPXOR        Y10, Y6, Y6
+	VPXOR        Y11, Y7, Y7
+	VMOVDQU      Y8, 768(BX)
+	VPSRLD       $0x07, Y4, Y8
+	VPSLLD       $0x19, Y4, Y4
+	VPOR         Y8, Y4, Y4
+	VPSRLD       $0x07, Y5, Y8
+	VPSLLD       $0x19, Y5, Y5
+	VPOR         Y8, Y5, Y5
+	VPSRLD       $0x07, Y6, Y8
+	VPSLLD       $0x19, Y6, Y6
+	VPOR         Y8, Y6, Y6
+	VPSRLD       $0x07, Y7, Y8
+	VPSLLD       $0x19, Y7, Y7
+	VPOR         Y8, Y7, Y7
+	VMOVDQU      768(BX), Y8
+	VPADDD       (BX), Y0, Y0
+	VPADDD       192(BX), Y1, Y1
+	VPADDD       288(BX), Y2, Y2
+	VPADDD       256(BX), Y3, Y3
+	VPADDD       Y5, Y0, Y0
+	VPADDD       Y6, Y1, Y1
+	VPADDD       Y7, Y2, Y2
+	VPADDD       Y4, Y3, Y3
+	VPXOR        Y0, Y15, Y15
+	VPXOR        Y1, Y12, Y12
+	VPXOR        Y2, Y13, Y13
+	VPXOR        Y3, Y14, Y14
+	VPSHUFB      b2s_rot16<>+0(SB), Y15, Y15
+	VPSHUFB      b2s_rot16<>+0(SB), Y12, Y12
+	VPSHUFB      b2s_rot16<>+0(SB), Y13, Y13
+	VPSHUFB      b2s_rot16<>+0(SB), Y14, Y14
+	VPADDD       Y15, Y10, Y10
+	VPADDD       Y12, Y11, Y11
+	VPADDD       Y13, Y8, Y8
+	VPADDD       Y14, Y9, Y9
+	VPXOR        Y10, Y5, Y5
+	VPXOR        Y11, Y6, Y6
+	VPXOR        Y8, Y7, Y7
+	VPXOR        Y9, Y4, Y4
+	VMOVDQU      Y8, 768(BX)
+	VPSRLD       $0x0c, Y5, Y8
+	VPSLLD       $0x14, Y5, Y5
+	VPOR         Y8, Y5, Y5
+	VPSRLD       $0x0c, Y6, Y8
+	VPSLLD       $0x14, Y6, Y6
+	VPOR         Y8, Y6, Y6
+	VPSRLD       $0x0c, Y7, Y8
+	VPSLLD       $0x14, Y7, Y7
+	VPOR         Y8, Y7, Y7
+	VPSRLD       $0x0c, Y4, Y8
+	VPSLLD       $0x14, Y4, Y4
+	VPOR         Y8, Y4, Y4
+	VMOVDQU      768(BX), Y8
+	VPADDD       224(BX), Y0, Y0
+	VPADDD       96(BX), Y1, Y1
+	VPADDD       64(BX), Y2, Y2
+	VPADDD       352(BX), Y3, Y3
+	VPADDD       Y5, Y0, Y0
+	VPADDD       Y6, Y1, Y1
+	VPADDD       Y7, Y2, Y2
+	VPADDD       Y4, Y3, Y3
+	VPXOR        Y0, Y15, Y15
+	VPXOR        Y1, Y12, Y12
+	VPXOR        Y2, Y13, Y13
+	VPXOR        Y3, Y14, Y14
+	VPSHUFB      b2s_rot8<>+0(SB), Y15, Y15
+	VPSHUFB      b2s_rot8<>+0(SB), Y12, Y12
+	VPSHUFB      b2s_rot8<>+0(SB), Y13, Y13
+	VPSHUFB      b2s_rot8<>+0(SB), Y14, Y14
+	VPADDD       Y15, Y10, Y10
+	VPADDD       Y12, Y11, Y11
+	VPADDD       Y13, Y8, Y8
+	VPADDD       Y14, Y9, Y9
+	VPXOR        Y10, Y5, Y5
+	VPXOR        Y11, Y6, Y6
+	VPXOR        Y8, Y7, Y7
+	VPXOR        Y9, Y4, Y4
+	VMOVDQU      Y8, 768(BX)
+	VPSRLD       $0x07, Y5, Y8
+	VPSLLD       $0x19, Y5, Y5
+	VPOR         Y8, Y5, Y5
+	VPSRLD       $0x07, Y6, Y8
+	VPSLLD       $0x19, Y6, Y6
+	VPOR         Y8, Y6, Y6
+	VPSRLD       $0x07, Y7, Y8
+	VPSLLD       $0x19, Y7, Y7
+	VPOR         Y8, Y7, Y7
+	VPSRLD       $0x07, Y4, Y8
+	VPSLLD       $0x19, Y4, Y4
+	VPOR         Y8, Y4, Y4
+	VMOVDQU      768(BX), Y8
+	VPADDD       416(BX), Y0, Y0
+	VPADDD       224(BX), Y1, Y1
+	VPADDD       384(BX), Y2, Y2
+	VPADDD       96(BX), Y3, Y3
+	VPADDD       Y4, Y0, Y0
+	VPADDD       Y5, Y1, Y1
+	VPADDD       Y6, Y2, Y2
+	VPADDD       Y7, Y3, Y3
+	VPXOR        Y0, Y12, Y12
+	VPXOR        Y1, Y13, Y13
+	VPXOR        Y2, Y14, Y14
+	VPXOR        Y3, Y15, Y15
+	VPSHUFB      b2s_rot16<>+0(SB), Y12, Y12
+	VPSHUFB      b2s_rot16<>+0(SB), Y13, Y13
+	VPSHUFB      b2s_rot16<>+0(SB), Y14, Y14
+	VPSHUFB      b2s_rot16<>+0(SB), Y15, Y15
+	VPADDD       Y12, Y8, Y8
+	VPADDD       Y13, Y9, Y9
+	VPADDD       Y14, Y10, Y10
+	VPADDD       Y15, Y11, Y11
+	VPXOR        Y8, Y4, Y4
+	VPXOR        Y9, Y5, Y5
+	VPXOR        Y10, Y6, Y6
+	VPXOR        Y11, Y7, Y7
+	VMOVDQU      Y8, 768(BX)
+	VPSRLD       $0x0c, Y4, Y8
+	VPSLLD       $0x14, Y4, Y4
+	VPOR         Y8, Y4, Y4
+	VPSRLD       $0x0c, Y5, Y8
+	VPSLLD       $0x14, Y5, Y5
+	VPOR         Y8, Y5, Y5
+	VPSRLD       $0x0c, Y6, Y8
+	VPSLLD       $0x14, Y6, Y6
+	VPOR         Y8, Y6, Y6
+	VPSRLD       $0x0c, Y7, Y8
+	VPSLLD       $0x14, Y7, Y7
+	VPOR         Y8, Y7, Y7
+	VMOVDQU      768(BX), Y8
+	VPADDD       352(BX), Y0, Y0
+	VPADDD       448(BX), Y1, Y1
+	VPADDD       32(BX), Y2, Y2
+	VPADDD       288(BX), Y3, Y3
+	VPADDD       Y4, Y0, Y0
+	VPADDD       Y5, Y1, Y1
+	VPADDD       Y6, Y2, Y2
+	VPADDD       Y7, Y3, Y3
+	VPXOR        Y0, Y12, Y12
+	VPXOR        Y1, Y13, Y13
+	VPXOR        Y2, Y14, Y14
+	VPXOR        Y3, Y15, Y15
+	VPSHUFB      b2s_rot8<>+0(SB), Y12, Y12
+	VPSHUFB      b2s_rot8<>+0(SB), Y13, Y13
+	VPSHUFB      b2s_rot8<>+0(SB), Y14, Y14
+	VPSHUFB      b2s_rot8<>+0(SB), Y15, Y15
+	VPADDD       Y12, Y8, Y8
+	VPADDD       Y13, Y9, Y9
+	VPADDD       Y14, Y10, Y10
+	VPADDD       Y15, Y11, Y11
+	VPXOR        Y8, Y4, Y4
+	VPXOR        Y9, Y5, Y5
+	VPXOR        Y10, Y6, Y6
+	VPXOR        Y11, Y7, Y7
+	VMOVDQU      Y8, 768(BX)
+	VPSRLD       $0x07, Y4, Y8
+	VPSLLD       $0x19, Y4, Y4
+	VPOR         Y8, Y4, Y4
+	VPSRLD       $0x07, Y5, Y8
+	VPSLLD       $0x19, Y5, Y5
+	VPOR         Y8, Y5, Y5
+	VPSRLD       $0x07, Y6, Y8
+	VPSLLD       $0x19, Y6, Y6
+	VPOR         Y8, Y6, Y6
+	VPSRLD       $0x07, Y7, Y8
+	VPSLLD       $0x19, Y7, Y7
+	VPOR         Y8, Y7, Y7
+	VMOVDQU      768(BX), Y8
+	VPADDD       160(BX), Y0, Y0
+	VPADDD       480(BX), Y1, Y1
+	VPADDD       256(BX), Y2, Y2
+	VPADDD       64(BX), Y3, Y3
+	VPADDD       Y5, Y0, Y0
+	VPADDD       Y6, Y1, Y1
+	VPADDD       Y7, Y2, Y2
+	VPADDD       Y4, Y3, Y3
+	VPXOR        Y0, Y15, Y15
+	VPXOR        Y1, Y12, Y12
+	VPXOR        Y2, Y13, Y13
+	VPXOR        Y3, Y14, Y14
+	VPSHUFB      b2s_rot16<>+0(SB), Y15, Y15
+	VPSHUFB      b2s_rot16<>+0(SB), Y12, Y12
+	VPSHUFB      b2s_rot16<>+0(SB), Y13, Y13
+	VPSHUFB      b2s_rot16<>+0(SB), Y14, Y14
+	VPADDD       Y15, Y10, Y10
+	VPADDD       Y12, Y11, Y11
+	VPADDD       Y13, Y8, Y8
+	VPADDD       Y14, Y9, Y9
+	VPXOR        Y10, Y5, Y5
+	VPXOR        Y11, Y6, Y6
+	VPXOR        Y8, Y7, Y7
+	VPXOR        Y9, Y4, Y4
+	VMOVDQU      Y8, 768(BX)
+	VPSRLD       $0x0c, Y5, Y8
+	VPSLLD       $0x14, Y5, Y5
+	VPOR         Y8, Y5, Y5
+	VPSRLD       $0x0c, Y6, Y8
+	VPSLLD       $0x14, Y6, Y6
+	VPOR         Y8, Y6, Y6
+	VPSRLD       $0x0c, Y7, Y8
+	VPSLLD       $0x14, Y7, Y7
+	VPOR         Y8, Y7, Y7
+	VPSRLD       $0x0c, Y4, Y8
+	VPSLLD       $0x14, Y4, Y4
+	VPOR         Y8, Y4, Y4
+	VMOVDQU      768(BX), Y8
+	VPADDD       (BX), Y0, Y0
+	VPADDD       128(BX), Y1, Y1
+	VPADDD       192(BX), Y2, Y2
+	VPADDD       320(BX), Y3, Y3
+	VPADDD       Y5, Y0, Y0
+	VPADDD       Y6, Y1, Y1
+	VPADDD       Y7, Y2, Y2
+	VPADDD       Y4, Y3, Y3
+	VPXOR        Y0, Y15, Y15
+	VPXOR        Y1, Y12, Y12
+	VPXOR        Y2, Y13, Y13
+	VPXOR        Y3, Y14, Y14
+	VPSHUFB      b2s_rot8<>+0(SB), Y15, Y15
+	VPSHUFB      b2s_rot8<>+0(SB), Y12, Y12
+	VPSHUFB      b2s_rot8<>+0(SB), Y13, Y13
+	VPSHUFB      b2s_rot8<>+0(SB), Y14, Y14
+	VPADDD       Y15, Y10, Y10
+	VPADDD       Y12, Y11, Y11
+	VPADDD       Y13, Y8, Y8
+	VPADDD       Y14, Y9, Y9
+	VPXOR        Y10, Y5, Y5
+	VPXOR        Y11, Y6, Y6
+	VPXOR        Y8, Y7, Y7
+	VPXOR        Y9, Y4, Y4
+	VMOVDQU      Y8, 768(BX)
+	VPSRLD       $0x07, Y5, Y8
+	VPSLLD       $0x19, Y5, Y5
+	VPOR         Y8, Y5, Y5
+	VPSRLD       $0x07, Y6, Y8
+	VPSLLD       $0x19, Y6, Y6
+	VPOR         Y8, Y6, Y6
+	VPSRLD       $0x07, Y7, Y8
+	VPSLLD       $0x19, Y7, Y7
+	VPOR         Y8, Y7, Y7
+	VPSRLD       $0x07, Y4, Y8
+	VPSLLD       $0x19, Y4, Y4
+	VPOR         Y8, Y4, Y4
+	VMOVDQU      768(BX), Y8
+	VPADDD       192(BX), Y0, Y0
+	VPADDD       448(BX), Y1, Y1
+	VPADDD       352(BX), Y2, Y2
+	VPADDD       (BX), Y3, Y3
+	VPADDD       Y4, Y0, Y0
+	VPADDD       Y5, Y1, Y1
+	VPADDD       Y6, Y2, Y2
+	VPADDD       Y7, Y3, Y3
+	VPXOR        Y0, Y12, Y12
+	VPXOR        Y1, Y13, Y13
+	VPXOR        Y2, Y14, Y14
+	VPXOR        Y3, Y15, Y15
+	VPSHUFB      b2s_rot16<>+0(SB), Y12, Y12
+	VPSHUFB      b2s_rot16<>+0(SB), Y13, Y13
+	VPSHUFB      b2s_rot16<>+0(SB), Y14, Y14
+	VPSHUFB      b2s_rot16<>+0(SB), Y15, Y15
+	VPADDD       Y12, Y8, Y8
+	VPADDD       Y13, Y9, Y9
+	VPADDD       Y14, Y10, Y10
+	VPADDD       Y15, Y11, Y11
+	VPXOR        Y8, Y4, Y4
+	VPXOR        Y9, Y5, Y5
+	VPXOR        Y10, Y6, Y6
+	VPXOR        Y11, Y7, Y7
+	VMOVDQU      Y8, 768(BX)
+	VPSRLD       $0x0c, Y4, Y8
+	VPSLLD       $0x14, Y4, Y4
+	VPOR         Y8, Y4, Y4
+	VPSRLD       $0x0c, Y5, Y8
+	VPSLLD       $0x14, Y5, Y5
+	VPOR         Y8, Y5, Y5
+	VPSRLD       $0x0c, Y6, Y8
+	VPSLLD       $0x14, Y6, Y6
+	VPOR         Y8, Y6, Y6
+	VPSRLD       $0x0c, Y7, Y8
+	VPSLLD       $0x14, Y7, Y7
+	VPOR         Y8, Y7, Y7
+	VMOVDQU      768(BX), Y8
+	VPADDD       480(BX), Y0, Y0
+	VPADDD       288(BX), Y1, Y1
+	VPADDD       96(BX), Y2, Y2
+	VPADDD       256(BX), Y3, Y3
+	VPADDD       Y4, Y0, Y0
+	VPADDD       Y5, Y1, Y1
+	VPADDD       Y6, Y2, Y2
+	VPADDD       Y7, Y3, Y3
+	VPXOR        Y0, Y12, Y12
+	VPXOR        Y1, Y13, Y13
+	VPXOR        Y2, Y14, Y14
+	VPXOR        Y3, Y15, Y15
+	VPSHUFB      b2s_rot8<>+0(SB), Y12, Y12
+	VPSHUFB      b2s_rot8<>+0(SB), Y13, Y13
+	VPSHUFB      b2s_rot8<>+0(SB), Y14, Y14
+	VPSHUFB      b2s_rot8<>+0(SB), Y15, Y15
+	VPADDD       Y12, Y8, Y8
+	VPADDD       Y13, Y9, Y9
+	VPADDD       Y14, Y10, Y10
+	VPADDD       Y15, Y11, Y11
+	VPXOR        Y8, Y4, Y4
+	VPXOR        Y9, Y5, Y5
+	VPXOR        Y10, Y6, Y6
+	VPXOR        Y11, Y7, Y7
+	VMOVDQU      Y8, 768(BX)
+	VPSRLD       $0x07, Y4, Y8
+	VPSLLD       $0x19, Y4, Y4
+	VPOR         Y8, Y4, Y4
+	VPSRLD       $0x07, Y5, Y8
+	VPSLLD       $0x19, Y5, Y5
+	VPOR         Y8, Y5, Y5
+	VPSRLD       $0x07, Y6, Y8
+	VPSLLD       $0x19, Y6, Y6
+	VPOR         Y8, Y6, Y6
+	VPSRLD       $0x07, Y7, Y8
+	VPSLLD       $0x19, Y7, Y7
+	VPOR         Y8, Y7, Y7
+	VMOVDQU      768(BX), Y8
+	VPADDD       384(BX), Y0, Y0
+	VPADDD       416(BX), Y1, Y1
+	VPADDD       32(BX), Y2, Y2
+	VPADDD       320(BX), Y3, Y3
+	VPADDD       Y5, Y0, Y0
+	VPADDD       Y6, Y1, Y1
+	VPADDD       Y7, Y2, Y2
+	VPADDD       Y4, Y3, Y3
+	VPXOR        Y0, Y15, Y15
+	VPXOR        Y1, Y12, Y12
+	VPXOR        Y2, Y13, Y13
+	VPXOR        Y3, Y14, Y14
+	VPSHUFB      b2s_rot16<>+0(SB), Y15, Y15
+	VPSHUFB      b2s_rot16<>+0(SB), Y12, Y12
+	VPSHUFB      b2s_rot16<>+0(SB), Y13, Y13
+	VPSHUFB      b2s_rot16<>+0(SB), Y14, Y14
+	VPADDD       Y15, Y10, Y10
+	VPADDD       Y12, Y11, Y11
+	VPADDD       Y13, Y8, Y8
+	VPADDD       Y14, Y9, Y9
+	VPXOR        Y10, Y5, Y5
+	VPXOR        Y11, Y6, Y6
+	VPXOR        Y8, Y7, Y7
+	VPXOR        Y9, Y4, Y4
+	VMOVDQU      Y8, 768(BX)
+	VPSRLD       $0x0c, Y5, Y8
+	VPSLLD       $0x14, Y5, Y5
+	VPOR         Y8, Y5, Y5
+	VPSRLD       $0x0c, Y6, Y8
+	VPSLLD       $0x14, Y6, Y6
+	VPOR         Y8, Y6, Y6
+	VPSRLD       $0x0c, Y7, Y8
+	VPSLLD       $0x14, Y7, Y7
+	VPOR         Y8, Y7, Y7
+	VPSRLD       $0x0c, Y4, Y8
+	VPSLLD       $0x14, Y4, Y4
+	VPOR         Y8, Y4, Y4
+	VMOVDQU      768(BX), Y8
+	VPADDD       64(BX), Y0, Y0
+	VPADDD       224(BX), Y1, Y1
+	VPADDD       128(BX), Y2, Y2
+	VPADDD       160(BX), Y3, Y3
+	VPADDD       Y5, Y0, Y0
+	VPADDD       Y6, Y1, Y1
+	VPADDD       Y7, Y2, Y2
+	VPADDD       Y4, Y3, Y3
+	VPXOR        Y0, Y15, Y15
+	VPXOR        Y1, Y12, Y12
+	VPXOR        Y2, Y13, Y13
+	VPXOR        Y3, Y14, Y14
+	VPSHUFB      b2s_rot8<>+0(SB), Y15, Y15
+	VPSHUFB      b2s_rot8<>+0(SB), Y12, Y12
+	VPSHUFB      b2s_rot8<>+0(SB), Y13, Y13
+	VPSHUFB      b2s_rot8<>+0(SB), Y14, Y14
+	VPADDD       Y15, Y10, Y10
+	VPADDD       Y12, Y11, Y11
+	VPADDD       Y13, Y8, Y8
+	VPADDD       Y14, Y9, Y9
+	VPXOR        Y10, Y5, Y5
+	VPXOR        Y11, Y6, Y6
+	VPXOR        Y8, Y7, Y7
+	VPXOR        Y9, Y4, Y4
+	VMOVDQU      Y8, 768(BX)
+	VPSRLD       $0x07, Y5, Y8
+	VPSLLD       $0x19, Y5, Y5
+	VPOR         Y8, Y5, Y5
+	VPSRLD       $0x07, Y6, Y8
+	VPSLLD       $0x19, Y6, Y6
+	VPOR         Y8, Y6, Y6
+	VPSRLD       $0x07, Y7, Y8
+	VPSLLD       $0x19, Y7, Y7
+	VPOR         Y8, Y7, Y7
+	VPSRLD       $0x07, Y4, Y8
+	VPSLLD       $0x19, Y4, Y4
+	VPOR         Y8, Y4, Y4
+	VMOVDQU      768(BX), Y8
+	VPADDD       320(BX), Y0, Y0
+	VPADDD       256(BX), Y1, Y1
+	VPADDD       224(BX), Y2, Y2
+	VPADDD       32(BX), Y3, Y3
+	VPADDD       Y4, Y0, Y0
+	VPADDD       Y5, Y1, Y1
+	VPADDD       Y6, Y2, Y2
+	VPADDD       Y7, Y3, Y3
+	VPXOR        Y0, Y12, Y12
+	VPXOR        Y1, Y13, Y13
+	VPXOR        Y2, Y14, Y14
+	VPXOR        Y3, Y15, Y15
+	VPSHUFB      b2s_rot16<>+0(SB), Y12, Y12
+	VPSHUFB      b2s_rot16<>+0(SB), Y13, Y13
+	VPSHUFB      b2s_rot16<>+0(SB), Y14, Y14
+	VPSHUFB      b2s_rot16<>+0(SB), Y15, Y15
+	VPADDD       Y12, Y8, Y8
+	VPADDD       Y13, Y9, Y9
+	VPADDD       Y14, Y10, Y10
+	VPADDD       Y15, Y11, Y11
+	VPXOR        Y8, Y4, Y4
+	VPXOR        Y9, Y5, Y5
+	VPXOR        Y10, Y6, Y6
+	VPXOR        Y11, Y7, Y7
+	VMOVDQU      Y8, 768(BX)
+	VPSRLD       $0x0c, Y4, Y8
+	VPSLLD       $0x14, Y4, Y4
+	VPOR         Y8, Y4, Y4
+	VPSRLD       $0x0c, Y5, Y8
+	VPSLLD       $0x14, Y5, Y5
+	VPOR         Y8, Y5, Y5
+	VPSRLD       $0x0c, Y6, Y8
+	VPSLLD       $0x14, Y6, Y6
+	VPOR         Y8, Y6, Y6
+	VPSRLD       $0x0c, Y7, Y8
+	VPSLLD       $0x14, Y7, Y7
+	VPOR         Y8, Y7, Y7
+	VMOVDQU      768(BX), Y8
+	VPADDD       64(BX), Y0, Y0
+	VPADDD       128(BX), Y1, Y1
+	VPADDD       192(BX), Y2, Y2
+	VPADDD       160(BX), Y3, Y3
+	VPADDD       Y4, Y0, Y0
+	VPADDD       Y5, Y1, Y1
+	VPADDD       Y6, Y2, Y2
+	VPADDD       Y7, Y3, Y3
+	VPXOR        Y0, Y12, Y12
+	VPXOR        Y1, Y13, Y13
+	VPXOR        Y2, Y14, Y14
+	VPXOR        Y3, Y15, Y15
+	VPSHUFB      b2s_rot8<>+0(SB), Y12, Y12
+	VPSHUFB      b2s_rot8<>+0(SB), Y13, Y13
+	VPSHUFB      b2s_rot8<>+0(SB), Y14, Y14
+	VPSHUFB      b2s_rot8<>+0(SB), Y15, Y15
+	VPADDD       Y12, Y8, Y8
+	VPADDD       Y13, Y9, Y9
+	VPADDD       Y14, Y10, Y10
+	VPADDD       Y15, Y11, Y11
+	VPXOR        Y8, Y4, Y4
+	VPXOR        Y9, Y5, Y5
+	VPXOR        Y10, Y6, Y6
+	VPXOR        Y11, Y7, Y7
+	VMOVDQU      Y8, 768(BX)
+	VPSRLD       $0x07, Y4, Y8
+	VPSLLD       $0x19, Y4, Y4
+	VPOR         Y8, Y4, Y4
+	VPSRLD       $0x07, Y5, Y8
+	VPSLLD       $0x19, Y5, Y5
+	VPOR         Y8, Y5, Y5
+	VPSRLD       $0x07, Y6, Y8
+	VPSLLD       $0x19, Y6, Y6
+	VPOR         Y8, Y6, Y6
+	VPSRLD       $0x07, Y7, Y8
+	VPSLLD       $0x19, Y7, Y7
+	VPOR         Y8, Y7, Y7
+	VMOVDQU      768(BX), Y8
+	VPADDD       480(BX), Y0, Y0
+	VPADDD       288(BX), Y1, Y1
+	VPADDD       96(BX), Y2, Y2
+	VPADDD       416(BX), Y3, Y3
+	VPADDD       Y5, Y0, Y0
+	VPADDD       Y6, Y1, Y1
+	VPADDD       Y7, Y2, Y2
+	VPADDD       Y4, Y3, Y3
+	VPXOR        Y0, Y15, Y15
+	VPXOR        Y1, Y12, Y12
+	VPXOR        Y2, Y13, Y13
+	VPXOR        Y3, Y14, Y14
+	VPSHUFB      b2s_rot16<>+0(SB), Y15, Y15
+	VPSHUFB      b2s_rot16<>+0(SB), Y12, Y12
+	VPSHUFB      b2s_rot16<>+0(SB), Y13, Y13
+	VPSHUFB      b2s_rot16<>+0(SB), Y14, Y14
+	VPADDD       Y15, Y10, Y10
+	VPADDD       Y12, Y11, Y11
+	VPADDD       Y13, Y8, Y8
+	VPADDD       Y14, Y9, Y9
+	VPXOR        Y10, Y5, Y5
+	VPXOR        Y11, Y6, Y6
+	VPXOR        Y8, Y7, Y7
+	VPXOR        Y9, Y4, Y4
+	VMOVDQU      Y8, 768(BX)
+	VPSRLD       $0x0c, Y5, Y8
+	VPSLLD       $0x14, Y5, Y5
+	VPOR         Y8, Y5, Y5
+	VPSRLD       $0x0c, Y6, Y8
+	VPSLLD       $0x14, Y6, Y6
+	VPOR         Y8, Y6, Y6
+	VPSRLD       $0x0c, Y7, Y8
+	VPSLLD       $0x14, Y7, Y7
+	VPOR         Y8, Y7, Y7
+	VPSRLD       $0x0c, Y4, Y8
+	VPSLLD       $0x14, Y4, Y4
+	VPOR         Y8, Y4, Y4
+	VMOVDQU      768(BX), Y8
+	VPADDD       352(BX), Y0, Y0
+	VPADDD       448(BX), Y1, Y1
+	VPADDD       384(BX), Y2, Y2
+	VPADDD       (BX), Y3, Y3
+	VPADDD       Y5, Y0, Y0
+	VPADDD       Y6, Y1, Y1
+	VPADDD       Y7, Y2, Y2
+	VPADDD       Y4, Y3, Y3
+	VPXOR        Y0, Y15, Y15
+	VPXOR        Y1, Y12, Y12
+	VPXOR        Y2, Y13, Y13
+	VPXOR        Y3, Y14, Y14
+	VPSHUFB      b2s_rot8<>+0(SB), Y15, Y15
+	VPSHUFB      b2s_rot8<>+0(SB), Y12, Y12
+	VPSHUFB      b2s_rot8<>+0(SB), Y13, Y13
+	VPSHUFB      b2s_rot8<>+0(SB), Y14, Y14
+	VPADDD       Y15, Y10, Y10
+	VPADDD       Y12, Y11, Y11
+	VPADDD       Y13, Y8, Y8
+	VPADDD       Y14, Y9, Y9
+	VPXOR        Y10, Y5, Y5
+	VPXOR        Y11, Y6, Y6
+	VPXOR        Y8, Y7, Y7
+	VPXOR        Y9, Y4, Y4
+	VMOVDQU      Y8, 768(BX)
+	VPSRLD       $0x07, Y5, Y8
+	VPSLLD       $0x19, Y5, Y5
+	VPOR         Y8, Y5, Y5
+	VPSRLD       $0x07, Y6, Y8
+	VPSLLD       $0x19, Y6, Y6
+	VPOR         Y8, Y6, Y6
+	VPSRLD       $0x07, Y7, Y8
+	VPSLLD       $0x19, Y7, Y7
+	VPOR         Y8, Y7, Y7
+	VPSRLD       $0x07, Y4, Y8
+	VPSLLD       $0x19, Y4, Y4
+	VPOR         Y8, Y4, Y4
+	VMOVDQU      768(BX), Y8
+	VPXOR        Y8, Y0, Y0
+	VPXOR        512(BX), Y0, Y0
+	VMOVDQU      Y0, 512(BX)
+	VPXOR        Y9, Y1, Y1
+	VPXOR        544(BX), Y1, Y1
+	VMOVDQU      Y1, 544(BX)
+	VPXOR        Y10, Y2, Y2
+	VPXOR        576(BX), Y2, Y2
+	VMOVDQU      Y2, 576(BX)
+	VPXOR        Y11, Y3, Y3
+	VPXOR        608(BX), Y3, Y3
+	VMOVDQU      Y3, 608(BX)
+	VPXOR        Y12, Y4, Y4
+	VPXOR        640(BX), Y4, Y4
+	VMOVDQU      Y4, 640(BX)
+	VPXOR        Y13, Y5, Y5
+	VPXOR        672(BX), Y5, Y5
+	VMOVDQU      Y5, 672(BX)
+	VPXOR        Y14, Y6, Y6
+	VPXOR        704(BX), Y6, Y6
+	VMOVDQU      Y6, 704(BX)
+	VPXOR        Y15, Y7, Y7
+	VPXOR        736(BX), Y7, Y7
+	VMOVDQU      Y7, 736(BX)
+	VMOVDQU      512(BX), Y0
+	VMOVDQU      544(BX), Y1
+	VMOVDQU      576(BX), Y2
+	VMOVDQU      608(BX), Y3
+	VPUNPCKLDQ   Y1, Y0, Y4
+	VPUNPCKHDQ   Y1, Y0, Y5
+	VPUNPCKLDQ   Y3, Y2, Y6
+	VPUNPCKHDQ   Y3, Y2, Y7
+	VPUNPCKLQDQ  Y6, Y4, Y0
+	VPUNPCKHQDQ  Y6, Y4, Y1
+	VPUNPCKLQDQ  Y7, Y5, Y2
+	VPUNPCKHQDQ  Y7, Y5, Y3
+	MOVQ         dst+0(FP), DI
+	VMOVDQU      X0, (DI)
+	VEXTRACTI128 $0x01, Y0, 64(DI)
+	VMOVDQU      X1, 16(DI)
+	VEXTRACTI128 $0x01, Y1, 80(DI)
+	VMOVDQU      X2, 32(DI)
+	VEXTRACTI128 $0x01, Y2, 96(DI)
+	VMOVDQU      X3, 48(DI)
+	VEXTRACTI128 $0x01, Y3, 112(DI)
+	VZEROUPPER
 	RET

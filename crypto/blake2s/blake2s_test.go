@@ -487,6 +487,23 @@ func FuzzBLAKE2s(f *testing.F) {
 				if !bytes.Equal(m[:], want128) {
 					t.Errorf("%s: MAC128 %x want %x", impl.Name, m, want128)
 				}
+				// A batch of data and seven variants of it, all of
+				// one length (the batch kernels' case).
+				var msgs [8][]byte
+				var dst [8][Size128]byte
+				for i := range msgs {
+					msgs[i] = append([]byte(nil), data...)
+					if i > 0 && len(data) > 0 {
+						msgs[i][(i*7)%len(data)] ^= byte(i)
+					}
+				}
+				MAC128Many(dst[:], key, msgs[:])
+				for i, msg := range msgs {
+					MAC128(&m, key, msg)
+					if dst[i] != m {
+						t.Errorf("%s: MAC128Many message %d: %x want %x", impl.Name, i, dst[i], m)
+					}
+				}
 			}
 			HMAC(&got, key, data[:cut], data[cut:])
 			if !bytes.Equal(got[:], wantHMAC.Sum(nil)) {

@@ -26,6 +26,14 @@ type impl struct {
 	// is 0) zero-padded. nil: sum256Blocks composes it from hashBlocks.
 	// It must not retain its arguments.
 	sum256 func(dst *[Size]byte, blocks []byte, last *[BlockSize]byte, n int)
+
+	// mac8, if not nil, finishes eight BLAKE2s-128 MACs of messages of
+	// the same length, 64*full + 4*lastWords bytes (lastWords 1..16),
+	// from one keyed state h with byte counter c0: lane i hashes
+	// msgs[i] and writes its MAC to dst[i]. It reads exactly the
+	// message bytes and must not retain its arguments. MAC128Many uses
+	// it when set.
+	mac8 func(dst *[8][Size128]byte, h *[8]uint32, c0 uint64, msgs *[8]*byte, full, lastWords int)
 }
 
 // table lists the implementations, the portable Go one first. Tagged files

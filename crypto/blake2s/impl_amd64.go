@@ -20,6 +20,7 @@ var _ = register(cpu.Impl[impl]{
 		hashBlocks:     amd64.Blake2sHashBlocks,
 		hashBlocksMany: hashBlocksManyAVX2,
 		sum256:         amd64.Blake2sSum256,
+		mac8:           amd64.Blake2sMAC8,
 	},
 })
 

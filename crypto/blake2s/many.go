@@ -46,10 +46,34 @@ func MAC128Many(dst [][Size128]byte, key []byte, msgs [][]byte) {
 			dst, msgs = dst[1:], msgs[1:]
 			continue
 		}
-		macRun(dst[:lanes], &kh, &kc, msgs[:lanes], n)
+		if f := active.Fn.mac8; f != nil && lanes >= 3 && n%4 == 0 {
+			lanes = min(lanes, 8)
+			mac8(f, dst[:lanes], &kh, &kc, msgs[:lanes], n)
+		} else {
+			macRun(dst[:lanes], &kh, &kc, msgs[:lanes], n)
+		}
 		dst, msgs = dst[lanes:], msgs[lanes:]
 	}
 	clear(kh[:])
+}
+
+// mac8 finishes the MACs of 3 to 8 messages of n > 0 bytes each, n a
+// multiple of 4, from the keyed state (kh, kc) with an implementation's
+// mac8 kernel, which reads the messages in place (the last block by masked
+// word loads, so nothing is copied). Scratch lanes repeat the last message.
+func mac8(f func(dst *[8][Size128]byte, h *[8]uint32, c0 uint64, msgs *[8]*byte, full, lastWords int),
+	dst [][Size128]byte, kh *[8]uint32, kc *[2]uint32, msgs [][]byte, n int) {
+	var out [8][Size128]byte
+	var ptrs [8]*byte
+	for i := range ptrs {
+		ptrs[i] = unsafe.SliceData(msgs[min(i, len(msgs)-1)])
+	}
+	full := (n - 1) / BlockSize
+	c0 := uint64(kc[0]) | uint64(kc[1])<<32
+	f((*[8][Size128]byte)(noescape(unsafe.Pointer(&out))),
+		(*[8]uint32)(noescape(unsafe.Pointer(kh))), c0,
+		(*[8]*byte)(noescape(unsafe.Pointer(&ptrs))), full, (n-full*BlockSize)/4)
+	copy(dst, out[:len(msgs)])
 }
 
 // macRun finishes the MACs of len(msgs) messages of n > 0 bytes each from

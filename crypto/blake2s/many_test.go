@@ -15,7 +15,7 @@ func TestMAC128Many(t *testing.T) {
 	forEachImpl(t, func(t *testing.T) {
 		for _, kl := range []int{0, 1, 16, 32} {
 			for _, count := range []int{0, 1, 2, 3, 7, 8, 9, 16, 17, 40} {
-				for _, n := range []int{-1, 0, 1, 60, 63, 64, 65, 116, 128, 200} {
+				for _, n := range []int{-1, 0, 1, 4, 60, 63, 64, 65, 116, 128, 148, 200} {
 					key := make([]byte, kl)
 					for i := range key {
 						key[i] = byte(rng.Uint32())

@@ -49,6 +49,7 @@ var sigma = [10][16]int{
 var (
 	rot16, rot8, ivLo, ivHi Mem
 	ivHash, ctrBias         Mem
+	wordIdx, wordIdx8       Mem
 )
 
 func constants() {
@@ -80,6 +81,15 @@ func constants() {
 			w ^= 32 | 1<<16 | 1<<24
 		}
 		DATA(4*i, U32(w))
+	}
+	// 0..7, and 8 in every lane (to step to 8..15).
+	wordIdx = GLOBL("b2s_word_idx", RODATA|NOPTR)
+	for i := 0; i < 8; i++ {
+		DATA(4*i, U32(uint32(i)))
+	}
+	wordIdx8 = GLOBL("b2s_word_idx8", RODATA|NOPTR)
+	for i := 0; i < 8; i++ {
+		DATA(4*i, U32(8))
 	}
 	ctrBias = GLOBL("b2s_ctr_bias", RODATA|NOPTR)
 	for i := 0; i < 8; i++ {
@@ -338,6 +348,57 @@ func transpose8(rows, tmp [8]VecPhysical) (out [8]VecPhysical) {
 	return tmp
 }
 
+// rounds8 emits the ten rounds of the eight-message compression on the
+// state vectors v (word k of every lane in v[k]), with message word w of
+// every lane at m(w) and spill as scratch memory.
+func rounds8(v [16]VecPhysical, m func(w int) Mem, spill Mem) {
+	// halfStep runs one half of the four G functions on columns
+	// (a[i], b[i], c[i], d[i]) with message words w[i].
+	halfStep := func(a, b, c, d [4]VecPhysical, w [4]int, rd Mem, rb int) {
+		for i := 0; i < 4; i++ {
+			VPADDD(m(w[i]), a[i], a[i])
+		}
+		for i := 0; i < 4; i++ {
+			VPADDD(b[i], a[i], a[i])
+		}
+		for i := 0; i < 4; i++ {
+			VPXOR(a[i], d[i], d[i])
+		}
+		for i := 0; i < 4; i++ {
+			VPSHUFB(rd, d[i], d[i])
+		}
+		for i := 0; i < 4; i++ {
+			VPADDD(d[i], c[i], c[i])
+		}
+		for i := 0; i < 4; i++ {
+			VPXOR(c[i], b[i], b[i])
+		}
+		// One register is needed as a temporary: spill v8.
+		VMOVDQU(v[8], spill)
+		t := v[8]
+		for i := 0; i < 4; i++ {
+			VPSRLD(U8(rb), b[i], t)
+			VPSLLD(U8(32-rb), b[i], b[i])
+			VPOR(t, b[i], b[i])
+		}
+		VMOVDQU(spill, v[8])
+	}
+	for r := 0; r < 10; r++ {
+		s := sigma[r]
+		a := [4]VecPhysical{v[0], v[1], v[2], v[3]}
+		b := [4]VecPhysical{v[4], v[5], v[6], v[7]}
+		c := [4]VecPhysical{v[8], v[9], v[10], v[11]}
+		d := [4]VecPhysical{v[12], v[13], v[14], v[15]}
+		halfStep(a, b, c, d, [4]int{s[0], s[2], s[4], s[6]}, rot16, 12)
+		halfStep(a, b, c, d, [4]int{s[1], s[3], s[5], s[7]}, rot8, 7)
+		b = [4]VecPhysical{v[5], v[6], v[7], v[4]}
+		c = [4]VecPhysical{v[10], v[11], v[8], v[9]}
+		d = [4]VecPhysical{v[15], v[12], v[13], v[14]}
+		halfStep(a, b, c, d, [4]int{s[8], s[10], s[12], s[14]}, rot16, 12)
+		halfStep(a, b, c, d, [4]int{s[9], s[11], s[13], s[15]}, rot8, 7)
+	}
+}
+
 func hashBlocks8() {
 	TEXT("Blake2sHashBlocks8", 0, "func(h *[8][8]uint32, c *[8][2]uint32, flag uint32, blocks *[8]*byte, n int)")
 	Pragma("noescape")
@@ -454,52 +515,7 @@ func hashBlocks8() {
 	VPXOR(ctrHi, v[13], v[13])
 	VPXOR(flagv, v[14], v[14])
 
-	m := func(w int) Mem { return msg.Offset(32 * w) }
-	// halfStep runs one half of the four G functions on columns
-	// (a[i], b[i], c[i], d[i]) with message words w[i].
-	halfStep := func(a, b, c, d [4]VecPhysical, w [4]int, rd Mem, rb int) {
-		for i := 0; i < 4; i++ {
-			VPADDD(m(w[i]), a[i], a[i])
-		}
-		for i := 0; i < 4; i++ {
-			VPADDD(b[i], a[i], a[i])
-		}
-		for i := 0; i < 4; i++ {
-			VPXOR(a[i], d[i], d[i])
-		}
-		for i := 0; i < 4; i++ {
-			VPSHUFB(rd, d[i], d[i])
-		}
-		for i := 0; i < 4; i++ {
-			VPADDD(d[i], c[i], c[i])
-		}
-		for i := 0; i < 4; i++ {
-			VPXOR(c[i], b[i], b[i])
-		}
-		// One register is needed as a temporary: spill v8.
-		VMOVDQU(v[8], spill)
-		t := v[8]
-		for i := 0; i < 4; i++ {
-			VPSRLD(U8(rb), b[i], t)
-			VPSLLD(U8(32-rb), b[i], b[i])
-			VPOR(t, b[i], b[i])
-		}
-		VMOVDQU(spill, v[8])
-	}
-	for r := 0; r < 10; r++ {
-		s := sigma[r]
-		a := [4]VecPhysical{v[0], v[1], v[2], v[3]}
-		b := [4]VecPhysical{v[4], v[5], v[6], v[7]}
-		c := [4]VecPhysical{v[8], v[9], v[10], v[11]}
-		d := [4]VecPhysical{v[12], v[13], v[14], v[15]}
-		halfStep(a, b, c, d, [4]int{s[0], s[2], s[4], s[6]}, rot16, 12)
-		halfStep(a, b, c, d, [4]int{s[1], s[3], s[5], s[7]}, rot8, 7)
-		b = [4]VecPhysical{v[5], v[6], v[7], v[4]}
-		c = [4]VecPhysical{v[10], v[11], v[8], v[9]}
-		d = [4]VecPhysical{v[15], v[12], v[13], v[14]}
-		halfStep(a, b, c, d, [4]int{s[8], s[10], s[12], s[14]}, rot16, 12)
-		halfStep(a, b, c, d, [4]int{s[9], s[11], s[13], s[15]}, rot8, 7)
-	}
+	rounds8(v, func(w int) Mem { return msg.Offset(32 * w) }, spill)
 	for k := 0; k < 8; k++ {
 		VPXOR(v[8+k], v[k], v[k])
 		VPXOR(hs.Offset(32*k), v[k], v[k])
@@ -532,6 +548,160 @@ func hashBlocks8() {
 	RET()
 }
 
+// mac8 generates Blake2sMAC8: the last part of eight keyed BLAKE2s-128
+// MACs of messages of the same length, from one shared keyed state. It is
+// hashBlocks8 specialized for the mac1 batch: the state and the counter are
+// the same for every lane, so they are broadcast rather than transposed in;
+// the whole blocks and the zero-padded last block go through one call
+// (masked loads pad it, so the caller copies nothing when its length is a
+// whole number of words); and only the four words of the digest are
+// transposed out.
+func mac8() {
+	TEXT("Blake2sMAC8", 0, "func(dst *[8][16]byte, h *[8]uint32, c0 uint64, msgs *[8]*byte, full int, lastWords int)")
+	Pragma("noescape")
+	Doc("Blake2sMAC8 finishes eight BLAKE2s MACs of equal-length messages, each",
+		"from the state h with byte counter c0 (after the key block): lane i",
+		"compresses full whole blocks from msgs[i], then a last block of",
+		"lastWords (1..16) 32-bit words from msgs[i] after them, zero-padded,",
+		"as the final block, and writes the first 16 bytes of its state to",
+		"dst[i]. The message length is taken as 64*full + 4*lastWords. It needs",
+		"AVX2.")
+
+	// Stack: msg (16 vectors), hs (8), spill and a mask (2), 32-byte aligned.
+	local := AllocLocal(27 * 32) // 26 vectors, and room to align them
+	base := RBX
+	LEAQ(local, base)
+	ADDQ(U8(31), base)
+	ANDQ(I8(-32), base)
+	vec := func(i int) Mem { return Mem{Base: base, Disp: 32 * i} }
+	msg := func(w int) Mem { return vec(w) }
+	hs := func(k int) Mem { return vec(16 + k) }
+	spill := vec(24)
+
+	ys := [16]VecPhysical{Y0, Y1, Y2, Y3, Y4, Y5, Y6, Y7, Y8, Y9, Y10, Y11, Y12, Y13, Y14, Y15}
+	rows := [8]VecPhysical{ys[0], ys[1], ys[2], ys[3], ys[4], ys[5], ys[6], ys[7]}
+	tmp := [8]VecPhysical{ys[8], ys[9], ys[10], ys[11], ys[12], ys[13], ys[14], ys[15]}
+	ptr := [8]GPPhysical{R8, R9, R10, R11, R12, R13, R14, R15}
+
+	Load(Param("h"), RDI)
+	for k := 0; k < 8; k++ {
+		VPBROADCASTD(Mem{Base: RDI, Disp: 4 * k}, ys[k])
+		VMOVDQU(ys[k], hs(k))
+	}
+	Load(Param("msgs"), RSI)
+	for i := 0; i < 8; i++ {
+		MOVQ(Mem{Base: RSI, Disp: 8 * i}, ptr[i])
+	}
+	Load(Param("c0"), RAX)
+	Load(Param("full"), RCX)
+
+	// compress runs one block for all lanes from msg, with counter RAX
+	// (already advanced) and the finalization word all ones if final.
+	compress := func(final bool) {
+		v := ys
+		for k := 0; k < 8; k++ {
+			VMOVDQU(hs(k), v[k])
+		}
+		for k := 0; k < 4; k++ {
+			VPBROADCASTD(ivLo.Offset(4*k), v[8+k])
+		}
+		VMOVQ(RAX, v[12].AsX())
+		VPSRLQ(U8(32), v[12].AsX(), v[13].AsX())
+		VPBROADCASTD(v[12].AsX(), v[12])
+		VPBROADCASTD(v[13].AsX(), v[13])
+		VPBROADCASTD(ivHi.Offset(0), v[14])
+		VPXOR(v[14], v[12], v[12])
+		VPBROADCASTD(ivHi.Offset(4), v[14])
+		VPXOR(v[14], v[13], v[13])
+		VPBROADCASTD(ivHi.Offset(8), v[14])
+		if final {
+			VPCMPEQD(v[15], v[15], v[15])
+			VPXOR(v[15], v[14], v[14])
+		}
+		VPBROADCASTD(ivHi.Offset(12), v[15])
+		rounds8(v, msg, spill)
+		for k := 0; k < 8; k++ {
+			VPXOR(v[8+k], v[k], v[k])
+			VPXOR(hs(k), v[k], v[k])
+			VMOVDQU(v[k], hs(k))
+		}
+	}
+	// transposeIn loads 64 bytes from each lane's pointer (loadHalf
+	// loads half h of lane i into a register) and stores the 16 word
+	// vectors in msg.
+	transposeIn := func(loadHalf func(i, h int, dst VecPhysical)) {
+		for half := 0; half < 2; half++ {
+			for i := 0; i < 8; i++ {
+				loadHalf(i, half, rows[i])
+			}
+			cols := transpose8(rows, tmp)
+			for k := 0; k < 8; k++ {
+				VMOVDQU(cols[k], msg(8*half+k))
+			}
+		}
+	}
+
+	TESTQ(RCX, RCX)
+	JZ(LabelRef("last"))
+	Label("loopm")
+	transposeIn(func(i, h int, dst VecPhysical) {
+		VMOVDQU(Mem{Base: ptr[i], Disp: 32 * h}, dst)
+	})
+	for i := 0; i < 8; i++ {
+		ADDQ(U8(64), ptr[i])
+	}
+	ADDQ(U8(64), RAX)
+	compress(false)
+	DECQ(RCX)
+	JNZ(LabelRef("loopm"))
+
+	Label("last")
+	// Masks of the words to load: word j of the block when j < lastWords.
+	// They live in spill and the spare msg slots until the transpose is done.
+	Load(Param("lastWords"), RDX)
+	VMOVQ(RDX, X0)
+	VPBROADCASTD(X0, Y0)
+	VMOVDQU(wordIdx, Y1)
+	VPCMPGTD(Y1, Y0, Y2) // lastWords > j, j = 0..7
+	VMOVDQU(Y2, spill)
+	VPADDD(wordIdx8, Y1, Y1)
+	VPCMPGTD(Y1, Y0, Y3) // j = 8..15
+	VMOVDQU(Y3, vec(25))
+	transposeIn(func(i, h int, dst VecPhysical) {
+		mask := spill
+		if h == 1 {
+			mask = vec(25)
+		}
+		// VPMASKMOVD's mask must be a register: dst serves, then
+		// receives the loaded words.
+		VMOVDQU(mask, dst)
+		VPMASKMOVD(Mem{Base: ptr[i], Disp: 32 * h}, dst, dst)
+	})
+	SHLQ(U8(2), RDX)
+	ADDQ(RDX, RAX)
+	compress(true)
+
+	// dst[i] = words 0..3 of lane i: a 4×8 transpose of hs(0..3).
+	for k := 0; k < 4; k++ {
+		VMOVDQU(hs(k), ys[k])
+	}
+	VPUNPCKLDQ(Y1, Y0, Y4) // h0 h1 of lanes 0,1 | 4,5
+	VPUNPCKHDQ(Y1, Y0, Y5) // lanes 2,3 | 6,7
+	VPUNPCKLDQ(Y3, Y2, Y6)
+	VPUNPCKHDQ(Y3, Y2, Y7)
+	VPUNPCKLQDQ(Y6, Y4, Y0) // lane 0 | lane 4
+	VPUNPCKHQDQ(Y6, Y4, Y1) // lane 1 | lane 5
+	VPUNPCKLQDQ(Y7, Y5, Y2) // lane 2 | lane 6
+	VPUNPCKHQDQ(Y7, Y5, Y3) // lane 3 | lane 7
+	Load(Param("dst"), RDI)
+	for i := 0; i < 4; i++ {
+		VMOVDQU(ys[i].AsX(), Mem{Base: RDI, Disp: 16 * i})
+		VEXTRACTI128(U8(1), ys[i], Mem{Base: RDI, Disp: 16 * (i + 4)})
+	}
+	VZEROUPPER()
+	RET()
+}
+
 func main() {
 	os.Args = append(os.Args[:1], "-out", "../blake2s_amd64.s", "-stubs", "../blake2s_amd64.go", "-pkg", "amd64")
 	ConstraintExpr("amd64,gc,!purego")
@@ -539,5 +709,6 @@ func main() {
 	hashBlocks()
 	sum256()
 	hashBlocks8()
+	mac8()
 	Generate()
 }
