@@ -11,14 +11,16 @@ package amd64
 //go:noescape
 func Blake2sHashBlocks(h *[8]uint32, c *[2]uint32, flag uint32, blocks []byte)
 
-// Blake2sSum256 sets dst to the unkeyed BLAKE2s-256 digest of a message
-// of n bytes: its len(blocks)/64 whole blocks but the last, then the
-// last block (1 to 64 bytes, or none if n is 0) zero-padded in last.
-// The state's initialization, the compressions and the output in one
-// call. It needs AVX2.
+// Blake2sFinal computes a BLAKE2s hash in one call: from the IV with
+// the parameter block's first word param folded in, it compresses the
+// block first (if not nil: a key block or an HMAC pad), then the
+// len(blocks)/64 whole blocks of blocks, then last, zero-padded, as the
+// final block with byte counter n, and writes the 32-byte result to
+// dst. first and last are read by 4-byte loads only (see msgVec). It
+// needs AVX2.
 //
 //go:noescape
-func Blake2sSum256(dst *[32]byte, blocks []byte, last *[64]byte, n int)
+func Blake2sFinal(dst *[32]byte, param uint32, first *[64]byte, blocks []byte, last *[64]byte, n uint64)
 
 // Blake2sHashBlocks8 does what Blake2sHashBlocks does for eight messages
 // at once: lane i compresses n blocks from blocks[i] into h[i] with

@@ -84,12 +84,6 @@ DATA b2s_iv_hi<>+8(SB)/4, $0x1f83d9ab
 DATA b2s_iv_hi<>+12(SB)/4, $0x5be0cd19
 GLOBL b2s_iv_hi<>(SB), RODATA|NOPTR, $16
 
-DATA b2s_iv_hash<>+0(SB)/4, $0x6b08e647
-DATA b2s_iv_hash<>+4(SB)/4, $0xbb67ae85
-DATA b2s_iv_hash<>+8(SB)/4, $0x3c6ef372
-DATA b2s_iv_hash<>+12(SB)/4, $0xa54ff53a
-GLOBL b2s_iv_hash<>(SB), RODATA|NOPTR, $16
-
 DATA b2s_word_idx<>+0(SB)/4, $0x00000000
 DATA b2s_word_idx<>+4(SB)/4, $0x00000001
 DATA b2s_word_idx<>+8(SB)/4, $0x00000002
@@ -798,18 +792,774 @@ loop:
 done:
 	RET
 
-// func Blake2sSum256(dst *[32]byte, blocks []byte, last *[64]byte, n int)
+// func Blake2sFinal(dst *[32]byte, param uint32, first *[64]byte, blocks []byte, last *[64]byte, n uint64)
 // Requires: AVX, AVX2
-TEXT ·Blake2sSum256(SB), NOSPLIT, $0-48
-	MOVQ    blocks_base+8(FP), SI
-	MOVQ    blocks_len+16(FP), CX
-	VMOVDQU b2s_rot16<>+0(SB), X6
-	VMOVDQU b2s_rot8<>+0(SB), X7
-	VMOVDQU b2s_iv_hash<>+0(SB), X14
-	VMOVDQU b2s_iv_hi<>+0(SB), X15
-	XORL    AX, AX
-	SHRQ    $0x06, CX
-	JZ      final
+TEXT ·Blake2sFinal(SB), NOSPLIT, $0-64
+	MOVLQZX      param+8(FP), DX
+	XORL         AX, AX
+	VMOVDQU      b2s_rot16<>+0(SB), X6
+	VMOVDQU      b2s_rot8<>+0(SB), X7
+	VMOVD        DX, X14
+	VPXOR        b2s_iv_lo<>+0(SB), X14, X14
+	VMOVDQU      b2s_iv_hi<>+0(SB), X15
+	MOVQ         first+16(FP), SI
+	TESTQ        SI, SI
+	JZ           blocks
+	ADDQ         $0x40, AX
+	VMOVQ        AX, X3
+	VPXOR        b2s_iv_hi<>+0(SB), X3, X3
+	VMOVDQA      X14, X0
+	VMOVDQA      X15, X1
+	VMOVDQU      b2s_iv_lo<>+0(SB), X2
+	VMOVD        (SI), X8
+	VPBROADCASTD 8(SI), X12
+	VPBLENDD     $0x02, X12, X8, X8
+	VPBROADCASTD 16(SI), X12
+	VPBLENDD     $0x04, X12, X8, X8
+	VPBROADCASTD 24(SI), X12
+	VPBLENDD     $0x08, X12, X8, X8
+	VMOVD        4(SI), X9
+	VPBROADCASTD 12(SI), X12
+	VPBLENDD     $0x02, X12, X9, X9
+	VPBROADCASTD 20(SI), X12
+	VPBLENDD     $0x04, X12, X9, X9
+	VPBROADCASTD 28(SI), X12
+	VPBLENDD     $0x08, X12, X9, X9
+	VMOVD        56(SI), X10
+	VPBROADCASTD 32(SI), X12
+	VPBLENDD     $0x02, X12, X10, X10
+	VPBROADCASTD 40(SI), X12
+	VPBLENDD     $0x04, X12, X10, X10
+	VPBROADCASTD 48(SI), X12
+	VPBLENDD     $0x08, X12, X10, X10
+	VMOVD        60(SI), X11
+	VPBROADCASTD 36(SI), X12
+	VPBLENDD     $0x02, X12, X11, X11
+	VPBROADCASTD 44(SI), X12
+	VPBLENDD     $0x04, X12, X11, X11
+	VPBROADCASTD 52(SI), X12
+	VPBLENDD     $0x08, X12, X11, X11
+	VPADDD       X8, X0, X0
+	VPADDD       X1, X0, X0
+	VPXOR        X0, X3, X3
+	VPSHUFB      X6, X3, X3
+	VPADDD       X3, X2, X2
+	VPXOR        X2, X1, X1
+	VPADDD       X9, X0, X0
+	VPSRLD       $0x0c, X1, X4
+	VPSLLD       $0x14, X1, X5
+	VPADDD       X4, X0, X0
+	VPADDD       X5, X0, X0
+	VPOR         X4, X5, X1
+	VPXOR        X0, X3, X3
+	VPSHUFB      X7, X3, X3
+	VPADDD       X3, X2, X2
+	VPXOR        X2, X1, X1
+	VPSHUFD      $0x93, X0, X0
+	VPSHUFD      $0x4e, X3, X3
+	VPSHUFD      $0x39, X2, X2
+	VPADDD       X10, X0, X0
+	VPSRLD       $0x07, X1, X4
+	VPSLLD       $0x19, X1, X5
+	VPADDD       X4, X0, X0
+	VPADDD       X5, X0, X0
+	VPOR         X4, X5, X1
+	VPXOR        X0, X3, X3
+	VPSHUFB      X6, X3, X3
+	VPADDD       X3, X2, X2
+	VPXOR        X2, X1, X1
+	VPADDD       X11, X0, X0
+	VPSRLD       $0x0c, X1, X4
+	VPSLLD       $0x14, X1, X5
+	VPADDD       X4, X0, X0
+	VPADDD       X5, X0, X0
+	VPOR         X4, X5, X1
+	VPXOR        X0, X3, X3
+	VPSHUFB      X7, X3, X3
+	VPADDD       X3, X2, X2
+	VPXOR        X2, X1, X1
+	VPSHUFD      $0x39, X0, X0
+	VPSHUFD      $0x4e, X3, X3
+	VPSHUFD      $0x93, X2, X2
+	VMOVD        56(SI), X8
+	VPBROADCASTD 16(SI), X12
+	VPBLENDD     $0x02, X12, X8, X8
+	VPBROADCASTD 36(SI), X12
+	VPBLENDD     $0x04, X12, X8, X8
+	VPBROADCASTD 52(SI), X12
+	VPBLENDD     $0x08, X12, X8, X8
+	VMOVD        40(SI), X9
+	VPBROADCASTD 32(SI), X12
+	VPBLENDD     $0x02, X12, X9, X9
+	VPBROADCASTD 60(SI), X12
+	VPBLENDD     $0x04, X12, X9, X9
+	VPBROADCASTD 24(SI), X12
+	VPBLENDD     $0x08, X12, X9, X9
+	VMOVD        20(SI), X10
+	VPBROADCASTD 4(SI), X12
+	VPBLENDD     $0x02, X12, X10, X10
+	VPBROADCASTD (SI), X12
+	VPBLENDD     $0x04, X12, X10, X10
+	VPBROADCASTD 44(SI), X12
+	VPBLENDD     $0x08, X12, X10, X10
+	VMOVD        12(SI), X11
+	VPBROADCASTD 48(SI), X12
+	VPBLENDD     $0x02, X12, X11, X11
+	VPBROADCASTD 8(SI), X12
+	VPBLENDD     $0x04, X12, X11, X11
+	VPBROADCASTD 28(SI), X12
+	VPBLENDD     $0x08, X12, X11, X11
+	VPADDD       X8, X0, X0
+	VPSRLD       $0x07, X1, X4
+	VPSLLD       $0x19, X1, X5
+	VPADDD       X4, X0, X0
+	VPADDD       X5, X0, X0
+	VPOR         X4, X5, X1
+	VPXOR        X0, X3, X3
+	VPSHUFB      X6, X3, X3
+	VPADDD       X3, X2, X2
+	VPXOR        X2, X1, X1
+	VPADDD       X9, X0, X0
+	VPSRLD       $0x0c, X1, X4
+	VPSLLD       $0x14, X1, X5
+	VPADDD       X4, X0, X0
+	VPADDD       X5, X0, X0
+	VPOR         X4, X5, X1
+	VPXOR        X0, X3, X3
+	VPSHUFB      X7, X3, X3
+	VPADDD       X3, X2, X2
+	VPXOR        X2, X1, X1
+	VPSHUFD      $0x93, X0, X0
+	VPSHUFD      $0x4e, X3, X3
+	VPSHUFD      $0x39, X2, X2
+	VPADDD       X10, X0, X0
+	VPSRLD       $0x07, X1, X4
+	VPSLLD       $0x19, X1, X5
+	VPADDD       X4, X0, X0
+	VPADDD       X5, X0, X0
+	VPOR         X4, X5, X1
+	VPXOR        X0, X3, X3
+	VPSHUFB      X6, X3, X3
+	VPADDD       X3, X2, X2
+	VPXOR        X2, X1, X1
+	VPADDD       X11, X0, X0
+	VPSRLD       $0x0c, X1, X4
+	VPSLLD       $0x14, X1, X5
+	VPADDD       X4, X0, X0
+	VPADDD       X5, X0, X0
+	VPOR         X4, X5, X1
+	VPXOR        X0, X3, X3
+	VPSHUFB      X7, X3, X3
+	VPADDD       X3, X2, X2
+	VPXOR        X2, X1, X1
+	VPSHUFD      $0x39, X0, X0
+	VPSHUFD      $0x4e, X3, X3
+	VPSHUFD      $0x93, X2, X2
+	VMOVD        44(SI), X8
+	VPBROADCASTD 48(SI), X12
+	VPBLENDD     $0x02, X12, X8, X8
+	VPBROADCASTD 20(SI), X12
+	VPBLENDD     $0x04, X12, X8, X8
+	VPBROADCASTD 60(SI), X12
+	VPBLENDD     $0x08, X12, X8, X8
+	VMOVD        32(SI), X9
+	VPBROADCASTD (SI), X12
+	VPBLENDD     $0x02, X12, X9, X9
+	VPBROADCASTD 8(SI), X12
+	VPBLENDD     $0x04, X12, X9, X9
+	VPBROADCASTD 52(SI), X12
+	VPBLENDD     $0x08, X12, X9, X9
+	VMOVD        36(SI), X10
+	VPBROADCASTD 40(SI), X12
+	VPBLENDD     $0x02, X12, X10, X10
+	VPBROADCASTD 12(SI), X12
+	VPBLENDD     $0x04, X12, X10, X10
+	VPBROADCASTD 28(SI), X12
+	VPBLENDD     $0x08, X12, X10, X10
+	VMOVD        16(SI), X11
+	VPBROADCASTD 56(SI), X12
+	VPBLENDD     $0x02, X12, X11, X11
+	VPBROADCASTD 24(SI), X12
+	VPBLENDD     $0x04, X12, X11, X11
+	VPBROADCASTD 4(SI), X12
+	VPBLENDD     $0x08, X12, X11, X11
+	VPADDD       X8, X0, X0
+	VPSRLD       $0x07, X1, X4
+	VPSLLD       $0x19, X1, X5
+	VPADDD       X4, X0, X0
+	VPADDD       X5, X0, X0
+	VPOR         X4, X5, X1
+	VPXOR        X0, X3, X3
+	VPSHUFB      X6, X3, X3
+	VPADDD       X3, X2, X2
+	VPXOR        X2, X1, X1
+	VPADDD       X9, X0, X0
+	VPSRLD       $0x0c, X1, X4
+	VPSLLD       $0x14, X1, X5
+	VPADDD       X4, X0, X0
+	VPADDD       X5, X0, X0
+	VPOR         X4, X5, X1
+	VPXOR        X0, X3, X3
+	VPSHUFB      X7, X3, X3
+	VPADDD       X3, X2, X2
+	VPXOR        X2, X1, X1
+	VPSHUFD      $0x93, X0, X0
+	VPSHUFD      $0x4e, X3, X3
+	VPSHUFD      $0x39, X2, X2
+	VPADDD       X10, X0, X0
+	VPSRLD       $0x07, X1, X4
+	VPSLLD       $0x19, X1, X5
+	VPADDD       X4, X0, X0
+	VPADDD       X5, X0, X0
+	VPOR         X4, X5, X1
+	VPXOR        X0, X3, X3
+	VPSHUFB      X6, X3, X3
+	VPADDD       X3, X2, X2
+	VPXOR        X2, X1, X1
+	VPADDD       X11, X0, X0
+	VPSRLD       $0x0c, X1, X4
+	VPSLLD       $0x14, X1, X5
+	VPADDD       X4, X0, X0
+	VPADDD       X5, X0, X0
+	VPOR         X4, X5, X1
+	VPXOR        X0, X3, X3
+	VPSHUFB      X7, X3, X3
+	VPADDD       X3, X2, X2
+	VPXOR        X2, X1, X1
+	VPSHUFD      $0x39, X0, X0
+	VPSHUFD      $0x4e, X3, X3
+	VPSHUFD      $0x93, X2, X2
+	VMOVD        28(SI), X8
+	VPBROADCASTD 12(SI), X12
+	VPBLENDD     $0x02, X12, X8, X8
+	VPBROADCASTD 52(SI), X12
+	VPBLENDD     $0x04, X12, X8, X8
+	VPBROADCASTD 44(SI), X12
+	VPBLENDD     $0x08, X12, X8, X8
+	VMOVD        36(SI), X9
+	VPBROADCASTD 4(SI), X12
+	VPBLENDD     $0x02, X12, X9, X9
+	VPBROADCASTD 48(SI), X12
+	VPBLENDD     $0x04, X12, X9, X9
+	VPBROADCASTD 56(SI), X12
+	VPBLENDD     $0x08, X12, X9, X9
+	VMOVD        60(SI), X10
+	VPBROADCASTD 8(SI), X12
+	VPBLENDD     $0x02, X12, X10, X10
+	VPBROADCASTD 20(SI), X12
+	VPBLENDD     $0x04, X12, X10, X10
+	VPBROADCASTD 16(SI), X12
+	VPBLENDD     $0x08, X12, X10, X10
+	VMOVD        32(SI), X11
+	VPBROADCASTD 24(SI), X12
+	VPBLENDD     $0x02, X12, X11, X11
+	VPBROADCASTD 40(SI), X12
+	VPBLENDD     $0x04, X12, X11, X11
+	VPBROADCASTD (SI), X12
+	VPBLENDD     $0x08, X12, X11, X11
+	VPADDD       X8, X0, X0
+	VPSRLD       $0x07, X1, X4
+	VPSLLD       $0x19, X1, X5
+	VPADDD       X4, X0, X0
+	VPADDD       X5, X0, X0
+	VPOR         X4, X5, X1
+	VPXOR        X0, X3, X3
+	VPSHUFB      X6, X3, X3
+	VPADDD       X3, X2, X2
+	VPXOR        X2, X1, X1
+	VPADDD       X9, X0, X0
+	VPSRLD       $0x0c, X1, X4
+	VPSLLD       $0x14, X1, X5
+	VPADDD       X4, X0, X0
+	VPADDD       X5, X0, X0
+	VPOR         X4, X5, X1
+	VPXOR        X0, X3, X3
+	VPSHUFB      X7, X3, X3
+	VPADDD       X3, X2, X2
+	VPXOR        X2, X1, X1
+	VPSHUFD      $0x93, X0, X0
+	VPSHUFD      $0x4e, X3, X3
+	VPSHUFD      $0x39, X2, X2
+	VPADDD       X10, X0, X0
+	VPSRLD       $0x07, X1, X4
+	VPSLLD       $0x19, X1, X5
+	VPADDD       X4, X0, X0
+	VPADDD       X5, X0, X0
+	VPOR         X4, X5, X1
+	VPXOR        X0, X3, X3
+	VPSHUFB      X6, X3, X3
+	VPADDD       X3, X2, X2
+	VPXOR        X2, X1, X1
+	VPADDD       X11, X0, X0
+	VPSRLD       $0x0c, X1, X4
+	VPSLLD       $0x14, X1, X5
+	VPADDD       X4, X0, X0
+	VPADDD       X5, X0, X0
+	VPOR         X4, X5, X1
+	VPXOR        X0, X3, X3
+	VPSHUFB      X7, X3, X3
+	VPADDD       X3, X2, X2
+	VPXOR        X2, X1, X1
+	VPSHUFD      $0x39, X0, X0
+	VPSHUFD      $0x4e, X3, X3
+	VPSHUFD      $0x93, X2, X2
+	VMOVD        36(SI), X8
+	VPBROADCASTD 20(SI), X12
+	VPBLENDD     $0x02, X12, X8, X8
+	VPBROADCASTD 8(SI), X12
+	VPBLENDD     $0x04, X12, X8, X8
+	VPBROADCASTD 40(SI), X12
+	VPBLENDD     $0x08, X12, X8, X8
+	VMOVD        (SI), X9
+	VPBROADCASTD 28(SI), X12
+	VPBLENDD     $0x02, X12, X9, X9
+	VPBROADCASTD 16(SI), X12
+	VPBLENDD     $0x04, X12, X9, X9
+	VPBROADCASTD 60(SI), X12
+	VPBLENDD     $0x08, X12, X9, X9
+	VMOVD        12(SI), X10
+	VPBROADCASTD 56(SI), X12
+	VPBLENDD     $0x02, X12, X10, X10
+	VPBROADCASTD 44(SI), X12
+	VPBLENDD     $0x04, X12, X10, X10
+	VPBROADCASTD 24(SI), X12
+	VPBLENDD     $0x08, X12, X10, X10
+	VMOVD        52(SI), X11
+	VPBROADCASTD 4(SI), X12
+	VPBLENDD     $0x02, X12, X11, X11
+	VPBROADCASTD 48(SI), X12
+	VPBLENDD     $0x04, X12, X11, X11
+	VPBROADCASTD 32(SI), X12
+	VPBLENDD     $0x08, X12, X11, X11
+	VPADDD       X8, X0, X0
+	VPSRLD       $0x07, X1, X4
+	VPSLLD       $0x19, X1, X5
+	VPADDD       X4, X0, X0
+	VPADDD       X5, X0, X0
+	VPOR         X4, X5, X1
+	VPXOR        X0, X3, X3
+	VPSHUFB      X6, X3, X3
+	VPADDD       X3, X2, X2
+	VPXOR        X2, X1, X1
+	VPADDD       X9, X0, X0
+	VPSRLD       $0x0c, X1, X4
+	VPSLLD       $0x14, X1, X5
+	VPADDD       X4, X0, X0
+	VPADDD       X5, X0, X0
+	VPOR         X4, X5, X1
+	VPXOR        X0, X3, X3
+	VPSHUFB      X7, X3, X3
+	VPADDD       X3, X2, X2
+	VPXOR        X2, X1, X1
+	VPSHUFD      $0x93, X0, X0
+	VPSHUFD      $0x4e, X3, X3
+	VPSHUFD      $0x39, X2, X2
+	VPADDD       X10, X0, X0
+	VPSRLD       $0x07, X1, X4
+	VPSLLD       $0x19, X1, X5
+	VPADDD       X4, X0, X0
+	VPADDD       X5, X0, X0
+	VPOR         X4, X5, X1
+	VPXOR        X0, X3, X3
+	VPSHUFB      X6, X3, X3
+	VPADDD       X3, X2, X2
+	VPXOR        X2, X1, X1
+	VPADDD       X11, X0, X0
+	VPSRLD       $0x0c, X1, X4
+	VPSLLD       $0x14, X1, X5
+	VPADDD       X4, X0, X0
+	VPADDD       X5, X0, X0
+	VPOR         X4, X5, X1
+	VPXOR        X0, X3, X3
+	VPSHUFB      X7, X3, X3
+	VPADDD       X3, X2, X2
+	VPXOR        X2, X1, X1
+	VPSHUFD      $0x39, X0, X0
+	VPSHUFD      $0x4e, X3, X3
+	VPSHUFD      $0x93, X2, X2
+	VMOVD        8(SI), X8
+	VPBROADCASTD 24(SI), X12
+	VPBLENDD     $0x02, X12, X8, X8
+	VPBROADCASTD (SI), X12
+	VPBLENDD     $0x04, X12, X8, X8
+	VPBROADCASTD 32(SI), X12
+	VPBLENDD     $0x08, X12, X8, X8
+	VMOVD        48(SI), X9
+	VPBROADCASTD 40(SI), X12
+	VPBLENDD     $0x02, X12, X9, X9
+	VPBROADCASTD 44(SI), X12
+	VPBLENDD     $0x04, X12, X9, X9
+	VPBROADCASTD 12(SI), X12
+	VPBLENDD     $0x08, X12, X9, X9
+	VMOVD        4(SI), X10
+	VPBROADCASTD 16(SI), X12
+	VPBLENDD     $0x02, X12, X10, X10
+	VPBROADCASTD 28(SI), X12
+	VPBLENDD     $0x04, X12, X10, X10
+	VPBROADCASTD 60(SI), X12
+	VPBLENDD     $0x08, X12, X10, X10
+	VMOVD        36(SI), X11
+	VPBROADCASTD 52(SI), X12
+	VPBLENDD     $0x02, X12, X11, X11
+	VPBROADCASTD 20(SI), X12
+	VPBLENDD     $0x04, X12, X11, X11
+	VPBROADCASTD 56(SI), X12
+	VPBLENDD     $0x08, X12, X11, X11
+	VPADDD       X8, X0, X0
+	VPSRLD       $0x07, X1, X4
+	VPSLLD       $0x19, X1, X5
+	VPADDD       X4, X0, X0
+	VPADDD       X5, X0, X0
+	VPOR         X4, X5, X1
+	VPXOR        X0, X3, X3
+	VPSHUFB      X6, X3, X3
+	VPADDD       X3, X2, X2
+	VPXOR        X2, X1, X1
+	VPADDD       X9, X0, X0
+	VPSRLD       $0x0c, X1, X4
+	VPSLLD       $0x14, X1, X5
+	VPADDD       X4, X0, X0
+	VPADDD       X5, X0, X0
+	VPOR         X4, X5, X1
+	VPXOR        X0, X3, X3
+	VPSHUFB      X7, X3, X3
+	VPADDD       X3, X2, X2
+	VPXOR        X2, X1, X1
+	VPSHUFD      $0x93, X0, X0
+	VPSHUFD      $0x4e, X3, X3
+	VPSHUFD      $0x39, X2, X2
+	VPADDD       X10, X0, X0
+	VPSRLD       $0x07, X1, X4
+	VPSLLD       $0x19, X1, X5
+	VPADDD       X4, X0, X0
+	VPADDD       X5, X0, X0
+	VPOR         X4, X5, X1
+	VPXOR        X0, X3, X3
+	VPSHUFB      X6, X3, X3
+	VPADDD       X3, X2, X2
+	VPXOR        X2, X1, X1
+	VPADDD       X11, X0, X0
+	VPSRLD       $0x0c, X1, X4
+	VPSLLD       $0x14, X1, X5
+	VPADDD       X4, X0, X0
+	VPADDD       X5, X0, X0
+	VPOR         X4, X5, X1
+	VPXOR        X0, X3, X3
+	VPSHUFB      X7, X3, X3
+	VPADDD       X3, X2, X2
+	VPXOR        X2, X1, X1
+	VPSHUFD      $0x39, X0, X0
+	VPSHUFD      $0x4e, X3, X3
+	VPSHUFD      $0x93, X2, X2
+	VMOVD        48(SI), X8
+	VPBROADCASTD 4(SI), X12
+	VPBLENDD     $0x02, X12, X8, X8
+	VPBROADCASTD 56(SI), X12
+	VPBLENDD     $0x04, X12, X8, X8
+	VPBROADCASTD 16(SI), X12
+	VPBLENDD     $0x08, X12, X8, X8
+	VMOVD        20(SI), X9
+	VPBROADCASTD 60(SI), X12
+	VPBLENDD     $0x02, X12, X9, X9
+	VPBROADCASTD 52(SI), X12
+	VPBLENDD     $0x04, X12, X9, X9
+	VPBROADCASTD 40(SI), X12
+	VPBLENDD     $0x08, X12, X9, X9
+	VMOVD        32(SI), X10
+	VPBROADCASTD (SI), X12
+	VPBLENDD     $0x02, X12, X10, X10
+	VPBROADCASTD 24(SI), X12
+	VPBLENDD     $0x04, X12, X10, X10
+	VPBROADCASTD 36(SI), X12
+	VPBLENDD     $0x08, X12, X10, X10
+	VMOVD        44(SI), X11
+	VPBROADCASTD 28(SI), X12
+	VPBLENDD     $0x02, X12, X11, X11
+	VPBROADCASTD 12(SI), X12
+	VPBLENDD     $0x04, X12, X11, X11
+	VPBROADCASTD 8(SI), X12
+	VPBLENDD     $0x08, X12, X11, X11
+	VPADDD       X8, X0, X0
+	VPSRLD       $0x07, X1, X4
+	VPSLLD       $0x19, X1, X5
+	VPADDD       X4, X0, X0
+	VPADDD       X5, X0, X0
+	VPOR         X4, X5, X1
+	VPXOR        X0, X3, X3
+	VPSHUFB      X6, X3, X3
+	VPADDD       X3, X2, X2
+	VPXOR        X2, X1, X1
+	VPADDD       X9, X0, X0
+	VPSRLD       $0x0c, X1, X4
+	VPSLLD       $0x14, X1, X5
+	VPADDD       X4, X0, X0
+	VPADDD       X5, X0, X0
+	VPOR         X4, X5, X1
+	VPXOR        X0, X3, X3
+	VPSHUFB      X7, X3, X3
+	VPADDD       X3, X2, X2
+	VPXOR        X2, X1, X1
+	VPSHUFD      $0x93, X0, X0
+	VPSHUFD      $0x4e, X3, X3
+	VPSHUFD      $0x39, X2, X2
+	VPADDD       X10, X0, X0
+	VPSRLD       $0x07, X1, X4
+	VPSLLD       $0x19, X1, X5
+	VPADDD       X4, X0, X0
+	VPADDD       X5, X0, X0
+	VPOR         X4, X5, X1
+	VPXOR        X0, X3, X3
+	VPSHUFB      X6, X3, X3
+	VPADDD       X3, X2, X2
+	VPXOR        X2, X1, X1
+	VPADDD       X11, X0, X0
+	VPSRLD       $0x0c, X1, X4
+	VPSLLD       $0x14, X1, X5
+	VPADDD       X4, X0, X0
+	VPADDD       X5, X0, X0
+	VPOR         X4, X5, X1
+	VPXOR        X0, X3, X3
+	VPSHUFB      X7, X3, X3
+	VPADDD       X3, X2, X2
+	VPXOR        X2, X1, X1
+	VPSHUFD      $0x39, X0, X0
+	VPSHUFD      $0x4e, X3, X3
+	VPSHUFD      $0x93, X2, X2
+	VMOVD        52(SI), X8
+	VPBROADCASTD 28(SI), X12
+	VPBLENDD     $0x02, X12, X8, X8
+	VPBROADCASTD 48(SI), X12
+	VPBLENDD     $0x04, X12, X8, X8
+	VPBROADCASTD 12(SI), X12
+	VPBLENDD     $0x08, X12, X8, X8
+	VMOVD        44(SI), X9
+	VPBROADCASTD 56(SI), X12
+	VPBLENDD     $0x02, X12, X9, X9
+	VPBROADCASTD 4(SI), X12
+	VPBLENDD     $0x04, X12, X9, X9
+	VPBROADCASTD 36(SI), X12
+	VPBLENDD     $0x08, X12, X9, X9
+	VMOVD        8(SI), X10
+	VPBROADCASTD 20(SI), X12
+	VPBLENDD     $0x02, X12, X10, X10
+	VPBROADCASTD 60(SI), X12
+	VPBLENDD     $0x04, X12, X10, X10
+	VPBROADCASTD 32(SI), X12
+	VPBLENDD     $0x08, X12, X10, X10
+	VMOVD        40(SI), X11
+	VPBROADCASTD (SI), X12
+	VPBLENDD     $0x02, X12, X11, X11
+	VPBROADCASTD 16(SI), X12
+	VPBLENDD     $0x04, X12, X11, X11
+	VPBROADCASTD 24(SI), X12
+	VPBLENDD     $0x08, X12, X11, X11
+	VPADDD       X8, X0, X0
+	VPSRLD       $0x07, X1, X4
+	VPSLLD       $0x19, X1, X5
+	VPADDD       X4, X0, X0
+	VPADDD       X5, X0, X0
+	VPOR         X4, X5, X1
+	VPXOR        X0, X3, X3
+	VPSHUFB      X6, X3, X3
+	VPADDD       X3, X2, X2
+	VPXOR        X2, X1, X1
+	VPADDD       X9, X0, X0
+	VPSRLD       $0x0c, X1, X4
+	VPSLLD       $0x14, X1, X5
+	VPADDD       X4, X0, X0
+	VPADDD       X5, X0, X0
+	VPOR         X4, X5, X1
+	VPXOR        X0, X3, X3
+	VPSHUFB      X7, X3, X3
+	VPADDD       X3, X2, X2
+	VPXOR        X2, X1, X1
+	VPSHUFD      $0x93, X0, X0
+	VPSHUFD      $0x4e, X3, X3
+	VPSHUFD      $0x39, X2, X2
+	VPADDD       X10, X0, X0
+	VPSRLD       $0x07, X1, X4
+	VPSLLD       $0x19, X1, X5
+	VPADDD       X4, X0, X0
+	VPADDD       X5, X0, X0
+	VPOR         X4, X5, X1
+	VPXOR        X0, X3, X3
+	VPSHUFB      X6, X3, X3
+	VPADDD       X3, X2, X2
+	VPXOR        X2, X1, X1
+	VPADDD       X11, X0, X0
+	VPSRLD       $0x0c, X1, X4
+	VPSLLD       $0x14, X1, X5
+	VPADDD       X4, X0, X0
+	VPADDD       X5, X0, X0
+	VPOR         X4, X5, X1
+	VPXOR        X0, X3, X3
+	VPSHUFB      X7, X3, X3
+	VPADDD       X3, X2, X2
+	VPXOR        X2, X1, X1
+	VPSHUFD      $0x39, X0, X0
+	VPSHUFD      $0x4e, X3, X3
+	VPSHUFD      $0x93, X2, X2
+	VMOVD        24(SI), X8
+	VPBROADCASTD 56(SI), X12
+	VPBLENDD     $0x02, X12, X8, X8
+	VPBROADCASTD 44(SI), X12
+	VPBLENDD     $0x04, X12, X8, X8
+	VPBROADCASTD (SI), X12
+	VPBLENDD     $0x08, X12, X8, X8
+	VMOVD        60(SI), X9
+	VPBROADCASTD 36(SI), X12
+	VPBLENDD     $0x02, X12, X9, X9
+	VPBROADCASTD 12(SI), X12
+	VPBLENDD     $0x04, X12, X9, X9
+	VPBROADCASTD 32(SI), X12
+	VPBLENDD     $0x08, X12, X9, X9
+	VMOVD        40(SI), X10
+	VPBROADCASTD 48(SI), X12
+	VPBLENDD     $0x02, X12, X10, X10
+	VPBROADCASTD 52(SI), X12
+	VPBLENDD     $0x04, X12, X10, X10
+	VPBROADCASTD 4(SI), X12
+	VPBLENDD     $0x08, X12, X10, X10
+	VMOVD        20(SI), X11
+	VPBROADCASTD 8(SI), X12
+	VPBLENDD     $0x02, X12, X11, X11
+	VPBROADCASTD 28(SI), X12
+	VPBLENDD     $0x04, X12, X11, X11
+	VPBROADCASTD 16(SI), X12
+	VPBLENDD     $0x08, X12, X11, X11
+	VPADDD       X8, X0, X0
+	VPSRLD       $0x07, X1, X4
+	VPSLLD       $0x19, X1, X5
+	VPADDD       X4, X0, X0
+	VPADDD       X5, X0, X0
+	VPOR         X4, X5, X1
+	VPXOR        X0, X3, X3
+	VPSHUFB      X6, X3, X3
+	VPADDD       X3, X2, X2
+	VPXOR        X2, X1, X1
+	VPADDD       X9, X0, X0
+	VPSRLD       $0x0c, X1, X4
+	VPSLLD       $0x14, X1, X5
+	VPADDD       X4, X0, X0
+	VPADDD       X5, X0, X0
+	VPOR         X4, X5, X1
+	VPXOR        X0, X3, X3
+	VPSHUFB      X7, X3, X3
+	VPADDD       X3, X2, X2
+	VPXOR        X2, X1, X1
+	VPSHUFD      $0x93, X0, X0
+	VPSHUFD      $0x4e, X3, X3
+	VPSHUFD      $0x39, X2, X2
+	VPADDD       X10, X0, X0
+	VPSRLD       $0x07, X1, X4
+	VPSLLD       $0x19, X1, X5
+	VPADDD       X4, X0, X0
+	VPADDD       X5, X0, X0
+	VPOR         X4, X5, X1
+	VPXOR        X0, X3, X3
+	VPSHUFB      X6, X3, X3
+	VPADDD       X3, X2, X2
+	VPXOR        X2, X1, X1
+	VPADDD       X11, X0, X0
+	VPSRLD       $0x0c, X1, X4
+	VPSLLD       $0x14, X1, X5
+	VPADDD       X4, X0, X0
+	VPADDD       X5, X0, X0
+	VPOR         X4, X5, X1
+	VPXOR        X0, X3, X3
+	VPSHUFB      X7, X3, X3
+	VPADDD       X3, X2, X2
+	VPXOR        X2, X1, X1
+	VPSHUFD      $0x39, X0, X0
+	VPSHUFD      $0x4e, X3, X3
+	VPSHUFD      $0x93, X2, X2
+	VMOVD        40(SI), X8
+	VPBROADCASTD 32(SI), X12
+	VPBLENDD     $0x02, X12, X8, X8
+	VPBROADCASTD 28(SI), X12
+	VPBLENDD     $0x04, X12, X8, X8
+	VPBROADCASTD 4(SI), X12
+	VPBLENDD     $0x08, X12, X8, X8
+	VMOVD        8(SI), X9
+	VPBROADCASTD 16(SI), X12
+	VPBLENDD     $0x02, X12, X9, X9
+	VPBROADCASTD 24(SI), X12
+	VPBLENDD     $0x04, X12, X9, X9
+	VPBROADCASTD 20(SI), X12
+	VPBLENDD     $0x08, X12, X9, X9
+	VMOVD        52(SI), X10
+	VPBROADCASTD 60(SI), X12
+	VPBLENDD     $0x02, X12, X10, X10
+	VPBROADCASTD 36(SI), X12
+	VPBLENDD     $0x04, X12, X10, X10
+	VPBROADCASTD 12(SI), X12
+	VPBLENDD     $0x08, X12, X10, X10
+	VMOVD        (SI), X11
+	VPBROADCASTD 44(SI), X12
+	VPBLENDD     $0x02, X12, X11, X11
+	VPBROADCASTD 56(SI), X12
+	VPBLENDD     $0x04, X12, X11, X11
+	VPBROADCASTD 48(SI), X12
+	VPBLENDD     $0x08, X12, X11, X11
+	VPADDD       X8, X0, X0
+	VPSRLD       $0x07, X1, X4
+	VPSLLD       $0x19, X1, X5
+	VPADDD       X4, X0, X0
+	VPADDD       X5, X0, X0
+	VPOR         X4, X5, X1
+	VPXOR        X0, X3, X3
+	VPSHUFB      X6, X3, X3
+	VPADDD       X3, X2, X2
+	VPXOR        X2, X1, X1
+	VPADDD       X9, X0, X0
+	VPSRLD       $0x0c, X1, X4
+	VPSLLD       $0x14, X1, X5
+	VPADDD       X4, X0, X0
+	VPADDD       X5, X0, X0
+	VPOR         X4, X5, X1
+	VPXOR        X0, X3, X3
+	VPSHUFB      X7, X3, X3
+	VPADDD       X3, X2, X2
+	VPXOR        X2, X1, X1
+	VPSHUFD      $0x93, X0, X0
+	VPSHUFD      $0x4e, X3, X3
+	VPSHUFD      $0x39, X2, X2
+	VPADDD       X10, X0, X0
+	VPSRLD       $0x07, X1, X4
+	VPSLLD       $0x19, X1, X5
+	VPADDD       X4, X0, X0
+	VPADDD       X5, X0, X0
+	VPOR         X4, X5, X1
+	VPXOR        X0, X3, X3
+	VPSHUFB      X6, X3, X3
+	VPADDD       X3, X2, X2
+	VPXOR        X2, X1, X1
+	VPADDD       X11, X0, X0
+	VPSRLD       $0x0c, X1, X4
+	VPSLLD       $0x14, X1, X5
+	VPADDD       X4, X0, X0
+	VPADDD       X5, X0, X0
+	VPOR         X4, X5, X1
+	VPXOR        X0, X3, X3
+	VPSHUFB      X7, X3, X3
+	VPADDD       X3, X2, X2
+	VPXOR        X2, X1, X1
+	VPSHUFD      $0x39, X0, X0
+	VPSHUFD      $0x4e, X3, X3
+	VPSHUFD      $0x93, X2, X2
+	VPXOR        X3, X15, X15
+	VPSRLD       $0x07, X1, X4
+	VPSLLD       $0x19, X1, X5
+	VPXOR        X4, X15, X15
+	VPXOR        X5, X15, X15
+	VPXOR        X2, X0, X0
+	VPXOR        X0, X14, X14
+
+blocks:
+	MOVQ blocks_base+24(FP), SI
+	MOVQ blocks_len+32(FP), CX
+	SHRQ $0x06, CX
+	JZ   last
 
 loop:
 	ADDQ         $0x40, AX
@@ -1465,11 +2215,11 @@ loop:
 	DECQ         CX
 	JNZ          loop
 
-final:
-	MOVQ         last+32(FP), SI
-	MOVQ         n+40(FP), AX
-	VMOVQ        AX, X3
+last:
+	MOVQ         last+48(FP), SI
+	MOVQ         n+56(FP), AX
 	MOVL         $0xffffffff, DX
+	VMOVQ        AX, X3
 	VPINSRD      $0x02, DX, X3, X3
 	VPXOR        b2s_iv_hi<>+0(SB), X3, X3
 	VMOVDQA      X14, X0

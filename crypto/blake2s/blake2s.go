@@ -233,6 +233,11 @@ func Sum256To(dst *[Size]byte, data ...[]byte) {
 		sum256(dst, data[0])
 		return
 	}
+	var block [BlockSize]byte
+	if n, ok := joinShort(&block, data); ok {
+		sum256(dst, block[:n])
+		return
+	}
 	var d Digest
 	d.init(Size, nil)
 	for _, p := range data {
@@ -242,20 +247,82 @@ func Sum256To(dst *[Size]byte, data ...[]byte) {
 }
 
 // sum256 sets dst to the BLAKE2s-256 digest of one input without a
-// Digest: every block but the last straight from data, and the last one
-// too when it is whole; only a short last block is copied to be padded.
+// Digest.
 func sum256(dst *[Size]byte, data []byte) {
+	oneShot(dst, paramWord(Size, 0), nil, data)
+}
+
+// paramWord is the first word of the parameter block, which the IV's
+// first word is xored with: digest size, key length, fanout 1, depth 1.
+func paramWord(size, keyLen int) uint32 {
+	return uint32(size) | uint32(keyLen)<<8 | 1<<16 | 1<<24
+}
+
+// oneShot computes a hash whose whole input is first (a key block or HMAC
+// pad, if not nil) then data, with parameter word param, and
+// writes the 32-byte chaining value to dst: every block of data but the
+// last straight from data, the last one too when it is whole; only a
+// short last block is copied to be padded.
+func oneShot(dst *[Size]byte, param uint32, first *[BlockSize]byte, data []byte) {
+	if first != nil && len(data) == 0 {
+		// BLAKE2 pads no empty block after a key: first is the last.
+		finalBlocks(dst, param, nil, nil, first, BlockSize)
+		return
+	}
+	var c0 uint64
+	if first != nil {
+		c0 = BlockSize
+	}
 	full := 0
 	if len(data) > BlockSize {
 		full = (len(data) - 1) &^ (BlockSize - 1)
 	}
+	n := c0 + uint64(len(data))
 	if last := data[full:]; len(last) == BlockSize {
-		sum256Blocks(dst, data[:full], (*[BlockSize]byte)(last), len(data))
+		finalBlocks(dst, param, first, data[:full], (*[BlockSize]byte)(last), n)
 	} else {
 		var block [BlockSize]byte
 		copy(block[:], last)
-		sum256Blocks(dst, data[:full], &block, len(data))
+		finalBlocks(dst, param, first, data[:full], &block, n)
 	}
+}
+
+// joinShort concatenates parts into block when they fit, reporting their
+// total length; ok is false when they are longer than a block.
+func joinShort(block *[BlockSize]byte, parts [][]byte) (n int, ok bool) {
+	for _, p := range parts {
+		if len(p) > BlockSize-n {
+			return 0, false
+		}
+		n += copy(block[n:], p)
+	}
+	return n, true
+}
+
+// macShot finishes a keyed hash of size bytes of the concatenation of
+// data in one call when data is a single part or fits in a block; it
+// reports false, doing nothing, otherwise.
+func macShot(out *[Size]byte, size int, key []byte, data [][]byte) bool {
+	var joined [BlockSize]byte
+	var msg []byte
+	if len(data) == 1 {
+		msg = data[0]
+	} else if n, ok := joinShort(&joined, data); ok {
+		msg = joined[:n]
+	} else {
+		return false
+	}
+	param := paramWord(size, len(key))
+	if len(key) == 0 {
+		oneShot(out, param, nil, msg)
+		return true
+	}
+	var kb [BlockSize]byte
+	copy(kb[:], key)
+	oneShot(out, param, &kb, msg)
+	clear(kb[:])
+	clear(joined[:])
+	return true
 }
 
 // MAC128 sets dst to the keyed BLAKE2s-128 of the concatenation of data,
@@ -266,12 +333,16 @@ func MAC128(dst *[Size128]byte, key []byte, data ...[]byte) {
 	if len(key) > Size {
 		panic("blake2s: MAC128 key longer than 32 bytes")
 	}
+	var out [Size]byte
+	if macShot(&out, Size128, key, data) {
+		copy(dst[:], out[:Size128])
+		return
+	}
 	var d Digest
 	d.init(Size128, key)
 	for _, p := range data {
 		d.Write(p)
 	}
-	var out [Size]byte
 	d.finish(&out)
 	copy(dst[:], out[:Size128])
 	clear(d.key[:])
@@ -283,6 +354,9 @@ func MAC128(dst *[Size128]byte, key []byte, data ...[]byte) {
 func MAC256(dst *[Size]byte, key []byte, data ...[]byte) {
 	if len(key) > Size {
 		panic("blake2s: MAC256 key longer than 32 bytes")
+	}
+	if macShot(dst, Size, key, data) {
+		return
 	}
 	var d Digest
 	d.init(Size, key)
@@ -310,6 +384,32 @@ func HMAC(dst *[Size]byte, key []byte, data ...[]byte) {
 	}
 
 	var pad [BlockSize]byte
+	var joined [BlockSize]byte
+	var msg []byte
+	oneCall := true
+	if len(data) == 1 {
+		msg = data[0]
+	} else if n, ok := joinShort(&joined, data); ok {
+		msg = joined[:n]
+	} else {
+		oneCall = false
+	}
+	if oneCall {
+		// The pads by 8-byte words: the kernel's 4-byte loads of them
+		// then forward from single stores (see asm/amd64/_gen/blake2s's
+		// msgVec).
+		setPad(&pad, &k, 0x3636363636363636)
+		var inner [BlockSize]byte // the inner hash, zero-padded
+		oneShot((*[Size]byte)(inner[:Size]), paramWord(Size, 0), &pad, msg)
+		setPad(&pad, &k, 0x5c5c5c5c5c5c5c5c)
+		finalBlocks(dst, paramWord(Size, 0), &pad, nil, &inner, BlockSize+Size)
+		clear(k[:])
+		clear(pad[:])
+		clear(inner[:])
+		clear(joined[:])
+		return
+	}
+
 	for i := range pad {
 		pad[i] = k[i] ^ 0x36
 	}
@@ -333,4 +433,11 @@ func HMAC(dst *[Size]byte, key []byte, data ...[]byte) {
 	clear(k[:])
 	clear(pad[:])
 	clear(inner[:])
+}
+
+// setPad sets pad = k xor the byte pattern x, eight bytes at a time.
+func setPad(pad, k *[BlockSize]byte, x uint64) {
+	for i := 0; i < BlockSize; i += 8 {
+		binary.LittleEndian.PutUint64(pad[i:], binary.LittleEndian.Uint64(k[i:])^x)
+	}
 }

@@ -20,12 +20,14 @@ type impl struct {
 	// runs the lanes one after the other.
 	hashBlocksMany func(h [][8]uint32, c [][2]uint32, flag uint32, blocks [][]byte)
 
-	// sum256, if not nil, sets dst to the unkeyed BLAKE2s-256 digest of
-	// a message of n bytes in one call: blocks holds its whole blocks but
-	// the last, last its last block (1 to BlockSize bytes, or none if n
-	// is 0) zero-padded. nil: sum256Blocks composes it from hashBlocks.
-	// It must not retain its arguments.
-	sum256 func(dst *[Size]byte, blocks []byte, last *[BlockSize]byte, n int)
+	// final, if not nil, computes a hash in one call: from the IV with
+	// the parameter block's first word param folded in, it compresses
+	// first (when not nil: a key block or an HMAC pad), the whole blocks
+	// of blocks, then last, zero-padded, as the final block with byte
+	// counter n, and writes the 32-byte chaining value to dst. nil:
+	// finalBlocks composes it from hashBlocks. It must not retain its
+	// arguments.
+	final func(dst *[Size]byte, param uint32, first *[BlockSize]byte, blocks []byte, last *[BlockSize]byte, n uint64)
 
 	// mac8, if not nil, finishes eight BLAKE2s-128 MACs of messages of
 	// the same length, 64*full + 4*lastWords bytes (lastWords 1..16),

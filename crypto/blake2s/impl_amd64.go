@@ -10,7 +10,7 @@ import (
 )
 
 // The AVX2 kernels (asm/amd64/blake2s_amd64.s): one message with the state
-// rows in xmm registers (also as a whole Sum256 in one call), and
+// rows in xmm registers (also finishing a whole hash, MAC or HMAC half in one call), and
 // eight messages at once, one per ymm lane.
 var _ = register(cpu.Impl[impl]{
 	Name:     "avx2",
@@ -19,7 +19,7 @@ var _ = register(cpu.Impl[impl]{
 	Fn: impl{
 		hashBlocks:     amd64.Blake2sHashBlocks,
 		hashBlocksMany: hashBlocksManyAVX2,
-		sum256:         amd64.Blake2sSum256,
+		final:          amd64.Blake2sFinal,
 		mac8:           amd64.Blake2sMAC8,
 	},
 })

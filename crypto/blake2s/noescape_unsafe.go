@@ -33,27 +33,32 @@ func hashBlocks(h *[8]uint32, c *[2]uint32, flag uint32, blocks []byte) {
 	)
 }
 
-// sum256Blocks sets dst to the BLAKE2s-256 digest of the n-byte message
-// made of blocks (its whole blocks but the last) and last (its last block,
-// zero-padded), by the active implementation's sum256 when it has one.
-func sum256Blocks(dst *[Size]byte, blocks []byte, last *[BlockSize]byte, n int) {
-	if f := active.Fn.sum256; f != nil {
-		f((*[Size]byte)(noescape(unsafe.Pointer(dst))),
+// finalBlocks computes a hash from the IV with parameter word param: the
+// block first (if not nil), the whole blocks of blocks, then last,
+// zero-padded, as the final block with byte counter n; dst receives the
+// 32-byte chaining value. It uses the active implementation's final when it
+// has one.
+func finalBlocks(dst *[Size]byte, param uint32, first *[BlockSize]byte, blocks []byte, last *[BlockSize]byte, n uint64) {
+	if f := active.Fn.final; f != nil {
+		f((*[Size]byte)(noescape(unsafe.Pointer(dst))), param,
+			(*[BlockSize]byte)(noescape(unsafe.Pointer(first))),
 			unsafe.Slice((*byte)(noescape(unsafe.Pointer(unsafe.SliceData(blocks)))), len(blocks)),
 			(*[BlockSize]byte)(noescape(unsafe.Pointer(last))), n)
 		return
 	}
-	h := iv
-	h[0] ^= Size | 1<<16 | 1<<24
+	hh := iv
+	hh[0] ^= param
 	var c [2]uint32
-	if len(blocks) > 0 {
-		hashBlocks(&h, &c, 0, blocks)
+	if first != nil {
+		hashBlocks(&hh, &c, 0, first[:])
 	}
-	// hashBlocks adds BlockSize to the counter before compressing: set it
-	// to n - BlockSize (64-bit, borrowing from the high word).
-	c[0], c[1] = uint32(n-BlockSize), uint32(uint64(n-BlockSize)>>32)
-	hashBlocks(&h, &c, 0xffffffff, last[:])
-	for i, v := range h {
+	if len(blocks) > 0 {
+		hashBlocks(&hh, &c, 0, blocks)
+	}
+	// hashBlocks adds BlockSize to the counter before compressing.
+	c = [2]uint32{uint32(n - BlockSize), uint32((n - BlockSize) >> 32)}
+	hashBlocks(&hh, &c, 0xffffffff, last[:])
+	for i, v := range hh {
 		binary.LittleEndian.PutUint32(dst[4*i:], v)
 	}
 }

@@ -48,7 +48,7 @@ var sigma = [10][16]int{
 // Constants.
 var (
 	rot16, rot8, ivLo, ivHi Mem
-	ivHash, ctrBias         Mem
+	ctrBias                 Mem
 	wordIdx, wordIdx8       Mem
 )
 
@@ -71,16 +71,6 @@ func constants() {
 	ivHi = GLOBL("b2s_iv_hi", RODATA|NOPTR)
 	for i := 0; i < 4; i++ {
 		DATA(4*i, U32(iv[4+i]))
-	}
-	// h[0..3] of unkeyed BLAKE2s-256: the IV with the parameter block's
-	// first word (digest length 32, fanout 1, depth 1) folded in.
-	ivHash = GLOBL("b2s_iv_hash", RODATA|NOPTR)
-	for i := 0; i < 4; i++ {
-		w := iv[i]
-		if i == 0 {
-			w ^= 32 | 1<<16 | 1<<24
-		}
-		DATA(4*i, U32(w))
 	}
 	// 0..7, and 8 in every lane (to step to 8..15).
 	wordIdx = GLOBL("b2s_word_idx", RODATA|NOPTR)
@@ -266,17 +256,16 @@ func hashBlocks() {
 	RET()
 }
 
-func sum256() {
-	TEXT("Blake2sSum256", NOSPLIT, "func(dst *[32]byte, blocks []byte, last *[64]byte, n int)")
+func final() {
+	TEXT("Blake2sFinal", NOSPLIT, "func(dst *[32]byte, param uint32, first *[64]byte, blocks []byte, last *[64]byte, n uint64)")
 	Pragma("noescape")
-	Doc("Blake2sSum256 sets dst to the unkeyed BLAKE2s-256 digest of a message",
-		"of n bytes: its len(blocks)/64 whole blocks but the last, then the",
-		"last block (1 to 64 bytes, or none if n is 0) zero-padded in last.",
-		"The state's initialization, the compressions and the output in one",
-		"call. It needs AVX2.")
-
-	Load(Param("blocks").Base(), RSI)
-	Load(Param("blocks").Len(), RCX)
+	Doc("Blake2sFinal computes a BLAKE2s hash in one call: from the IV with",
+		"the parameter block's first word param folded in, it compresses the",
+		"block first (if not nil: a key block or an HMAC pad), then the",
+		"len(blocks)/64 whole blocks of blocks, then last, zero-padded, as the",
+		"final block with byte counter n, and writes the 32-byte result to",
+		"dst. first and last are read by 4-byte loads only (see msgVec). It",
+		"needs AVX2.")
 
 	a, b, c, d := X0, X1, X2, X3
 	t, u := X4, X5
@@ -285,40 +274,55 @@ func sum256() {
 	tmp := X12
 	hA, hB := X14, X15
 
+	// The state comes from constants and a register, not from memory the
+	// caller has just written (a 16-byte load over its 4-byte stores
+	// would wait for them to reach the cache).
+	Load(Param("param"), RDX)
+	XORL(EAX, EAX) // the counter
 	VMOVDQU(rot16.Offset(0), r16)
 	VMOVDQU(rot8.Offset(0), r8)
-	VMOVDQU(ivHash, hA)
+	VMOVD(EDX, hA)
+	VPXOR(ivLo, hA, hA)
 	VMOVDQU(ivHi, hB)
-	XORL(EAX, EAX) // the counter
-	SHRQ(U8(6), RCX)
-	JZ(LabelRef("final"))
 
+	// block compresses the block at RSI with counter RAX, flag (EDX,
+	// when final) into hA, hB.
+	block := func(final, narrow bool) {
+		VMOVQ(RAX, d)
+		if final {
+			VPINSRD(U8(2), EDX, d, d)
+		}
+		VPXOR(ivHi, d, d)
+		VMOVDQA(hA, a)
+		VMOVDQA(hB, b)
+		VMOVDQU(ivLo, c)
+		rounds(a, b, c, d, t, u, r16, r8, m, tmp, RSI, narrow)
+		feedForward(a, b, c, d, t, u, hA, hB)
+	}
+
+	Load(Param("first"), RSI)
+	TESTQ(RSI, RSI)
+	JZ(LabelRef("blocks"))
+	ADDQ(U8(64), RAX)
+	block(false, true)
+
+	Label("blocks")
+	Load(Param("blocks").Base(), RSI)
+	Load(Param("blocks").Len(), RCX)
+	SHRQ(U8(6), RCX)
+	JZ(LabelRef("last"))
 	Label("loop")
 	ADDQ(U8(64), RAX)
-	VMOVQ(RAX, d)
-	VPXOR(ivHi, d, d)
-	VMOVDQA(hA, a)
-	VMOVDQA(hB, b)
-	VMOVDQU(ivLo, c)
-	rounds(a, b, c, d, t, u, r16, r8, m, tmp, RSI, false)
-	feedForward(a, b, c, d, t, u, hA, hB)
+	block(false, false)
 	ADDQ(U8(64), RSI)
 	DECQ(RCX)
 	JNZ(LabelRef("loop"))
 
-	Label("final")
+	Label("last")
 	Load(Param("last"), RSI)
 	Load(Param("n"), RAX)
-	// d = IV[4..7] ^ (counter n, 64 bits; flag ~0; 0).
-	VMOVQ(RAX, d)
 	MOVL(U32(0xffffffff), EDX)
-	VPINSRD(U8(2), EDX, d, d)
-	VPXOR(ivHi, d, d)
-	VMOVDQA(hA, a)
-	VMOVDQA(hB, b)
-	VMOVDQU(ivLo, c)
-	rounds(a, b, c, d, t, u, r16, r8, m, tmp, RSI, true)
-	feedForward(a, b, c, d, t, u, hA, hB)
+	block(true, true)
 	Load(Param("dst"), RDI)
 	VMOVDQU(hA, Mem{Base: RDI})
 	VMOVDQU(hB, Mem{Base: RDI, Disp: 16})
@@ -707,7 +711,7 @@ func main() {
 	ConstraintExpr("amd64,gc,!purego")
 	constants()
 	hashBlocks()
-	sum256()
+	final()
 	hashBlocks8()
 	mac8()
 	Generate()
