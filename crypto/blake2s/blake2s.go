@@ -284,6 +284,7 @@ func oneShot(dst *[Size]byte, param uint32, first *[BlockSize]byte, data []byte)
 		var block [BlockSize]byte
 		copy(block[:], last)
 		finalBlocks(dst, param, first, data[:full], &block, n)
+		clear(block[:]) // it may hold secret input (HMAC in the KDF)
 	}
 }
 
