@@ -292,9 +292,12 @@ func oneShot(dst *[Size]byte, param uint32, first *[BlockSize]byte, data []byte)
 // total length; ok is false when they are longer than a block.
 func joinShort(block *[BlockSize]byte, parts [][]byte) (n int, ok bool) {
 	for _, p := range parts {
-		if len(p) > BlockSize-n {
+		if n += len(p); n > BlockSize {
 			return 0, false
 		}
+	}
+	n = 0
+	for _, p := range parts {
 		n += copy(block[n:], p)
 	}
 	return n, true
@@ -411,9 +414,7 @@ func HMAC(dst *[Size]byte, key []byte, data ...[]byte) {
 		return
 	}
 
-	for i := range pad {
-		pad[i] = k[i] ^ 0x36
-	}
+	setPad(&pad, &k, 0x3636363636363636)
 	var d Digest
 	d.init(Size, nil)
 	d.Write(pad[:])
@@ -423,9 +424,7 @@ func HMAC(dst *[Size]byte, key []byte, data ...[]byte) {
 	var inner [Size]byte
 	d.finish(&inner)
 
-	for i := range pad {
-		pad[i] = k[i] ^ 0x5c
-	}
+	setPad(&pad, &k, 0x5c5c5c5c5c5c5c5c)
 	d.Reset()
 	d.Write(pad[:])
 	d.Write(inner[:])
