@@ -31,6 +31,24 @@ const (
 	ModeGeneric = "generic" // skb mode only
 )
 
+// Transmit paths for SetTxMode.
+const (
+	// TxXSK sends every datagram the XDP path can take through the TX
+	// ring (the default).
+	TxXSK = "xsk"
+	// TxSocket sends everything through the UDP sockets (with UDP GSO);
+	// only receiving uses the XSKs.
+	TxSocket = "socket"
+	// TxAuto sends batches the socket can hand to the kernel as UDP GSO
+	// sends (at least GSOMinBatch datagrams of one size, the last
+	// possibly shorter) through the UDP sockets, and the rest through
+	// the TX ring.
+	TxAuto = "auto"
+)
+
+// GSOMinBatch is the smallest batch TxAuto sends through the UDP socket.
+const GSOMinBatch = 8
+
 // UmemFrames is the UMEM size per queue, unless RLIMIT_MEMLOCK makes it
 // smaller (memlock.go): half the frames circulate through fill and rx, half
 // through tx and completion; 4 MiB at 2048-byte frames.
@@ -53,10 +71,11 @@ type Bind struct {
 	ifnames []string
 	mode    string
 
-	mu     sync.RWMutex // guards st, mark and swCsum; Send holds it for reading
+	mu     sync.RWMutex // guards st, mark, swCsum and txMode; Send holds it for reading
 	st     *state
 	mark   uint32
-	swCsum bool // no TX checksum offload
+	swCsum bool   // no TX checksum offload
+	txMode string // TxAuto, TxXSK or TxSocket
 
 	ctr                []ifaceCounters // per interface, in ifnames' order
 	rxSocket, txSocket atomic.Uint64
@@ -121,7 +140,7 @@ func NewBind(ifnames []string, mode string) (*Bind, error) {
 			return nil, fmt.Errorf("xdp: interface %s: %w", n, err)
 		}
 	}
-	return &Bind{ifnames: slices.Clone(ifnames), mode: mode, ctr: make([]ifaceCounters, len(ifnames))}, nil
+	return &Bind{ifnames: slices.Clone(ifnames), mode: mode, txMode: TxXSK, ctr: make([]ifaceCounters, len(ifnames))}, nil
 }
 
 // Stats counts datagrams since NewBind by the path they took.
@@ -440,6 +459,37 @@ func (b *Bind) SetTxChecksumOffload(on bool) {
 	b.swCsum = !on
 }
 
+// SetTxMode chooses the transmit path: TxXSK, TxSocket or TxAuto ("" is
+// TxXSK). It takes effect at once.
+func (b *Bind) SetTxMode(mode string) error {
+	switch mode {
+	case "":
+		mode = TxXSK
+	case TxXSK, TxSocket, TxAuto:
+	default:
+		return fmt.Errorf("xdp: unknown transmit mode %q (xsk, socket or auto)", mode)
+	}
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	b.txMode = mode
+	return nil
+}
+
+// gsoBatch reports whether the socket would send bt as UDP GSO: at least
+// GSOMinBatch datagrams, all of one size but for a shorter last one.
+func gsoBatch(bt *packet.Batch) bool {
+	if bt.N < GSOMinBatch {
+		return false
+	}
+	n := bt.Slots[0].Len()
+	for _, sl := range bt.Slots[1 : bt.N-1] {
+		if sl.Len() != n {
+			return false
+		}
+	}
+	return bt.Slots[bt.N-1].Len() <= n
+}
+
 // SetMark implements conn.Bind: the mark goes on the UDP sockets and into
 // the route lookups of the XDP path, so policy routing by mark (wg-quick's
 // full tunnel) picks the same way out for both.
@@ -527,6 +577,9 @@ func (b *Bind) Send(bt *packet.Batch, ep conn.Endpoint) error {
 	st := b.st
 	if st == nil {
 		return conn.ErrBindClosed
+	}
+	if b.txMode == TxSocket || b.txMode == TxAuto && gsoBatch(bt) {
+		return b.sendSocket(st, bt, ep)
 	}
 	dst := netip.AddrPortFrom(ep.Dst.Addr().Unmap(), ep.Dst.Port())
 	if !xdpCanSendTo(dst) {

@@ -31,6 +31,10 @@
 //	--xdp-mode=MODE        (or WGXDP_XDP_MODE) auto, native or generic.
 //	WGXDP_XDP_TX_CSUM=0    compute outer UDP checksums here instead of
 //	                       leaving them to the kernel (AF_XDP TX metadata).
+//	WGXDP_XDP_TX=MODE      xsk (default): send through the AF_XDP TX ring;
+//	                       auto: batches of 8 or more same-size datagrams go
+//	                       through the UDP socket as UDP GSO sends; socket:
+//	                       everything through the UDP socket (xdp.Bind.SetTxMode).
 //
 // The UMEMs are pinned memory: without CAP_IPC_LOCK they count against
 // RLIMIT_MEMLOCK, whose soft limit is raised to the hard one if need be;

@@ -25,6 +25,10 @@ const (
 	// envXDPTxCsum=0 computes UDP checksums in the daemon instead of
 	// leaving them to the kernel through AF_XDP TX metadata.
 	envXDPTxCsum = "WGXDP_XDP_TX_CSUM"
+
+	// envXDPTx chooses the transmit path (xdp.Bind.SetTxMode): xsk,
+	// socket or auto.
+	envXDPTx = "WGXDP_XDP_TX"
 )
 
 // xdpConfig is what the command line and the environment ask of the outer
@@ -33,6 +37,7 @@ type xdpConfig struct {
 	ifnames []string
 	mode    string // xdp.ModeAuto, xdp.ModeNative or xdp.ModeGeneric
 	swCsum  bool   // WGXDP_XDP_TX_CSUM=0
+	txMode  string // WGXDP_XDP_TX
 }
 
 // xdpFromArgs reads --xdp and --xdp-mode, falling back to WGXDP_XDP and
@@ -64,6 +69,12 @@ func xdpFromArgs(c command) (xdpConfig, error) {
 		cfg.swCsum = true
 	default:
 		return cfg, fmt.Errorf("%s=%q: want 1 or 0", envXDPTxCsum, v)
+	}
+	switch v := strings.ToLower(strings.TrimSpace(os.Getenv(envXDPTx))); v {
+	case "", xdp.TxXSK, xdp.TxSocket, xdp.TxAuto:
+		cfg.txMode = v
+	default:
+		return cfg, fmt.Errorf("%s=%q: want xsk, socket or auto", envXDPTx, v)
 	}
 	var names []string
 	for _, n := range strings.Split(list, ",") {
@@ -100,6 +111,9 @@ func newOuterBind(cfg xdpConfig, logger *device.Logger) (conn.Bind, *xdpBind, er
 		return nil, nil, err
 	}
 	xb.SetTxChecksumOffload(!cfg.swCsum)
+	if err := xb.SetTxMode(cfg.txMode); err != nil {
+		return nil, nil, err
+	}
 	names := strings.Join(cfg.ifnames, ",")
 	b := &xdpBind{xdp: xb, std: conn.NewStdNetBind(), ifname: names, mode: cfg.mode, logger: logger}
 	logger.Verbosef("Outer side: AF_XDP on %s (%s mode) asked for; UDP sockets if it is not available", names, cfg.mode)

@@ -22,6 +22,7 @@ func TestXDPFromArgs(t *testing.T) {
 		c             command
 		env, envMode  string
 		envCsum       string
+		envTx         string
 		want          xdpConfig
 		wantErrSubstr string
 	}{
@@ -36,6 +37,9 @@ func TestXDPFromArgs(t *testing.T) {
 		{env: lo, envMode: "turbo", wantErrSubstr: `WGXDP_XDP_MODE="turbo"`},
 		{env: lo, envCsum: "0", want: xdpConfig{ifnames: []string{lo}, mode: xdp.ModeAuto, swCsum: true}},
 		{env: lo, envCsum: "yes", wantErrSubstr: `WGXDP_XDP_TX_CSUM="yes"`},
+		{env: lo, envTx: "Auto", want: xdpConfig{ifnames: []string{lo}, mode: xdp.ModeAuto, txMode: xdp.TxAuto}},
+		{env: lo, envTx: "socket", want: xdpConfig{ifnames: []string{lo}, mode: xdp.ModeAuto, txMode: xdp.TxSocket}},
+		{env: lo, envTx: "ring", wantErrSubstr: `WGXDP_XDP_TX="ring"`},
 		{c: command{xdpMode: "zerocopy"}, wantErrSubstr: `--xdp-mode="zerocopy"`},
 		{env: "nosuchif0", wantErrSubstr: "WGXDP_XDP=\"nosuchif0\": interface nosuchif0"},
 		{c: command{xdp: "a/b", xdpSet: true}, wantErrSubstr: "--xdp"},
@@ -44,6 +48,7 @@ func TestXDPFromArgs(t *testing.T) {
 		t.Setenv(envXDP, tt.env)
 		t.Setenv(envXDPMode, tt.envMode)
 		t.Setenv(envXDPTxCsum, tt.envCsum)
+		t.Setenv(envXDPTx, tt.envTx)
 		got, err := xdpFromArgs(tt.c)
 		if tt.wantErrSubstr != "" {
 			if err == nil || !strings.Contains(err.Error(), tt.wantErrSubstr) {
