@@ -414,6 +414,7 @@ func (st *state) close() error {
 		ifc.ctr.mu.Unlock()
 		for _, s := range ifc.socks {
 			s.rxMu.Lock()
+			s.waitLentLocked(lendWait)
 			s.txMu.Lock()
 			errs = append(errs, s.close())
 			s.txMu.Unlock()
@@ -511,51 +512,62 @@ func (b *Bind) ParseEndpoint(s string) (conn.Endpoint, error) { return conn.Pars
 func (b *Bind) BatchSize() int { return conn.StdBatchSize }
 
 // receive fills bt from s's rx ring, blocking in poll until a datagram
-// arrives or the Bind closes. Frames go back to the fill ring as soon as
-// their payload is copied out.
+// arrives or the Bind closes. Each datagram is lent to its slot where it
+// lies in the UMEM (packet.Slot.Borrow), without a copy; its frame goes
+// back to the fill ring at the next call, when the caller is done with it
+// (conn.ReceiveFunc's contract). Frames that carry nothing for the caller
+// go back at once, or with the lent ones.
 func (st *state) receive(ifc *iface, s *socket, bt *packet.Batch) error {
 	s.rxMu.Lock()
 	defer s.rxMu.Unlock()
 	bt.N = 0
+	if st.closed.Load() {
+		// close may have unmapped the rings; the lent frames need no
+		// returning any more.
+		s.lent = s.lent[:0]
+		return net.ErrClosed
+	}
+	s.refillLocked()
 	fds := s.pollFds[:]
 	fds[0] = unix.PollFd{Fd: int32(s.fd), Events: unix.POLLIN}
 	fds[1] = unix.PollFd{Fd: int32(st.efd), Events: unix.POLLIN}
+	frameSize := uint64(s.umem.frameSize)
 	for {
 		if st.closed.Load() {
 			return net.ErrClosed
 		}
 		rstart, n := s.rx.peek(uint32(bt.Cap()))
 		if n > 0 {
-			// The fill ring has room for every rx frame, so this is n.
-			fstart, got := s.fill.reserve(n)
-			n = min(n, got)
 			for i := range n {
 				d := s.rx.get(rstart + i)
-				s.fill.set(fstart+i, s.umem.base(d.Addr))
-				if d.Addr+uint64(d.Len) > uint64(len(s.umem.mem)) {
+				base := s.umem.base(d.Addr)
+				s.lent = append(s.lent, base)
+				end := d.Addr + uint64(d.Len)
+				if end > uint64(len(s.umem.mem)) || end > base+frameSize {
 					continue
 				}
-				payload, src, dst, ok := parseUDP(s.umem.mem[d.Addr : d.Addr+uint64(d.Len)])
+				frame := s.umem.mem[base : base+frameSize]
+				f := frame[d.Addr-base : end-base]
+				payload, src, dst, ok := parseUDP(f)
 				if !ok || dst.Port() != st.port {
 					continue
 				}
+				// payload is a reslice of f, so their capacities
+				// differ by its offset in f.
+				off := int(d.Addr-base) + cap(f) - cap(payload)
 				slot := bt.Next()
-				if len(payload) > len(slot.Room()) {
+				if !slot.Borrow(frame, off, len(payload)) {
 					continue
 				}
-				slot.SetLen(copy(slot.Room(), payload))
 				slot.Ep = conn.Endpoint{Dst: src, Src: dst.Addr(), IfIndex: int32(ifc.ifindex)}
 				bt.Commit()
 			}
 			s.rx.release(n)
-			s.fill.submit(n)
-			if s.fill.needWakeup() {
-				wakeRx(s.fd)
-			}
 			if bt.N > 0 {
 				ifc.ctr.rx.Add(uint64(bt.N))
 				return nil
 			}
+			s.refillLocked()
 			continue
 		}
 		if _, err := unix.Poll(fds, -1); err != nil && !errors.Is(err, unix.EINTR) {

@@ -39,6 +39,9 @@ type socket struct {
 	fill    fillRing
 	rx      rxRing
 	pollFds [2]unix.PollFd // the XSK and the Bind's close eventfd
+	// lent are the rx frames the last receive call handed out (or
+	// skipped): they go back to the fill ring at the next call.
+	lent []uint64
 
 	txMu sync.Mutex
 	tx   txRing
@@ -50,7 +53,7 @@ func newSocket(cfg socketConfig) (_ *socket, err error) {
 	if err != nil {
 		return nil, fmt.Errorf("xdp: socket(AF_XDP): %w", err)
 	}
-	s := &socket{fd: fd, queueID: cfg.queueID}
+	s := &socket{fd: fd, queueID: cfg.queueID, lent: make([]uint64, 0, cfg.rxFrames)}
 	defer func() {
 		if err != nil {
 			s.close()
@@ -137,6 +140,9 @@ func newSocket(cfg socketConfig) (_ *socket, err error) {
 	return s, nil
 }
 
+// close closes the XSK and unmaps its rings and UMEM; but for a UMEM that
+// still has frames lent to a receiver (waitLentLocked gave up), which stays
+// mapped for good rather than be pulled from under it. rxMu held.
 func (s *socket) close() error {
 	var err error
 	if s.fd >= 0 {
@@ -146,10 +152,45 @@ func (s *socket) close() error {
 	for _, r := range []*ring{&s.fill.ring, &s.rx.ring, &s.tx.ring, &s.comp.ring} {
 		r.unmap()
 	}
-	if s.umem != nil {
+	if s.umem != nil && len(s.lent) == 0 {
 		s.umem.close()
 	}
 	return err
+}
+
+// lendWait bounds how long Close waits for a receiver to be done with the
+// frames its last receive call lent (a variable for tests).
+var lendWait = time.Second
+
+// waitLentLocked waits, up to limit, until the frames the last receive
+// call lent come back: the receive function's next call, which the Bind's
+// closing makes return at once, gives them back. rxMu held (released while
+// waiting).
+func (s *socket) waitLentLocked(limit time.Duration) {
+	for deadline := time.Now().Add(limit); len(s.lent) > 0 && time.Now().Before(deadline); {
+		s.rxMu.Unlock()
+		time.Sleep(time.Millisecond)
+		s.rxMu.Lock()
+	}
+}
+
+// refillLocked gives the frames in lent back to the fill ring and wakes
+// the kernel if it waits for them. The fill ring has room for every rx
+// frame, so all fit. rxMu held.
+func (s *socket) refillLocked() {
+	if len(s.lent) == 0 {
+		return
+	}
+	start, got := s.fill.reserve(uint32(len(s.lent)))
+	for i := range got {
+		s.fill.set(start+i, s.lent[i])
+	}
+	s.fill.submit(got)
+	// Should the ring ever lack room, the rest wait for the next call.
+	s.lent = s.lent[:copy(s.lent, s.lent[got:])]
+	if s.fill.needWakeup() {
+		wakeRx(s.fd)
+	}
 }
 
 // reapLocked moves completed tx frames back to the free stack. txMu held.
