@@ -532,37 +532,59 @@ func (st *state) receive(ifc *iface, s *socket, bt *packet.Batch) error {
 	fds[0] = unix.PollFd{Fd: int32(s.fd), Events: unix.POLLIN}
 	fds[1] = unix.PollFd{Fd: int32(st.efd), Events: unix.POLLIN}
 	frameSize := uint64(s.umem.frameSize)
+	generic := ifc.mode == ModeGeneric
 	for {
 		if st.closed.Load() {
 			return net.ErrClosed
 		}
 		rstart, n := s.rx.peek(uint32(bt.Cap()))
 		if n > 0 {
-			for i := range n {
-				d := s.rx.get(rstart + i)
+			var used uint32
+			for used < n {
+				d := s.rx.get(rstart + used)
 				base := s.umem.base(d.Addr)
-				s.lent = append(s.lent, base)
 				end := d.Addr + uint64(d.Len)
-				if end > uint64(len(s.umem.mem)) || end > base+frameSize {
+				var (
+					frame, payload []byte
+					src, dst       netip.AddrPort
+					ok             bool
+				)
+				if end <= uint64(len(s.umem.mem)) && end <= base+frameSize {
+					frame = s.umem.mem[base : base+frameSize]
+					payload, src, dst, ok = parseUDP(frame[d.Addr-base : end-base])
+					ok = ok && dst.Port() == st.port
+				}
+				seg := len(payload)
+				if ok && generic {
+					seg = gsoSegment(payload)
+				}
+				// A GSO packet's datagrams stay together: if they do
+				// not fit the batch, they wait for the next call.
+				if ok && bt.N > 0 && bt.N+(len(payload)+seg-1)/max(seg, 1) > bt.Cap() {
+					break
+				}
+				used++
+				s.lent = append(s.lent, base)
+				if !ok {
 					continue
 				}
-				frame := s.umem.mem[base : base+frameSize]
-				f := frame[d.Addr-base : end-base]
-				payload, src, dst, ok := parseUDP(f)
-				if !ok || dst.Port() != st.port {
-					continue
+				// payload is a reslice of frame, so their capacities
+				// differ by its offset in the frame.
+				off := cap(frame) - cap(payload)
+				ep := conn.Endpoint{Dst: src, Src: dst.Addr(), IfIndex: int32(ifc.ifindex)}
+				for o := 0; (o < len(payload) || o == 0) && bt.N < bt.Cap(); o += seg {
+					slot := bt.Next()
+					if !slot.Borrow(frame, off+o, min(seg, len(payload)-o)) {
+						break
+					}
+					slot.Ep = ep
+					bt.Commit()
+					if seg == 0 {
+						break
+					}
 				}
-				// payload is a reslice of f, so their capacities
-				// differ by its offset in f.
-				off := int(d.Addr-base) + cap(f) - cap(payload)
-				slot := bt.Next()
-				if !slot.Borrow(frame, off, len(payload)) {
-					continue
-				}
-				slot.Ep = conn.Endpoint{Dst: src, Src: dst.Addr(), IfIndex: int32(ifc.ifindex)}
-				bt.Commit()
 			}
-			s.rx.release(n)
+			s.rx.release(used)
 			if bt.N > 0 {
 				ifc.ctr.rx.Add(uint64(bt.N))
 				return nil

@@ -1,6 +1,7 @@
 package xdp
 
 import (
+	"bytes"
 	"encoding/binary"
 	"net/netip"
 )
@@ -165,4 +166,30 @@ func fold(s uint32) uint16 {
 		s = s&0xffff + s>>16
 	}
 	return uint16(s)
+}
+
+// minTransport is the shortest WireGuard transport message: the 16-byte
+// header and the tag of an empty (keepalive) payload.
+const minTransport = 32
+
+// gsoSegment returns the length of the first datagram in p, a UDP payload
+// that may hold several WireGuard transport messages packed by a UDP GSO
+// send: in generic (skb) mode the program sees a local sender's GSO packet
+// (from a veth peer, or one that GRO built) whole, and one no longer than
+// a frame reaches the XSK as a single datagram. The segments are of one
+// size but for a shorter last one, and each begins with the same 8 bytes
+// (type 4 and the receiver's index): the first repeat of those bytes ends
+// the first segment. For anything else it returns len(p). A false match
+// in ciphertext (about one in 2^64 per position) only costs the packet,
+// which then fails authentication.
+func gsoSegment(p []byte) int {
+	const hdr = 8
+	if len(p) < 2*minTransport || binary.LittleEndian.Uint32(p) != 4 {
+		return len(p)
+	}
+	i := bytes.Index(p[minTransport:], p[:hdr])
+	if i < 0 {
+		return len(p)
+	}
+	return minTransport + i
 }

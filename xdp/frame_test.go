@@ -134,3 +134,44 @@ func TestQueueFor(t *testing.T) {
 		}
 	}
 }
+
+func TestGSOSegment(t *testing.T) {
+	msg := func(n int, ctr byte) []byte {
+		p := make([]byte, n)
+		for i := range p {
+			p[i] = byte(i*7) ^ 0x5a
+		}
+		copy(p, []byte{4, 0, 0, 0, 9, 8, 7, 6, ctr})
+		return p
+	}
+	cat := func(ps ...[]byte) []byte { return bytes.Join(ps, nil) }
+	for _, c := range []struct {
+		name string
+		p    []byte
+		want int
+	}{
+		{"empty", nil, 0},
+		{"keepalive", msg(32, 0), 32},
+		{"one", msg(1452, 0), 1452},
+		{"two keepalives", cat(msg(32, 0), msg(32, 1)), 32},
+		{"three", cat(msg(128, 0), msg(128, 1), msg(64, 2)), 128},
+		{"odd size", cat(msg(1451, 0), msg(1451, 1)), 1451},
+		{"handshake type", append([]byte{1, 0, 0, 0}, make([]byte, 200)...), 204},
+		{"other receiver", cat(msg(64, 0), append([]byte{4, 0, 0, 0, 1, 1, 1, 1}, make([]byte, 56)...)), 128},
+	} {
+		if got := gsoSegment(c.p); got != c.want {
+			t.Errorf("%s: gsoSegment = %d, want %d", c.name, got, c.want)
+		}
+	}
+}
+
+func FuzzGSOSegment(f *testing.F) {
+	f.Add([]byte{4, 0, 0, 0, 1, 2, 3, 4})
+	f.Add(bytes.Repeat([]byte{4, 0, 0, 0, 1, 2, 3, 4}, 20))
+	f.Fuzz(func(t *testing.T, p []byte) {
+		g := gsoSegment(p)
+		if g > len(p) || g < len(p) && (g < minTransport || !bytes.Equal(p[g:g+8], p[:8])) {
+			t.Fatalf("gsoSegment(%d bytes) = %d", len(p), g)
+		}
+	})
+}
