@@ -15,9 +15,14 @@
 //	tx          user → kernel  packets to send: {addr, len}
 //	completion  kernel → user  frames whose transmission finished
 //
-// A frame moves fill → rx → (copied out) → fill, or free stack → tx →
-// completion → free stack. The kernel only touches frames it has been
-// given, so ownership is exactly "which ring or stack holds the address".
+// A frame moves fill → rx → (lent to the caller) → fill, or free stack →
+// tx → completion → free stack. The kernel only touches frames it has
+// been given, so ownership is exactly "which ring or stack holds the
+// address", or, for a received frame, "lent": a receive function hands each
+// datagram out where it lies in the UMEM (packet.Slot.Borrow) and gives
+// its frame back to the fill ring at its next call, when the caller is
+// done with it; Close waits (up to a second) for that call before it
+// unmaps the UMEM, and leaves a UMEM with frames still lent mapped.
 //
 // With XDP_USE_NEED_WAKEUP the kernel says (a flag word beside the ring
 // indices) when it needs a syscall to go on: a poll or recvfrom when the
@@ -38,4 +43,63 @@
 // UMEMs to fit, before any is registered.
 //
 // Every use of unsafe is in xdp_unsafe.go.
+//
+// # Transmit path and veth (copy mode)
+//
+// SetTxMode (the daemon's WGXDP_XDP_TX) chooses how datagrams leave:
+// TxXSK (the default) through the TX ring; TxAuto sends a batch of at
+// least GSOMinBatch same-size datagrams (bulk traffic) through the UDP
+// socket as one UDP GSO send, the rest through the ring; TxSocket sends
+// everything through the socket. Receiving stays on the XSKs.
+//
+// This exists because of what copy mode costs, measured on veth (Linux
+// 6.18, 2 vCPUs shared with other jobs). A TX kick turns every descriptor
+// into an skb of its own (allocation, copy, destructor, completion), and
+// the receiving veth copies each again into a page with 256 bytes of XDP
+// headroom before the program runs; the kicks were already well batched
+// (about 220 datagrams each under the 64-byte UDP flood), so the cost is
+// per datagram, in the kernel: BenchmarkSend took ~2.9 µs per 128-byte
+// datagram through the ring against ~0.9 µs through conn.StdNetBind,
+// whose UDP GSO send crosses the veth as one skb for up to 64 datagrams
+// and reaches a UDP_GRO socket still whole. In the daemons' CPU profiles
+// under the 64-byte flood the sending daemon spent half its time in the
+// kick (sendto) in XDP mode, where socket mode's whole send path was 15%.
+// Receiving is not the gap: the XSK receive path cost about what
+// recvmmsg with GRO does, and the TUN read and write dominate both modes.
+//
+// GSO only survives to the peer if the peer's veth runs its program in
+// generic (skb) mode: a native program on a veth makes the kernel drop
+// GSO from the other end's features, so a GSO send is segmented before it
+// crosses, with or without BPF_F_XDP_HAS_FRAGS on the program (tried:
+// GRO datagrams 0 at the receiver with native mode either way, 10 of 10
+// with generic mode). In generic mode the program sees the GSO packet
+// whole, longer than a frame, and passes it to the stack, where the UDP
+// socket takes it with GRO. So on veth, WGXDP_XDP_MODE=generic with
+// WGXDP_XDP_TX=auto at both ends comes close to socket mode, and the
+// default (native, xsk) does not. A GSO packet no longer than a frame
+// (a few small datagrams, from this package's auto mode, conn.StdNetBind
+// or wireguard-go) is redirected whole, as one datagram: in generic mode
+// the receive functions split such packets into their WireGuard messages
+// again (gsoSegment); before that they were lost. The cost of auto: a flow whose batches
+// take both paths is received by two goroutines (the socket's and the
+// queue's) and may be reordered (TCP retransmits rose, ~1–2k per 4 s
+// run, where socket mode had none).
+//
+// Figures: daemon CPU per packet or per GB from /proc around each run
+// (less disturbed by the other jobs' load than throughput), medians of 5
+// alternating 4 s runs (3 s for the UMEM lending pair) in one session,
+// A→B over a 1-queue veth pair, the tunnel harness of package bench (UDP
+// flood of 64-byte datagrams; iperf3, 1 stream; throughputs swung ±40%
+// with the load):
+//
+//	                                 UDP 64 B           TCP 1 stream
+//	socket mode                      5.80 µs/pkt  1.00× 5.77 CPU-s/GB  1.00×
+//	XDP native, xsk (default)        9.97 µs/pkt  0.69× 9.79 CPU-s/GB  0.57×
+//	XDP native, auto                 9.47 µs/pkt  0.57× 9.52 CPU-s/GB  0.72×
+//	XDP generic, auto                6.80 µs/pkt  0.75× 6.17 CPU-s/GB  0.96×
+//	(ratios: received packets/s or Mbit/s ÷ socket mode's, same run)
+//
+// Lending received frames instead of copying them out cut the XDP
+// daemons' CPU by 9% per 64-byte packet (9.96 → 9.04 µs) and by 4% per GB
+// of TCP (9.92 → 9.49 CPU-s/GB), native mode, same run.
 package xdp
