@@ -87,7 +87,7 @@ func newPair(t *testing.T, implA, implB string) (a, b *node) {
 	t.Helper()
 	nsA, nsB := newNamespace(t), newNamespace(t)
 	var opts []netns.VethOption
-	if implA == implWgxdpXDP || implB == implWgxdpXDP {
+	if isXDP(implA) || isXDP(implB) {
 		opts = append(opts, netns.VethQueues(xdpQueues)) // an XSK per queue
 	}
 	v, err := netns.NewVeth(nsA, nsB, opts...)
@@ -126,8 +126,11 @@ func startDaemon(t *testing.T, n *node) {
 	bin := binary(t, n.impl)
 	logPath := filepath.Join(t.TempDir(), n.impl+"-"+n.iface+".log")
 	env := []string{"LOG_LEVEL=verbose", "WG_I_PREFER_BUGGY_USERSPACE_TO_POLISHED_KMOD=1"}
-	if n.impl == implWgxdpXDP {
+	switch n.impl {
+	case implWgxdpXDP:
 		env = append(env, "WGXDP_XDP="+n.veth)
+	case implWgxdpXDPAuto:
+		env = append(env, "WGXDP_XDP="+n.veth, "WGXDP_XDP_MODE=generic", "WGXDP_XDP_TX=auto")
 	}
 	p, err := n.ns.Start(logPath, env, bin, "-f", n.iface)
 	if err != nil {

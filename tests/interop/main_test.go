@@ -26,11 +26,21 @@ const (
 	// implWgxdpXDP is wgxdp with its outer side on AF_XDP: the wgxdp
 	// binary, started with WGXDP_XDP naming its veth end.
 	implWgxdpXDP = "wgxdp-xdp"
+
+	// implWgxdpXDPAuto is wgxdp on AF_XDP in generic mode with the
+	// hybrid transmit path (WGXDP_XDP_TX=auto): bulk batches leave
+	// through the UDP socket as UDP GSO sends, and arrive at a generic-mode
+	// peer partly through its socket, partly (small GSO packets) whole
+	// through its XSKs.
+	implWgxdpXDPAuto = "wgxdp-xdp-auto"
 )
+
+// isXDP reports whether impl runs wgxdp with its outer side on AF_XDP.
+func isXDP(impl string) bool { return impl == implWgxdpXDP || impl == implWgxdpXDPAuto }
 
 // binaryImpl is the implementation whose binary impl runs.
 func binaryImpl(impl string) string {
-	if impl == implWgxdpXDP {
+	if isXDP(impl) {
 		return implWgxdp
 	}
 	return impl

@@ -8,21 +8,25 @@ import (
 
 // TestWgxdpWireguardGo runs the tunnel checks between wgxdp and
 // wireguard-go, with wgxdp on either side (A is configured by wg setconf
-// from a file, B by wg set), and with wgxdp's outer side on AF_XDP.
+// from a file, B by wg set), and with wgxdp's outer side on AF_XDP (native,
+// and generic with WGXDP_XDP_TX=auto).
 func TestWgxdpWireguardGo(t *testing.T) {
 	testPairs(t, [][2]string{
 		{implWgxdp, implWireguardGo},
 		{implWireguardGo, implWgxdp},
 		{implWgxdpXDP, implWireguardGo},
+		{implWgxdpXDPAuto, implWireguardGo},
 	})
 }
 
 // TestWgxdpWgxdp runs the tunnel checks with wgxdp on both ends: with UDP
-// sockets on both, and with AF_XDP on A.
+// sockets on both, and with AF_XDP on A (also in generic mode with the
+// hybrid transmit path, WGXDP_XDP_TX=auto).
 func TestWgxdpWgxdp(t *testing.T) {
 	testPairs(t, [][2]string{
 		{implWgxdp, implWgxdp},
 		{implWgxdpXDP, implWgxdp},
+		{implWgxdpXDPAuto, implWgxdp},
 	})
 }
 
@@ -74,13 +78,17 @@ func testPair(t *testing.T, implA, implB string) {
 				d.Seconds(), mbps(transferSize, d))
 		}
 		checkHandshake(t, b, a, start.Add(-10*time.Second))
-		if implA == implWgxdpXDP {
+		switch implA {
+		case implWgxdpXDP:
 			// The datagrams of both transfers went through A's XSKs.
 			checkXDPStats(t, a, transferSize/1500)
+		case implWgxdpXDPAuto:
+			// Bulk took the UDP socket; the program is on the veth.
+			checkXDPActive(t, a)
 		}
 	})
 	t.Run("roaming", func(t *testing.T) { testRoaming(t, implA, implB) })
-	if implA == implWgxdpXDP {
+	if isXDP(implA) {
 		t.Run("outer-side", func(t *testing.T) { testXDPOuterSide(t, implA, implB) })
 	}
 }
