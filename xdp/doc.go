@@ -80,24 +80,28 @@
 // (a few small datagrams, from this package's auto mode, conn.StdNetBind
 // or wireguard-go) is redirected whole, as one datagram: in generic mode
 // the receive functions split such packets into their WireGuard messages
-// again (gsoSegment); before that they were lost. The cost of auto: a flow whose batches
-// take both paths is received by two goroutines (the socket's and the
-// queue's) and may be reordered (TCP retransmits rose, ~1–2k per 4 s
-// run, where socket mode had none).
+// again (gsoSegment); before that they were lost. The cost of auto: a
+// flow whose batches take both paths is received by two goroutines (the
+// socket's and the queue's) and may be reordered.
 //
-// Figures: daemon CPU per packet or per GB from /proc around each run
-// (less disturbed by the other jobs' load than throughput), medians of 5
-// alternating 4 s runs (3 s for the UMEM lending pair) in one session,
-// A→B over a 1-queue veth pair, the tunnel harness of package bench (UDP
-// flood of 64-byte datagrams; iperf3, 1 stream; throughputs swung ±40%
-// with the load):
+// Figures: daemon CPU per packet or per GB (Pair.DaemonCPU around each
+// run: less disturbed by the other jobs' load than throughput), medians
+// of 5 rounds of 3 s runs with the pairs' order alternating, all pairs up
+// in one session, A→B over a 1-queue veth pair, both daemons alike;
+// package bench's UDPFlood (64-byte datagrams) and IperfTCP (1 and 4
+// streams), which wgxdp-bench tunnel runs once each, e.g.
+// --pairs wgxdp,wgxdp:WGXDP_XDP=@veth,wgxdp:WGXDP_XDP=@veth,WGXDP_XDP_MODE=generic,WGXDP_XDP_TX=auto.
+// Ratios are received packets/s or Mbit/s ÷ socket mode's in the same
+// round, medians; throughput swung ±40% with the load:
 //
-//	                                 UDP 64 B           TCP 1 stream
-//	socket mode                      5.80 µs/pkt  1.00× 5.77 CPU-s/GB  1.00×
-//	XDP native, xsk (default)        9.97 µs/pkt  0.69× 9.79 CPU-s/GB  0.57×
-//	XDP native, auto                 9.47 µs/pkt  0.57× 9.52 CPU-s/GB  0.72×
-//	XDP generic, auto                6.80 µs/pkt  0.75× 6.17 CPU-s/GB  0.96×
-//	(ratios: received packets/s or Mbit/s ÷ socket mode's, same run)
+//	                     UDP 64 B           TCP 1 stream        TCP 4 streams
+//	socket mode          6.13 µs/pkt 1.00×  5.89 CPU-s/GB 1.00×  6.04 CPU-s/GB 1.00×
+//	native, xsk          9.47 µs/pkt 0.65×  9.91 CPU-s/GB 0.73× 11.78 CPU-s/GB 0.48×
+//	generic, xsk         9.84 µs/pkt 0.61×  9.10 CPU-s/GB 0.84× 10.18 CPU-s/GB 0.56×
+//	generic, auto        6.40 µs/pkt 0.90×  6.59 CPU-s/GB 1.11×  6.71 CPU-s/GB 0.83×
+//
+// TCP retransmitted in every XDP variant (tens to hundreds per 1-stream
+// run, where socket mode had 0–2); the cause is not established.
 //
 // Lending received frames instead of copying them out cut the XDP
 // daemons' CPU by 9% per 64-byte packet (9.96 → 9.04 µs) and by 4% per GB

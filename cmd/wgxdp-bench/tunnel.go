@@ -31,7 +31,10 @@ const tunnelSynopsis = `Data-plane throughput and latency through a tunnel betwe
 joined by a veth pair (outer MTU 1500, inner 1420), for each pair kind in one run:
 wgxdp at both ends, wireguard-go at both ends, and veth (no tunnel: the limit).
 A kind may carry environment variables for its daemons, e.g.
---pairs wgxdp,wgxdp:WGXDP_TUN_OFFLOAD=0,wireguard-go.
+--pairs wgxdp,wgxdp:WGXDP_TUN_OFFLOAD=0,wireguard-go; @veth in a value is each
+daemon's veth end: wgxdp:WGXDP_XDP=@veth is the AF_XDP row, and
+wgxdp:WGXDP_XDP=@veth,WGXDP_XDP_MODE=generic,WGXDP_XDP_TX=auto the AF_XDP
+receive path with bulk sent as UDP GSO (the better of the two on veth).
 Measured from A to B: TCP with iperf3 (1 and 4 streams, receiver's bits/s, and
 the CPU time both daemons used per GB received, from /proc: less disturbed by
 other load than throughput), 64-byte UDP packets/s received and loss (sendmmsg/recvmmsg inside the namespaces),
