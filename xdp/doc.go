@@ -94,14 +94,18 @@
 // Ratios are received packets/s or Mbit/s ÷ socket mode's in the same
 // round, medians; throughput swung ±40% with the load:
 //
-//	                     UDP 64 B           TCP 1 stream        TCP 4 streams
-//	socket mode          6.13 µs/pkt 1.00×  5.89 CPU-s/GB 1.00×  6.04 CPU-s/GB 1.00×
-//	native, xsk          9.47 µs/pkt 0.65×  9.91 CPU-s/GB 0.73× 11.78 CPU-s/GB 0.48×
-//	generic, xsk         9.84 µs/pkt 0.61×  9.10 CPU-s/GB 0.84× 10.18 CPU-s/GB 0.56×
-//	generic, auto        6.40 µs/pkt 0.90×  6.59 CPU-s/GB 1.11×  6.71 CPU-s/GB 0.83×
+//	                     UDP 64 B           TCP 1 stream         TCP 4 streams
+//	socket mode          5.94 µs/pkt 1.00×  5.59 CPU-s/GB 1.00×   6.22 CPU-s/GB 1.00×
+//	native, xsk          9.78 µs/pkt 0.64×  9.86 CPU-s/GB 0.57×  11.16 CPU-s/GB 0.60×
+//	generic, xsk         9.69 µs/pkt 0.63×  9.56 CPU-s/GB 0.59×  11.08 CPU-s/GB 0.69×
+//	generic, auto        6.45 µs/pkt 0.82×  6.78 CPU-s/GB 0.86×   7.28 CPU-s/GB 0.90×
 //
-// TCP retransmitted in every XDP variant (tens to hundreds per 1-stream
-// run, where socket mode had 0–2); the cause is not established.
+// TCP retransmits per 3 s run, 1 stream: socket mode 0–1, xsk 0–19,
+// auto 44–1001 (likely the reordering above: the xsk rows, with the same
+// UMEM, had almost none); 4 streams: socket mode 438–2272,
+// xsk 24–349, auto 440–5252. Before the UMEM grew to 4096 frames the xsk
+// rows retransmitted too (up to ~1400 per 1-stream run): drops on an
+// empty fill ring.
 //
 // Lending received frames instead of copying them out cut the XDP
 // daemons' CPU by 9% per 64-byte packet (9.96 → 9.04 µs) and by 4% per GB
