@@ -117,6 +117,9 @@ func newOuterBind(cfg xdpConfig, logger *device.Logger) (conn.Bind, *xdpBind, er
 	names := strings.Join(cfg.ifnames, ",")
 	b := &xdpBind{xdp: xb, std: conn.NewStdNetBind(), ifname: names, mode: cfg.mode, logger: logger}
 	logger.Verbosef("Outer side: AF_XDP on %s (%s mode) asked for; UDP sockets if it is not available", names, cfg.mode)
+	if cfg.txMode != "" && cfg.txMode != xdp.TxXSK {
+		logger.Verbosef("Outer side: transmit mode %s (%s)", cfg.txMode, envXDPTx)
+	}
 	return b, b, nil
 }
 
