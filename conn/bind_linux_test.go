@@ -42,8 +42,9 @@ func watchdog(t *testing.T, b *StdNetBind, d time.Duration) {
 }
 
 type got struct {
-	p  []byte
-	ep Endpoint
+	p       []byte
+	ep      Endpoint
+	express bool // Slot.Express: came through a priority socket
 }
 
 // receiveN calls fn until n datagrams arrived, copying them out.
@@ -65,7 +66,7 @@ func receiveN(t *testing.T, fn ReceiveFunc, bt *packet.Batch, n int) []got {
 			if age := time.Now().UnixNano() - s.RxTime; age < 0 || age > int64(10*time.Second) {
 				t.Fatalf("datagram received %v ago (RxTime %d)", time.Duration(age), s.RxTime)
 			}
-			out = append(out, got{append([]byte(nil), s.Data()...), s.Ep})
+			out = append(out, got{append([]byte(nil), s.Data()...), s.Ep, s.Express})
 		}
 	}
 	return out

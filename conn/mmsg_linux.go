@@ -223,6 +223,7 @@ func (r *receiver) receive(b *packet.Batch) error {
 			}
 			s.Ep = Endpoint{Dst: sockaddrToAddrPort(&r.m.names[i])}
 			parseControl(r.control(i), &s.Ep, &s.RxTime)
+			s.Express = r.sock.priority
 			if i != b.N {
 				b.Slots[i], b.Slots[b.N] = b.Slots[b.N], b.Slots[i]
 			}
@@ -295,6 +296,7 @@ func (r *receiver) fill(b *packet.Batch) {
 				s := b.Slots[b.N]
 				s.Reset()
 				s.Ep, s.RxTime = d.ep, d.rx
+				s.Express = r.sock.priority
 				b.N++
 			}
 			r.next++
@@ -315,6 +317,7 @@ func (r *receiver) fill(b *packet.Batch) {
 			if end-r.off <= len(s.Room()) {
 				s.Borrow(buf[r.off:groHeadroom+end], groHeadroom, end-r.off)
 				s.Ep, s.RxTime = d.ep, d.rx
+				s.Express = r.sock.priority
 				b.N++
 			}
 			r.off = end

@@ -96,6 +96,9 @@ func TestPrioritySocket(t *testing.T) {
 				if len(g.p) != c.sizes[i] {
 					t.Errorf("%s %s: datagram %d is %d bytes, want %d", addr, c.name, i, len(g.p), c.sizes[i])
 				}
+				if g.express != c.prio {
+					t.Errorf("%s %s: datagram %d Express=%v", addr, c.name, i, g.express)
+				}
 			}
 		}
 	}

@@ -512,6 +512,9 @@ type Stats struct {
 	// dropped, and ECN-capable ones marked CE instead.
 	IngressCoDelDropped uint64
 	IngressECNMarked    uint64
+	// Express-lane packets dropped because accepting them would have
+	// moved the replay window past a backlog of bulk packets (receive.go).
+	DropExpressAhead uint64
 }
 
 type counters struct {
@@ -522,6 +525,7 @@ type counters struct {
 	cookiesSent, hsInitiated, hsCompleted               atomic.Uint64
 	stagedDropped, sendErrors                           atomic.Uint64
 	ingressDropped, ingressMarked                       atomic.Uint64
+	expressAhead                                        atomic.Uint64
 }
 
 // Stats returns the counters.
@@ -537,6 +541,7 @@ func (d *Device) Stats() Stats {
 		CookiesSent: c.cookiesSent.Load(), HandshakesInitiated: c.hsInitiated.Load(), HandshakesCompleted: c.hsCompleted.Load(),
 		StagedDropped: c.stagedDropped.Load(), SendErrors: c.sendErrors.Load(),
 		IngressCoDelDropped: c.ingressDropped.Load(), IngressECNMarked: c.ingressMarked.Load(),
+		DropExpressAhead: c.expressAhead.Load(),
 	}
 }
 

@@ -62,3 +62,25 @@ func TestIngressCoDel(t *testing.T) {
 		t.Fatalf("below target again: %d of 50 arrived, %d with CE", got, ce)
 	}
 }
+
+// TestExpressAhead: an express-lane packet may not move the replay window
+// more than half a window past the highest counter while bulk packets are
+// arriving (it would turn the queued bulk packets into replays); when no
+// bulk packet came for a while, a gap is loss and it may.
+func TestExpressAhead(t *testing.T) {
+	var kp Keypair
+	now := time.Unix(1700000000, 0).UnixNano()
+	for c := uint64(0); c < 100; c++ {
+		kp.replay.ValidateCounter(c, 1<<60)
+	}
+	kp.lastBulk = now
+	if expressAhead(&kp, 99+expressLead, now) {
+		t.Error("half a window ahead: dropped")
+	}
+	if !expressAhead(&kp, 100+expressLead, now) {
+		t.Error("more than half a window ahead while bulk arrives: accepted")
+	}
+	if expressAhead(&kp, 100+expressLead, now+int64(expressBulkActive)) {
+		t.Error("far ahead with no bulk packet for a while: dropped")
+	}
+}

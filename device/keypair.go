@@ -24,6 +24,9 @@ type Keypair struct {
 
 	replayMu sync.Mutex
 	replay   replay.Filter
+	// lastBulk is when a packet that did not come through an express lane
+	// was last accepted (Unix ns), guarded by replayMu (expressAhead).
+	lastBulk int64
 }
 
 // keypairs is a peer's current, previous and next sessions, guarded by

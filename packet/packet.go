@@ -63,6 +63,9 @@ type Slot struct {
 	// nanoseconds (SO_TIMESTAMPNS), or 0 if unknown: the receiver measures
 	// how long it waited in the socket's buffer.
 	RxTime int64
+	// Express marks a received datagram that came through an express lane
+	// (conn's priority socket), past the bulk receive queue.
+	Express bool
 }
 
 // NewSlot returns a slot with a buffer of size bytes, reset.
@@ -104,6 +107,7 @@ func (s *Slot) Reset() {
 	s.n = 0
 	s.Ep = Endpoint{}
 	s.Meta = 0
+	s.Express = false
 	s.RxTime = 0
 }
 

@@ -40,6 +40,9 @@ func (f *Filter) Reset() {
 	f.ring[0] = 0
 }
 
+// Last returns the highest counter accepted so far (0 when empty).
+func (f *Filter) Last() uint64 { return f.last }
+
 // ValidateCounter reports whether counter is acceptable and, if so, marks it
 // seen. A counter is acceptable when it is below limit, no more than
 // WindowSize behind the highest counter accepted so far, and not accepted
