@@ -95,6 +95,7 @@ type StdNetBind struct {
 	v6   *udpSocket
 	v4p  *udpSocket // priority sockets, nil if none
 	v6p  *udpSocket
+	wake *rtlane.Waker // ends the priority receivers' realtime waits
 	mark uint32
 }
 
@@ -257,6 +258,11 @@ func (b *StdNetBind) Open(port uint16) ([]ReceiveFunc, uint16, error) {
 			}
 		}
 	}
+	var wake *rtlane.Waker
+	rt := (v4p != nil || v6p != nil) && !b.NoRealtime && rtlane.Enabled()
+	if rt {
+		wake = rtlane.NewWaker()
+	}
 	var fns []ReceiveFunc
 	for _, s := range []*udpSocket{v4, v4p, v6, v6p} {
 		if s == nil {
@@ -271,12 +277,12 @@ func (b *StdNetBind) Open(port uint16) ([]ReceiveFunc, uint16, error) {
 			}
 		}
 		r := newReceiver(s, StdBatchSize, n)
-		if s.priority && !b.NoRealtime && rtlane.Enabled() {
-			r.rt = rtlane.New(&s.stats.rtDemotions)
+		if s.priority && rt {
+			r.rt = rtlane.New(&s.stats.rtDemotions, wake)
 		}
 		fns = append(fns, r.receive)
 	}
-	b.v4, b.v6, b.v4p, b.v6p = v4, v6, v4p, v6p
+	b.v4, b.v6, b.v4p, b.v6p, b.wake = v4, v6, v4p, v6p, wake
 	return fns, actual, nil
 }
 
@@ -410,8 +416,12 @@ func (s *udpSocket) setMark(mark uint32) error {
 func (b *StdNetBind) Close() error {
 	b.mu.Lock()
 	defer b.mu.Unlock()
+	// Wake the realtime receivers first: closing a socket waits for a read
+	// in progress, which would otherwise wait out its poll timeout.
+	b.wake.Wake()
 	err := closeSockets(b.v4, b.v6, b.v4p, b.v6p)
-	b.v4, b.v6, b.v4p, b.v6p = nil, nil, nil, nil
+	b.wake.Close()
+	b.v4, b.v6, b.v4p, b.v6p, b.wake = nil, nil, nil, nil, nil
 	return err
 }
 

@@ -142,7 +142,7 @@ func (r *receiver) read(fd uintptr) bool {
 			}
 			// Realtime: wait on this thread. On a timeout, report
 			// nothing read, so that recvmmsg's caller checks for Close.
-			if rtlane.Wait(fd) {
+			if r.rt.Wait(fd) {
 				continue
 			}
 			r.n, r.errno = 0, 0

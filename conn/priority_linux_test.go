@@ -235,3 +235,31 @@ func TestPriorityRealtime(t *testing.T) {
 		t.Errorf("after a flood of %d: %d demotions, policy %d; want ≥ 1 and SCHED_OTHER", flood, st.RealtimeDemotions, r.after)
 	}
 }
+
+// TestPriorityCloseWakes: Close of a Bind whose realtime receiver waits in
+// poll(2) returns at once (the Waker), not after the poll timeout, and the
+// receiver gets net.ErrClosed.
+func TestPriorityCloseWakes(t *testing.T) {
+	if os.Geteuid() != 0 {
+		t.Skip("needs root (CAP_SYS_NICE) for SCHED_FIFO")
+	}
+	t.Setenv(rtlane.Env, "")
+	rx := &StdNetBind{PriorityMax: 256}
+	fns, _ := openPrio(t, rx)
+	errc := make(chan error, 1)
+	go func() {
+		in := packet.NewBatch(StdBatchSize, packet.SlotSize(1500))
+		errc <- fns[1](in)
+	}()
+	time.Sleep(30 * time.Millisecond) // the receiver is in its wait
+	start := time.Now()
+	if err := rx.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if d := time.Since(start); d > rtlane.PollTimeout/2 {
+		t.Errorf("Close took %v with a realtime receiver waiting", d)
+	}
+	if err := <-errc; !errors.Is(err, net.ErrClosed) {
+		t.Errorf("receiver: %v, want net.ErrClosed", err)
+	}
+}

@@ -96,7 +96,8 @@ func (t *linuxTUN) addExpress(name string, flags uint16) error {
 	}
 	q.express = true
 	if rtlane.Enabled() {
-		q.rt = rtlane.New(&t.stats.expressDemotions)
+		t.wake = rtlane.NewWaker()
+		q.rt = rtlane.New(&t.stats.expressDemotions, t.wake)
 	}
 	t.q = append(t.q, q)
 	t.express = len(t.q) - 1

@@ -156,3 +156,34 @@ func TestExpressFromFD(t *testing.T) {
 		d.Close()
 	}
 }
+
+// TestExpressCloseWakes: Close returns at once while the express reader
+// waits on its realtime thread (the Waker), and the Read ends.
+func TestExpressCloseWakes(t *testing.T) {
+	d := upTUNWith(t, Options{Offload: true, Queues: 1, Express: true})
+	e, err := linux(t, d).ExpressQueue()
+	if err != nil {
+		t.Skipf("no express queue here: %v", err)
+	}
+	done := make(chan error, 1)
+	go func() {
+		b := packet.NewBatch(32, packet.SlotSize(tunMTU))
+		for {
+			if err := d.(MultiQueue).Queue(e).Read(b); err != nil {
+				done <- err
+				return
+			}
+		}
+	}()
+	time.Sleep(30 * time.Millisecond)
+	start := time.Now()
+	d.Close()
+	if took := time.Since(start); took > 50*time.Millisecond {
+		t.Errorf("Close took %v with the express reader waiting", took)
+	}
+	select {
+	case <-done:
+	case <-time.After(time.Second):
+		t.Fatal("express Read did not end with Close")
+	}
+}

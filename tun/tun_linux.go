@@ -43,6 +43,7 @@ type linuxTUN struct {
 	// 0 if none, and expressErr why not.
 	express    int
 	expressErr error
+	wake       *rtlane.Waker // ends the express reader's Wait on Close
 
 	// vnet: the fd has IFF_VNET_HDR, so every read and write carries a
 	// virtio_net_hdr; gro says which offloads the kernel took and so what
@@ -418,7 +419,7 @@ func (q *queue) idle(fd uintptr, n int) (ret, again bool) {
 	if !q.rt.On() {
 		return false, false
 	}
-	if rtlane.Wait(fd) {
+	if q.rt.Wait(fd) {
 		return false, true
 	}
 	return true, false
@@ -694,11 +695,13 @@ func (t *linuxTUN) Close() error {
 		if t.nl != nil {
 			t.nl.Close()
 		}
+		t.wake.Wake() // the express reader's realtime wait, if any
 		for _, q := range t.q {
 			if e := q.file.Close(); err == nil {
 				err = e
 			}
 		}
+		t.wake.Close()
 		t.wg.Wait()
 		close(t.events)
 		t.ctlMu.Lock()

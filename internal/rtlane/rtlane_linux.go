@@ -85,20 +85,29 @@ type Lane struct {
 	// demotions counts the times the budget sent the thread back to
 	// SCHED_OTHER; shared with the lane's owner for its statistics.
 	demotions *atomic.Uint64
+	// wake ends Waits early (nil: none).
+	wake *Waker
+	// tid is the thread the lane made realtime: Enter and Account change
+	// nothing on another (a second goroutine reading the same queue).
+	tid int
 }
 
 // New returns a lane that counts its demotions in demotions (nil: not
-// counted).
-func New(demotions *atomic.Uint64) Lane {
+// counted) and whose Waits wake ends (nil: only their timeout).
+func New(demotions *atomic.Uint64, wake *Waker) Lane {
 	if demotions == nil {
 		demotions = new(atomic.Uint64)
 	}
-	return Lane{want: true, demotions: demotions, span: Window, budget: Budget}
+	return Lane{want: true, demotions: demotions, wake: wake, span: Window, budget: Budget}
 }
 
-// On reports whether the thread is at realtime priority now: the owner
-// then waits with Wait rather than in the netpoller.
-func (l *Lane) On() bool { return l.on }
+// On reports whether the calling thread is the lane's and at realtime
+// priority now: the owner then waits with Wait rather than in the
+// netpoller.
+func (l *Lane) On() bool { return l.on && l.mine() }
+
+// mine reports whether the calling thread is the one the lane set up.
+func (l *Lane) mine() bool { return l.tid == unix.Gettid() }
 
 // Enter runs at the start of each read, on the reading goroutine. The
 // first call locks the goroutine to its thread (for good: the thread ends
@@ -116,10 +125,10 @@ func (l *Lane) Enter() {
 			runtime.UnlockOSThread()
 			return
 		}
-		l.on, l.window = true, time.Now()
+		l.on, l.window, l.tid = true, time.Now(), unix.Gettid()
 		return
 	}
-	if !l.on && time.Now().After(l.until) && setFIFO(true) == nil {
+	if !l.on && time.Now().After(l.until) && l.mine() && setFIFO(true) == nil {
 		l.on = true
 		l.window, l.count = time.Now(), 0
 	}
@@ -128,7 +137,7 @@ func (l *Lane) Enter() {
 // Account charges n packets to the current window and leaves realtime
 // priority when the window's budget is spent.
 func (l *Lane) Account(n int) {
-	if !l.on {
+	if !l.on || !l.mine() {
 		return
 	}
 	now := time.Now()
@@ -143,16 +152,56 @@ func (l *Lane) Account(n int) {
 	}
 }
 
-// Wait blocks this thread until fd is readable or PollTimeout passes, and
-// reports whether it is readable.
-func Wait(fd uintptr) bool {
-	pfd := [1]unix.PollFd{{Fd: int32(fd), Events: unix.POLLIN}}
+// Wait blocks this thread until fd is readable, the lane's Waker is
+// woken (Close), or PollTimeout passes, and reports whether fd may be read.
+// Each wait counts toward the budget like a packet, so a lane that keeps
+// waking without data (an fd stuck in an error state) is demoted like a
+// flood.
+func (l *Lane) Wait(fd uintptr) bool {
+	pfd := [2]unix.PollFd{{Fd: int32(fd), Events: unix.POLLIN}, {Fd: -1}}
+	if l.wake != nil {
+		pfd[1] = unix.PollFd{Fd: int32(l.wake.fd), Events: unix.POLLIN}
+	}
 	for {
 		n, err := unix.Poll(pfd[:], int(PollTimeout/time.Millisecond))
 		if err == unix.EINTR {
 			continue
 		}
-		return err == nil && n > 0
+		l.Account(1)
+		if err != nil || n == 0 || pfd[1].Revents != 0 {
+			return false
+		}
+		return pfd[0].Revents != 0
+	}
+}
+
+// A Waker ends the Waits of the lanes given it (Close calls Wake before it
+// closes their fds, so that it does not wait out PollTimeout): an eventfd
+// that stays readable once woken.
+type Waker struct{ fd int }
+
+// NewWaker returns a Waker, or nil if the kernel has no eventfd (Waits
+// then end by their timeout).
+func NewWaker() *Waker {
+	fd, err := unix.Eventfd(0, unix.EFD_NONBLOCK|unix.EFD_CLOEXEC)
+	if err != nil {
+		return nil
+	}
+	return &Waker{fd: fd}
+}
+
+// Wake ends every Wait on w, now and later.
+func (w *Waker) Wake() {
+	if w != nil {
+		var one = [8]byte{1}
+		unix.Write(w.fd, one[:])
+	}
+}
+
+// Close releases w, after Wake and once no Wait can start on it.
+func (w *Waker) Close() {
+	if w != nil {
+		unix.Close(w.fd)
 	}
 }
 

@@ -31,7 +31,7 @@ func TestLane(t *testing.T) {
 		// ends with the goroutine.
 		defer close(done)
 		var dem atomic.Uint64
-		l := New(&dem)
+		l := New(&dem, nil)
 		l.Enter()
 		if !l.On() {
 			t.Error("Enter as root: lane off")
@@ -87,15 +87,46 @@ func TestWait(t *testing.T) {
 	}
 	defer unix.Close(p[0])
 	defer unix.Close(p[1])
+	l := New(nil, nil)
 	start := time.Now()
-	if Wait(uintptr(p[0])) {
+	if l.Wait(uintptr(p[0])) {
 		t.Error("empty pipe readable")
 	}
 	if d := time.Since(start); d < PollTimeout/2 {
 		t.Errorf("Wait returned after %v, want about %v", d, PollTimeout)
 	}
 	unix.Write(p[1], []byte{1})
-	if !Wait(uintptr(p[0])) {
+	if !l.Wait(uintptr(p[0])) {
 		t.Error("pipe with a byte not readable")
+	}
+}
+
+// TestWaker: a Wait on a lane whose Waker was woken ends at once, without
+// data, and stays that way; each wait counts toward the budget.
+func TestWaker(t *testing.T) {
+	var p [2]int
+	if err := unix.Pipe2(p[:], unix.O_NONBLOCK|unix.O_CLOEXEC); err != nil {
+		t.Fatal(err)
+	}
+	defer unix.Close(p[0])
+	defer unix.Close(p[1])
+	w := NewWaker()
+	if w == nil {
+		t.Skip("no eventfd")
+	}
+	defer w.Close()
+	l := New(nil, w)
+	go func() { time.Sleep(20 * time.Millisecond); w.Wake() }()
+	start := time.Now()
+	if l.Wait(uintptr(p[0])) {
+		t.Error("woken Wait reported the fd readable")
+	}
+	if d := time.Since(start); d >= PollTimeout {
+		t.Errorf("woken Wait took %v", d)
+	}
+	start = time.Now()
+	l.Wait(uintptr(p[0]))
+	if d := time.Since(start); d > 10*time.Millisecond {
+		t.Errorf("Wait after Wake took %v", d)
 	}
 }
