@@ -55,6 +55,10 @@ const envPriority = "WGXDP_UDP_PRIORITY"
 // receives is small.
 const priorityGROBuffers = 2
 
+// priorityRcvBuf is the priority socket's SO_RCVBUF (the kernel doubles
+// it): some 1,000 small datagrams.
+const priorityRcvBuf = 256 << 10
+
 // priorityMax resolves PriorityMax and WGXDP_UDP_PRIORITY into the
 // threshold in bytes; 0 means no priority socket.
 func (b *StdNetBind) priorityMax() int {
@@ -94,8 +98,13 @@ func priorityFilter(max int) []unix.SockFilter {
 // fails for anyone while the port is taken. Main only then turns
 // SO_REUSEPORT on, and the priority socket's bind makes the group with
 // main at index 0. A later bind without SO_REUSEPORT (wireguard-go, a
-// second wgxdp) still fails with EADDRINUSE; only a socket of the same
-// effective UID that asks for SO_REUSEPORT itself could join.
+// second wgxdp) still fails with EADDRINUSE. But a socket of the same
+// effective UID that asks for SO_REUSEPORT itself can bind the port: on
+// the wildcard address it joins the group at index 2 and receives nothing
+// until our sockets close; on a specific address (127.0.0.1:port) it
+// takes that address's datagrams. With the daemon running as root, that
+// takes another root process doing it on purpose; WGXDP_UDP_PRIORITY=0
+// keeps the port strictly exclusive.
 func openPriority(network string, port uint16, main *udpSocket, max, sockBuf int) (*udpSocket, error) {
 	setReuse := func(v int) error {
 		var serr error
@@ -107,8 +116,11 @@ func openPriority(network string, port uint16, main *udpSocket, max, sockBuf int
 	if err := setReuse(1); err != nil {
 		return nil, fmt.Errorf("conn: %s port %d: SO_REUSEPORT: %w", network, port, err)
 	}
-	// The priority socket never sends: a minimal send buffer.
-	ps, _, err := listenUDP(network, port, sockBuf, 4096, true)
+	// The priority socket never sends: a minimal send buffer. Its receive
+	// buffer is small too: what it takes is sparse, and a flood of small
+	// datagrams should be dropped here rather than stand in a queue of
+	// thousands (7 MiB holds ~17,000 of 100 bytes).
+	ps, _, err := listenUDP(network, port, min(sockBuf, priorityRcvBuf), 4096, true)
 	if err != nil {
 		_ = setReuse(0)
 		return nil, err

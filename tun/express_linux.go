@@ -4,8 +4,9 @@ package tun
 // program (TUNSETSTEERINGEBPF) that puts every packet of at most
 // ExpressMax bytes the kernel sends into the interface — pings, TCP ACKs,
 // DNS, voice, the handshake-sized traffic of interactive flows — on it,
-// and everything else on the other queues (by flow hash when there are
-// several, as the kernel would). The device reads the express queue with
+// and everything else on the one bulk queue (an interface with several
+// bulk queues, WGXDP_TUN_QUEUES > 1, gets no express queue; see
+// steeringProgram). The device reads the express queue with
 // its own reader, which seals and sends what it reads at once, on a
 // realtime thread (package rtlane): a small packet then never waits behind
 // a bulk flow's super-packets in the TUN's queue, nor for the bulk reader
@@ -37,29 +38,25 @@ import (
 // express queue.
 const ExpressMax = 224
 
-// Offsets in struct __sk_buff.
-const (
-	skbLen  = 0
-	skbHash = 68
-)
+// skbLen is the offset of len in struct __sk_buff.
+const skbLen = 0
 
 // steeringProgram returns the instructions: packets of at most ExpressMax
-// bytes to queue bulk (the express queue), others to skb->hash % bulk.
-func steeringProgram(bulk int) asm.Instructions {
-	insns := asm.Instructions{
+// bytes to queue 1 (the express queue), others to queue 0.
+//
+// Only one bulk queue: with several, the program would have to spread
+// bulk flows as the kernel does, but skb->hash is not computed yet where
+// it runs (unconnected UDP senders' packets all landed on one queue), and
+// a socket filter cannot compute it.
+func steeringProgram() asm.Instructions {
+	return asm.Instructions{
 		asm.LoadMem(asm.R0, asm.R1, skbLen, asm.Word),
 		asm.JGT.Imm(asm.R0, ExpressMax, "bulk"),
-		asm.Mov.Imm(asm.R0, int32(bulk)),
+		asm.Mov.Imm(asm.R0, 1),
+		asm.Return(),
+		asm.Mov.Imm(asm.R0, 0).WithSymbol("bulk"),
 		asm.Return(),
 	}
-	if bulk <= 1 {
-		return append(insns, asm.Mov.Imm(asm.R0, 0).WithSymbol("bulk"), asm.Return())
-	}
-	return append(insns,
-		asm.LoadMem(asm.R0, asm.R1, skbHash, asm.Word).WithSymbol("bulk"),
-		asm.Mod.Imm32(asm.R0, int32(bulk)),
-		asm.Return(),
-	)
 }
 
 // addExpress opens the express queue on the interface name (multi-queue,
@@ -69,11 +66,14 @@ func (t *linuxTUN) addExpress(name string, flags uint16) error {
 	if flags&unix.IFF_MULTI_QUEUE == 0 {
 		return errors.New("the interface is not multi-queue (IFF_MULTI_QUEUE)")
 	}
+	if len(t.q) != 1 {
+		return fmt.Errorf("%d queues: the express queue goes with one bulk queue (WGXDP_TUN_QUEUES=1)", len(t.q))
+	}
 	prog, err := ebpf.NewProgram(&ebpf.ProgramSpec{
 		Name:         "wgxdp_express",
 		Type:         ebpf.SocketFilter,
 		License:      "Dual MIT/GPL",
-		Instructions: steeringProgram(len(t.q)),
+		Instructions: steeringProgram(),
 	})
 	if err != nil {
 		return fmt.Errorf("load the steering program: %w", err)

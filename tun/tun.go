@@ -49,9 +49,13 @@ type Options struct {
 	// MultiQueue.Queue. 0 means 1.
 	Queues int
 	// Express adds an express queue for small packets (Linux: a steering
-	// program, see express_linux.go) and makes the interface multi-queue
-	// so that a daemon given its fd can add one too.
+	// program, see express_linux.go), with Queues 1 only, and makes the
+	// interface multi-queue so that a daemon given its fd can add one too.
 	Express bool
+	// MultiQueue makes the interface IFF_MULTI_QUEUE even with one queue
+	// and no express queue: what a daemon's parent creates, so that the
+	// child it hands the fd adds the express queue itself.
+	MultiQueue bool
 }
 
 // EnvExpress names the environment variable that turns the express queue

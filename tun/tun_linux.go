@@ -95,7 +95,7 @@ func Create(name string, mtu int) (Device, error) {
 func CreateWithOptions(name string, mtu int, opts Options) (Device, error) {
 	queues := max(opts.Queues, 1)
 	flags := uint16(unix.IFF_TUN | unix.IFF_NO_PI)
-	if queues > 1 || opts.Express {
+	if queues > 1 || opts.Express || opts.MultiQueue {
 		flags |= unix.IFF_MULTI_QUEUE
 	}
 	if opts.Offload {

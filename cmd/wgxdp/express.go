@@ -21,15 +21,20 @@ import (
 // one TCP flow): p99 82–84 ms with GOMAXPROCS=2, 4.5–15 ms with 6. So,
 // unless GOMAXPROCS is set, the daemon adds rtlane.ExtraProcs Ps, one per
 // lane and one spare; the CPUs are shared as before, by the kernel.
+//
+// Adding Ps also stops the runtime from following a cgroup CPU limit that
+// changes while the daemon runs; set GOMAXPROCS to keep control.
 func expressLanes(tdev tun.Device, logger *device.Logger) {
+	lanes := os.Getenv("WGXDP_UDP_PRIORITY") != "0" // conn's priority sockets
 	if e, ok := tdev.(interface{ ExpressQueue() (int, error) }); ok {
 		if _, err := e.ExpressQueue(); err != nil {
 			logger.Verbosef("TUN express queue: none (%v)", err)
 		} else {
+			lanes = true
 			logger.Verbosef("TUN express queue: packets up to %d bytes, realtime %v", tun.ExpressMax, rtlane.Enabled())
 		}
 	}
-	if rtlane.Enabled() && os.Getenv("GOMAXPROCS") == "" {
+	if lanes && rtlane.Enabled() && rtlane.Permitted() && os.Getenv("GOMAXPROCS") == "" {
 		n := runtime.GOMAXPROCS(0) + rtlane.ExtraProcs
 		runtime.GOMAXPROCS(n)
 		logger.Verbosef("GOMAXPROCS %d: %d more than the CPUs for the realtime lanes", n, rtlane.ExtraProcs)

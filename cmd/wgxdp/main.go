@@ -298,7 +298,7 @@ func run(args []string, stdout io.Writer) int {
 		ready = takeReadyPipe()
 	}
 
-	tdev, err := openTUN(ifname)
+	tdev, err := openTUN(ifname, c.foreground)
 	if err == nil {
 		if name, err := tdev.Name(); err == nil {
 			ifname = name // the kernel's choice for a "%d" name
@@ -379,10 +379,18 @@ func run(args []string, stdout io.Writer) int {
 // keeps its interface's MTU: the parent set it, and setting it again in the
 // daemon (as wireguard-go does) could undo an `ip link set mtu` made in
 // between.
-func openTUN(ifname string) (tun.Device, error) {
+//
+// A parent that daemonizes makes the interface multi-queue but opens no
+// express queue: the child adds its own when it takes the fd (its queue
+// would otherwise take the kernel's express slot while the parent lives).
+func openTUN(ifname string, foreground bool) (tun.Device, error) {
 	s := os.Getenv(envTUNFD)
 	if s == "" {
-		return tun.Create(ifname, defaultMTU)
+		opts := tun.DefaultOptions()
+		if !foreground && opts.Express {
+			opts.Express, opts.MultiQueue = false, opts.Queues == 1
+		}
+		return tun.CreateWithOptions(ifname, defaultMTU, opts)
 	}
 	fd, err := strconv.ParseUint(s, 10, 31)
 	if err != nil {

@@ -70,6 +70,18 @@ func Enabled() bool {
 	return true
 }
 
+// Permitted reports whether this process may likely make threads
+// realtime: it runs as root or has an RLIMIT_RTPRIO. (Root without
+// CAP_SYS_NICE, in a container, is refused by Enter, which then leaves
+// the lane off.)
+func Permitted() bool {
+	if unix.Geteuid() == 0 {
+		return true
+	}
+	var rl unix.Rlimit
+	return unix.Getrlimit(unix.RLIMIT_RTPRIO, &rl) == nil && rl.Cur >= 1
+}
+
 // Lane is one goroutine's realtime state. The zero Lane is off for good;
 // New makes one that turns on at its first Enter.
 type Lane struct {
