@@ -188,3 +188,40 @@ func TestExpressCloseWakes(t *testing.T) {
 		t.Fatal("express Read did not end with Close")
 	}
 }
+
+// TestExpressPureTCP: TCP segments without payload (here the SYNs of a
+// connection nobody answers) stay on the bulk queue although they are
+// small: a bulk transfer's ACKs are not the express lane's traffic.
+func TestExpressPureTCP(t *testing.T) {
+	d := upTUNWith(t, Options{Offload: true, Queues: 1, Express: true})
+	e, err := linux(t, d).ExpressQueue()
+	if err != nil {
+		t.Skipf("no express queue here: %v", err)
+	}
+	mq := d.(MultiQueue)
+	var syns [2]atomic.Int32
+	for i := range 2 {
+		q := mq.Queue(i)
+		go func() {
+			b := packet.NewBatch(32, packet.SlotSize(tunMTU))
+			for q.Read(b) == nil {
+				for _, s := range b.Packets() {
+					if p := s.Data(); len(p) >= 40 && p[0] == 0x45 && p[9] == unix.IPPROTO_TCP && p[33]&0x02 != 0 {
+						syns[i].Add(1)
+					}
+				}
+			}
+		}()
+	}
+	c, err := net.DialTimeout("tcp4", netip.AddrPortFrom(peerIP, 7000).String(), 300*time.Millisecond)
+	if err == nil {
+		c.Close()
+	}
+	deadline := time.Now().Add(2 * time.Second)
+	for syns[0].Load()+syns[1].Load() == 0 && time.Now().Before(deadline) {
+		time.Sleep(10 * time.Millisecond)
+	}
+	if syns[0].Load() == 0 || syns[e].Load() != 0 {
+		t.Errorf("SYNs on the bulk queue %d, on the express queue %d; want all on bulk", syns[0].Load(), syns[e].Load())
+	}
+}
