@@ -35,7 +35,7 @@ import (
 // The TUN's express queue (tun/express_linux.go: packets of at most 224
 // bytes) has a reader of its own, express set, which does not queue: it
 // seals and sends each peer's packets at once (sendExpress), so that a
-// ping or an ACK never waits behind a bulk flow's backlog or for the
+// ping or a DNS query never waits behind a bulk flow's backlog or for the
 // peer's sender to be scheduled. Except while the peer's sends block (the
 // wire is the bottleneck, expressOK): then its packets take the queue like
 // any others, and fq_codel, which serves sparse flows first, decides — nor

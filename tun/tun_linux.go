@@ -202,7 +202,7 @@ func CreateFromFile(file *os.File, mtu int) (Device, error) {
 		file.Close()
 		return nil, err
 	}
-	// An interface made multi-queue (by Create with Options.Express, in
+	// An interface made multi-queue (by Create with Options.MultiQueue, in
 	// the daemon's parent) gets its express queue here.
 	t.expressErr = errors.New("not asked for")
 	if DefaultOptions().Express {
