@@ -61,19 +61,23 @@ func reduce38() {
 	ADCXQ(lo, t[3])
 	ADOXQ(zero, t[4])
 	ADCXQ(zero, t[4]) // t4 ≤ 39
-	fold(t[4])
+	fold255(t[4])
 }
 
-// fold adds 38·c (c small) to t0..t3 and absorbs the final carry.
-func fold(c GPPhysical) {
-	IMUL3Q(U8(38), c, c)
+// fold255 folds c·2^256 + t0..t3 (c small) at bit 255 instead of 256:
+// c' = 2c + bit 255, cleared, and 19·c' (2^255 = 19 mod p) added to t0..t3.
+// The sum cannot carry out of t3 (t3 < 2^63 before it), so the result is
+// below 2^255 + 19·c' with no conditional tail, and the ladder's additions
+// and subtractions with such a value need only one correction (addLazy,
+// subLazy).
+func fold255(c GPPhysical) {
+	BTRQ(U8(63), t[3]) // CF = bit 255
+	ADCQ(c, c)
+	IMUL3Q(U8(19), c, c)
 	ADDQ(c, t[0])
 	ADCQ(zero, t[1])
 	ADCQ(zero, t[2])
 	ADCQ(zero, t[3])
-	SBBQ(lo, lo)
-	ANDQ(U8(38), lo)
-	ADDQ(lo, t[0]) // cannot carry: the sum wrapped, so t0 is small
 }
 
 // mul sets out = a·b.
@@ -190,6 +194,46 @@ func sub(out, a, b Mem) {
 	store(out)
 }
 
+// addLazy sets out = a + b for a below 2^256 and b below 2^255 + 2^24 (a
+// multiplication's output, see fold255): a carry out wraps the sum below
+// 2^255 + 2^25, so one correction by 38 cannot carry again.
+func addLazy(out, a, b Mem) {
+	for i := 0; i < 4; i++ {
+		MOVQ(limb(a, i), t[i])
+	}
+	ADDQ(limb(b, 0), t[0])
+	for i := 1; i < 4; i++ {
+		ADCQ(limb(b, i), t[i])
+	}
+	SBBQ(hi, hi)
+	ANDQ(U8(38), hi)
+	ADDQ(hi, t[0])
+	ADCQ(zero, t[1])
+	ADCQ(zero, t[2])
+	ADCQ(zero, t[3])
+	store(out)
+}
+
+// subLazy sets out = a - b for a below 2^256 and b below 2^255 + 2^24: a
+// borrow wraps the difference to at least 2^255 - 2^24, so taking 38 off
+// once cannot borrow again.
+func subLazy(out, a, b Mem) {
+	for i := 0; i < 4; i++ {
+		MOVQ(limb(a, i), t[i])
+	}
+	SUBQ(limb(b, 0), t[0])
+	for i := 1; i < 4; i++ {
+		SBBQ(limb(b, i), t[i])
+	}
+	SBBQ(hi, hi)
+	ANDQ(U8(38), hi)
+	SUBQ(hi, t[0])
+	SBBQ(zero, t[1])
+	SBBQ(zero, t[2])
+	SBBQ(zero, t[3])
+	store(out)
+}
+
 // mulA24Add sets out = a·121666 + b: one multiplication chain, b added on
 // before the single fold (the top limb stays below 2^18).
 func mulA24Add(out, a, b Mem) {
@@ -207,7 +251,7 @@ func mulA24Add(out, a, b Mem) {
 		ADCQ(limb(b, i), t[i])
 	}
 	ADCQ(zero, t[4])
-	fold(t[4])
+	fold255(t[4])
 	store(out)
 }
 
@@ -217,7 +261,9 @@ func mulA24Add(out, a, b Mem) {
 // fixed frame slots reads both candidates every time (no secret branch
 // or address), and the swapped values are never stored, since nothing
 // after these additions reads them. All reads come before any write, so
-// the outputs may overwrite the inputs.
+// the outputs may overwrite the inputs. v' is a z coordinate (1, 0 or a
+// multiplication's output, below 2^255 + 2^24), so the sum and the
+// difference need one correction each (addLazy, subLazy).
 func selAddSub(sum, dif, u, w, v, y, sel Mem) {
 	CMPQ(sel, U8(0))
 	for i := 0; i < 4; i++ {
@@ -241,9 +287,6 @@ func selAddSub(sum, dif, u, w, v, y, sel Mem) {
 	for i := 1; i < 4; i++ {
 		SBBQ(zero, d[i])
 	}
-	SBBQ(RDX, RDX)
-	ANDQ(U8(38), RDX)
-	SUBQ(RDX, d[0])
 	for i := 0; i < 4; i++ {
 		MOVQ(d[i], limb(dif, i))
 	}
@@ -258,9 +301,6 @@ func selAddSub(sum, dif, u, w, v, y, sel Mem) {
 	for i := 1; i < 4; i++ {
 		ADCQ(zero, t[i])
 	}
-	SBBQ(RDX, RDX)
-	ANDQ(U8(38), RDX)
-	ADDQ(RDX, t[0])
 	store(sum)
 }
 
@@ -397,10 +437,10 @@ func main() {
 		store(t2)
 		sqr(t0) // AA
 		store(t1)
-		add(x3, z3, z2)       // DA + CB
-		sub(z2, z3, z2)       // DA - CB
+		addLazy(x3, z3, z2)   // DA + CB
+		subLazy(z2, z3, z2)   // DA - CB
 		mul(x2, t1, t2)       // x2 = AA·BB
-		sub(t1, t1, t2)       // E = AA - BB
+		subLazy(t1, t1, t2)   // E = AA - BB
 		mulA24Add(t0, t1, t2) // BB + 121666·E
 		sqr(z2)               // (DA - CB)²
 		store(z2)
