@@ -65,7 +65,8 @@ func reduce38() {
 }
 
 // fold255 folds c·2^256 + t0..t3 (c small) at bit 255 instead of 256:
-// c' = 2c + bit 255, cleared, and 19·c' (2^255 = 19 mod p) added to t0..t3.
+// c' = 2c + bit 255, cleared, and 19·c' (2^255 = 19 mod p) added to t0..t3
+// (hi is overwritten).
 // The sum cannot carry out of t3 (t3 < 2^63 before it), so the result is
 // below 2^255 + 19·c' with no conditional tail, and the ladder's additions
 // and subtractions with such a value need only one correction (addLazy,
@@ -73,7 +74,10 @@ func reduce38() {
 func fold255(c GPPhysical) {
 	BTRQ(U8(63), t[3]) // CF = bit 255
 	ADCQ(c, c)
-	IMUL3Q(U8(19), c, c)
+	// 19·c' = c' + 2·(9·c') with two LEAs, off the multiplier port
+	// that the MULXs keep busy.
+	LEAQ(Mem{Base: c, Index: c, Scale: 8}, hi)
+	LEAQ(Mem{Base: c, Index: hi, Scale: 2}, c)
 	ADDQ(c, t[0])
 	ADCQ(zero, t[1])
 	ADCQ(zero, t[2])
