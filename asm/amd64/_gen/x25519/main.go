@@ -155,88 +155,57 @@ func sqr(a Mem) {
 	reduce38()
 }
 
-// add sets out = a + b.
-func add(out, a, b Mem) {
+// addSubFold sets dst = dst + src (dst - src if subtract) over four limbs
+// and folds the carry (borrow) out of 2^256 back in as 38 = 2^256 - 2p,
+// using scratch. One fold can carry (borrow) once more; full adds a second
+// fold for that. Without it the inputs must rule the second carry out: the
+// lazy forms below.
+func addSubFold(dst [4]GPPhysical, src func(i int) Op, subtract, full bool, scratch GPPhysical) {
+	op, opc := ADDQ, ADCQ
+	if subtract {
+		op, opc = SUBQ, SBBQ
+	}
+	op(src(0), dst[0])
+	for i := 1; i < 4; i++ {
+		opc(src(i), dst[i])
+	}
+	SBBQ(scratch, scratch)
+	ANDQ(U8(38), scratch)
+	op(scratch, dst[0])
+	for i := 1; i < 4; i++ {
+		opc(zero, dst[i])
+	}
+	if full {
+		SBBQ(scratch, scratch)
+		ANDQ(U8(38), scratch)
+		op(scratch, dst[0])
+	}
+}
+
+// addSub sets out = a + b (a - b if subtract) through t0..t3.
+func addSub(out, a, b Mem, subtract, full bool) {
 	for i := 0; i < 4; i++ {
 		MOVQ(limb(a, i), t[i])
 	}
-	ADDQ(limb(b, 0), t[0])
-	for i := 1; i < 4; i++ {
-		ADCQ(limb(b, i), t[i])
-	}
-	SBBQ(hi, hi)
-	ANDQ(U8(38), hi)
-	ADDQ(hi, t[0])
-	ADCQ(zero, t[1])
-	ADCQ(zero, t[2])
-	ADCQ(zero, t[3])
-	SBBQ(hi, hi)
-	ANDQ(U8(38), hi)
-	ADDQ(hi, t[0])
+	addSubFold([4]GPPhysical(t[:4]), func(i int) Op { return limb(b, i) }, subtract, full, hi)
 	store(out)
 }
 
+// add sets out = a + b.
+func add(out, a, b Mem) { addSub(out, a, b, false, true) }
+
 // sub sets out = a - b.
-func sub(out, a, b Mem) {
-	for i := 0; i < 4; i++ {
-		MOVQ(limb(a, i), t[i])
-	}
-	SUBQ(limb(b, 0), t[0])
-	for i := 1; i < 4; i++ {
-		SBBQ(limb(b, i), t[i])
-	}
-	// A borrow means 2^256 was added: take 38 = 2^256 - 2p back off.
-	SBBQ(hi, hi)
-	ANDQ(U8(38), hi)
-	SUBQ(hi, t[0])
-	SBBQ(zero, t[1])
-	SBBQ(zero, t[2])
-	SBBQ(zero, t[3])
-	SBBQ(hi, hi)
-	ANDQ(U8(38), hi)
-	SUBQ(hi, t[0])
-	store(out)
-}
+func sub(out, a, b Mem) { addSub(out, a, b, true, true) }
 
 // addLazy sets out = a + b for a below 2^256 and b below 2^255 + 2^24 (a
 // multiplication's output, see fold255): a carry out wraps the sum below
 // 2^255 + 2^25, so one correction by 38 cannot carry again.
-func addLazy(out, a, b Mem) {
-	for i := 0; i < 4; i++ {
-		MOVQ(limb(a, i), t[i])
-	}
-	ADDQ(limb(b, 0), t[0])
-	for i := 1; i < 4; i++ {
-		ADCQ(limb(b, i), t[i])
-	}
-	SBBQ(hi, hi)
-	ANDQ(U8(38), hi)
-	ADDQ(hi, t[0])
-	ADCQ(zero, t[1])
-	ADCQ(zero, t[2])
-	ADCQ(zero, t[3])
-	store(out)
-}
+func addLazy(out, a, b Mem) { addSub(out, a, b, false, false) }
 
 // subLazy sets out = a - b for a below 2^256 and b below 2^255 + 2^24: a
 // borrow wraps the difference to at least 2^255 - 2^24, so taking 38 off
 // once cannot borrow again.
-func subLazy(out, a, b Mem) {
-	for i := 0; i < 4; i++ {
-		MOVQ(limb(a, i), t[i])
-	}
-	SUBQ(limb(b, 0), t[0])
-	for i := 1; i < 4; i++ {
-		SBBQ(limb(b, i), t[i])
-	}
-	SBBQ(hi, hi)
-	ANDQ(U8(38), hi)
-	SUBQ(hi, t[0])
-	SBBQ(zero, t[1])
-	SBBQ(zero, t[2])
-	SBBQ(zero, t[3])
-	store(out)
-}
+func subLazy(out, a, b Mem) { addSub(out, a, b, true, false) }
 
 // mulA24Add sets out = a·121666 + b: one multiplication chain, b added on
 // before the single fold (the top limb stays below 2^18).
@@ -276,35 +245,17 @@ func selAddSub(sum, dif, u, w, v, y, sel Mem) {
 		MOVQ(limb(v, i), t[4+i])
 		CMOVQNE(limb(y, i), t[4+i])
 	}
-	// dif, in registers of its own, as sub does it.
+	// dif, in registers of its own, and sum, in place: one correction each.
 	d := [4]GPPhysical{RAX, RBX, RSI, RDI}
 	for i := 0; i < 4; i++ {
 		MOVQ(t[i], d[i])
 	}
-	SUBQ(t[4], d[0])
-	for i := 1; i < 4; i++ {
-		SBBQ(t[4+i], d[i])
-	}
-	SBBQ(RDX, RDX)
-	ANDQ(U8(38), RDX)
-	SUBQ(RDX, d[0])
-	for i := 1; i < 4; i++ {
-		SBBQ(zero, d[i])
-	}
+	v4 := func(i int) Op { return t[4+i] }
+	addSubFold(d, v4, true, false, RDX)
 	for i := 0; i < 4; i++ {
 		MOVQ(d[i], limb(dif, i))
 	}
-	// sum, in place, as add does it.
-	ADDQ(t[4], t[0])
-	for i := 1; i < 4; i++ {
-		ADCQ(t[4+i], t[i])
-	}
-	SBBQ(RDX, RDX)
-	ANDQ(U8(38), RDX)
-	ADDQ(RDX, t[0])
-	for i := 1; i < 4; i++ {
-		ADCQ(zero, t[i])
-	}
+	addSubFold([4]GPPhysical(t[:4]), v4, false, false, RDX)
 	store(sum)
 }
 
