@@ -222,6 +222,55 @@ func label(name string) string {
 	return fmt.Sprintf("%s_%d", name, labels)
 }
 
+// xorBytes sets dst[:n] = src[:n] ^ ks[:n], the three pointers and n in
+// registers that it advances and counts down: wide bytes a step (32: one
+// ymm, 64: two) while they last, then 8, then 1. tmp and tmpB (tmp's low
+// byte) are scratch; the labels are prefix+"32"/"64", "8", "1", "done".
+func xorBytes(src, dst, ks, n, tmp, tmpB GPPhysical, wide int, prefix string) {
+	lw, l8, l1, done := label(fmt.Sprint(prefix, wide)), label(prefix+"8"), label(prefix+"1"), label(prefix+"done")
+	Label(lw)
+	CMPQ(n, U32(wide))
+	JB(LabelRef(l8))
+	ys := []VecPhysical{Y0, Y1}[:wide/32]
+	for i, y := range ys {
+		VMOVDQU(Mem{Base: ks, Disp: 32 * i}, y)
+	}
+	for i, y := range ys {
+		VPXOR(Mem{Base: src, Disp: 32 * i}, y, y)
+	}
+	for i, y := range ys {
+		VMOVDQU(y, Mem{Base: dst, Disp: 32 * i})
+	}
+	for _, r := range []GPPhysical{src, dst, ks} {
+		ADDQ(U32(wide), r)
+	}
+	SUBQ(U32(wide), n)
+	JMP(LabelRef(lw))
+	Label(l8)
+	CMPQ(n, U32(8))
+	JB(LabelRef(l1))
+	MOVQ(Mem{Base: ks}, tmp)
+	XORQ(Mem{Base: src}, tmp)
+	MOVQ(tmp, Mem{Base: dst})
+	for _, r := range []GPPhysical{src, dst, ks} {
+		ADDQ(U32(8), r)
+	}
+	SUBQ(U32(8), n)
+	JMP(LabelRef(l8))
+	Label(l1)
+	TESTQ(n, n)
+	JZ(LabelRef(done))
+	MOVB(Mem{Base: ks}, tmpB)
+	XORB(Mem{Base: src}, tmpB)
+	MOVB(tmpB, Mem{Base: dst})
+	for _, r := range []GPPhysical{src, dst, ks} {
+		INCQ(r)
+	}
+	DECQ(n)
+	JMP(LabelRef(l1))
+	Label(done)
+}
+
 // ---- Poly1305 -----------------------------------------------------------
 
 // The accumulator h lives in h0..h2 across the whole function; t0..t3, AX,
@@ -803,41 +852,7 @@ func aead4(seal bool) {
 			MOVQ(ptr("dst", p), RDI)
 			LEAQ(ks.Offset(128*p+64), RDX)
 			Load(Param("n"), RCX)
-			l32, l8, l1, done := label("x32"), label("x8"), label("x1"), label("xdone")
-			Label(l32)
-			CMPQ(RCX, U32(32))
-			JB(LabelRef(l8))
-			VMOVDQU(Mem{Base: RDX}, Y0)
-			VPXOR(Mem{Base: RSI}, Y0, Y0)
-			VMOVDQU(Y0, Mem{Base: RDI})
-			ADDQ(U32(32), RSI)
-			ADDQ(U32(32), RDI)
-			ADDQ(U32(32), RDX)
-			SUBQ(U32(32), RCX)
-			JMP(LabelRef(l32))
-			Label(l8)
-			CMPQ(RCX, U32(8))
-			JB(LabelRef(l1))
-			MOVQ(Mem{Base: RDX}, RAX)
-			XORQ(Mem{Base: RSI}, RAX)
-			MOVQ(RAX, Mem{Base: RDI})
-			ADDQ(U32(8), RSI)
-			ADDQ(U32(8), RDI)
-			ADDQ(U32(8), RDX)
-			SUBQ(U32(8), RCX)
-			JMP(LabelRef(l8))
-			Label(l1)
-			TESTQ(RCX, RCX)
-			JZ(LabelRef(done))
-			MOVB(Mem{Base: RDX}, AL)
-			XORB(Mem{Base: RSI}, AL)
-			MOVB(AL, Mem{Base: RDI})
-			INCQ(RSI)
-			INCQ(RDI)
-			INCQ(RDX)
-			DECQ(RCX)
-			JMP(LabelRef(l1))
-			Label(done)
+			xorBytes(RSI, RDI, RDX, RCX, RAX, AL, 32, "x")
 		}
 	}
 	macs := func() {
@@ -1075,44 +1090,7 @@ func aead(seal bool) {
 		ADDQ(pos, RCX)
 		LEAQ(ks.Offset(off), RDX)
 		MOVQ(mlen, R8)
-		l64, l8, l1, done := label("xor64"), label("xor8"), label("xor1"), label("xordone")
-		Label(l64)
-		CMPQ(R8, U32(64))
-		JB(LabelRef(l8))
-		VMOVDQU(Mem{Base: RDX}, Y0)
-		VMOVDQU(Mem{Base: RDX, Disp: 32}, Y1)
-		VPXOR(Mem{Base: RAX}, Y0, Y0)
-		VPXOR(Mem{Base: RAX, Disp: 32}, Y1, Y1)
-		VMOVDQU(Y0, Mem{Base: RCX})
-		VMOVDQU(Y1, Mem{Base: RCX, Disp: 32})
-		ADDQ(U32(64), RAX)
-		ADDQ(U32(64), RCX)
-		ADDQ(U32(64), RDX)
-		SUBQ(U32(64), R8)
-		JMP(LabelRef(l64))
-		Label(l8)
-		CMPQ(R8, U32(8))
-		JB(LabelRef(l1))
-		MOVQ(Mem{Base: RDX}, R9)
-		XORQ(Mem{Base: RAX}, R9)
-		MOVQ(R9, Mem{Base: RCX})
-		ADDQ(U32(8), RAX)
-		ADDQ(U32(8), RCX)
-		ADDQ(U32(8), RDX)
-		SUBQ(U32(8), R8)
-		JMP(LabelRef(l8))
-		Label(l1)
-		TESTQ(R8, R8)
-		JZ(LabelRef(done))
-		MOVB(Mem{Base: RDX}, R9B)
-		XORB(Mem{Base: RAX}, R9B)
-		MOVB(R9B, Mem{Base: RCX})
-		INCQ(RAX)
-		INCQ(RCX)
-		INCQ(RDX)
-		DECQ(R8)
-		JMP(LabelRef(l1))
-		Label(done)
+		xorBytes(RAX, RCX, RDX, R8, R9, R9B, 64, "xor")
 		advance()
 	}
 	// xorChunkY decrypts or encrypts a whole chunk of ng block pairs
