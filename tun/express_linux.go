@@ -155,23 +155,15 @@ func (t *linuxTUN) addExpress(name string, flags uint16) error {
 // addExpressFromFile adds the express queue to a Device made of one
 // open fd, if its interface is multi-queue.
 func (t *linuxTUN) addExpressFromFile() error {
-	name, err := t.Name()
-	if err != nil {
-		return err
-	}
-	ifr, err := unix.NewIfreq("")
-	if err != nil {
-		return err
-	}
-	var ierr error
-	if cerr := t.rc.Control(func(fd uintptr) { ierr = unix.IoctlIfreq(int(fd), unix.TUNGETIFF, ifr) }); cerr != nil {
+	ifr, cerr, ierr := t.iff()
+	if cerr != nil {
 		return cerr
 	}
 	if ierr != nil {
 		return fmt.Errorf("TUNGETIFF: %w", ierr)
 	}
 	const keep = unix.IFF_TUN | unix.IFF_NO_PI | unix.IFF_VNET_HDR | unix.IFF_MULTI_QUEUE
-	return t.addExpress(name, ifr.Uint16()&keep)
+	return t.addExpress(ifr.Name(), ifr.Uint16()&keep)
 }
 
 // ExpressQueue returns the index (for MultiQueue.Queue) of the express

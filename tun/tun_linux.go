@@ -508,15 +508,18 @@ func (t *linuxTUN) ioError(op string, err error) error {
 
 // detached reports whether the fd no longer has an interface.
 func (t *linuxTUN) detached() bool {
-	ifr, err := unix.NewIfreq("")
-	if err != nil {
-		return false
+	_, cerr, ierr := t.iff()
+	return cerr == nil && ierr == unix.EBADFD
+}
+
+// iff asks the fd for its interface (TUNGETIFF): its name and flags. cerr
+// is a failure to reach the fd, ierr the ioctl's own error.
+func (t *linuxTUN) iff() (ifr *unix.Ifreq, cerr, ierr error) {
+	if ifr, cerr = unix.NewIfreq(""); cerr != nil {
+		return nil, cerr, nil
 	}
-	var ierr error
-	if err := t.rc.Control(func(fd uintptr) { ierr = unix.IoctlIfreq(int(fd), unix.TUNGETIFF, ifr) }); err != nil {
-		return false
-	}
-	return ierr == unix.EBADFD
+	cerr = t.rc.Control(func(fd uintptr) { ierr = unix.IoctlIfreq(int(fd), unix.TUNGETIFF, ifr) })
+	return ifr, cerr, ierr
 }
 
 // tunWriter is the state of one Write.
@@ -648,13 +651,9 @@ func (q *queue) write(b *packet.Batch) error {
 // Name implements Device; it asks the kernel, so a renamed interface
 // reports its new name.
 func (t *linuxTUN) Name() (string, error) {
-	ifr, err := unix.NewIfreq("")
-	if err != nil {
-		return "", err
-	}
-	var ierr error
-	if err := t.rc.Control(func(fd uintptr) { ierr = unix.IoctlIfreq(int(fd), unix.TUNGETIFF, ifr) }); err != nil {
-		return "", t.ioError("name", err)
+	ifr, cerr, ierr := t.iff()
+	if cerr != nil {
+		return "", t.ioError("name", cerr)
 	}
 	if ierr != nil {
 		return "", t.ioError("TUNGETIFF", ierr)
