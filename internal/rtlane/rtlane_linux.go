@@ -99,9 +99,11 @@ type Lane struct {
 	demotions *atomic.Uint64
 	// wake ends Waits early (nil: none).
 	wake *Waker
-	// tid is the thread the lane made realtime: Enter and Account change
-	// nothing on another (a second goroutine reading the same queue).
-	tid int
+	// tid is the thread the lane made realtime, and here says whether the
+	// current read (since Enter) runs on it: a lane changes nothing on
+	// another thread (a second goroutine reading the same queue).
+	tid  int
+	here bool
 }
 
 // New returns a lane that counts its demotions in demotions (nil: not
@@ -113,19 +115,17 @@ func New(demotions *atomic.Uint64, wake *Waker) Lane {
 	return Lane{want: true, demotions: demotions, wake: wake, span: Window, budget: Budget}
 }
 
-// On reports whether the calling thread is the lane's and at realtime
-// priority now: the owner then waits with Wait rather than in the
-// netpoller.
-func (l *Lane) On() bool { return l.on && l.mine() }
-
-// mine reports whether the calling thread is the one the lane set up.
-func (l *Lane) mine() bool { return l.tid == unix.Gettid() }
+// On reports whether the current read runs on the lane's thread (checked
+// by Enter) at realtime priority: the owner then waits with Wait rather
+// than in the netpoller.
+func (l *Lane) On() bool { return l.on && l.here }
 
 // Enter runs at the start of each read, on the reading goroutine. The
 // first call locks the goroutine to its thread (for good: the thread ends
 // with the goroutine) and asks for SCHED_FIFO; later calls end a penalty
 // that is over.
 func (l *Lane) Enter() {
+	l.here = false
 	if !l.want {
 		return
 	}
@@ -137,10 +137,11 @@ func (l *Lane) Enter() {
 			runtime.UnlockOSThread()
 			return
 		}
-		l.on, l.window, l.tid = true, time.Now(), unix.Gettid()
+		l.on, l.window, l.tid, l.here = true, time.Now(), unix.Gettid(), true
 		return
 	}
-	if !l.on && time.Now().After(l.until) && l.mine() && setFIFO(true) == nil {
+	l.here = unix.Gettid() == l.tid
+	if !l.on && l.here && time.Now().After(l.until) && setFIFO(true) == nil {
 		l.on = true
 		l.window, l.count = time.Now(), 0
 	}
@@ -149,7 +150,7 @@ func (l *Lane) Enter() {
 // Account charges n packets to the current window and leaves realtime
 // priority when the window's budget is spent.
 func (l *Lane) Account(n int) {
-	if !l.on || !l.mine() {
+	if !l.on || !l.here {
 		return
 	}
 	now := time.Now()
