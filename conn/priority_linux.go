@@ -77,6 +77,10 @@ func (b *StdNetBind) priorityMax() int {
 	return DefaultPriorityMax
 }
 
+// PriorityFromEnv reports whether a StdNetBind with its PriorityMax unset
+// (NewStdNetBind's) opens priority sockets: WGXDP_UDP_PRIORITY.
+func PriorityFromEnv() bool { return (&StdNetBind{}).priorityMax() > 0 }
+
 // priorityFilter is the group's program: skb->len, which for a UDP group
 // is the UDP payload (the kernel pulls the UDP header first), against max;
 // it returns the index of the socket in the group, in the order they were

@@ -4,6 +4,7 @@ import (
 	"os"
 	"runtime"
 
+	"github.com/wgxdp/wgxdp/conn"
 	"github.com/wgxdp/wgxdp/device"
 	"github.com/wgxdp/wgxdp/internal/rtlane"
 	"github.com/wgxdp/wgxdp/tun"
@@ -25,7 +26,7 @@ import (
 // Adding Ps also stops the runtime from following a cgroup CPU limit that
 // changes while the daemon runs; set GOMAXPROCS to keep control.
 func expressLanes(tdev tun.Device, logger *device.Logger) {
-	lanes := os.Getenv("WGXDP_UDP_PRIORITY") != "0" // conn's priority sockets
+	lanes := conn.PriorityFromEnv()
 	if e, ok := tdev.(interface{ ExpressQueue() (int, error) }); ok {
 		if _, err := e.ExpressQueue(); err != nil {
 			logger.Verbosef("TUN express queue: none (%v)", err)
