@@ -144,15 +144,10 @@ func (p *Peer) transmit(b *packet.Batch, idx []int, fresh []*packet.Slot, direct
 		empty := p.eg.q.Len() == 0
 		p.eg.mu.Unlock()
 		if empty {
-			direct.N = 0
-			for _, j := range idx {
-				direct.Slots[direct.N] = b.Slots[j]
-				direct.N++
-			}
+			lend(direct, b, idx)
 			p.sendTimed(direct, cr, int(p.eg.limit.Load()))
 			p.eg.direct.Add(uint64(direct.N))
-			clear(direct.Slots[:direct.N])
-			direct.N = 0
+			unlend(direct)
 			p.eg.busy.Store(false)
 			p.kickIfQueued() // what others queued meanwhile
 			return true
@@ -188,11 +183,7 @@ func (p *Peer) expressOK(now time.Time) bool {
 // so concurrent senders are safe; the replay window absorbs the
 // reordering.
 func (p *Peer) sendExpress(b *packet.Batch, idx []int, direct *packet.Batch, cr *dataplane.Crypter) {
-	direct.N = 0
-	for _, j := range idx {
-		direct.Slots[direct.N] = b.Slots[j]
-		direct.N++
-	}
+	lend(direct, b, idx)
 	start := p.dev.clk.Now()
 	if p.sendBatch(direct, cr) {
 		p.eg.express.Add(uint64(direct.N))
@@ -200,6 +191,21 @@ func (p *Peer) sendExpress(b *packet.Batch, idx []int, direct *packet.Batch, cr 
 			p.eg.blockedAt.Store(end.UnixNano())
 		}
 	}
+	unlend(direct)
+}
+
+// lend points the scratch batch direct (no slots of its own) at the slots
+// of b at idx, for a reader that sends them itself; unlend drops them
+// again.
+func lend(direct, b *packet.Batch, idx []int) {
+	direct.N = 0
+	for _, j := range idx {
+		direct.Slots[direct.N] = b.Slots[j]
+		direct.N++
+	}
+}
+
+func unlend(direct *packet.Batch) {
 	clear(direct.Slots[:direct.N])
 	direct.N = 0
 }
