@@ -33,6 +33,7 @@ package conn
 // socket, leaves the main socket alone on the port.
 
 import (
+	"errors"
 	"fmt"
 	"os"
 
@@ -115,7 +116,7 @@ func openPriority(network string, port uint16, main *udpSocket, max, sockBuf int
 		cerr := main.rc.Control(func(fd uintptr) {
 			serr = unix.SetsockoptInt(int(fd), unix.SOL_SOCKET, unix.SO_REUSEPORT, v)
 		})
-		return firstErr(cerr, serr)
+		return errors.Join(cerr, serr)
 	}
 	if err := setReuse(1); err != nil {
 		return nil, fmt.Errorf("conn: %s port %d: SO_REUSEPORT: %w", network, port, err)
@@ -135,20 +136,11 @@ func openPriority(network string, port uint16, main *udpSocket, max, sockBuf int
 		serr = unix.SetsockoptSockFprog(int(fd), unix.SOL_SOCKET, unix.SO_ATTACH_REUSEPORT_CBPF,
 			&unix.SockFprog{Len: uint16(len(prog)), Filter: &prog[0]})
 	})
-	if err := firstErr(cerr, serr); err != nil {
+	if err := errors.Join(cerr, serr); err != nil {
 		ps.close()
 		_ = setReuse(0)
 		return nil, fmt.Errorf("conn: %s port %d: SO_ATTACH_REUSEPORT_CBPF: %w", network, port, err)
 	}
 	ps.priority = true
 	return ps, nil
-}
-
-func firstErr(errs ...error) error {
-	for _, err := range errs {
-		if err != nil {
-			return err
-		}
-	}
-	return nil
 }
