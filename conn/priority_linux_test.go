@@ -188,19 +188,20 @@ func TestPriorityRealtime(t *testing.T) {
 	openWith(t, tx)
 	watchdog(t, rx, 20*time.Second)
 	dst := Endpoint{Dst: netip.AddrPortFrom(netip.MustParseAddr("127.0.0.1"), port)}
-	const flood = 1000
 	type result struct {
-		first, after uint32 // policies after the first datagram, after the flood
+		first, after uint32 // policies after the first datagram, after the demotion
 		n            int
 		err          error
 	}
 	res := make(chan result, 1)
 	go func() {
 		// The receive function locks this goroutine to its thread; the
-		// thread ends with it.
+		// thread ends with it. It reads until the lane was demoted: on a
+		// busy machine the socket may drop some of the flood, so no fixed
+		// count is waited for.
 		var r result
 		in := packet.NewBatch(StdBatchSize, packet.SlotSize(1500))
-		for r.n < flood+1 {
+		for rx.OffloadStats().RealtimeDemotions == 0 {
 			if r.err = fns[1](in); r.err != nil {
 				break
 			}
@@ -218,21 +219,31 @@ func TestPriorityRealtime(t *testing.T) {
 		t.Fatal(err)
 	}
 	time.Sleep(50 * time.Millisecond)
-	for sent := 0; sent < flood; sent += 100 {
-		if err := tx.Send(fillBatch(repeat(64, 100)), dst); err != nil {
-			t.Fatal(err)
+	// Flood until the receiver reports back (the watchdog bounds it).
+	var r result
+	for sent := 0; ; sent += 100 {
+		select {
+		case r = <-res:
+		default:
+			if err := tx.Send(fillBatch(repeat(64, 100)), dst); err != nil {
+				t.Fatalf("after %d datagrams sent: %v", sent, err)
+			}
+			if sent%1000 == 0 {
+				time.Sleep(time.Millisecond)
+			}
+			continue
 		}
+		break
 	}
-	r := <-res
 	if r.err != nil {
-		t.Fatalf("after %d datagrams: %v", r.n, r.err)
+		t.Fatalf("after %d datagrams, no demotion: %v", r.n, r.err)
 	}
 	if r.first != unix.SCHED_FIFO {
 		t.Errorf("policy %d on the first datagram, want SCHED_FIFO", r.first)
 	}
 	st := rx.OffloadStats()
 	if st.RealtimeDemotions == 0 || r.after != unix.SCHED_NORMAL {
-		t.Errorf("after a flood of %d: %d demotions, policy %d; want ≥ 1 and SCHED_OTHER", flood, st.RealtimeDemotions, r.after)
+		t.Errorf("after %d datagrams: %d demotions, policy %d; want ≥ 1 and SCHED_OTHER", r.n, st.RealtimeDemotions, r.after)
 	}
 }
 
