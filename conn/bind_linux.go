@@ -449,8 +449,9 @@ func (b *StdNetBind) BatchSize() int { return StdBatchSize }
 // datagrams carry an IP_PKTINFO / IPV6_PKTINFO so they leave from that
 // address (and ep.IfIndex, if set): the address the peer wrote to. If the
 // kernel refuses that source (it is gone, or no route fits it), Send
-// retries the rest of the batch with the source left to the kernel; the
-// caller should then clear ep.Src, which Send cannot do for it.
+// retries the rest of the batch with the source left to the kernel and,
+// if all went out, returns an error wrapping ErrSourceRefused: the caller
+// should then clear ep.Src, which Send cannot do for it.
 //
 // With GSO on, each run of equal-size datagrams (the last may be shorter)
 // goes as one UDP_SEGMENT message of up to 64 datagrams and 64 KiB, and
@@ -506,6 +507,7 @@ func (b *StdNetBind) Send(bt *packet.Batch, ep Endpoint) error {
 		maxPayload = maxIPv6Payload
 	}
 	var firstErr error
+	refused := false
 	pkts := bt.Packets()
 	for len(pkts) > 0 {
 		chunk := pkts[:min(len(pkts), len(s.m.hdrs))]
@@ -531,11 +533,16 @@ func (b *StdNetBind) Send(bt *packet.Batch, ep Endpoint) error {
 				// (addresses come and go), GSO failures rare. If
 				// GSO was to blame, the retry fails again and the next
 				// case turns it off.
-				sticky = false
+				sticky, refused = false, true
 				s.setControl(s.start, s.vlen, false)
 			case gsoMsg && gsoBroken(s.errno):
 				if sock.gso.CompareAndSwap(true, false) {
 					sock.stats.gsoFallbacks.Add(1)
+				}
+				if refused {
+					// Refused without the source too: GSO was to
+					// blame, the source may be fine. Try it again.
+					sticky, refused = true, false
 				}
 				s.load(chunk[s.first[s.start]:], sticky, false, maxPayload)
 			case gsoMsg && s.errno == unix.EMSGSIZE:
@@ -552,6 +559,9 @@ func (b *StdNetBind) Send(bt *packet.Batch, ep Endpoint) error {
 				return fmt.Errorf("conn: sendmmsg to %v: %w", dst, s.errno)
 			}
 		}
+	}
+	if firstErr == nil && refused {
+		return fmt.Errorf("conn: send to %v from %v: %w", dst, src, ErrSourceRefused)
 	}
 	return firstErr
 }

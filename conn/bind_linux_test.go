@@ -7,6 +7,7 @@ import (
 	"net"
 	"net/netip"
 	"os"
+	"strings"
 	"testing"
 	"time"
 
@@ -199,7 +200,10 @@ func TestStickySource(t *testing.T) {
 			bt.Append([]byte(fmt.Sprintf("%s %d", tc.name, i)), Endpoint{})
 		}
 		ep := Endpoint{Dst: rx.ep.Dst, Src: tc.src, IfIndex: tc.ifindex}
-		if err := a.Send(bt, ep); err != nil {
+		refused := strings.HasPrefix(tc.name, "refused")
+		if err := a.Send(bt, ep); refused && !errors.Is(err, ErrSourceRefused) {
+			t.Fatalf("%s: Send: %v, want ErrSourceRefused", tc.name, err)
+		} else if !refused && err != nil {
 			t.Fatalf("%s: Send: %v", tc.name, err)
 		}
 		for i, g := range receiveN(t, b4, bt, 3) {
@@ -231,7 +235,10 @@ func TestStickySourceIPv6(t *testing.T) {
 	for _, src := range []netip.Addr{lo, netip.MustParseAddr("2001:db8::1")} {
 		bt.Reset()
 		bt.Append([]byte("back"), Endpoint{})
-		if err := a.Send(bt, Endpoint{Dst: rx.ep.Dst, Src: src, IfIndex: rx.ep.IfIndex}); err != nil {
+		err := a.Send(bt, Endpoint{Dst: rx.ep.Dst, Src: src, IfIndex: rx.ep.IfIndex})
+		if refused := src != lo; refused && !errors.Is(err, ErrSourceRefused) {
+			t.Fatalf("Send from %v: %v, want ErrSourceRefused", src, err)
+		} else if !refused && err != nil {
 			t.Fatalf("Send from %v: %v", src, err)
 		}
 		if g := receiveN(t, b6, bt, 1)[0]; g.ep.Dst != netip.AddrPortFrom(lo, pa) {

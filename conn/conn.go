@@ -47,6 +47,14 @@ type Bind interface {
 // ErrBindClosed is returned by Send on a closed Bind.
 var ErrBindClosed = errors.New("conn: bind closed")
 
+// ErrSourceRefused is wrapped by the error Send returns when every datagram
+// went out, but not from the endpoint's sticky source: the kernel refused
+// it (the address is no longer local, or its interface is gone), and Send
+// let the kernel choose one. The send succeeded; the caller should clear
+// the source from its endpoint, as wireguard-go's ClearSrc does, or every
+// later send tries it again first.
+var ErrSourceRefused = errors.New("conn: sticky source refused, sent from a kernel-chosen one")
+
 // ParseEndpoint parses an IP:port endpoint ("1.2.3.4:51820", "[::1]:51820").
 // Hostnames are resolved by wg(8) before they reach the daemon.
 func ParseEndpoint(s string) (Endpoint, error) {

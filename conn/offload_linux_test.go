@@ -2,9 +2,11 @@ package conn
 
 import (
 	"bytes"
+	"errors"
 	"fmt"
 	"net/netip"
 	"strconv"
+	"strings"
 	"testing"
 	"time"
 
@@ -266,7 +268,10 @@ func TestGSOStickySource(t *testing.T) {
 				ep.IfIndex = 0
 			}
 			before := a.OffloadStats()
-			if err := a.Send(fillBatch(sizes), ep); err != nil {
+			err := a.Send(fillBatch(sizes), ep)
+			if refused := strings.HasPrefix(tc.name, "refused"); refused && !errors.Is(err, ErrSourceRefused) {
+				t.Fatalf("Send: %v, want ErrSourceRefused", err)
+			} else if !refused && err != nil {
 				t.Fatalf("Send: %v", err)
 			}
 			st := a.OffloadStats()

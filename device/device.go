@@ -508,6 +508,9 @@ type Stats struct {
 	HandshakesCompleted    uint64
 	StagedDropped          uint64
 	SendErrors             uint64
+	// Sends whose sticky source the kernel refused: they went out from a
+	// kernel-chosen address and the peer's endpoint forgot the source.
+	SourceRefused uint64
 	// CoDel on the sockets' receive buffers (receive.go): data packets
 	// dropped, and ECN-capable ones marked CE instead.
 	IngressCoDelDropped uint64
@@ -525,7 +528,7 @@ type counters struct {
 	cookiesSent, hsInitiated, hsCompleted               atomic.Uint64
 	stagedDropped, sendErrors                           atomic.Uint64
 	ingressDropped, ingressMarked                       atomic.Uint64
-	expressAhead                                        atomic.Uint64
+	expressAhead, sourceRefused                         atomic.Uint64
 }
 
 // Stats returns the counters.
@@ -541,7 +544,7 @@ func (d *Device) Stats() Stats {
 		CookiesSent: c.cookiesSent.Load(), HandshakesInitiated: c.hsInitiated.Load(), HandshakesCompleted: c.hsCompleted.Load(),
 		StagedDropped: c.stagedDropped.Load(), SendErrors: c.sendErrors.Load(),
 		IngressCoDelDropped: c.ingressDropped.Load(), IngressECNMarked: c.ingressMarked.Load(),
-		DropExpressAhead: c.expressAhead.Load(),
+		DropExpressAhead: c.expressAhead.Load(), SourceRefused: c.sourceRefused.Load(),
 	}
 }
 

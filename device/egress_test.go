@@ -3,6 +3,8 @@ package device
 import (
 	"bytes"
 	"encoding/binary"
+	"fmt"
+	"net/netip"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -152,4 +154,49 @@ func TestExpressReader(t *testing.T) {
 		t.Error("the packet went neither through the queue nor by the reader's bypass")
 	}
 	slow.Store(false)
+}
+
+// refusingBind refuses one sticky source the way conn.StdNetBind reports
+// it: the datagrams go out from the Bind's own address, and Send returns
+// an error wrapping conn.ErrSourceRefused.
+type refusingBind struct {
+	*conntest.Bind
+	gone netip.Addr
+}
+
+func (b refusingBind) Send(bt *packet.Batch, ep conn.Endpoint) error {
+	if ep.Src != b.gone {
+		return b.Bind.Send(bt, ep)
+	}
+	ep.Src, ep.IfIndex = netip.Addr{}, 0
+	if err := b.Bind.Send(bt, ep); err != nil {
+		return err
+	}
+	return fmt.Errorf("test: %w", conn.ErrSourceRefused)
+}
+
+// TestSourceRefused: a send whose sticky source the kernel refused counts
+// as sent, and the peer's endpoint forgets the source, so the next send
+// does not try it again (wireguard-go's ClearSrc).
+func TestSourceRefused(t *testing.T) {
+	gone := netip.MustParseAddr("198.51.100.9")
+	wrapBind = func(b *conntest.Bind) conn.Bind { return refusingBind{b, gone} }
+	pr := newPair(t, false, true)
+	wrapBind = nil
+	ping(t, pr.a, pr.b, []byte("first"), false)
+	p := pr.a.dev.LookupPeer(pr.b.pk)
+	ep := p.Endpoint()
+	ep.Src, ep.IfIndex = gone, 3
+	p.SetEndpoint(ep)
+	for i := range 3 { // nothing comes back meanwhile to roam the endpoint
+		ping(t, pr.a, pr.b, []byte(fmt.Sprint("after ", i)), false)
+	}
+	st := pr.a.dev.Stats()
+	if st.SourceRefused != 1 || st.SendErrors != 0 {
+		t.Errorf("SourceRefused %d SendErrors %d, want 1 and 0", st.SourceRefused, st.SendErrors)
+	}
+	if got := p.Endpoint(); got.Src == gone {
+		t.Errorf("endpoint still has the refused source: %+v", got)
+	}
+	ping(t, pr.b, pr.a, []byte("back"), false)
 }

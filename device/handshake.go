@@ -59,7 +59,7 @@ func (d *Device) queueHandshake(s *packet.Slot) {
 				var out [noise.MessageCookieReplySize]byte
 				reply.Marshal(out[:])
 				d.stats.cookiesSent.Add(1)
-				d.sendRaw(out[:], s.Ep)
+				d.sendRaw(out[:], s.Ep, nil)
 			}
 			return
 		}
@@ -214,7 +214,7 @@ func (d *Device) handleInitiation(st *noise.Static, msg []byte, ep packet.Endpoi
 	p.timersSessionDerived()
 	p.timersAnyAuthenticatedPacketTraversal()
 	p.timersAnyAuthenticatedPacketSent()
-	d.sendRaw(out[:], p.Endpoint())
+	d.sendRaw(out[:], p.Endpoint(), p)
 }
 
 func (d *Device) handleResponse(st *noise.Static, msg []byte, ep packet.Endpoint) {

@@ -2,6 +2,9 @@ package device
 
 import (
 	"errors"
+	"net/netip"
+
+	"github.com/wgxdp/wgxdp/conn"
 
 	"github.com/wgxdp/wgxdp/tun"
 	"sync"
@@ -159,7 +162,7 @@ func (p *Peer) sealAndSend(b *packet.Batch, cr *dataplane.Crypter) bool {
 	for _, s := range b.Packets() {
 		bytes += uint64(s.Len())
 	}
-	if err := d.cfg.Bind.Send(b, ep); err != nil {
+	if err := p.sent(d.cfg.Bind.Send(b, ep), ep); err != nil {
 		d.stats.sendErrors.Add(1)
 		d.log.Verbosef("%v: send: %v", p, err)
 		return true
@@ -255,8 +258,9 @@ func (p *Peer) sendKeepalive() {
 	}
 }
 
-// sendRaw sends one handshake or cookie message to the peer's endpoint.
-func (d *Device) sendRaw(msg []byte, ep packet.Endpoint) error {
+// sendRaw sends one handshake or cookie message to ep: the endpoint of p,
+// or of no peer (p nil: a cookie reply to where an initiation came from).
+func (d *Device) sendRaw(msg []byte, ep packet.Endpoint, p *Peer) error {
 	if !ep.IsValid() {
 		d.stats.noEndpoint.Add(1)
 		return nil
@@ -265,10 +269,33 @@ func (d *Device) sendRaw(msg []byte, ep packet.Endpoint) error {
 	defer d.ctrlPool.Put(b)
 	b.Append(msg, packet.Endpoint{})
 	err := d.cfg.Bind.Send(b, ep)
+	if p != nil {
+		err = p.sent(err, ep)
+	} else if errors.Is(err, conn.ErrSourceRefused) {
+		err = nil
+	}
 	if err != nil {
 		d.stats.sendErrors.Add(1)
 	}
 	return err
+}
+
+// sent takes the error of a send to ep, p's endpoint when it was read. If
+// the kernel refused ep's sticky source (conn.ErrSourceRefused: the
+// datagrams went out from another address), it clears that source from p's
+// endpoint, unless the endpoint changed meanwhile, and reports success.
+func (p *Peer) sent(err error, ep packet.Endpoint) error {
+	if err == nil || !errors.Is(err, conn.ErrSourceRefused) {
+		return err
+	}
+	p.epMu.Lock()
+	if p.endpoint == ep {
+		p.endpoint.Src = netip.Addr{}
+		p.endpoint.IfIndex = 0
+	}
+	p.epMu.Unlock()
+	p.dev.stats.sourceRefused.Add(1)
+	return nil
 }
 
 // sendHandshakeInitiation starts a handshake unless one was sent less
@@ -312,7 +339,7 @@ func (p *Peer) sendHandshakeInitiation(isRetry bool) {
 	d.stats.hsInitiated.Add(1)
 	p.timersAnyAuthenticatedPacketTraversal()
 	p.timersAnyAuthenticatedPacketSent()
-	if err := d.sendRaw(buf[:], p.Endpoint()); err != nil {
+	if err := d.sendRaw(buf[:], p.Endpoint(), p); err != nil {
 		d.log.Verbosef("%v: sending initiation: %v", p, err)
 	}
 	p.timersHandshakeInitiated()

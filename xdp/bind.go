@@ -738,7 +738,7 @@ func (ifc *iface) fits(bt *packet.Batch, dst netip.Addr) bool {
 
 func (b *Bind) sendSocket(st *state, bt *packet.Batch, ep conn.Endpoint) error {
 	err := st.std.Send(bt, ep)
-	if err == nil {
+	if err == nil || errors.Is(err, conn.ErrSourceRefused) { // sent, without ep.Src
 		b.txSocket.Add(uint64(bt.N))
 	}
 	return err
