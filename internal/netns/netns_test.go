@@ -188,3 +188,24 @@ func TestVethQueues(t *testing.T) {
 		}
 	}
 }
+
+// TestVethMTU checks that VethMTU sets both ends' MTU.
+func TestVethMTU(t *testing.T) {
+	a, b := newNS(t), newNS(t)
+	v, err := NewVeth(a, b, VethMTU(9000))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, end := range []struct {
+		ns  *Namespace
+		dev string
+	}{{a, v.NameA}, {b, v.NameB}} {
+		out, err := end.ns.Run("cat", "/sys/class/net/"+end.dev+"/mtu")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if strings.TrimSpace(out) != "9000" {
+			t.Errorf("%s: MTU %q, want 9000", end.dev, strings.TrimSpace(out))
+		}
+	}
+}

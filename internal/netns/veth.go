@@ -20,6 +20,9 @@ type Veth struct {
 	// Queues is the number of rx and tx queues of each end (1 unless
 	// VethQueues said otherwise).
 	Queues int
+	// MTU of both ends (0: the kernel's default, 1500, unless VethMTU
+	// said otherwise).
+	MTU int
 }
 
 // VethOption changes how NewVeth makes the pair.
@@ -33,6 +36,12 @@ type VethOption func(*Veth)
 // queues.
 func VethQueues(n int) VethOption {
 	return func(v *Veth) { v.Queues = max(1, n) }
+}
+
+// VethMTU sets both ends' MTU to mtu (`ip link set ... mtu`), e.g. 9000
+// for jumbo-frame tests.
+func VethMTU(mtu int) VethOption {
+	return func(v *Veth) { v.MTU = mtu }
 }
 
 // NewVeth creates a veth pair between a and b and addresses both ends. IPv6
@@ -71,11 +80,15 @@ func NewVeth(a, b *Namespace, opts ...VethOption) (*Veth, error) {
 		dev    string
 		p4, p6 netip.Prefix
 	}{{a, v.NameA, v.A4, v.A6}, {b, v.NameB, v.B4, v.B6}} {
-		for _, args := range [][]string{
+		cmds := [][]string{
 			{"addr", "add", end.p4.String(), "dev", end.dev},
 			{"addr", "add", end.p6.String(), "dev", end.dev, "nodad"},
 			{"link", "set", end.dev, "up"},
-		} {
+		}
+		if v.MTU != 0 {
+			cmds = append([][]string{{"link", "set", end.dev, "mtu", strconv.Itoa(v.MTU)}}, cmds...)
+		}
+		for _, args := range cmds {
 			if _, err := end.ns.Run("ip", args...); err != nil {
 				return nil, fmt.Errorf("veth %s: %w", end.dev, err)
 			}
