@@ -20,8 +20,9 @@ import (
 )
 
 // ErrNotSupported is wrapped by NewBind and Open when AF_XDP cannot be used
-// on the interface (no BPF, no AF_XDP, the driver refuses the program, an
-// MTU too big for one frame): the caller should use conn.StdNetBind.
+// on the interface (no BPF, no AF_XDP, the driver refuses the program or
+// multi-buffer XSKs, an MTU too big even for maxFrags frames): the caller
+// should use conn.StdNetBind.
 var ErrNotSupported = errors.New("xdp: AF_XDP not supported here")
 
 // Attach modes for NewBind.
@@ -60,6 +61,12 @@ const GSOMinBatch = 8
 // 3 s runs, against 0, 1, 0 and 0 with 2048).
 const UmemFrames = 4096
 
+// maxFrags is the most frames one packet may span on an interface whose
+// MTU needs multi-buffer packets: the kernel's MAX_SKB_FRAGS (17 unless
+// the kernel was configured otherwise), which bounds a copy-mode TX packet
+// and a received packet alike.
+const maxFrags = 17
+
 // Bind is a conn.Bind on one or more interfaces through AF_XDP: on each,
 // one XSK per receive queue and an XDP program that redirects UDP to the
 // bound port into them; beside them an ordinary UDP socket pair
@@ -90,7 +97,8 @@ type Bind struct {
 // ifaceCounters count datagrams through one interface's rings, and keep
 // the kernel's drop counters of XSKs already closed.
 type ifaceCounters struct {
-	rx, tx atomic.Uint64
+	rx, tx    atomic.Uint64
+	rxDiscard atomic.Uint64
 
 	mu     sync.Mutex
 	kernel KernelStats
@@ -114,6 +122,7 @@ type iface struct {
 	ifindex   int
 	mac       [6]byte
 	frameSize int
+	sg        bool // the MTU needs multi-buffer packets (XDP_USE_SG, BPF_F_XDP_HAS_FRAGS)
 	mtu       int
 	queues    int
 	mode      string
@@ -160,7 +169,10 @@ type Stats struct {
 type InterfaceStats struct {
 	Name           string
 	RxRing, TxRing uint64
-	Kernel         KernelStats
+	// RxDiscarded counts multi-buffer packets the receive functions
+	// dropped: too big for the caller's slot, or a broken chain.
+	RxDiscarded uint64
+	Kernel      KernelStats
 }
 
 // KernelStats are the kernel's counters of an interface's XSKs
@@ -195,7 +207,8 @@ func (b *Bind) Stats() Stats {
 	defer b.mu.RUnlock()
 	s := Stats{RxSocket: b.rxSocket.Load(), TxSocket: b.txSocket.Load()}
 	for i, n := range b.ifnames {
-		is := InterfaceStats{Name: n, RxRing: b.ctr[i].rx.Load(), TxRing: b.ctr[i].tx.Load()}
+		is := InterfaceStats{Name: n, RxRing: b.ctr[i].rx.Load(), TxRing: b.ctr[i].tx.Load(),
+			RxDiscarded: b.ctr[i].rxDiscard.Load()}
 		b.ctr[i].mu.Lock()
 		is.Kernel = b.ctr[i].kernel
 		b.ctr[i].mu.Unlock()
@@ -219,6 +232,11 @@ type InterfaceInfo struct {
 	// TxCsumOffload: the kernel took TX metadata, so UDP checksums are
 	// left to it (or the device) instead of computed in software.
 	TxCsumOffload bool
+
+	// MultiBuffer: the MTU does not fit one frame, so packets may span
+	// several (XDP_USE_SG, and the program loaded with
+	// BPF_F_XDP_HAS_FRAGS).
+	MultiBuffer bool
 }
 
 // Interfaces describes the open Bind's interfaces, in the order NewBind was
@@ -232,7 +250,7 @@ func (b *Bind) Interfaces() []InterfaceInfo {
 	var r []InterfaceInfo
 	for _, ifc := range b.st.ifaces {
 		r = append(r, InterfaceInfo{Name: ifc.name, Mode: ifc.mode, Queues: len(ifc.socks), Frames: ifc.socks[0].umem.frames,
-			TxCsumOffload: ifc.socks[0].txCsum})
+			TxCsumOffload: ifc.socks[0].txCsum, MultiBuffer: ifc.sg})
 	}
 	return r
 }
@@ -327,7 +345,10 @@ func (ifc *iface) kernelStats() KernelStats {
 }
 
 // probe finds the interface's index, MTU, address and queues, and the
-// frame size its MTU needs.
+// frame size its MTU needs, and whether one frame is not enough: then
+// packets span up to maxFrags 4096-byte frames, and only then, so that
+// an interface whose MTU fits one frame keeps the single-buffer program
+// and XSKs.
 func (ifc *iface) probe() error {
 	ni, err := net.InterfaceByName(ifc.name)
 	if err != nil {
@@ -344,8 +365,10 @@ func (ifc *iface) probe() error {
 		ifc.frameSize = 2048
 	case frame <= 4096-unix.XDP_PACKET_HEADROOM:
 		ifc.frameSize = 4096
+	case frame <= maxFrags*(4096-unix.XDP_PACKET_HEADROOM):
+		ifc.frameSize, ifc.sg = 4096, true
 	default:
-		return fmt.Errorf("%w: MTU %d of %s needs multi-buffer frames", ErrNotSupported, ni.MTU, ifc.name)
+		return fmt.Errorf("%w: MTU %d of %s needs more than %d frames", ErrNotSupported, ni.MTU, ifc.name, maxFrags)
 	}
 	ifc.queues = rxQueues(ifc.name)
 	return nil
@@ -359,7 +382,7 @@ func (ifc *iface) open(port uint16, mode string, frames int, txCsum bool) (err e
 	}
 	for q := range ifc.queues {
 		s, err := newSocket(socketConfig{frameSize: ifc.frameSize, rxFrames: frames / 2, txFrames: frames / 2,
-			ifindex: ifc.ifindex, queueID: q, txCsum: txCsum && !noTxCsum, txSwCsum: testTxSwCsum})
+			ifindex: ifc.ifindex, queueID: q, txCsum: txCsum && !noTxCsum, txSwCsum: testTxSwCsum, sg: ifc.sg})
 		if err != nil {
 			return fmt.Errorf("%w: %s: %w", ErrNotSupported, ifc.name, err)
 		}
@@ -368,7 +391,14 @@ func (ifc *iface) open(port uint16, mode string, frames int, txCsum bool) (err e
 			return fmt.Errorf("%w: xdp: %s: XSKMAP put queue %d: %w", ErrNotSupported, ifc.name, q, err)
 		}
 	}
-	if ifc.prog, err = newProgram(ifc.xsks, port, ifc.frameSize-unix.XDP_PACKET_HEADROOM); err != nil {
+	// A multi-buffer program passes what is longer than the MTU allows:
+	// in generic mode a GSO packet, which the stack segments for the UDP
+	// sockets.
+	maxLen := ifc.frameSize - unix.XDP_PACKET_HEADROOM
+	if ifc.sg {
+		maxLen = ifc.mtu + ethLen
+	}
+	if ifc.prog, err = newProgram(ifc.xsks, port, maxLen, ifc.sg); err != nil {
 		return fmt.Errorf("%w: %w", ErrNotSupported, err)
 	}
 	attach := func(flags link.XDPAttachFlags) error {
@@ -522,7 +552,9 @@ func (b *Bind) BatchSize() int { return conn.StdBatchSize }
 // lies in the UMEM (packet.Slot.Borrow), without a copy; its frame goes
 // back to the fill ring at the next call, when the caller is done with it
 // (conn.ReceiveFunc's contract). Frames that carry nothing for the caller
-// go back at once, or with the lent ones.
+// go back at once, or with the lent ones. A multi-buffer packet (a chain of
+// descriptors, each but the last marked XDP_PKT_CONTD) is not contiguous,
+// so it is copied into the slot's own buffer instead (receiveChain).
 func (st *state) receive(ifc *iface, s *socket, bt *packet.Batch) error {
 	s.rxMu.Lock()
 	defer s.rxMu.Unlock()
@@ -543,11 +575,19 @@ func (st *state) receive(ifc *iface, s *socket, bt *packet.Batch) error {
 		if st.closed.Load() {
 			return net.ErrClosed
 		}
-		rstart, n := s.rx.peek(uint32(bt.Cap()))
+		rstart, n := s.rx.peek(s.rx.size)
 		if n > 0 {
 			var used uint32
-			for used < n {
+			for used < n && bt.N < bt.Cap() {
 				d := s.rx.get(rstart + used)
+				if d.Options&unix.XDP_PKT_CONTD != 0 {
+					c := st.receiveChain(ifc, s, bt, rstart+used, n-used, generic)
+					if c == 0 {
+						break
+					}
+					used += c
+					continue
+				}
 				base := s.umem.base(d.Addr)
 				end := d.Addr + uint64(d.Len)
 				var (
@@ -596,12 +636,105 @@ func (st *state) receive(ifc *iface, s *socket, bt *packet.Batch) error {
 				return nil
 			}
 			s.refillLocked()
+			if used == 0 {
+				// Only the start of a chain was in view (the kernel
+				// publishes whole packets, so this should not happen):
+				// look at the producer index again.
+				s.rx.refresh()
+			}
 			continue
 		}
 		if _, err := unix.Poll(fds, -1); err != nil && !errors.Is(err, unix.EINTR) {
 			return fmt.Errorf("xdp: poll: %w", err)
 		}
 	}
+}
+
+// receiveChain takes the multi-buffer packet whose first descriptor is at
+// rx index i, with avail descriptors in view from there: it copies the
+// pieces into the next slot's own buffer (the frame placed so that an IPv4
+// datagram's payload starts at packet.Headroom, or earlier if the slot is
+// short of room behind), hands the datagram (or, in generic mode, a GSO
+// packet's datagrams, the rest copied into further slots) to bt, and
+// queues the frames for the fill ring. It returns how many descriptors it
+// consumed: 0 if the chain is not all in view, or its datagrams do not fit
+// the rest of a batch that already holds some, and they wait for the next
+// call. A packet too big for the slot, or a broken chain, is consumed and
+// counted as discarded. rxMu held.
+func (st *state) receiveChain(ifc *iface, s *socket, bt *packet.Batch, i, avail uint32, generic bool) uint32 {
+	c := uint32(1)
+	for c <= avail && c <= maxFrags && s.rx.get(i+c-1).Options&unix.XDP_PKT_CONTD != 0 {
+		c++
+	}
+	if c > avail {
+		return 0
+	}
+	discard := func() uint32 {
+		for k := range c {
+			s.lent = append(s.lent, s.umem.base(s.rx.get(i+k).Addr))
+		}
+		ifc.ctr.rxDiscard.Add(1)
+		return c
+	}
+	if c > maxFrags {
+		// maxFrags descriptors, all marked as continued.
+		c--
+		return discard()
+	}
+	frameSize := uint64(s.umem.frameSize)
+	total := 0
+	for k := range c {
+		d := s.rx.get(i + k)
+		end := d.Addr + uint64(d.Len)
+		if end > uint64(len(s.umem.mem)) || end > s.umem.base(d.Addr)+frameSize {
+			return discard()
+		}
+		total += int(d.Len)
+	}
+	slot := bt.Next()
+	buf := slot.Buf[:len(slot.Buf):len(slot.Buf)]
+	o := min(packet.Headroom-hdrLen4, len(buf)-total)
+	if o < 0 {
+		return discard()
+	}
+	pos := o
+	for k := range c {
+		d := s.rx.get(i + k)
+		pos += copy(buf[pos:], s.umem.mem[d.Addr:d.Addr+uint64(d.Len)])
+	}
+	payload, src, dst, ok := parseUDP(buf[o:pos])
+	ok = ok && dst.Port() == st.port
+	seg := len(payload)
+	if ok && generic {
+		seg = gsoSegment(payload)
+	}
+	segs := 1
+	if seg > 0 {
+		segs = (len(payload) + seg - 1) / seg
+	}
+	if ok && bt.N > 0 && bt.N+segs > bt.Cap() {
+		return 0
+	}
+	for k := range c {
+		s.lent = append(s.lent, s.umem.base(s.rx.get(i+k).Addr))
+	}
+	if !ok {
+		return c
+	}
+	ep := conn.Endpoint{Dst: src, Src: dst.Addr(), IfIndex: int32(ifc.ifindex)}
+	slot.SetBounds(len(buf)-cap(payload), min(seg, len(payload)))
+	slot.Ep = ep
+	bt.Commit()
+	for o := seg; seg > 0 && o < len(payload); o += seg {
+		next := bt.Next()
+		if next == nil || !next.Set(payload[o:min(o+seg, len(payload))]) {
+			ifc.ctr.rxDiscard.Add(1)
+			break
+		}
+		next.Ep = ep
+		bt.Commit()
+	}
+	return c
 }
 
 // Send implements conn.Bind. Datagrams go out through the TX ring of one
@@ -639,11 +772,30 @@ func (b *Bind) Send(bt *packet.Batch, ep conn.Endpoint) error {
 	defer s.txMu.Unlock()
 	hl := headerLen(dst.Addr())
 	csumStart := uint16(udpCsumStart(dst.Addr()))
+	room := ifc.frameSize - txHeadroom // packet bytes per tx frame
+	want := bt.N                       // tx frames (descriptors) still to fill
+	if ifc.sg {
+		want = 0
+		for _, sl := range bt.Slots[:bt.N] {
+			want += ifc.txFrames(hl, sl.Len())
+		}
+	}
 	sent, stuck := 0, 0
 	for sent < bt.N {
 		s.reapLocked()
-		start, got := s.tx.reserve(uint32(min(bt.N-sent, len(s.umem.free))))
-		if got == 0 {
+		// Only whole datagrams go into the ring: count those that
+		// fit the descriptors and frames available.
+		start, got := s.tx.reserve(uint32(min(want, len(s.umem.free))))
+		k, descs := 0, 0
+		for sent+k < bt.N {
+			f := ifc.txFrames(hl, bt.Slots[sent+k].Len())
+			if descs+f > int(got) {
+				break
+			}
+			descs += f
+			k++
+		}
+		if k == 0 {
 			if err := s.kickLocked(); err != nil {
 				return err
 			}
@@ -656,21 +808,29 @@ func (b *Bind) Send(bt *packet.Batch, ep conn.Endpoint) error {
 			continue
 		}
 		stuck = 0
-		for i := range got {
+		idx := start
+		for range k {
 			base, _ := s.umem.pop()
 			f := s.umem.mem[base+txHeadroom : base+uint64(ifc.frameSize)]
 			p := bt.Slots[sent].Data()
-			copy(f[hl:], p)
-			n := buildUDP(f, hop.mac, ifc.mac, srcAP, dst, len(p), s.txCsum)
-			var opts uint32
-			if s.txCsum {
-				putTxCsumMeta(s.umem.mem[base+txHeadroom-txMetaLen:base+txHeadroom], csumStart)
-				opts = unix.XDP_TX_METADATA
+			if hl+len(p) <= room {
+				var opts uint32
+				if s.txCsum {
+					putTxCsumMeta(s.umem.mem[base+txHeadroom-txMetaLen:base+txHeadroom], csumStart)
+					opts = unix.XDP_TX_METADATA
+				}
+				copy(f[hl:], p)
+				n := buildUDP(f, hop.mac, ifc.mac, srcAP, dst, len(p), s.txCsum)
+				s.tx.set(idx, base+txHeadroom, uint32(n), opts)
+				idx++
+			} else {
+				buildUDP(f[:hl], hop.mac, ifc.mac, srcAP, dst, len(p), true)
+				idx = s.setChainLocked(idx, base, f, p, hl, csumStart)
 			}
-			s.tx.set(start+i, base+txHeadroom, uint32(n), opts)
 			sent++
 		}
-		s.tx.submit(got)
+		want -= descs
+		s.tx.submit(uint32(descs))
 		if err := s.kickLocked(); err != nil {
 			return err
 		}
@@ -678,6 +838,58 @@ func (b *Bind) Send(bt *packet.Batch, ep conn.Endpoint) error {
 	s.reapLocked()
 	ifc.ctr.tx.Add(uint64(bt.N))
 	return nil
+}
+
+// txFrames is how many tx frames a datagram of n bytes behind hl bytes of
+// headers takes: one, but for a multi-buffer interface's long datagrams.
+func (ifc *iface) txFrames(hl, n int) int {
+	if !ifc.sg {
+		return 1
+	}
+	room := ifc.frameSize - txHeadroom
+	return (hl + n + room - 1) / room
+}
+
+// setChainLocked writes a datagram p longer than one tx frame over several,
+// from tx index idx on, and returns the index after its last descriptor:
+// the first frame (at base, its packet area f) has the headers in f[:hl]
+// (buildUDP's, partial: the UDP check field holds the pseudo-header sum)
+// and gets the payload's start, the next frames (from the free stack; the caller
+// made sure there are enough) the rest. Every descriptor but the last is
+// marked XDP_PKT_CONTD. With checksum offload the first carries the TX
+// metadata (the kernel reads it only there); else, and with
+// XDP_UMEM_TX_SW_CSUM, the UDP checksum is finished here, over the payload
+// where it lies contiguous in its slot: the kernel's software checksum
+// runs when the first buffer is in the skb, so it covers that buffer only
+// (seen on Linux 6.18: every datagram longer than a frame failed the
+// receiver's check). txMu held.
+func (s *socket) setChainLocked(idx uint32, base uint64, f, p []byte, hl int, csumStart uint16) uint32 {
+	var opts uint32
+	if s.txCsum && !s.txSwCsum {
+		putTxCsumMeta(s.umem.mem[base+txHeadroom-txMetaLen:base+txHeadroom], csumStart)
+		opts = unix.XDP_TX_METADATA
+	} else {
+		udp := f[hl-udpLen : hl]
+		c := ^fold(sum16(p, sum16(udp, 0)))
+		if c == 0 {
+			c = 0xffff
+		}
+		binary.BigEndian.PutUint16(udp[udpCsumOffset:], c)
+	}
+	n := copy(f[hl:], p)
+	s.tx.set(idx, base+txHeadroom, uint32(hl+n), opts|unix.XDP_PKT_CONTD)
+	idx++
+	for p = p[n:]; len(p) > 0; p = p[n:] {
+		base, _ = s.umem.pop()
+		n = copy(s.umem.mem[base+txHeadroom:base+uint64(s.umem.frameSize)], p)
+		var o uint32
+		if n < len(p) {
+			o = unix.XDP_PKT_CONTD
+		}
+		s.tx.set(idx, base+txHeadroom, uint32(n), o)
+		idx++
+	}
+	return idx
 }
 
 // putTxCsumMeta writes a struct xsk_tx_metadata asking for the UDP
@@ -724,10 +936,15 @@ func xdpCanSendTo(dst netip.AddrPort) bool {
 		!a.IsMulticast() && !a.IsLoopback() && !a.IsUnspecified()
 }
 
-// fits reports whether every datagram of the batch fits one frame and the
-// interface's MTU. Bigger ones go to the socket, which reports EMSGSIZE.
+// fits reports whether every datagram of the batch fits one frame (or
+// maxFrags on a multi-buffer interface) and the interface's MTU. Bigger
+// ones go to the socket, which reports EMSGSIZE.
 func (ifc *iface) fits(bt *packet.Batch, dst netip.Addr) bool {
-	room := min(ifc.frameSize-txHeadroom-headerLen(dst), ifc.mtu-(headerLen(dst)-ethLen))
+	frames := 1
+	if ifc.sg {
+		frames = maxFrags
+	}
+	room := min(frames*(ifc.frameSize-txHeadroom)-headerLen(dst), ifc.mtu-(headerLen(dst)-ethLen))
 	for _, sl := range bt.Slots[:bt.N] {
 		if sl.Len() > room {
 			return false

@@ -89,6 +89,12 @@ type rxMsg struct {
 // into a channel until it closes.
 func openBind(t testing.TB, tp *topo, mode string) (*Bind, uint16, <-chan rxMsg, *sync.WaitGroup) {
 	t.Helper()
+	return openBindSlots(t, tp, mode, packet.SlotSize(1500))
+}
+
+// openBindSlots is openBind with receive batches of slotSize-byte slots.
+func openBindSlots(t testing.TB, tp *topo, mode string, slotSize int) (*Bind, uint16, <-chan rxMsg, *sync.WaitGroup) {
+	t.Helper()
 	var (
 		bd   *Bind
 		fns  []conn.ReceiveFunc
@@ -108,7 +114,7 @@ func openBind(t testing.TB, tp *topo, mode string) (*Bind, uint16, <-chan rxMsg,
 	var wg sync.WaitGroup
 	for _, f := range fns {
 		wg.Go(func() {
-			bt := packet.NewBatch(bd.BatchSize(), packet.SlotSize(1500))
+			bt := packet.NewBatch(bd.BatchSize(), slotSize)
 			for {
 				err := f(bt)
 				for _, s := range bt.Packets() {
@@ -142,7 +148,7 @@ func testBind(t *testing.T, mode string) {
 			bd.Close()
 		}
 	}()
-	if got, want := bd.Interfaces(), []InterfaceInfo{{tp.ifA, mode, 2, UmemFrames, true}}; !slices.Equal(got, want) {
+	if got, want := bd.Interfaces(), []InterfaceInfo{{tp.ifA, mode, 2, UmemFrames, true, false}}; !slices.Equal(got, want) {
 		t.Fatalf("interfaces %+v, want %+v", got, want)
 	}
 	if !tp.xdpAttached(t) {

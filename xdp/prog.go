@@ -5,6 +5,7 @@ import (
 
 	"github.com/cilium/ebpf"
 	"github.com/cilium/ebpf/asm"
+	"golang.org/x/sys/unix"
 )
 
 // xdp_md offsets and return codes.
@@ -28,7 +29,14 @@ func bswap16(v uint16) uint16 { return v<<8 | v>>8 }
 // veth as one skb), and the XSK would drop it, where the stack segments it
 // for the Bind's UDP sockets. Loads are in host order, so the constants are
 // byte-swapped (little-endian hosts only).
-func programInstructions(xsks *ebpf.Map, port uint16, maxLen int) asm.Instructions {
+//
+// With frags the program is for a multi-buffer (BPF_F_XDP_HAS_FRAGS)
+// load: a packet may then continue past data_end in further buffers. The
+// headers are still parsed in the first (linear) one, and a packet whose
+// headers do not all lie there fails the bounds checks and passes; but the
+// length compared with maxLen is the whole packet's, from
+// bpf_xdp_get_buff_len.
+func programInstructions(xsks *ebpf.Map, port uint16, maxLen int, frags bool) asm.Instructions {
 	const (
 		ctx     = asm.R6
 		data    = asm.R2
@@ -36,7 +44,7 @@ func programInstructions(xsks *ebpf.Map, port uint16, maxLen int) asm.Instructio
 		tmp     = asm.R4
 		v       = asm.R5
 	)
-	return asm.Instructions{
+	insns := asm.Instructions{
 		asm.Mov.Reg(ctx, asm.R1),
 		asm.LoadMem(data, ctx, mdData, asm.Word),
 		asm.LoadMem(dataEnd, ctx, mdDataEnd, asm.Word),
@@ -78,10 +86,22 @@ func programInstructions(xsks *ebpf.Map, port uint16, maxLen int) asm.Instructio
 		asm.LoadMem(v, data, 14+40+2, asm.Half),
 
 		asm.JNE.Imm(v, int32(bswap16(port)), "pass").WithSymbol("port"),
-		asm.LoadMem(data, ctx, mdData, asm.Word),
-		asm.LoadMem(dataEnd, ctx, mdDataEnd, asm.Word),
-		asm.Sub.Reg(dataEnd, data),
-		asm.JGT.Imm(dataEnd, int32(maxLen), "pass"),
+	}
+	if frags {
+		insns = append(insns,
+			asm.Mov.Reg(asm.R1, ctx),
+			asm.FnXdpGetBuffLen.Call(),
+			asm.JGT.Imm(asm.R0, int32(maxLen), "pass"),
+		)
+	} else {
+		insns = append(insns,
+			asm.LoadMem(data, ctx, mdData, asm.Word),
+			asm.LoadMem(dataEnd, ctx, mdDataEnd, asm.Word),
+			asm.Sub.Reg(dataEnd, data),
+			asm.JGT.Imm(dataEnd, int32(maxLen), "pass"),
+		)
+	}
+	return append(insns,
 		asm.LoadMapPtr(asm.R1, xsks.FD()),
 		asm.LoadMem(asm.R2, ctx, mdRxQueueIndex, asm.Word),
 		asm.Mov.Imm(asm.R3, xdpPass), // flags: fall back to XDP_PASS
@@ -90,7 +110,7 @@ func programInstructions(xsks *ebpf.Map, port uint16, maxLen int) asm.Instructio
 
 		asm.Mov.Imm(asm.R0, xdpPass).WithSymbol("pass"),
 		asm.Return(),
-	}
+	)
 }
 
 // newXSKMap makes the queue → XSK map for n queues.
@@ -102,14 +122,20 @@ func newXSKMap(n int) (*ebpf.Map, error) {
 	return m, nil
 }
 
-// newProgram loads the program for port, passing frames over maxLen.
-func newProgram(xsks *ebpf.Map, port uint16, maxLen int) (*ebpf.Program, error) {
-	p, err := ebpf.NewProgram(&ebpf.ProgramSpec{
+// newProgram loads the program for port, passing frames over maxLen; with
+// frags as a multi-buffer program (BPF_F_XDP_HAS_FRAGS), which a driver
+// needs to run it on an interface whose MTU does not fit one buffer.
+func newProgram(xsks *ebpf.Map, port uint16, maxLen int, frags bool) (*ebpf.Program, error) {
+	spec := &ebpf.ProgramSpec{
 		Name:         "wgxdp_redirect",
 		Type:         ebpf.XDP,
 		License:      "GPL",
-		Instructions: programInstructions(xsks, port, maxLen),
-	})
+		Instructions: programInstructions(xsks, port, maxLen, frags),
+	}
+	if frags {
+		spec.Flags = unix.BPF_F_XDP_HAS_FRAGS
+	}
+	p, err := ebpf.NewProgram(spec)
 	if err != nil {
 		return nil, fmt.Errorf("xdp: load program: %w", err)
 	}

@@ -22,3 +22,7 @@ func (r *rxRing) release(n uint32) {
 	r.cachedCons += n
 	r.consumer.Store(r.cachedCons)
 }
+
+// refresh reloads the kernel's producer index, for when the cached view
+// holds only part of a multi-buffer packet.
+func (r *rxRing) refresh() { r.cachedProd = r.producer.Load() }

@@ -17,6 +17,7 @@ type socketConfig struct {
 	ifindex, queueID int
 	txCsum           bool // ask for TX checksum offload through TX metadata
 	txSwCsum         bool // and have the kernel do it in software (tests)
+	sg               bool // multi-buffer packets: bind with XDP_USE_SG
 }
 
 // TX frames hold the packet txHeadroom bytes in, behind the TX metadata
@@ -34,6 +35,9 @@ type socket struct {
 	queueID int
 	umem    *umem
 	txCsum  bool // the kernel took TX metadata: UDP checksums are offloaded
+	// txSwCsum: and the UMEM has XDP_UMEM_TX_SW_CSUM, the kernel
+	// computing them in software.
+	txSwCsum bool
 
 	rxMu    sync.Mutex
 	fill    fillRing
@@ -72,6 +76,7 @@ func newSocket(cfg socketConfig) (_ *socket, err error) {
 		}
 		err = registerUmem(fd, s.umem.mem, cfg.frameSize, txMetaLen, flags)
 		s.txCsum = err == nil
+		s.txSwCsum = s.txCsum && cfg.txSwCsum
 	}
 	if !s.txCsum {
 		err = registerUmem(fd, s.umem.mem, cfg.frameSize, 0, 0)
@@ -125,6 +130,9 @@ func newSocket(cfg socketConfig) (_ *socket, err error) {
 	s.fill.submit(got)
 
 	sa := &unix.SockaddrXDP{Flags: unix.XDP_USE_NEED_WAKEUP, Ifindex: uint32(cfg.ifindex), QueueID: uint32(cfg.queueID)}
+	if cfg.sg {
+		sa.Flags |= unix.XDP_USE_SG
+	}
 	// A queue's previous XSK (a Close just before) is unbound by deferred
 	// kernel work, which reports EBUSY until it has run.
 	for tries := 0; ; tries++ {
