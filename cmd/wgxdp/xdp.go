@@ -126,7 +126,8 @@ func newOuterBind(cfg xdpConfig, logger *device.Logger) (conn.Bind, *xdpBind, er
 // xdpBind is the daemon's Bind when AF_XDP is asked for: an xdp.Bind (whose
 // UDP sockets carry what does not use the interface) until an Open fails
 // with xdp.ErrNotSupported — no CAP_BPF, no AF_XDP, a driver that refuses
-// the program, an MTU too big for one frame — and from then on, for good,
+// the program or multi-buffer XSKs, an MTU too big for 17 frames — and
+// from then on, for good,
 // a conn.StdNetBind. The device opens the Bind in Up and again on each
 // listen-port change, so the choice is made inside Open.
 type xdpBind struct {
@@ -165,6 +166,9 @@ func (b *xdpBind) Open(port uint16) ([]conn.ReceiveFunc, uint16, error) {
 				}
 				b.logger.Verbosef("Outer side: UDP port %d through AF_XDP on %s (%s mode, %d %s), UDP sockets beside it",
 					actual, i.Name, i.Mode, i.Queues, q)
+				if i.MultiBuffer {
+					b.logger.Verbosef("Outer side: packets on %s may span several UMEM frames (its MTU needs multi-buffer AF_XDP)", i.Name)
+				}
 				if i.TxCsumOffload {
 					b.logger.Verbosef("Outer side: UDP checksums on %s left to the kernel (AF_XDP TX metadata)", i.Name)
 				}

@@ -251,12 +251,15 @@ func configureSet(t *testing.T, n, peer *node, endpoint netip.AddrPort) {
 }
 
 // up addresses n's interface and brings it up with the tunnel MTU.
-func up(t *testing.T, n *node) {
+func up(t *testing.T, n *node) { upMTU(t, n, tunnelMTU) }
+
+// upMTU is up with an MTU of mtu.
+func upMTU(t *testing.T, n *node, mtu int) {
 	t.Helper()
 	n.run(t, "ip", "addr", "add", n.in4.String(), "dev", n.iface)
 	n.run(t, "ip", "addr", "add", n.in6.String(), "dev", n.iface, "nodad")
-	n.run(t, "ip", "link", "set", "dev", n.iface, "mtu", strconv.Itoa(tunnelMTU), "up")
-	t.Logf("%v: %s up with %v, %v, mtu %d", n, n.iface, n.in4, n.in6, tunnelMTU)
+	n.run(t, "ip", "link", "set", "dev", n.iface, "mtu", strconv.Itoa(mtu), "up")
+	t.Logf("%v: %s up with %v, %v, mtu %d", n, n.iface, n.in4, n.in6, mtu)
 }
 
 // tunnelOpts says which side knows the other's endpoint and which outer
