@@ -22,17 +22,30 @@ func BenchmarkSend(b *testing.B) {
 		for _, batch := range []int{1, 64} {
 			for _, size := range []int{128, 1000} {
 				b.Run(fmt.Sprintf("%s/batch=%d/size=%d", name, batch, size), func(b *testing.B) {
-					benchmarkSend(b, name, batch, size)
+					benchmarkSend(b, name, 1500, batch, size)
 				})
 			}
 		}
 	}
 }
 
-func benchmarkSend(b *testing.B, name string, batch, size int) {
+// BenchmarkSendJumbo is BenchmarkSend over a 9000-MTU veth, where an
+// 8000-byte datagram spans two tx frames (multi-buffer AF_XDP).
+func BenchmarkSendJumbo(b *testing.B) {
+	for _, name := range []string{"xsk", "xsk-swcsum", "std"} {
+		for _, size := range []int{1000, 3000, 8000} {
+			b.Run(fmt.Sprintf("%s/batch=64/size=%d", name, size), func(b *testing.B) {
+				benchmarkSend(b, name, 9000, 64, size)
+			})
+		}
+	}
+}
+
+func benchmarkSend(b *testing.B, name string, mtu, batch, size int) {
 	noTxCsum = name == "xsk-swcsum"
 	defer func() { noTxCsum = false }()
 	tp := newTopo(b)
+	tp.setMTU(b, mtu)
 	pc, err := tp.b.ListenPacket("udp4", tp.b4.String()+":0")
 	if err != nil {
 		b.Fatal(err)
@@ -52,7 +65,7 @@ func benchmarkSend(b *testing.B, name string, batch, size int) {
 		defer sb.Close()
 		bind = sb
 	}
-	bt := packet.NewBatch(batch, packet.SlotSize(1500))
+	bt := packet.NewBatch(batch, packet.SlotSize(mtu))
 	for range batch {
 		bt.Append(make([]byte, size), ep)
 	}
