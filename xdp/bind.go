@@ -170,7 +170,8 @@ type InterfaceStats struct {
 	Name           string
 	RxRing, TxRing uint64
 	// RxDiscarded counts multi-buffer packets the receive functions
-	// dropped: too big for the caller's slot, or a broken chain.
+	// dropped: too big for the caller's slot, or a broken chain (and, in
+	// generic mode, a GSO packet's datagrams beyond a batch's capacity).
 	RxDiscarded uint64
 	Kernel      KernelStats
 }
@@ -854,8 +855,8 @@ func (ifc *iface) txFrames(hl, n int) int {
 // from tx index idx on, and returns the index after its last descriptor:
 // the first frame (at base, its packet area f) has the headers in f[:hl]
 // (buildUDP's, partial: the UDP check field holds the pseudo-header sum)
-// and gets the payload's start, the next frames (from the free stack; the caller
-// made sure there are enough) the rest. Every descriptor but the last is
+// and gets the payload's start, the next frames (from the free stack; the
+// caller made sure there are enough) the rest. Every descriptor but the last is
 // marked XDP_PKT_CONTD. With checksum offload the first carries the TX
 // metadata (the kernel reads it only there); else, and with
 // XDP_UMEM_TX_SW_CSUM, the UDP checksum is finished here, over the payload
