@@ -81,12 +81,11 @@ func newNamespace(t *testing.T) *netns.Namespace {
 	return ns
 }
 
-// newPair creates two namespaces joined by a veth pair, and the two nodes'
-// addresses and keys; no daemon yet.
-func newPair(t *testing.T, implA, implB string) (a, b *node) {
+// newPair creates two namespaces joined by a veth pair (made with opts,
+// if any), and the two nodes' addresses and keys; no daemon yet.
+func newPair(t *testing.T, implA, implB string, opts ...netns.VethOption) (a, b *node) {
 	t.Helper()
 	nsA, nsB := newNamespace(t), newNamespace(t)
-	var opts []netns.VethOption
 	if isXDP(implA) || isXDP(implB) {
 		opts = append(opts, netns.VethQueues(xdpQueues)) // an XSK per queue
 	}

@@ -2,10 +2,11 @@ package interop
 
 import (
 	"net/netip"
-	"strconv"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/wgxdp/wgxdp/internal/netns"
 )
 
 // jumboMTU is the veth MTU of TestXDPJumbo, and jumboTunnelMTU the
@@ -31,10 +32,7 @@ func TestXDPJumbo(t *testing.T) {
 func testJumbo(t *testing.T, implA, implB string) {
 	binary(t, implA)
 	binary(t, implB)
-	a, b := newPair(t, implA, implB)
-	for _, n := range []*node{a, b} {
-		n.run(t, "ip", "link", "set", "dev", n.veth, "mtu", strconv.Itoa(jumboMTU))
-	}
+	a, b := newPair(t, implA, implB, netns.VethMTU(jumboMTU))
 	startDaemon(t, a)
 	startDaemon(t, b)
 	configureSetconf(t, a, b, endpointOf(b, false))
