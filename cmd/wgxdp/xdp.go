@@ -237,5 +237,8 @@ func (b *xdpBind) logStats() {
 		k := i.Kernel
 		b.logger.Verbosef("XDP kernel stats on %s: rx dropped %d, rx ring full %d, fill ring empty %d, tx ring empty %d, invalid descriptors %d",
 			i.Name, k.RxDropped, k.RxRingFull, k.RxFillEmpty, k.TxRingEmpty, k.InvalidDescs)
+		if i.RxDiscarded > 0 {
+			b.logger.Verbosef("XDP stats on %s: %d multi-buffer packets discarded (too big for a slot, or a broken chain)", i.Name, i.RxDiscarded)
+		}
 	}
 }
