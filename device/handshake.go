@@ -208,6 +208,7 @@ func (d *Device) handleInitiation(st *noise.Static, msg []byte, ep packet.Endpoi
 
 	p.installKeypair(kp)
 	p.roam(ep)
+	p.rxBytes.Add(uint64(len(msg))) // wg(8)'s transfer counts handshakes, as wireguard-go's
 	d.log.Verbosef("%v: received handshake initiation, sending response", p)
 	p.timersAnyAuthenticatedPacketTraversal()
 	p.timersAnyAuthenticatedPacketReceived()
@@ -253,6 +254,7 @@ func (d *Device) handleResponse(st *noise.Static, msg []byte, ep packet.Endpoint
 
 	p.installKeypair(kp)
 	p.roam(ep)
+	p.rxBytes.Add(uint64(len(msg)))
 	d.stats.hsCompleted.Add(1)
 	d.log.Verbosef("%v: received handshake response", p)
 	p.timersAnyAuthenticatedPacketTraversal()

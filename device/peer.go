@@ -107,7 +107,9 @@ func (p *Peer) LastHandshake() time.Time {
 	return time.Unix(0, n)
 }
 
-// Stats returns bytes received and sent (WireGuard messages, as wg(8) counts).
+// Stats returns the bytes of WireGuard messages received from and sent to
+// the peer — data, keepalives and handshake messages, not cookie replies —
+// as wireguard-go counts them for wg(8)'s transfer line.
 func (p *Peer) Stats() (rx, tx uint64) { return p.rxBytes.Load(), p.txBytes.Load() }
 
 // currentKeypair returns the keypair to send with, or nil.

@@ -274,8 +274,13 @@ func (d *Device) sendRaw(msg []byte, ep packet.Endpoint, p *Peer) error {
 	} else if errors.Is(err, conn.ErrSourceRefused) {
 		err = nil
 	}
-	if err != nil {
+	switch {
+	case err != nil:
 		d.stats.sendErrors.Add(1)
+	case p != nil:
+		// wg(8)'s transfer counts handshake messages, as wireguard-go's
+		// does (cookie replies belong to no peer).
+		p.txBytes.Add(uint64(len(msg)))
 	}
 	return err
 }

@@ -113,6 +113,25 @@ func testHandshake(t *testing.T, init, resp *node, outer6 bool) {
 	if want := endpointOf(init, outer6).String(); p.endpoint != want {
 		t.Errorf("%v: learned endpoint %s for %v, want %s", resp, p.endpoint, init, want)
 	}
+	checkMirror(t, init, resp)
+}
+
+// checkMirror checks that a's and b's transfer counters for each other
+// mirror each other exactly once the traffic has stopped: what one sent,
+// the other received, handshake messages included (wireguard-go and the
+// kernel count them). It waits up to a second for a packet in flight.
+func checkMirror(t *testing.T, a, b *node) {
+	t.Helper()
+	var s [2]peerDump
+	for deadline := time.Now().Add(time.Second); ; time.Sleep(50 * time.Millisecond) {
+		s = snapshot(t, a, b)
+		if s[0].tx == s[1].rx && s[0].rx == s[1].tx || time.Now().After(deadline) {
+			break
+		}
+	}
+	if s[0].tx != s[1].rx || s[0].rx != s[1].tx {
+		t.Errorf("transfer counters do not mirror: %v rx %d tx %d, %v rx %d tx %d", a, s[0].rx, s[0].tx, b, s[1].rx, s[1].tx)
+	}
 }
 
 func other(n, a, b *node) *node {
