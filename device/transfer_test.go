@@ -12,7 +12,8 @@ import (
 func TestTransferCountsHandshakes(t *testing.T) {
 	pr := newPair(t, false, true)
 	msg := func(inner int) uint64 { return uint64(16 + (inner+15)/16*16 + 16) } // header, padded data, tag
-	ping(t, pr.a, pr.b, make([]byte, 10), false)                                // a initiates; the ping rides after the response
+	// a initiates; its ping goes out after the response.
+	ping(t, pr.a, pr.b, make([]byte, 10), false)
 	ping(t, pr.b, pr.a, make([]byte, 30), false)
 	const init, resp = noise.MessageInitiationSize, noise.MessageResponseSize
 	pa, pb := pr.a.dev.LookupPeer(pr.b.pk), pr.b.dev.LookupPeer(pr.a.pk)
