@@ -2,8 +2,10 @@ package device
 
 import (
 	"fmt"
+	"net"
 	"net/netip"
 	"sort"
+	"strconv"
 
 	"github.com/wgxdp/wgxdp/noise"
 	"github.com/wgxdp/wgxdp/packet"
@@ -143,7 +145,7 @@ func (d *Device) Get() uapi.State {
 		ps.PresharedKey = uapi.Key(p.psk)
 		p.hsMu.Unlock()
 		if ep := p.Endpoint(); ep.IsValid() {
-			ps.Endpoint = ep.Dst
+			ps.Endpoint = endpointWithZone(ep)
 		}
 		ps.RxBytes, ps.TxBytes = p.Stats()
 		d.allowed.EntriesForPeer(p, func(pr netip.Prefix) bool {
@@ -162,4 +164,20 @@ func (d *Device) Get() uapi.State {
 		return false
 	})
 	return s
+}
+
+// endpointWithZone is ep's address as wg(8) shows it: a link-local IPv6
+// address learned from a received packet carries no zone, only the
+// interface index it arrived on, which becomes its zone (the interface's
+// name, as wireguard-go shows it, or the index if the name is gone).
+func endpointWithZone(ep packet.Endpoint) netip.AddrPort {
+	a := ep.Dst.Addr()
+	if !a.Is6() || a.Zone() != "" || ep.IfIndex <= 0 || !(a.IsLinkLocalUnicast() || a.IsLinkLocalMulticast()) {
+		return ep.Dst
+	}
+	zone := strconv.Itoa(int(ep.IfIndex))
+	if ifc, err := net.InterfaceByIndex(int(ep.IfIndex)); err == nil {
+		zone = ifc.Name
+	}
+	return netip.AddrPortFrom(a.WithZone(zone), ep.Dst.Port())
 }

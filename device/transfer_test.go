@@ -1,9 +1,12 @@
 package device
 
 import (
+	"net"
+	"net/netip"
 	"testing"
 
 	"github.com/wgxdp/wgxdp/noise"
+	"github.com/wgxdp/wgxdp/packet"
 )
 
 // TestTransferCountsHandshakes: a peer's rx/tx bytes (wg(8)'s "transfer")
@@ -24,5 +27,29 @@ func TestTransferCountsHandshakes(t *testing.T) {
 	}
 	if rx, tx := pb.Stats(); rx != wantB[0] || tx != wantB[1] {
 		t.Errorf("b: rx %d tx %d, want %d %d", rx, tx, wantB[0], wantB[1])
+	}
+}
+
+// TestEndpointWithZone: a link-local endpoint learned from a packet shows
+// the zone of the interface it came in on, as wireguard-go shows it.
+func TestEndpointWithZone(t *testing.T) {
+	lo, err := net.InterfaceByName("lo")
+	if err != nil {
+		t.Skip("no lo")
+	}
+	for _, tc := range []struct {
+		ep   packet.Endpoint
+		want string
+	}{
+		{packet.Endpoint{Dst: netip.MustParseAddrPort("[fe80::1]:51820"), IfIndex: int32(lo.Index)}, "[fe80::1%lo]:51820"},
+		{packet.Endpoint{Dst: netip.MustParseAddrPort("[fe80::1%eth7]:51820"), IfIndex: int32(lo.Index)}, "[fe80::1%eth7]:51820"},
+		{packet.Endpoint{Dst: netip.MustParseAddrPort("[fe80::1]:51820"), IfIndex: 1 << 30}, "[fe80::1%1073741824]:51820"},
+		{packet.Endpoint{Dst: netip.MustParseAddrPort("[fe80::1]:51820")}, "[fe80::1]:51820"},
+		{packet.Endpoint{Dst: netip.MustParseAddrPort("[2001:db8::1]:51820"), IfIndex: int32(lo.Index)}, "[2001:db8::1]:51820"},
+		{packet.Endpoint{Dst: netip.MustParseAddrPort("192.0.2.1:51820"), IfIndex: int32(lo.Index)}, "192.0.2.1:51820"},
+	} {
+		if got := endpointWithZone(tc.ep).String(); got != tc.want {
+			t.Errorf("%+v: %s, want %s", tc.ep, got, tc.want)
+		}
 	}
 }
