@@ -16,7 +16,6 @@ import (
 	"fmt"
 	"net"
 	"net/netip"
-	"os"
 	"strconv"
 	"sync"
 	"sync/atomic"
@@ -65,6 +64,10 @@ var ErrBindAlreadyOpen = errors.New("conn: bind already open")
 //	                    keeps a slow link's qdisc short (DefaultSendBuffer)
 //	WGXDP_UDP_BUFFER=N  SO_RCVBUF (and SO_SNDBUF unless WGXDP_UDP_SNDBUF is
 //	                    set) bytes, optional K, M or G suffix; default 7M
+//
+// The switches take package envflag's spellings (0/off/false/no, 1/on/
+// true/yes). A bad value counts as unset here; CheckEnv reports it, and
+// the daemon refuses to start with it.
 type StdNetBind struct {
 	// DisableGSO turns UDP segmentation offload off on send.
 	DisableGSO bool
@@ -177,11 +180,12 @@ func (b *StdNetBind) OffloadStats() OffloadStats {
 
 // options resolves the fields and the environment into what Open does.
 func (b *StdNetBind) options() (gso, gro bool, sockBuf, groBufs int) {
-	gso = !b.DisableGSO && !envOff(envGSO)
-	gro = !b.DisableGRO && !envOff(envGRO)
+	env, _ := readEnv() // a bad value is the default; see CheckEnv
+	gso = !b.DisableGSO && env.gso
+	gro = !b.DisableGRO && env.gro
 	sockBuf = b.SocketBuffer
 	if sockBuf <= 0 {
-		sockBuf = parseSize(os.Getenv(envBuffer))
+		sockBuf = env.buffer
 	}
 	if sockBuf <= 0 {
 		sockBuf = DefaultSocketBuffer
@@ -354,10 +358,11 @@ func (b *StdNetBind) sendBuffer(sockBuf int) int {
 	if b.SendBuffer > 0 {
 		return b.SendBuffer
 	}
-	if n := parseSize(os.Getenv("WGXDP_UDP_SNDBUF")); n > 0 {
-		return n
+	env, _ := readEnv()
+	if env.sndBuf > 0 {
+		return env.sndBuf
 	}
-	if b.SocketBuffer > 0 || parseSize(os.Getenv(envBuffer)) > 0 {
+	if b.SocketBuffer > 0 || env.buffer > 0 {
 		return sockBuf
 	}
 	return DefaultSendBuffer

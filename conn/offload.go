@@ -7,10 +7,6 @@ package conn
 // Copyright (C) 2017-2025 WireGuard LLC).
 
 import (
-	"os"
-	"strconv"
-	"strings"
-
 	"github.com/wgxdp/wgxdp/packet"
 )
 
@@ -38,13 +34,6 @@ const (
 	// datagrams of 1452-byte segments fill more than two full batches;
 	// uncoalesced traffic gets eight datagrams per system call.
 	defaultGROBuffers = 8
-)
-
-// Environment switches read by StdNetBind.Open (see StdNetBind).
-const (
-	envGSO    = "WGXDP_UDP_GSO"
-	envGRO    = "WGXDP_UDP_GRO"
-	envBuffer = "WGXDP_UDP_BUFFER"
 )
 
 // gsoRun returns how many datagrams from the start of pkts (non-empty) go
@@ -88,39 +77,4 @@ func nextSegment(off, n, segSize int) int {
 		return n
 	}
 	return min(off+segSize, n)
-}
-
-// envOff reports whether the environment variable name turns a feature
-// off ("0", "off", "false", "no").
-func envOff(name string) bool {
-	switch strings.ToLower(strings.TrimSpace(os.Getenv(name))) {
-	case "0", "off", "false", "no":
-		return true
-	}
-	return false
-}
-
-// parseSize parses a byte count with an optional K, M or G suffix (powers
-// of 1024), e.g. "7340032", "16M", "512k". It reports 0 for anything else.
-func parseSize(s string) int {
-	s = strings.TrimSpace(s)
-	shift := 0
-	if n := len(s); n > 0 {
-		switch s[n-1] {
-		case 'k', 'K':
-			shift = 10
-		case 'm', 'M':
-			shift = 20
-		case 'g', 'G':
-			shift = 30
-		}
-		if shift != 0 {
-			s = s[:n-1]
-		}
-	}
-	v, err := strconv.ParseUint(s, 10, 31)
-	if err != nil || v<<shift > 1<<31-1 {
-		return 0
-	}
-	return int(v << shift)
 }

@@ -89,23 +89,3 @@ func FuzzGSORoundTrip(f *testing.F) {
 		roundTrip(t, sizes, maxPayload)
 	})
 }
-
-func TestParseSize(t *testing.T) {
-	for in, want := range map[string]int{
-		"":        0,
-		"7340032": 7340032,
-		"16M":     16 << 20,
-		"512k":    512 << 10,
-		"1G":      1 << 30,
-		" 2m ":    2 << 20,
-		"2G":      0, // over 2 GiB - 1
-		"-1":      0,
-		"1.5M":    0,
-		"M":       0,
-		"10MB":    0,
-	} {
-		if got := parseSize(in); got != want {
-			t.Errorf("parseSize(%q) = %d, want %d", in, got, want)
-		}
-	}
-}

@@ -35,7 +35,6 @@ package conn
 import (
 	"errors"
 	"fmt"
-	"os"
 
 	"golang.org/x/sys/unix"
 )
@@ -47,8 +46,6 @@ import (
 const DefaultPriorityMax = 256
 
 // envPriority sets PriorityMax for daemons: a byte count, or 0/off.
-const envPriority = "WGXDP_UDP_PRIORITY"
-
 // priorityGROBuffers is the GRO buffers of a priority socket's receiver.
 // The socket needs UDP_GRO like the main one — the kernel's GRO picks a
 // socket of the group by hash, without the program, and would stop
@@ -69,13 +66,8 @@ func (b *StdNetBind) priorityMax() int {
 	case b.PriorityMax > 0:
 		return b.PriorityMax
 	}
-	if envOff(envPriority) {
-		return 0
-	}
-	if n := parseSize(os.Getenv(envPriority)); n > 0 {
-		return n
-	}
-	return DefaultPriorityMax
+	n, _ := priorityEnv() // a bad value is the default; see CheckEnv
+	return n
 }
 
 // PriorityFromEnv reports whether a StdNetBind with its PriorityMax unset
