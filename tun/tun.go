@@ -59,13 +59,14 @@ type Options struct {
 }
 
 // EnvExpress names the environment variable that turns the express queue
-// off when it is "0".
+// off when it is "0" (or off, false, no).
 const EnvExpress = "WGXDP_TUN_EXPRESS"
 
 // EnvOffload names the environment variable that turns the TUN offloads
-// off when it is "0": WGXDP_TUN_OFFLOAD=0 makes DefaultOptions (and so
-// Create and CreateFromFD) behave as a TUN without IFF_VNET_HDR, one
-// packet per read and write, for comparison and debugging.
+// off when it is "0" (or off, false, no): WGXDP_TUN_OFFLOAD=0 makes
+// DefaultOptions (and so Create and CreateFromFD) behave as a TUN without
+// IFF_VNET_HDR, one packet per read and write, for comparison and
+// debugging.
 const EnvOffload = "WGXDP_TUN_OFFLOAD"
 
 // MultiQueue is implemented by a Device with more than one queue. Each

@@ -25,16 +25,16 @@
 package rtlane
 
 import (
-	"os"
 	"runtime"
-	"strings"
 	"sync/atomic"
 	"time"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/wgxdp/wgxdp/internal/envflag"
 )
 
-// Env turns the lanes off when "0" (or off, false, no).
+// Env turns the lanes off when "0" (or off, false, no; package envflag).
 const Env = "WGXDP_RT"
 
 // Window and Budget: at most 500 packets per 10 ms (50k/s) at realtime
@@ -61,13 +61,18 @@ const (
 	ExtraProcs = 4
 )
 
-// Enabled reports whether the environment allows lanes.
+// Enabled reports whether the environment allows lanes. A bad WGXDP_RT
+// counts as unset (on); CheckEnv reports it.
 func Enabled() bool {
-	switch strings.ToLower(strings.TrimSpace(os.Getenv(Env))) {
-	case "0", "off", "false", "no":
-		return false
-	}
-	return true
+	on, _ := envflag.Bool(Env, true)
+	return on
+}
+
+// CheckEnv reports a bad WGXDP_RT, naming the variable and the spellings
+// it accepts (package envflag's).
+func CheckEnv() error {
+	_, err := envflag.Bool(Env, true)
+	return err
 }
 
 // Permitted reports whether this process may likely make threads

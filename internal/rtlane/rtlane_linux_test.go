@@ -2,6 +2,7 @@ package rtlane
 
 import (
 	"os"
+	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -75,6 +76,15 @@ func TestLane(t *testing.T) {
 	t.Setenv(Env, "")
 	if !Enabled() {
 		t.Error("default: not Enabled")
+	}
+}
+
+func TestCheckEnv(t *testing.T) {
+	for in, ok := range map[string]bool{"": true, "1": true, "on": true, "no": true, "FALSE": true, "maybe": false, "2": false} {
+		t.Setenv(Env, in)
+		if err := CheckEnv(); (err == nil) != ok || (err != nil && !strings.Contains(err.Error(), Env+"=")) {
+			t.Errorf("%s=%q: CheckEnv = %v", Env, in, err)
+		}
 	}
 }
 
