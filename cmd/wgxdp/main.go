@@ -58,7 +58,6 @@ import (
 	"os"
 	"os/signal"
 	"runtime"
-	"runtime/pprof"
 	"strconv"
 	"strings"
 
@@ -283,12 +282,6 @@ func run(args []string, stdout io.Writer) int {
 		return exitSetupFailed
 	}
 
-	xcfg, err := xdpFromArgs(c)
-	if err != nil {
-		newLogger(stdout, level, fmt.Sprintf("(%s) ", ifname)).Errorf("Invalid AF_XDP setting: %v", err)
-		return exitSetupFailed
-	}
-
 	// A SIGINT or SIGTERM during setup must not kill us before we can
 	// remove the socket; the foreground daemon watches this channel.
 	term := make(chan os.Signal, 1)
@@ -296,6 +289,35 @@ func run(args []string, stdout io.Writer) int {
 	if c.foreground {
 		signal.Notify(term, unix.SIGTERM, os.Interrupt)
 		ready = takeReadyPipe()
+	}
+
+	// Every setting is checked before the interface is created: a bad
+	// one is a setup error, as a bad command line is. A daemon started by
+	// our parent (ready != nil) has the environment its parent checked.
+	early := newLogger(stdout, level, fmt.Sprintf("(%s) ", ifname))
+	xcfg, err := xdpFromArgs(c)
+	if err != nil {
+		early.Errorf("Invalid AF_XDP setting: %v", err)
+		ready.report(err)
+		return exitSetupFailed
+	}
+	st, err := settingsFromEnv()
+	if err != nil {
+		early.Errorf("Invalid setting: %v", err)
+		ready.report(err)
+		return exitSetupFailed
+	}
+	stopProfile, err := startProfile(c.foreground)
+	if err != nil {
+		early.Errorf("Invalid setting: %v", err)
+		ready.report(err)
+		return exitSetupFailed
+	}
+	defer stopProfile()
+	if ready == nil {
+		for _, n := range st.notes {
+			early.Errorf("%s", n)
+		}
 	}
 
 	tdev, err := openTUN(ifname, c.foreground)
@@ -332,21 +354,9 @@ func run(args []string, stdout io.Writer) int {
 		tdev.Close()
 		return fail("UAPI listen error: %w", err)
 	}
-	logger.Verbosef("Crypto: chacha20poly1305=%s blake2s=%s curve25519=%s",
-		chacha20poly1305.Active(), blake2s.Active(), curve25519.Active())
+	logCrypto(logger)
 	expressLanes(tdev, logger)
-	if path := os.Getenv("WGXDP_CPUPROFILE"); path != "" {
-		// For development: a CPU profile of the daemon's whole life.
-		if f, err := os.Create(path); err == nil && pprof.StartCPUProfile(f) == nil {
-			defer func() { pprof.StopCPUProfile(); f.Close() }()
-		}
-	}
-	egress, slots, err := egressFromEnv()
-	if err != nil {
-		l.Close()
-		tdev.Close()
-		return fail("%w", err)
-	}
+	egress, slots := st.egress, st.slots
 	logger.Verbosef("Egress queue: %v", egress.Mode)
 	bind, xb, err := newOuterBind(xcfg, logger)
 	if err != nil {

@@ -10,6 +10,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"runtime"
 	"strconv"
 	"strings"
 	"syscall"
@@ -416,7 +417,22 @@ func TestDaemon(t *testing.T) {
 	})
 }
 
+// knobs are the WGXDP_* variables settingsFromEnv and startProfile read.
+var knobs = []string{
+	"WGXDP_QDISC", "WGXDP_FQ_TARGET", "WGXDP_FQ_INTERVAL", "WGXDP_FQ_ECN", "WGXDP_FQ_LIMIT",
+	"WGXDP_EGRESS_SLOTS", "WGXDP_CPUPROFILE", "WGXDP_CPU", "WGXDP_RT",
+	"WGXDP_TUN_QUEUES", "WGXDP_TUN_EXPRESS", "WGXDP_TUN_OFFLOAD",
+	"WGXDP_UDP_BUFFER", "WGXDP_UDP_SNDBUF", "WGXDP_UDP_GSO", "WGXDP_UDP_GRO", "WGXDP_UDP_PRIORITY",
+}
+
+func clearKnobs(t *testing.T) {
+	for _, k := range knobs {
+		t.Setenv(k, "")
+	}
+}
+
 func TestEgressFromEnv(t *testing.T) {
+	clearKnobs(t)
 	t.Setenv("WGXDP_QDISC", "fifo")
 	t.Setenv("WGXDP_FQ_TARGET", "2ms")
 	t.Setenv("WGXDP_EGRESS_SLOTS", "4096")
@@ -424,11 +440,118 @@ func TestEgressFromEnv(t *testing.T) {
 	if err != nil || c.Mode != fqcodel.ModeFIFO || c.Target != 2*time.Millisecond || slots != 4096 {
 		t.Fatalf("got %+v %d %v", c, slots, err)
 	}
-	for _, bad := range [][2]string{{"WGXDP_QDISC", "red"}, {"WGXDP_FQ_TARGET", "soon"}, {"WGXDP_FQ_LIMIT", "-1"}, {"WGXDP_FQ_ECN", "maybe"}} {
-		t.Run(bad[0], func(t *testing.T) {
-			t.Setenv(bad[0], bad[1])
-			if _, _, err := egressFromEnv(); err == nil {
-				t.Fatalf("%s=%s accepted", bad[0], bad[1])
+}
+
+// TestSettingsFromEnv checks that every knob refuses a bad value with an
+// error that names it, and takes the good ones.
+func TestSettingsFromEnv(t *testing.T) {
+	tests := []struct {
+		env  [][2]string
+		want string // "" to accept; else a substring of the error
+	}{
+		// Good values.
+		{nil, ""},
+		{[][2]string{{"WGXDP_QDISC", "FIFO"}, {"WGXDP_FQ_TARGET", "2ms"}, {"WGXDP_FQ_INTERVAL", "50ms"}, {"WGXDP_FQ_ECN", "off"}}, ""},
+		{[][2]string{{"WGXDP_FQ_ECN", "yes"}}, ""},
+		{[][2]string{{"WGXDP_FQ_LIMIT", "4096"}}, ""},
+		{[][2]string{{"WGXDP_FQ_LIMIT", "5000"}, {"WGXDP_EGRESS_SLOTS", "8192"}}, ""},
+		{[][2]string{{"WGXDP_CPU", "generic"}}, ""},
+		{[][2]string{{"WGXDP_CPU", "auto"}}, ""},
+		{[][2]string{{"WGXDP_RT", "0"}}, ""},
+		{[][2]string{{"WGXDP_RT", "on"}}, ""},
+		{[][2]string{{"WGXDP_TUN_QUEUES", "4"}}, ""},
+		{[][2]string{{"WGXDP_TUN_QUEUES", "100000"}}, ""}, // cut, with a note
+		{[][2]string{{"WGXDP_TUN_EXPRESS", "0"}, {"WGXDP_TUN_OFFLOAD", "false"}}, ""},
+		{[][2]string{{"WGXDP_UDP_BUFFER", "7M"}, {"WGXDP_UDP_SNDBUF", "16K"}, {"WGXDP_UDP_GSO", "no"}, {"WGXDP_UDP_GRO", "1"}}, ""},
+		{[][2]string{{"WGXDP_UDP_PRIORITY", "0"}}, ""},
+		{[][2]string{{"WGXDP_UDP_PRIORITY", "512"}}, ""},
+
+		// Bad values that were always refused.
+		{[][2]string{{"WGXDP_QDISC", "bogus"}}, `WGXDP_QDISC="bogus"`},
+		{[][2]string{{"WGXDP_FQ_TARGET", "soon"}}, `WGXDP_FQ_TARGET="soon"`},
+		{[][2]string{{"WGXDP_FQ_ECN", "maybe"}}, `WGXDP_FQ_ECN="maybe"`},
+		{[][2]string{{"WGXDP_FQ_LIMIT", "-1"}}, `WGXDP_FQ_LIMIT="-1"`},
+		{[][2]string{{"WGXDP_EGRESS_SLOTS", "0"}}, `WGXDP_EGRESS_SLOTS="0"`},
+
+		// Bad values that used to be taken silently.
+		{[][2]string{{"WGXDP_RT", "maybe"}}, `WGXDP_RT="maybe"`},
+		{[][2]string{{"WGXDP_CPU", "bogus"}}, `WGXDP_CPU="bogus"`},
+		{[][2]string{{"WGXDP_TUN_QUEUES", "abc"}}, `WGXDP_TUN_QUEUES="abc"`},
+		{[][2]string{{"WGXDP_TUN_QUEUES", "0"}}, `WGXDP_TUN_QUEUES="0"`},
+		{[][2]string{{"WGXDP_UDP_BUFFER", "xyz"}}, `WGXDP_UDP_BUFFER="xyz"`},
+		{[][2]string{{"WGXDP_UDP_SNDBUF", "abc"}}, `WGXDP_UDP_SNDBUF="abc"`},
+		{[][2]string{{"WGXDP_UDP_GSO", "maybe"}}, `WGXDP_UDP_GSO="maybe"`},
+		{[][2]string{{"WGXDP_UDP_GRO", "maybe"}}, `WGXDP_UDP_GRO="maybe"`},
+		{[][2]string{{"WGXDP_TUN_EXPRESS", "maybe"}}, `WGXDP_TUN_EXPRESS="maybe"`},
+		{[][2]string{{"WGXDP_TUN_OFFLOAD", "2"}}, `WGXDP_TUN_OFFLOAD="2"`},
+		{[][2]string{{"WGXDP_UDP_PRIORITY", "-1"}}, `WGXDP_UDP_PRIORITY="-1"`},
+		{[][2]string{{"WGXDP_FQ_LIMIT", "5000"}}, "WGXDP_FQ_LIMIT=5000: more than the 4096 egress slots"},
+		{[][2]string{{"WGXDP_FQ_LIMIT", "3000"}, {"WGXDP_EGRESS_SLOTS", "1024"}}, "WGXDP_FQ_LIMIT=3000: more than the 1024 egress slots"},
+	}
+	if runtime.GOARCH == "amd64" {
+		tests = append(tests, struct {
+			env  [][2]string
+			want string
+		}{[][2]string{{"WGXDP_CPU", "neon"}}, `WGXDP_CPU="neon"`})
+	}
+	for _, tt := range tests {
+		t.Run(fmt.Sprint(tt.env), func(t *testing.T) {
+			clearKnobs(t)
+			for _, kv := range tt.env {
+				t.Setenv(kv[0], kv[1])
+			}
+			_, err := settingsFromEnv()
+			switch {
+			case tt.want == "" && err != nil:
+				t.Fatalf("refused: %v", err)
+			case tt.want != "" && (err == nil || !strings.Contains(err.Error(), tt.want)):
+				t.Fatalf("settingsFromEnv = %v, want an error containing %q", err, tt.want)
+			}
+		})
+	}
+
+	clearKnobs(t)
+	t.Setenv("WGXDP_TUN_QUEUES", "100000")
+	if s, err := settingsFromEnv(); err != nil || len(s.notes) != 1 || !strings.Contains(s.notes[0], "WGXDP_TUN_QUEUES=100000: at most 16") {
+		t.Errorf("WGXDP_TUN_QUEUES=100000: notes %q, %v; want one saying it is cut to 16", s.notes, err)
+	}
+}
+
+func TestStartProfile(t *testing.T) {
+	t.Setenv(envCPUProfile, "/nonexistent/dir/x")
+	if _, err := startProfile(false); err == nil || !strings.Contains(err.Error(), envCPUProfile) {
+		t.Errorf("startProfile = %v, want an error naming %s", err, envCPUProfile)
+	}
+	path := filepath.Join(t.TempDir(), "cpu.pprof")
+	t.Setenv(envCPUProfile, path)
+	stop, err := startProfile(true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	stop()
+	if fi, err := os.Stat(path); err != nil || fi.Size() == 0 {
+		t.Errorf("profile %s: %v", path, err)
+	}
+}
+
+// TestRunBadSetting checks that run refuses a bad knob with one error line
+// and exit status 1 before it creates anything: it needs no root.
+func TestRunBadSetting(t *testing.T) {
+	t.Setenv(envLogLevel, "")
+	for _, kv := range [][2]string{
+		{"WGXDP_RT", "maybe"}, {"WGXDP_TUN_QUEUES", "abc"}, {"WGXDP_UDP_BUFFER", "xyz"},
+		{"WGXDP_CPU", "bogus"}, {"WGXDP_CPUPROFILE", "/nonexistent/dir/x"}, {"WGXDP_QDISC", "bogus"},
+	} {
+		t.Run(kv[0], func(t *testing.T) {
+			clearKnobs(t)
+			t.Setenv(kv[0], kv[1])
+			for _, args := range [][]string{{"wgxdp", "-f", "wgnosuch0"}, {"wgxdp", "wgnosuch0"}} {
+				var out bytes.Buffer
+				code := run(args, &out)
+				if code != 1 || strings.Count(out.String(), "\n") != 1 || !strings.Contains(out.String(), "ERROR: (wgnosuch0) ") ||
+					!strings.Contains(out.String(), kv[0]+"=") {
+					t.Errorf("run(%q) = %d, %q; want 1 and one error line naming %s", args, code, out.String(), kv[0])
+				}
 			}
 		})
 	}

@@ -12,6 +12,7 @@ import (
 
 	"github.com/wgxdp/wgxdp/conn"
 	"github.com/wgxdp/wgxdp/device"
+	"github.com/wgxdp/wgxdp/internal/envflag"
 	"github.com/wgxdp/wgxdp/packet"
 	"github.com/wgxdp/wgxdp/xdp"
 )
@@ -63,13 +64,11 @@ func xdpFromArgs(c command) (xdpConfig, error) {
 	default:
 		return cfg, fmt.Errorf("%s=%q: want auto, native or generic", modeFrom, mode)
 	}
-	switch v := os.Getenv(envXDPTxCsum); v {
-	case "", "1", "on":
-	case "0", "off":
-		cfg.swCsum = true
-	default:
-		return cfg, fmt.Errorf("%s=%q: want 1 or 0", envXDPTxCsum, v)
+	offload, err := envflag.Bool(envXDPTxCsum, true)
+	if err != nil {
+		return cfg, err
 	}
+	cfg.swCsum = !offload
 	switch v := strings.ToLower(strings.TrimSpace(os.Getenv(envXDPTx))); v {
 	case "", xdp.TxXSK, xdp.TxSocket, xdp.TxAuto:
 		cfg.txMode = v

@@ -53,22 +53,34 @@ var (
 
 // Ceiling returns the highest level allowed by WGXDP_CPU (all levels when it
 // is unset) and an error describing a bad value, in which case all levels are
-// allowed and the caller may log the error.
+// allowed and the caller may log the error. It reads WGXDP_CPU once.
 func Ceiling() (string, error) {
 	ceilOnce.Do(func() {
-		ceil = len(levels()) - 1
-		v := strings.TrimSpace(strings.ToLower(os.Getenv(EnvVar)))
-		if v == "" || v == "auto" || v == "native" {
-			return
-		}
-		r := rank(v)
-		if r < 0 {
-			ceilErr = fmt.Errorf("%s=%q: unknown level for %s (have %s)", EnvVar, v, runtime.GOARCH, strings.Join(levels(), ", "))
-			return
-		}
-		ceil = r
+		ceil, ceilErr = parseCeiling(os.Getenv(EnvVar))
 	})
 	return levels()[ceil], ceilErr
+}
+
+// CheckEnv reports a bad WGXDP_CPU as Ceiling does, reading it afresh: for
+// a daemon that refuses to start with one.
+func CheckEnv() error {
+	_, err := parseCeiling(os.Getenv(EnvVar))
+	return err
+}
+
+// parseCeiling returns the rank of WGXDP_CPU's level: the highest for "",
+// auto and native, and for a bad value, with an error.
+func parseCeiling(s string) (int, error) {
+	top := len(levels()) - 1
+	v := strings.TrimSpace(strings.ToLower(s))
+	if v == "" || v == "auto" || v == "native" {
+		return top, nil
+	}
+	r := rank(v)
+	if r < 0 {
+		return top, fmt.Errorf("%s=%q: want one of %s or auto (the levels on %s)", EnvVar, s, strings.Join(levels(), ", "), runtime.GOARCH)
+	}
+	return r, nil
 }
 
 // Impl is one implementation of a primitive.

@@ -40,3 +40,19 @@ func TestSelectHonoursCeiling(t *testing.T) {
 		t.Fatal("Generic")
 	}
 }
+
+func TestCheckEnv(t *testing.T) {
+	l := levels()
+	for in, ok := range map[string]bool{"": true, "auto": true, "native": true, "Generic": true, l[len(l)-1]: true, "bogus": false, "sse9": false} {
+		t.Setenv(EnvVar, in)
+		if err := CheckEnv(); (err == nil) != ok {
+			t.Errorf("%s=%q: CheckEnv = %v", EnvVar, in, err)
+		}
+	}
+	if runtime.GOARCH == "amd64" {
+		t.Setenv(EnvVar, "neon")
+		if err := CheckEnv(); err == nil {
+			t.Error("WGXDP_CPU=neon accepted on amd64")
+		}
+	}
+}
