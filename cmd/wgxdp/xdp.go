@@ -138,8 +138,9 @@ type xdpBind struct {
 
 	fellBack atomic.Bool // std is in use, for good
 
-	mu   sync.Mutex // serializes Open, Close and SetMark
-	mark uint32
+	mu     sync.Mutex // serializes Open, Close and SetMark
+	mark   uint32
+	logged map[string]xdp.InterfaceInfo // what logOpen said of each interface
 }
 
 var _ conn.Bind = (*xdpBind)(nil)
@@ -158,24 +159,7 @@ func (b *xdpBind) Open(port uint16) ([]conn.ReceiveFunc, uint16, error) {
 	if !b.fellBack.Load() {
 		fns, actual, err := b.xdp.Open(port)
 		if err == nil {
-			for _, i := range b.xdp.Interfaces() {
-				q := "queues"
-				if i.Queues == 1 {
-					q = "queue"
-				}
-				b.logger.Verbosef("Outer side: UDP port %d through AF_XDP on %s (%s mode, %d %s), UDP sockets beside it",
-					actual, i.Name, i.Mode, i.Queues, q)
-				if i.MultiBuffer {
-					b.logger.Verbosef("Outer side: packets on %s may span several UMEM frames (its MTU needs multi-buffer AF_XDP)", i.Name)
-				}
-				if i.TxCsumOffload {
-					b.logger.Verbosef("Outer side: UDP checksums on %s left to the kernel (AF_XDP TX metadata)", i.Name)
-				}
-				if i.Frames < xdp.UmemFrames {
-					b.logger.Verbosef("Outer side: %d UMEM frames per queue on %s, not %d: RLIMIT_MEMLOCK is tight",
-						i.Frames, i.Name, xdp.UmemFrames)
-				}
-			}
+			b.logOpen(actual)
 			return fns, actual, nil
 		}
 		if !errors.Is(err, xdp.ErrNotSupported) {
@@ -194,6 +178,44 @@ func (b *xdpBind) Open(port uint16) ([]conn.ReceiveFunc, uint16, error) {
 		b.logger.Verbosef("Outer side: UDP port %d through UDP sockets", actual)
 	}
 	return fns, actual, err
+}
+
+// logOpen logs, at verbose level, the port and the interfaces that carry
+// it. The device opens the Bind at Up and again when the port changes
+// (wg setconf), so the port line comes once per open; what each interface
+// is (mode, queues, frames, checksums) comes only when it differs from
+// the last open's. Caller holds b.mu.
+func (b *xdpBind) logOpen(port uint16) {
+	ifs := b.xdp.Interfaces()
+	var names []string
+	for _, i := range ifs {
+		names = append(names, i.Name)
+	}
+	b.logger.Verbosef("Outer side: UDP port %d through AF_XDP on %s, UDP sockets beside it", port, strings.Join(names, ","))
+	for _, i := range ifs {
+		if last, ok := b.logged[i.Name]; ok && last == i {
+			continue
+		}
+		if b.logged == nil {
+			b.logged = make(map[string]xdp.InterfaceInfo)
+		}
+		b.logged[i.Name] = i
+		q := "queues"
+		if i.Queues == 1 {
+			q = "queue"
+		}
+		b.logger.Verbosef("Outer side: AF_XDP on %s: %s mode, %d %s", i.Name, i.Mode, i.Queues, q)
+		if i.MultiBuffer {
+			b.logger.Verbosef("Outer side: packets on %s may span several UMEM frames (its MTU needs multi-buffer AF_XDP)", i.Name)
+		}
+		if i.TxCsumOffload {
+			b.logger.Verbosef("Outer side: UDP checksums on %s left to the kernel (AF_XDP TX metadata)", i.Name)
+		}
+		if i.Frames < xdp.UmemFrames {
+			b.logger.Verbosef("Outer side: %d UMEM frames per queue on %s, not %d: RLIMIT_MEMLOCK is tight",
+				i.Frames, i.Name, xdp.UmemFrames)
+		}
+	}
 }
 
 // Close implements conn.Bind.

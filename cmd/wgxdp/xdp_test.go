@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/wgxdp/wgxdp/device"
+	"github.com/wgxdp/wgxdp/internal/netns"
 	"github.com/wgxdp/wgxdp/xdp"
 )
 
@@ -185,5 +186,66 @@ func TestDaemonXDPFallback(t *testing.T) {
 	}
 	if !strings.Contains(log, "UDP port 51998 through UDP sockets") {
 		t.Errorf("the verbose log does not say which path carries port 51998:\n%s", log)
+	}
+}
+
+// TestXDPBindLogsOnce opens the Bind on a veth twice, as the device does
+// at Up and on `wg setconf` with a listen port: the port is logged at each
+// open, what the interface is (mode, queues, checksums) only at the first.
+func TestXDPBindLogsOnce(t *testing.T) {
+	if err := netns.Available(); err != nil {
+		t.Skip(err)
+	}
+	a, err := netns.New("wgxdpknobs")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer a.Close()
+	b, err := netns.New("wgxdpknobs")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer b.Close()
+	v, err := netns.NewVeth(a, b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var log logLines
+	var xb *xdpBind
+	err = a.Do(func() error {
+		bind, x, err := newOuterBind(xdpConfig{ifnames: []string{v.NameA}, mode: xdp.ModeAuto}, log.logger())
+		if err != nil {
+			return err
+		}
+		xb = x
+		for _, port := range []uint16{0, 51997} {
+			if _, _, err := bind.Open(port); err != nil {
+				return err
+			}
+			if err := bind.Close(); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if xb.fellBack.Load() {
+		t.Skipf("AF_XDP not available on veth here: %q", log.errs)
+	}
+	all := strings.Join(log.verbose, "\n")
+	for line, want := range map[string]int{
+		"through AF_XDP on " + v.NameA:            2,
+		"UDP port 51997 through AF_XDP":           1,
+		"Outer side: AF_XDP on " + v.NameA + ": ": 1,
+	} {
+		if n := strings.Count(all, line); n != want {
+			t.Errorf("%q logged %d times, want %d:\n%s", line, n, want, all)
+		}
+	}
+	// Only where the kernel takes AF_XDP TX metadata (Linux 6.8+).
+	if n := strings.Count(all, "UDP checksums on"); n > 1 {
+		t.Errorf("checksum line logged %d times:\n%s", n, all)
 	}
 }
