@@ -67,6 +67,11 @@ func init() {
 // run, regardless of WGXDP_CPU, in registration order.
 func Implementations() []string { return table.Names() }
 
+// AllowedImplementations returns the implementations of Implementations
+// at or below the WGXDP_CPU ceiling (with WGXDP_CPU=generic, "generic"
+// alone).
+func AllowedImplementations() []string { return table.Allowed() }
+
 // Active returns the name of the implementation in use.
 func Active() string { return activeName }
 

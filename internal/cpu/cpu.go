@@ -128,6 +128,21 @@ func (t *Table[F]) Names() []string {
 	return names
 }
 
+// Allowed returns the names of the usable implementations at or below the
+// WGXDP_CPU ceiling, in registration order: what a benchmark of the
+// variants the daemon may run measures.
+func (t *Table[F]) Allowed() []string {
+	c, _ := Ceiling()
+	cr := rank(c)
+	var names []string
+	for _, i := range t.Usable() {
+		if rank(i.Level) <= cr {
+			names = append(names, i.Name)
+		}
+	}
+	return names
+}
+
 // Find returns the usable implementation called name, or an error that
 // lists the usable ones (for a package's UseImplementation).
 func (t *Table[F]) Find(name string) (Impl[F], error) {

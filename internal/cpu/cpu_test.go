@@ -56,3 +56,20 @@ func TestCheckEnv(t *testing.T) {
 		}
 	}
 }
+
+func TestAllowed(t *testing.T) {
+	var tab Table[string]
+	tab.Register(Impl[string]{Name: "generic", Level: "generic", Fn: "g"})
+	l := levels()
+	tab.Register(Impl[string]{Name: "top", Level: l[len(l)-1], Fn: "t"})
+	c, _ := Ceiling()
+	allowed := tab.Allowed()
+	if len(allowed) == 0 || allowed[0] != "generic" {
+		t.Fatalf("Allowed = %v, want generic first", allowed)
+	}
+	for _, name := range allowed {
+		if name == "top" && (c != l[len(l)-1] || !tab.impls[1].Supported()) {
+			t.Errorf("Allowed = %v under ceiling %s", allowed, c)
+		}
+	}
+}
