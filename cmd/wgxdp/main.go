@@ -22,7 +22,7 @@
 //	                       comma-separated list puts AF_XDP on each, and a
 //	                       datagram leaves through the interface its route
 //	                       picks. A named interface that does not exist is a
-//	                       setup error.
+//	                       setup error, as any bad WGXDP_* value is (env.go).
 //	                       If AF_XDP cannot be used there (xdp.ErrNotSupported:
 //	                       no CAP_BPF, a driver that refuses the program, ...)
 //	                       the daemon logs one error line and uses UDP sockets
@@ -215,10 +215,19 @@ Options (before INTERFACE-NAME, in any order):
                        carry the outer UDP traffic through AF_XDP on each IFACE (each
                        datagram leaves through the interface its route picks), with UDP
                        sockets beside it for other interfaces (also WGXDP_XDP=IFACE,...);
-                       if AF_XDP cannot be used on one of them, UDP sockets carry
-                       everything (logged as an error)
+                       an IFACE that does not exist is a setup error; if AF_XDP cannot
+                       be used on one that does, UDP sockets carry everything (logged
+                       as an error)
   --xdp-mode=MODE      auto (native if the driver takes it, else generic), native or
                        generic (also WGXDP_XDP_MODE=MODE)
+
+Environment: LOG_LEVEL=verbose|error|silent, WG_PROCESS_FOREGROUND=1 and the WGXDP_*
+knobs (README.md): WGXDP_CPU, WGXDP_RT, WGXDP_TUN_OFFLOAD, WGXDP_TUN_QUEUES,
+WGXDP_TUN_EXPRESS, WGXDP_UDP_GSO, WGXDP_UDP_GRO, WGXDP_UDP_BUFFER, WGXDP_UDP_SNDBUF,
+WGXDP_UDP_PRIORITY, WGXDP_QDISC, WGXDP_FQ_TARGET, WGXDP_FQ_INTERVAL, WGXDP_FQ_ECN,
+WGXDP_FQ_LIMIT, WGXDP_EGRESS_SLOTS, WGXDP_CPUPROFILE, WGXDP_XDP, WGXDP_XDP_MODE,
+WGXDP_XDP_TX, WGXDP_XDP_TX_CSUM. A bad value is a setup error (exit 1), reported
+before the interface is created; switches take 1/on/true/yes or 0/off/false/no.
 `)
 }
 

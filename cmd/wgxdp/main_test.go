@@ -556,3 +556,15 @@ func TestRunBadSetting(t *testing.T) {
 		})
 	}
 }
+
+// TestHelpListsKnobs keeps --help's list of knobs in step with the ones
+// the daemon checks.
+func TestHelpListsKnobs(t *testing.T) {
+	var out bytes.Buffer
+	printUsage(&out, "wgxdp")
+	for _, k := range append(knobs, envXDP, envXDPMode, envXDPTx, envXDPTxCsum) {
+		if !strings.Contains(out.String(), k+",") && !strings.Contains(out.String(), k+".") {
+			t.Errorf("--help does not list %s", k)
+		}
+	}
+}
