@@ -31,12 +31,17 @@ say()  { printf '\n\033[1m==> [%d] %s\033[0m\n' "$((step += 1))" "$*"; }
 note() { printf '    %s\n' "$*"; }
 die()  { printf '\ndemo: %s\n' "$*" >&2; exit 1; }
 
-# inns NS CMD...: run CMD in namespace NS, showing it first.
-inns() {
+# show NS CMD...: show CMD as run in namespace NS.
+show() {
 	local ns=$1; shift
 	local label=A; [ "$ns" = "$ns_b" ] && label=B
 	printf '    [%s] $ %s\n' "$label" "$*"
-	ip netns exec "$ns" "$@"
+}
+
+# inns NS CMD...: run CMD in namespace NS, showing it first.
+inns() {
+	show "$@"
+	ip netns exec "$@"
 }
 
 # --- Preconditions ----------------------------------------------------------
@@ -57,8 +62,13 @@ veth_a=veth-a$suffix
 veth_b=veth-b$suffix
 wg_a=wgxdp$suffix
 wg_b=wggo$suffix
-tmp=$(mktemp -d /tmp/wgxdp-demo.XXXXXX)
-pids=()
+# What this run made, for cleanup: only these are removed.
+tmp=
+made_ns=()   # namespaces it added
+socks=()     # UAPI sockets of the daemons it started
+pids=()      # processes it started, by PID
+child=       # the command run() waits for, if any
+interrupted=
 
 # alive PID: the process exists and is not a zombie (the daemons are not our
 # children; init reaps them).
@@ -70,10 +80,13 @@ alive() {
 }
 
 cleanup() {
-	local rc=$? pid i
-	set +e
-	trap - EXIT INT TERM
-	if [ "$rc" = 130 ] || [ "$rc" = 143 ]; then
+	local rc=$? pid ns f
+	set +eu
+	# A second Ctrl-C must not cut the cleanup short; it takes seconds at most.
+	trap '' INT TERM HUP
+	trap - EXIT
+	if [ -n "$interrupted" ]; then
+		rc=$interrupted
 		printf '\n\033[1m==> Interrupted\033[0m\n'
 	elif [ "$rc" != 0 ]; then
 		printf '\n\033[1m==> The demo FAILED (exit %d). Daemon logs:\033[0m\n' "$rc"
@@ -82,11 +95,19 @@ cleanup() {
 		done
 	fi
 	printf '\n\033[1m==> Cleaning up\033[0m\n'
+	# Everything still running in our namespaces is ours too: a daemon whose
+	# start was interrupted before its PID was noted.
+	[ -n "$child" ] && pids+=("$child")
+	for ns in "${made_ns[@]}"; do
+		for pid in $(ip netns pids "$ns" 2>/dev/null); do
+			[[ " ${pids[*]} " == *" $pid "* ]] || pids+=("$pid")
+		done
+	done
 	# Stop what we started, by PID: first politely, then not.
 	for pid in "${pids[@]}"; do
 		alive "$pid" && kill -TERM "$pid" 2>/dev/null && note "stopped pid $pid"
 	done
-	for i in $(seq 50); do
+	for _ in $(seq 50); do
 		local any=0
 		for pid in "${pids[@]}"; do alive "$pid" && any=1; done
 		[ "$any" = 0 ] && break
@@ -95,11 +116,15 @@ cleanup() {
 	for pid in "${pids[@]}"; do
 		alive "$pid" && { kill -KILL "$pid" 2>/dev/null; note "killed pid $pid"; }
 	done
-	rm -f "/var/run/wireguard/$wg_a.sock" "/var/run/wireguard/$wg_b.sock"
-	for ns in "$ns_a" "$ns_b"; do
+	for f in "${socks[@]}"; do
+		rm -f "$f"
+	done
+	for ns in "${made_ns[@]}"; do
 		ip netns del "$ns" 2>/dev/null && note "deleted namespace $ns"
 	done
-	if [ "${KEEP_LOGS:-}" = 1 ]; then
+	if [ -z "$tmp" ]; then
+		:
+	elif [ "${KEEP_LOGS:-}" = 1 ]; then
 		note "logs kept in $tmp"
 	else
 		rm -rf "$tmp"
@@ -107,15 +132,34 @@ cleanup() {
 	[ "$rc" = 0 ] && printf '\nDemo finished: nothing is left behind.\n'
 	exit "$rc"
 }
+# On a signal, stop at once and clean up (the EXIT trap), exiting 128+signal.
+# Long commands go through run() so that the trap is not held back until they
+# end: bash runs it only once a foreground command is over, and not at all if
+# that command (ping, say) catches SIGINT itself and exits 0.
+interrupt() { interrupted=$1; exit "$1"; }
 trap cleanup EXIT
-trap 'exit 130' INT
-trap 'exit 143' TERM
+trap 'interrupt 129' HUP
+trap 'interrupt 130' INT
+trap 'interrupt 143' TERM
+
+tmp=$(mktemp -d /tmp/wgxdp-demo.XXXXXX)
+
+# run CMD...: run CMD in the background and wait for it, so that a signal
+# interrupts the wait and the demo at once. Its stdin is /dev/null.
+run() {
+	local rc=0
+	"$@" </dev/null &
+	child=$!
+	wait "$child" || rc=$?
+	child=
+	return "$rc"
+}
 
 # --- 1. The wire --------------------------------------------------------------
 
 say "Two network namespaces joined by a veth pair (the 'wire')"
-ip netns add "$ns_a"
-ip netns add "$ns_b"
+ip netns add "$ns_a" && made_ns+=("$ns_a")
+ip netns add "$ns_b" && made_ns+=("$ns_b")
 note "created namespaces $ns_a (A) and $ns_b (B)"
 ip link add "$veth_a" netns "$ns_a" type veth peer name "$veth_b" netns "$ns_b"
 inns "$ns_a" ip link set lo up
@@ -132,10 +176,12 @@ inns "$ns_b" ip link set "$veth_b" up
 start() {
 	local ns=$1 log=$2; shift 2
 	printf '    [%s] $ LOG_LEVEL=verbose %s >%s\n' "$([ "$ns" = "$ns_a" ] && echo A || echo B)" "$*" "$(basename "$log")"
-	LOG_LEVEL=verbose ip netns exec "$ns" "$@" >"$log" 2>&1 || die "$* failed"
+	socks+=("/var/run/wireguard/$2.sock")
+	run env LOG_LEVEL=verbose ip netns exec "$ns" "$@" >"$log" 2>&1 || die "$* failed; see $log"
 	local pid
 	pid=$(ip netns pids "$ns")
 	[ -n "$pid" ] || die "$* left no process in $ns"
+	# shellcheck disable=SC2206 # one PID, or a list of them
 	pids+=($pid)
 	note "running as pid $pid; its socket is $(ls "/var/run/wireguard/$2.sock")"
 }
@@ -184,9 +230,10 @@ inns "$ns_b" ip link set "$wg_b" up
 
 say "Ping through the tunnel, both ways, IPv4 and IPv6 (the first one shakes hands)"
 ping_ok() {
-	local out
-	out=$(inns "$@" 2>&1) || { echo "$out"; die "ping failed"; }
-	echo "$out" | sed -n '1p;/packets transmitted/p;/rtt/p' | sed '2,$s/^/        /'
+	local out=$tmp/ping.out
+	show "$@" >"$out"
+	run ip netns exec "$@" >>"$out" 2>&1 || { cat "$out"; die "ping failed (no answer within its -W/-w timeout): is the tunnel up? see the daemon logs below"; }
+	sed -n '1p;/packets transmitted/p;/rtt/p' "$out" | sed '2,$s/^/        /'
 }
 ping_ok "$ns_a" ping -c 3 -i 0.2 -W 2 10.201.0.2
 ping_ok "$ns_b" ping -c 3 -i 0.2 -W 2 10.201.0.1
@@ -197,17 +244,34 @@ ping_ok "$ns_b" ping -6 -c 3 -i 0.2 -W 2 fd00:201::1
 
 if command -v iperf3 >/dev/null; then
 	say "Move 20 MB each way with iperf3 (TCP over the tunnel)"
-	ip netns exec "$ns_b" iperf3 -s -B 10.201.0.2 >"$tmp/iperf3-server.log" 2>&1 &
-	pids+=($!)
-	for i in $(seq 50); do
-		ip netns exec "$ns_b" ss -Hltn 'sport = :5201' | grep -q . && break
+	ip netns exec "$ns_b" iperf3 -s -B 10.201.0.2 </dev/null >"$tmp/iperf3-server.log" 2>&1 &
+	server=$!
+	pids+=("$server")
+	# Wait up to 5 s for it to listen; give up at once if it exits.
+	listening=
+	for _ in $(seq 50); do
+		alive "$server" || break
+		if ip netns exec "$ns_b" ss -Hltn 'src 10.201.0.2 and sport = :5201' | grep -q .; then
+			listening=1
+			break
+		fi
 		sleep 0.1
 	done
-	note "iperf3 server listening on 10.201.0.2:5201 in B (pid ${pids[-1]})"
+	if [ -z "$listening" ]; then
+		alive "$server" || note "the iperf3 server (pid $server) exited"
+		die "the iperf3 server is not listening on 10.201.0.2:5201 in B; its log $tmp/iperf3-server.log is shown below"
+	fi
+	note "iperf3 server listening on 10.201.0.2:5201 in B (pid $server)"
+	# Fail within seconds if the tunnel breaks: 3 s to connect, 5 s without
+	# progress, 60 s in all.
+	# (iperf3 takes --rcv-timeout only when the client receives, with -R.)
 	iperf() {
-		local out
-		out=$(inns "$ns_a" iperf3 -c 10.201.0.2 -n 20M -f m "$@" 2>&1) || { echo "$out"; die "iperf3 failed"; }
-		echo "$out" | grep -E 'sender|receiver' | sed 's/^/        /'
+		local out=$tmp/iperf3-client.out stall=--snd-timeout
+		[ "${1:-}" = -R ] && stall=--rcv-timeout
+		run timeout -k 2 60 ip netns exec "$ns_a" iperf3 -c 10.201.0.2 -n 20M -f m \
+			--connect-timeout 3000 "$stall" 5000 "$@" >"$out" 2>&1 ||
+			{ cat "$out"; die "iperf3 failed (or timed out); see $tmp/iperf3-server.log and the daemon logs below"; }
+		grep -E 'sender|receiver' "$out" | sed 's/^/        /'
 	}
 	note "A (wgxdp) sends to B (wireguard-go):"
 	iperf
@@ -216,8 +280,8 @@ if command -v iperf3 >/dev/null; then
 	note "(Throughput here is two userspace daemons sharing 2 CPUs; 'make bench' compares them properly.)"
 else
 	say "Move data with flood pings (iperf3 is not installed; 'make deps' installs it)"
-	ping_ok "$ns_a" ping -q -f -c 5000 -s 1372 -W 2 10.201.0.2
-	ping_ok "$ns_b" ping -q -f -c 5000 -s 1372 -W 2 10.201.0.1
+	ping_ok "$ns_a" ping -q -f -c 5000 -s 1372 -W 2 -w 20 10.201.0.2
+	ping_ok "$ns_b" ping -q -f -c 5000 -s 1372 -W 2 -w 20 10.201.0.1
 fi
 
 # --- 6. Show -------------------------------------------------------------------
