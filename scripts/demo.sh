@@ -69,6 +69,9 @@ socks=()     # UAPI sockets of the daemons it started
 pids=()      # processes it started, by PID
 child=       # the command run() waits for, if any
 interrupted=
+# The demo's own stdout and stderr, for cleanup: a signal can come while a
+# function's output goes to a file (run ... >log).
+exec {stdout}>&1 {stderr}>&2
 
 # alive PID: the process exists and is not a zombie (the daemons are not our
 # children; init reaps them).
@@ -85,6 +88,7 @@ cleanup() {
 	# A second Ctrl-C must not cut the cleanup short; it takes seconds at most.
 	trap '' INT TERM HUP
 	trap - EXIT
+	exec 1>&"$stdout" 2>&"$stderr"
 	if [ -n "$interrupted" ]; then
 		rc=$interrupted
 		printf '\n\033[1m==> Interrupted\033[0m\n'
@@ -148,7 +152,7 @@ tmp=$(mktemp -d /tmp/wgxdp-demo.XXXXXX)
 # interrupts the wait and the demo at once. Its stdin is /dev/null.
 run() {
 	local rc=0
-	"$@" </dev/null &
+	"$@" </dev/null {stdout}>&- {stderr}>&- &
 	child=$!
 	wait "$child" || rc=$?
 	child=
@@ -244,7 +248,7 @@ ping_ok "$ns_b" ping -6 -c 3 -i 0.2 -W 2 fd00:201::1
 
 if command -v iperf3 >/dev/null; then
 	say "Move 20 MB each way with iperf3 (TCP over the tunnel)"
-	ip netns exec "$ns_b" iperf3 -s -B 10.201.0.2 </dev/null >"$tmp/iperf3-server.log" 2>&1 &
+	ip netns exec "$ns_b" iperf3 -s -B 10.201.0.2 </dev/null >"$tmp/iperf3-server.log" 2>&1 {stdout}>&- {stderr}>&- &
 	server=$!
 	pids+=("$server")
 	# Wait up to 5 s for it to listen; give up at once if it exits.
