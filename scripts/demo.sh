@@ -44,6 +44,12 @@ inns() {
 	ip netns exec "$@"
 }
 
+# The rest is one brace group, so that bash reads it all before running any of
+# it: bash 5.2 can run a pending trap while it parses a command substitution
+# and then fails ("interrupt trap: unexpected EOF while looking for matching
+# `)'"), so a signal must never find it parsing.
+{
+
 # --- Preconditions ----------------------------------------------------------
 
 [ "$(id -u)" = 0 ] || die "must run as root (it creates network namespaces and TUN devices)"
@@ -63,7 +69,6 @@ veth_b=veth-b$suffix
 wg_a=wgxdp$suffix
 wg_b=wggo$suffix
 # What this run made, for cleanup: only these are removed.
-tmp=
 made_ns=()   # namespaces it added
 socks=()     # UAPI sockets of the daemons it started
 pids=()      # processes it started, by PID
@@ -77,13 +82,15 @@ exec {stdout}>&1 {stderr}>&2
 # children; init reaps them).
 alive() {
 	[ -r "/proc/$1/stat" ] || return 1
-	local stat; stat=$(cat "/proc/$1/stat" 2>/dev/null) || return 1
+	local stat; read -r stat 2>/dev/null <"/proc/$1/stat" || return 1
 	stat=${stat##*) }
 	[ "${stat:0:1}" != Z ]
 }
 
+# cleanup RC: run by the EXIT trap with the exit status.
+# shellcheck disable=SC2317 # run by a trap
 cleanup() {
-	local rc=$? pid ns f
+	local rc=$1 pid ns f i new
 	set +eu
 	# A second Ctrl-C must not cut the cleanup short; it takes seconds at most.
 	trap '' INT TERM HUP
@@ -103,7 +110,9 @@ cleanup() {
 	# start was interrupted before its PID was noted.
 	[ -n "$child" ] && pids+=("$child")
 	for ns in "${made_ns[@]}"; do
-		for pid in $(ip netns pids "$ns" 2>/dev/null); do
+		ip netns pids "$ns" >"$tmp/pids" 2>/dev/null
+		mapfile -t new <"$tmp/pids"
+		for pid in "${new[@]}"; do
 			[[ " ${pids[*]} " == *" $pid "* ]] || pids+=("$pid")
 		done
 	done
@@ -111,7 +120,7 @@ cleanup() {
 	for pid in "${pids[@]}"; do
 		alive "$pid" && kill -TERM "$pid" 2>/dev/null && note "stopped pid $pid"
 	done
-	for _ in $(seq 50); do
+	for ((i = 0; i < 50; i++)); do
 		local any=0
 		for pid in "${pids[@]}"; do alive "$pid" && any=1; done
 		[ "$any" = 0 ] && break
@@ -126,9 +135,7 @@ cleanup() {
 	for ns in "${made_ns[@]}"; do
 		ip netns del "$ns" 2>/dev/null && note "deleted namespace $ns"
 	done
-	if [ -z "$tmp" ]; then
-		:
-	elif [ "${KEEP_LOGS:-}" = 1 ]; then
+	if [ "${KEEP_LOGS:-}" = 1 ]; then
 		note "logs kept in $tmp"
 	else
 		rm -rf "$tmp"
@@ -139,14 +146,23 @@ cleanup() {
 # On a signal, stop at once and clean up (the EXIT trap), exiting 128+signal.
 # Long commands go through run() so that the trap is not held back until they
 # end: bash runs it only once a foreground command is over, and not at all if
-# that command (ping, say) catches SIGINT itself and exits 0.
-interrupt() { interrupted=$1; exit "$1"; }
-trap cleanup EXIT
+# that command (ping, say) catches SIGINT itself and exits 0. A signal that
+# comes as cleanup starts, before it ignores them, is only noted.
+# shellcheck disable=SC2317 # run by a trap
+interrupt() {
+	interrupted=$1
+	[ -n "${cleaning:-}" ] || exit "$1"
+}
+tmp=$(mktemp -d /tmp/wgxdp-demo.XXXXXX)
+trap 'cleaning=1 cleanup "$?"' EXIT
 trap 'interrupt 129' HUP
 trap 'interrupt 130' INT
 trap 'interrupt 143' TERM
-
-tmp=$(mktemp -d /tmp/wgxdp-demo.XXXXXX)
+# From here on, no $(...) outside cleanup (which ignores signals): bash 5.2
+# runs a trap that became pending during one command substitution while it
+# parses the next one in the same command, and the trap then fails to parse
+# ("interrupt trap: unexpected EOF while looking for matching `)'"). Output
+# goes through files and read instead.
 
 # run CMD...: run CMD in the background and wait for it, so that a signal
 # interrupts the wait and the demo at once. Its stdin is /dev/null.
@@ -179,29 +195,39 @@ inns "$ns_b" ip link set "$veth_b" up
 # the interface and its socket exist. Its pid is the only one in NS.
 start() {
 	local ns=$1 log=$2; shift 2
-	printf '    [%s] $ LOG_LEVEL=verbose %s >%s\n' "$([ "$ns" = "$ns_a" ] && echo A || echo B)" "$*" "$(basename "$log")"
-	socks+=("/var/run/wireguard/$2.sock")
-	run env LOG_LEVEL=verbose ip netns exec "$ns" "$@" >"$log" 2>&1 || die "$* failed; see $log"
-	local pid
-	pid=$(ip netns pids "$ns")
-	[ -n "$pid" ] || die "$* left no process in $ns"
-	# shellcheck disable=SC2206 # one PID, or a list of them
-	pids+=($pid)
-	note "running as pid $pid; its socket is $(ls "/var/run/wireguard/$2.sock")"
+	local label=A sock=/var/run/wireguard/$2.sock new
+	[ "$ns" = "$ns_b" ] && label=B
+	printf '    [%s] $ LOG_LEVEL=verbose %s >%s\n' "$label" "$*" "${log##*/}"
+	socks+=("$sock")
+	run timeout 10 env LOG_LEVEL=verbose ip netns exec "$ns" "$@" >"$log" 2>&1 ||
+		die "$* failed or did not start within 10 s; see $log"
+	ip netns pids "$ns" >"$tmp/pids"
+	mapfile -t new <"$tmp/pids"
+	[ "${#new[@]}" -gt 0 ] || die "$* left no process in $ns"
+	pids+=("${new[@]}")
+	[ -S "$sock" ] || die "$* made no socket $sock; see $log"
+	note "running as pid ${new[*]}; its socket is $sock"
 }
 
 say "Start wgxdp in A and wireguard-go in B (each forks into the background)"
 start "$ns_a" "$tmp/wgxdp.log" "$WGXDP" "$wg_a"
 start "$ns_b" "$tmp/wireguard-go.log" "$WIREGUARD_GO" "$wg_b"
-note "$("$WGXDP" --version | head -n 1) and wireguard-go $("$WIREGUARD_GO" --version | head -n 1 | cut -d' ' -f2)"
+"$WGXDP" --version >"$tmp/wgxdp.version"
+"$WIREGUARD_GO" --version >"$tmp/wireguard-go.version"
+read -r version_a <"$tmp/wgxdp.version"
+read -r _ version_b _ <"$tmp/wireguard-go.version"
+note "$version_a and wireguard-go $version_b"
 
 # --- 3. Keys and configuration -------------------------------------------------
 
 say "Generate a key pair for each side"
 wg genkey >"$tmp/a.key"
 wg genkey >"$tmp/b.key"
-pub_a=$(wg pubkey <"$tmp/a.key")
-pub_b=$(wg pubkey <"$tmp/b.key")
+wg pubkey <"$tmp/a.key" >"$tmp/a.pub"
+wg pubkey <"$tmp/b.key" >"$tmp/b.pub"
+read -r pub_a <"$tmp/a.pub"
+read -r pub_b <"$tmp/b.pub"
+read -r key_b <"$tmp/b.key"
 note "A (wgxdp)        public key $pub_a"
 note "B (wireguard-go) public key $pub_b"
 
@@ -210,7 +236,7 @@ inns "$ns_a" wg set "$wg_a" private-key "$tmp/a.key" listen-port 51820 \
 	peer "$pub_b" endpoint 10.200.0.2:51821 allowed-ips 10.201.0.2/32,fd00:201::2/128
 cat >"$tmp/b.conf" <<EOF
 [Interface]
-PrivateKey = $(cat "$tmp/b.key")
+PrivateKey = $key_b
 ListenPort = 51821
 
 [Peer]
@@ -253,7 +279,7 @@ if command -v iperf3 >/dev/null; then
 	pids+=("$server")
 	# Wait up to 5 s for it to listen; give up at once if it exits.
 	listening=
-	for _ in $(seq 50); do
+	for ((i = 0; i < 50; i++)); do
 		alive "$server" || break
 		if ip netns exec "$ns_b" ss -Hltn 'src 10.201.0.2 and sport = :5201' | grep -q .; then
 			listening=1
@@ -284,8 +310,8 @@ if command -v iperf3 >/dev/null; then
 	note "(Throughput here is two userspace daemons sharing 2 CPUs; 'make bench' compares them properly.)"
 else
 	say "Move data with flood pings (iperf3 is not installed; 'make deps' installs it)"
-	ping_ok "$ns_a" ping -q -f -c 5000 -s 1372 -W 2 -w 20 10.201.0.2
-	ping_ok "$ns_b" ping -q -f -c 5000 -s 1372 -W 2 -w 20 10.201.0.1
+	ping_ok "$ns_a" ping -q -f -c 5000 -s 1372 -W 2 -w 10 10.201.0.2
+	ping_ok "$ns_b" ping -q -f -c 5000 -s 1372 -W 2 -w 10 10.201.0.1
 fi
 
 # --- 6. Show -------------------------------------------------------------------
@@ -293,3 +319,6 @@ fi
 say "What wg(8) says on each side"
 inns "$ns_a" wg show "$wg_a" | sed '1!s/^/        /'
 inns "$ns_b" wg show "$wg_b" | sed '1!s/^/        /'
+
+exit
+}
