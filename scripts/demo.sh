@@ -14,7 +14,9 @@
 # IPv4 and IPv6 in both directions, moves 20 MB each way with iperf3 (or
 # floods pings if iperf3 is missing), shows `wg show` on both sides and then
 # removes everything it made, whether it succeeded or not. It can be run
-# again at once.
+# again at once. Ctrl-C (or SIGTERM, SIGHUP) stops it at once: it removes
+# everything, says "Interrupted" and exits 128+signal. Each network step has
+# a timeout of seconds, so a broken step fails fast and shows the logs.
 #
 # Environment: WGXDP and WIREGUARD_GO override the binaries' paths; set
 # KEEP_LOGS=1 to keep the daemons' logs.
@@ -200,12 +202,12 @@ start() {
 	printf '    [%s] $ LOG_LEVEL=verbose %s >%s\n' "$label" "$*" "${log##*/}"
 	socks+=("$sock")
 	run timeout 10 env LOG_LEVEL=verbose ip netns exec "$ns" "$@" >"$log" 2>&1 ||
-		die "$* failed or did not start within 10 s; see $log"
+		die "$* failed or did not start within 10 s; its log ${log##*/} is shown below"
 	ip netns pids "$ns" >"$tmp/pids"
 	mapfile -t new <"$tmp/pids"
 	[ "${#new[@]}" -gt 0 ] || die "$* left no process in $ns"
 	pids+=("${new[@]}")
-	[ -S "$sock" ] || die "$* made no socket $sock; see $log"
+	[ -S "$sock" ] || die "$* made no socket $sock; its log ${log##*/} is shown below"
 	note "running as pid ${new[*]}; its socket is $sock"
 }
 
@@ -289,7 +291,7 @@ if command -v iperf3 >/dev/null; then
 	done
 	if [ -z "$listening" ]; then
 		alive "$server" || note "the iperf3 server (pid $server) exited"
-		die "the iperf3 server is not listening on 10.201.0.2:5201 in B; its log $tmp/iperf3-server.log is shown below"
+		die "the iperf3 server is not listening on 10.201.0.2:5201 in B; its log iperf3-server.log is shown below"
 	fi
 	note "iperf3 server listening on 10.201.0.2:5201 in B (pid $server)"
 	# Fail within seconds if the tunnel breaks: 3 s to connect, 5 s without
@@ -300,7 +302,7 @@ if command -v iperf3 >/dev/null; then
 		[ "${1:-}" = -R ] && stall=--rcv-timeout
 		run timeout -k 2 60 ip netns exec "$ns_a" iperf3 -c 10.201.0.2 -n 20M -f m \
 			--connect-timeout 3000 "$stall" 5000 "$@" >"$out" 2>&1 ||
-			{ cat "$out"; die "iperf3 failed (or timed out); see $tmp/iperf3-server.log and the daemon logs below"; }
+			{ cat "$out"; die "iperf3 failed (or timed out); the logs are shown below"; }
 		grep -E 'sender|receiver' "$out" | sed 's/^/        /'
 	}
 	note "A (wgxdp) sends to B (wireguard-go):"
