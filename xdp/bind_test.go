@@ -92,8 +92,8 @@ func openBind(t testing.TB, tp *topo, mode string) (*Bind, uint16, <-chan rxMsg,
 	return openBindSlots(t, tp, mode, packet.SlotSize(1500))
 }
 
-// openBindSlots is openBind with receive batches of slotSize-byte slots.
-func openBindSlots(t testing.TB, tp *topo, mode string, slotSize int) (*Bind, uint16, <-chan rxMsg, *sync.WaitGroup) {
+// newOpenBind makes a Bind on ifA inside A and opens it on a free port.
+func newOpenBind(t testing.TB, tp *topo, mode string) (*Bind, []conn.ReceiveFunc, uint16) {
 	t.Helper()
 	var (
 		bd   *Bind
@@ -110,6 +110,13 @@ func openBindSlots(t testing.TB, tp *topo, mode string, slotSize int) (*Bind, ui
 	if err != nil {
 		t.Fatal(err)
 	}
+	return bd, fns, port
+}
+
+// openBindSlots is openBind with receive batches of slotSize-byte slots.
+func openBindSlots(t testing.TB, tp *topo, mode string, slotSize int) (*Bind, uint16, <-chan rxMsg, *sync.WaitGroup) {
+	t.Helper()
+	bd, fns, port := newOpenBind(t, tp, mode)
 	ch := make(chan rxMsg, 1024)
 	var wg sync.WaitGroup
 	for _, f := range fns {

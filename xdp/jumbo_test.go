@@ -293,21 +293,7 @@ func TestJumboSmallBatches(t *testing.T) {
 func testJumboSmallBatches(t *testing.T, mode string) {
 	tp := newTopo(t)
 	tp.setMTU(t, 9000)
-	var (
-		bd   *Bind
-		fns  []conn.ReceiveFunc
-		port uint16
-	)
-	err := tp.a.Do(func() (err error) {
-		if bd, err = NewBind([]string{tp.ifA}, mode); err != nil {
-			return err
-		}
-		fns, port, err = bd.Open(0)
-		return err
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
+	bd, fns, port := newOpenBind(t, tp, mode)
 	var wg sync.WaitGroup
 	defer func() { bd.Close(); wg.Wait() }()
 	sb := conn.NewStdNetBind()
