@@ -47,6 +47,13 @@ type Logger struct {
 // touched, so the resident cost is about what is queued.
 const DefaultEgressSlots = 4096
 
+// MinEgressSlots is the fewest slots New gives the egress pool, whatever
+// Config.EgressSlots says: one full batch (packet.MaxBatch). Fewer still
+// work — a TUN read that brings more of one peer's packets than the pool
+// holds is queued in rounds, each waiting for the sender to free slots
+// (enqueue) — but every large read would then wait for the wire.
+const MinEgressSlots = packet.MaxBatch
+
 // DiscardLogger logs nothing.
 var DiscardLogger = &Logger{Verbosef: func(string, ...any) {}, Errorf: func(string, ...any) {}}
 
@@ -80,7 +87,8 @@ type Config struct {
 	// PacketLimit packets of 9000 bytes need (the slots bound memory).
 	Egress fqcodel.Config
 	// EgressSlots is the number of packet buffers shared by all peers'
-	// queues (default 4096); when they are all queued, TUN reads wait.
+	// queues (default 4096, at least MinEgressSlots); when they are all
+	// queued, TUN reads wait.
 	EgressSlots int
 }
 
@@ -184,6 +192,7 @@ func New(cfg Config) (*Device, error) {
 	if cfg.EgressSlots <= 0 {
 		cfg.EgressSlots = DefaultEgressSlots
 	}
+	cfg.EgressSlots = max(cfg.EgressSlots, MinEgressSlots)
 	if cfg.Egress.PacketLimit <= 0 {
 		cfg.Egress.PacketLimit = max(cfg.EgressSlots*3/4, 64)
 	}

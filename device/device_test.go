@@ -79,6 +79,13 @@ type node struct {
 // wrapBind, if set, wraps the Binds newPair gives the devices.
 var wrapBind func(*conntest.Bind) conn.Bind
 
+// tweakConfig and tweakDevice, if set, see each device newPair makes:
+// its Config before New, the Device after New (before Set and Up).
+var (
+	tweakConfig func(*Config)
+	tweakDevice func(*Device)
+)
+
 // withExpress, if set, gives newPair's devices a two-queue TUN whose
 // second queue is the express queue (expressTUN).
 var withExpress bool
@@ -170,9 +177,16 @@ func newPair(t testing.TB, fake bool, both bool) *pair {
 			n.express = tuntest.New(fmt.Sprintf("wg%d", i), 1420)
 			tdev = &expressTUN{n.tun, n.express}
 		}
-		d, err := New(Config{Bind: bind, TUN: tdev, Clock: clk, HandshakeWorkers: 2, Logger: lg})
+		cfg := Config{Bind: bind, TUN: tdev, Clock: clk, HandshakeWorkers: 2, Logger: lg}
+		if tweakConfig != nil {
+			tweakConfig(&cfg)
+		}
+		d, err := New(cfg)
 		if err != nil {
 			t.Fatal(err)
+		}
+		if tweakDevice != nil {
+			tweakDevice(d)
 		}
 		n.dev = d
 		t.Cleanup(func() { d.Close() })

@@ -41,35 +41,36 @@ func newSlotPool(n, size int) *slotPool {
 	return p
 }
 
-// get fills dst with reset slots, blocking while none is free; it reports
-// false (dst holding no slot of the pool) once done is closed.
-func (p *slotPool) get(dst []*packet.Slot, done <-chan struct{}) bool {
-	got := 0
+// get takes up to len(dst) reset slots into dst and returns how many
+// (at least one), blocking only while none is free; it returns 0 once done
+// is closed. It never waits holding slots: a caller that wanted more takes
+// what it got elsewhere first (enqueue moves them into a queue, whose
+// sender gives them back), so readers waiting together cannot each hold
+// part of the pool and starve one another, and a batch larger than the
+// whole pool still goes through, in rounds.
+func (p *slotPool) get(dst []*packet.Slot, done <-chan struct{}) int {
 	for {
 		p.mu.Lock()
-		k := min(len(dst)-got, len(p.free))
+		k := min(len(dst), len(p.free))
 		top := len(p.free) - k
-		copy(dst[got:], p.free[top:])
+		copy(dst, p.free[top:])
 		clear(p.free[top:])
 		p.free = p.free[:top]
 		left := len(p.free)
 		p.mu.Unlock()
-		for _, s := range dst[got : got+k] {
-			s.Reset()
-		}
-		got += k
-		if got == len(dst) {
+		if k > 0 {
+			for _, s := range dst[:k] {
+				s.Reset()
+			}
 			if left > 0 {
 				p.signal() // another waiter may need them
 			}
-			return true
+			return k
 		}
 		select {
 		case <-p.avail:
 		case <-done:
-			p.put(dst[:got]...)
-			clear(dst[:got])
-			return false
+			return 0
 		}
 	}
 }
@@ -242,25 +243,32 @@ func (p *Peer) kickIfQueued() {
 	}
 }
 
-// enqueue moves the slots at idx of b into the peer's queue, replacing each
-// with a fresh slot from the pool (fresh is the caller's scratch, len ≥
-// len(idx)). It reports false if the device closed while waiting for slots
-// (b is then left as it was).
+// enqueue moves the slots at idx of b into the peer's queue, in order,
+// replacing each with a fresh slot from the pool (fresh is the caller's
+// scratch, len ≥ len(idx)). When the pool has fewer free slots than idx
+// holds, it moves as many as it got and waits for more only after they
+// are queued (and the sender woken), so it never waits holding slots
+// (slotPool.get). It reports false if the device closed while waiting for
+// slots: the slots at idx not yet moved are then left in b as they were.
 func (p *Peer) enqueue(b *packet.Batch, idx []int, fresh []*packet.Slot) bool {
 	d := p.dev
-	if !d.pool.get(fresh[:len(idx)], d.closed) {
-		return false
-	}
-	for i, j := range idx {
-		b.Slots[j], fresh[i] = fresh[i], b.Slots[j]
-	}
-	p.eg.mu.Lock()
-	p.eg.q.EnqueueBatch(fresh[:len(idx)]) // one clock reading for all
-	p.eg.mu.Unlock()
-	clear(fresh[:len(idx)])
-	select {
-	case p.eg.wake <- struct{}{}:
-	default:
+	for len(idx) > 0 {
+		k := d.pool.get(fresh[:len(idx)], d.closed)
+		if k == 0 {
+			return false
+		}
+		for i, j := range idx[:k] {
+			b.Slots[j], fresh[i] = fresh[i], b.Slots[j]
+		}
+		p.eg.mu.Lock()
+		p.eg.q.EnqueueBatch(fresh[:k]) // one clock reading for all
+		p.eg.mu.Unlock()
+		clear(fresh[:k])
+		select {
+		case p.eg.wake <- struct{}{}:
+		default:
+		}
+		idx = idx[k:]
 	}
 	return true
 }

@@ -5,6 +5,7 @@ import (
 	"encoding/binary"
 	"fmt"
 	"net/netip"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -199,4 +200,133 @@ func TestSourceRefused(t *testing.T) {
 		t.Errorf("endpoint still has the refused source: %+v", got)
 	}
 	ping(t, pr.b, pr.a, []byte("back"), false)
+}
+
+// perPacketBind makes every Send take delay per datagram: a link whose
+// speed, not its per-send cost, limits it, so a full batch blocks (and
+// sends from then on go through the queue) while a small one does not.
+type perPacketBind struct {
+	*conntest.Bind
+	delay time.Duration
+}
+
+func (b perPacketBind) Send(bt *packet.Batch, ep conn.Endpoint) error {
+	time.Sleep(time.Duration(bt.N) * b.delay)
+	return b.Bind.Send(bt, ep)
+}
+
+// TestEgressSmallPool: with fewer egress slots than a TUN read brings,
+// bursts larger than the pool still go through a slow link (enqueue takes
+// them into the queue in rounds); they once stalled the tunnel for good,
+// a reader waiting for a whole batch of slots while holding the pool.
+func TestEgressSmallPool(t *testing.T) {
+	for _, slots := range []int{1, 7, 64} {
+		t.Run(fmt.Sprint(slots), func(t *testing.T) {
+			wrapBind = func(b *conntest.Bind) conn.Bind { return perPacketBind{b, 50 * time.Microsecond} }
+			tweakConfig = func(c *Config) { c.BatchSize = packet.MaxBatch }
+			// Below MinEgressSlots, which New would raise it to.
+			tweakDevice = func(d *Device) { d.pool = newSlotPool(slots, d.slotSize) }
+			pr := newPair(t, false, true)
+			wrapBind, tweakConfig, tweakDevice = nil, nil, nil
+			a, b := pr.a, pr.b
+			peer := a.dev.LookupPeer(b.pk)
+			ping(t, a, b, []byte("session"), false)
+			const bursts, burst = 12, 250
+			sent, got := 0, 0
+			lost := func() int {
+				st := peer.EgressStats()
+				return int(st.CoDelDroppedPackets+st.OverlimitDroppedPackets) + int(pr.net.Dropped())
+			}
+			for range bursts {
+				for range burst {
+					a.tun.Inbound <- ipv4UDP(a.ip4, b.ip4, make([]byte, 1000))
+					sent++
+				}
+				deadline := time.After(10 * time.Second)
+				for got+lost() < sent {
+					select {
+					case <-b.tun.Outbound:
+						got++
+					case <-time.After(10 * time.Millisecond):
+					case <-deadline:
+						t.Fatalf("stalled: %d of %d packets arrived, %d dropped; egress %+v", got, sent, lost(), peer.EgressStats())
+					}
+				}
+			}
+			if got < sent/2 {
+				t.Errorf("%d of %d packets arrived, %d dropped", got, sent, lost())
+			}
+			t.Logf("%d of %d arrived; egress %+v", got, sent, peer.EgressStats())
+			d := a.dev
+			waitFor(t, func() bool {
+				d.pool.mu.Lock()
+				defer d.pool.mu.Unlock()
+				return len(d.pool.free) == cap(d.pool.free)
+			})
+		})
+	}
+}
+
+// TestSlotPoolConcurrentGetters: getters that each want more slots than a
+// tiny pool holds all make progress: each takes what is free and passes
+// it on to a sender, which puts the slots back later, as readers do with
+// a peer's queue. None waits holding slots, so none starves the others.
+func TestSlotPoolConcurrentGetters(t *testing.T) {
+	for _, n := range []int{1, 3, 7} {
+		p := newSlotPool(n, packet.SlotSize(64))
+		done := make(chan struct{})
+		queue := make(chan *packet.Slot, n) // the slots out of the pool
+		sender := make(chan struct{})
+		go func() {
+			defer close(sender)
+			for s := range queue {
+				p.put(s)
+			}
+		}()
+		var wg sync.WaitGroup
+		var total atomic.Int64
+		const getters, rounds = 4, 2000
+		for range getters {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				dst := make([]*packet.Slot, packet.MaxBatch)
+				for range rounds {
+					k := p.get(dst, done)
+					if k < 1 || k > n {
+						t.Errorf("pool of %d: get returned %d", n, k)
+						return
+					}
+					total.Add(int64(k))
+					for _, s := range dst[:k] {
+						queue <- s
+					}
+					clear(dst)
+				}
+			}()
+		}
+		finished := make(chan struct{})
+		go func() { wg.Wait(); close(finished) }()
+		select {
+		case <-finished:
+		case <-time.After(20 * time.Second):
+			close(done)
+			<-finished
+			t.Fatalf("pool of %d: getters stuck after %d slots", n, total.Load())
+		}
+		close(queue)
+		<-sender
+		if len(p.free) != n {
+			t.Errorf("pool of %d: %d free at the end", n, len(p.free))
+		}
+		// Closed while waiting on an empty pool: get returns 0.
+		all := make([]*packet.Slot, n)
+		if k := p.get(all, done); k != n {
+			t.Fatalf("got %d of %d", k, n)
+		}
+		close(done)
+		if k := p.get(make([]*packet.Slot, 1), done); k != 0 {
+			t.Errorf("get on an empty pool after done: %d", k)
+		}
+	}
 }
