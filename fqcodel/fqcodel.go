@@ -16,8 +16,10 @@
 // # Items and ownership
 //
 // A Queue[T] holds items of the caller's type T, usually *packet.Slot, and a
-// function that returns an item's IP packet bytes. Storage for PacketLimit
-// items is allocated by New; Enqueue and Dequeue never allocate. An item
+// function that returns an item's IP packet bytes. Storage for items
+// grows on demand, doubling from minNodes up to PacketLimit(+1): a queue
+// that never holds many items stays small, and once a queue has reached
+// its largest backlog Enqueue and Dequeue never allocate. An item
 // belongs to the queue from Enqueue until it comes back: from Dequeue, or
 // through the onDrop callback when the queue drops it (CoDel, a limit), or
 // through Flush. Every item enqueued comes back exactly once, so buffers
@@ -124,8 +126,9 @@ type Config struct {
 	// MemoryLimit bounds the sum of queued packet lengths, in bytes (the
 	// IP packet, not the buffer that holds it), up to MaxMemoryLimit.
 	MemoryLimit int
-	// PacketLimit bounds the queued packets; New allocates storage for
-	// this many, about (size of T + 16) bytes each.
+	// PacketLimit bounds the queued packets. Storage for them, about
+	// (size of T + 16) bytes each, is allocated as the backlog first
+	// reaches each power of two, up to PacketLimit.
 	PacketLimit int
 	DropBatch   int // most packets dropped from the fattest flow per overlimit
 	ECN         ECNMode
@@ -222,8 +225,9 @@ type Stats struct {
 	ActiveFlows              int // flows with packets queued now
 }
 
-// node holds one queued item. Nodes live in one array allocated by New and
-// are linked into per-flow FIFOs or the free list by index.
+// node holds one queued item. Nodes live in one array, which push grows,
+// and are linked into per-flow FIFOs or the free list by index (so the
+// array may move when it grows).
 type node[T any] struct {
 	item T
 	enq  int64 // enqueue time, ns on the queue's clock
@@ -311,19 +315,37 @@ func New[T any](cfg Config, now func() time.Time, data func(T) []byte, onDrop fu
 		data:     data,
 		onDrop:   onDrop,
 		seed:     maphash.MakeSeed(),
-		// One node more than the limit: FQ-CoDel enqueues first and then
-		// drops from the fattest flow, which may be another one.
-		nodes:    make([]node[T], cfg.PacketLimit+1),
+		free:     -1,
 		flows:    make([]flow, cfg.Flows),
 		backlogs: make([]uint32, cfg.Flows),
 	}
 	q.base = now()
-	for i := range q.nodes {
-		q.nodes[i].next = int32(i + 1)
-	}
-	q.nodes[len(q.nodes)-1].next = -1
+	q.grow()
 	q.reset()
 	return q, nil
+}
+
+// minNodes is the node array's first size.
+const minNodes = 64
+
+// grow enlarges the node array, whose nodes must all be in use, and puts
+// the new ones on the free list. It stops at PacketLimit+1 nodes: FQ-CoDel
+// enqueues first and then drops from the fattest flow, which may be
+// another one, so one node more than the limit is in use at most.
+func (q *Queue[T]) grow() {
+	old := len(q.nodes)
+	n := min(max(2*old, minNodes), q.pktLimit+1)
+	if n <= old {
+		return // cannot happen: at most PacketLimit+1 items are queued
+	}
+	nodes := make([]node[T], n)
+	copy(nodes, q.nodes)
+	for i := old; i < n; i++ {
+		nodes[i].next = int32(i + 1)
+	}
+	nodes[n-1].next = q.free
+	q.nodes = nodes
+	q.free = int32(old)
 }
 
 // reset empties the flows and lists; the nodes must already be free.
@@ -419,6 +441,9 @@ func (q *Queue[T]) classify(b []byte) int32 {
 
 // push appends item to flow fi and returns its node.
 func (q *Queue[T]) push(fi int32, item T, size uint32, now int64) int32 {
+	if q.free < 0 {
+		q.grow()
+	}
 	n := q.free
 	nd := &q.nodes[n]
 	q.free = nd.next

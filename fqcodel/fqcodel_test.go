@@ -658,3 +658,48 @@ func TestLocked(t *testing.T) {
 		t.Errorf("got %d + dropped %d != %d; %+v", got, dropped, n, s)
 	}
 }
+
+// TestNodesGrowOnDemand: a queue starts with few nodes and grows its node
+// array, doubling, only as its backlog first needs them, up to PacketLimit
+// (+1 for FQ-CoDel's enqueue-then-drop); items survive the moves in order.
+func TestNodesGrowOnDemand(t *testing.T) {
+	for _, mode := range []Mode{ModeFQCoDel, ModeFIFO} {
+		const limit = 1000
+		h := newHarness(t, Config{Mode: mode, PacketLimit: limit})
+		if n := len(h.q.nodes); n != minNodes {
+			t.Fatalf("%v: %d nodes at the start, want %d", mode, n, minNodes)
+		}
+		var sent []*pkt
+		for i := range 300 {
+			p := udp4(1+i%3, 100)
+			p.seq = i
+			sent = append(sent, p)
+			h.enqueue(p)
+		}
+		h.check()
+		if n := len(h.q.nodes); n != 512 {
+			t.Errorf("%v: %d nodes for 300 queued, want 512", mode, n)
+		}
+		last := map[int]int{}
+		for range 300 {
+			p := h.dequeue()
+			if p == nil {
+				t.Fatalf("%v: queue ran dry", mode)
+			}
+			if s, ok := last[p.flow]; ok && p.seq <= s {
+				t.Fatalf("%v: flow %d: %d after %d", mode, p.flow, p.seq, s)
+			}
+			last[p.flow] = p.seq
+		}
+		for i := range 3 * limit {
+			h.enqueue(udp4(1+i%3, 100))
+		}
+		h.check()
+		if n, want := len(h.q.nodes), limit+1; n != want {
+			t.Errorf("%v: %d nodes past the limit, want %d", mode, n, want)
+		}
+		if len(h.drops) == 0 || h.q.Len() > limit {
+			t.Errorf("%v: %d dropped, %d queued", mode, len(h.drops), h.q.Len())
+		}
+	}
+}
