@@ -23,6 +23,14 @@ import (
 // Bind's blocking send is the backpressure — and puts the slots back.
 // Dropped slots go back to the pool through the queue's onDrop. The queue
 // is guarded by egress.mu, held only for enqueue and dequeue.
+//
+// Most configured peers are idle, and an idle peer's packets bypass its
+// empty queue (transmit), so a peer's queue is made on its first enqueue
+// (queueLocked) and dropped when its sender stops, or when it has stayed
+// empty and unused for about ten seconds (gcEgress): a gateway's peers that
+// were busy once do not keep a queue each. Until then egress.q is nil:
+// whoever reads it holds egress.mu, for as long as it uses the queue, and
+// takes nil for an empty queue.
 
 // slotPool is a bounded pool of packet slots. It is a stack: the slot
 // put back last is taken first, so while queues are short the same few
@@ -99,7 +107,14 @@ func (p *slotPool) signal() {
 
 type egress struct {
 	mu sync.Mutex
-	q  *fqcodel.Queue[*packet.Slot]
+	q  *fqcodel.Queue[*packet.Slot] // nil until the first enqueue
+	// past holds the counters of the queues dropped, for EgressStats;
+	// stopped is set once the sender has ended: late enqueues drop their
+	// packets rather than make a queue no one drains. Both under mu.
+	past    fqcodel.Stats
+	stopped bool
+	// idle counts the gcEgress sweeps since the last enqueue (under mu).
+	idle int
 	// busy is held by whoever takes the peer's packets to the wire: its
 	// sender goroutine, or a TUN reader sending directly (transmit).
 	busy atomic.Bool
@@ -117,17 +132,70 @@ type egress struct {
 	quitOnce  sync.Once
 }
 
-func (p *Peer) initEgress() error {
+func (p *Peer) initEgress() {
 	d := p.dev
-	q, err := fqcodel.New[*packet.Slot](d.egressCfg, d.clk.Now, (*packet.Slot).Data, d.pool.put1)
-	if err != nil {
-		return err
-	}
-	p.eg.q = q
 	p.eg.wake = make(chan struct{}, 1)
 	p.eg.quit = make(chan struct{})
 	p.eg.limit.Store(int32(d.batchSize))
-	return nil
+}
+
+// queueLocked returns the peer's queue, making it if need be, or nil once
+// the sender has stopped. Caller holds eg.mu.
+func (p *Peer) queueLocked() *fqcodel.Queue[*packet.Slot] {
+	if p.eg.q == nil && !p.eg.stopped {
+		d := p.dev
+		q, err := fqcodel.New[*packet.Slot](d.egressCfg, d.clk.Now, (*packet.Slot).Data, d.pool.put1)
+		if err != nil { // New checked the Config; cannot happen
+			d.log.Errorf("%v: egress queue: %v", p, err)
+			return nil
+		}
+		p.eg.q = q
+	}
+	return p.eg.q
+}
+
+// queueIdleSweeps is how long a peer's queue must stay empty and unused
+// before gcEgress drops it, in sweeps (one a second, with the rate
+// limiter's GC): long enough that a peer sending a burst every few
+// seconds keeps its queue (making one costs about 60 KB with the default
+// 1024 flows), short enough that idle peers cost no queue.
+const queueIdleSweeps = 10
+
+// gcEgress drops the queues that have stayed empty and unused for
+// queueIdleSweeps sweeps. It takes Device.mu for reading, then each
+// peer's egress.mu.
+func (d *Device) gcEgress() {
+	d.mu.RLock()
+	defer d.mu.RUnlock()
+	for _, p := range d.peers {
+		p.eg.mu.Lock()
+		if p.eg.q != nil {
+			p.eg.idle++
+			if p.eg.idle >= queueIdleSweeps && p.eg.q.Len() == 0 {
+				p.dropQueueLocked()
+			}
+		}
+		p.eg.mu.Unlock()
+	}
+}
+
+// queuedLocked returns how many packets the peer's queue holds. Caller
+// holds eg.mu.
+func (p *Peer) queuedLocked() int {
+	if p.eg.q == nil {
+		return 0
+	}
+	return p.eg.q.Len()
+}
+
+// dropQueueLocked drops the peer's queue, handing what it holds back to
+// the pool and keeping its counters. Caller holds eg.mu.
+func (p *Peer) dropQueueLocked() {
+	if q := p.eg.q; q != nil {
+		q.Flush(nil) // to onDrop: back to the pool
+		p.eg.past.Add(q.Stats())
+		p.eg.q = nil
+	}
 }
 
 // transmit takes a peer's packets of one TUN read (the slots of b at
@@ -142,7 +210,7 @@ func (p *Peer) initEgress() error {
 func (p *Peer) transmit(b *packet.Batch, idx []int, fresh []*packet.Slot, direct *packet.Batch, cr *dataplane.Crypter) bool {
 	if !p.eg.slow.Load() && len(idx) <= int(p.eg.limit.Load()) && p.eg.busy.CompareAndSwap(false, true) {
 		p.eg.mu.Lock()
-		empty := p.eg.q.Len() == 0
+		empty := p.queuedLocked() == 0
 		p.eg.mu.Unlock()
 		if empty {
 			lend(direct, b, idx)
@@ -233,7 +301,7 @@ func (p *Peer) sendTimed(b *packet.Batch, cr *dataplane.Crypter, limit int) {
 // kickIfQueued wakes the sender if packets wait.
 func (p *Peer) kickIfQueued() {
 	p.eg.mu.Lock()
-	queued := p.eg.q.Len() > 0
+	queued := p.queuedLocked() > 0
 	p.eg.mu.Unlock()
 	if queued {
 		select {
@@ -261,7 +329,12 @@ func (p *Peer) enqueue(b *packet.Batch, idx []int, fresh []*packet.Slot) bool {
 			b.Slots[j], fresh[i] = fresh[i], b.Slots[j]
 		}
 		p.eg.mu.Lock()
-		p.eg.q.EnqueueBatch(fresh[:k]) // one clock reading for all
+		if q := p.queueLocked(); q != nil {
+			p.eg.idle = 0
+			q.EnqueueBatch(fresh[:k]) // one clock reading for all
+		} else {
+			d.pool.put(fresh[:k]...) // the peer is gone
+		}
 		p.eg.mu.Unlock()
 		clear(fresh[:k])
 		select {
@@ -284,7 +357,8 @@ func (p *Peer) routineSend() {
 		case <-p.eg.wake:
 		case <-p.eg.quit:
 			p.eg.mu.Lock()
-			p.eg.q.Flush(nil) // to onDrop: back to the pool
+			p.dropQueueLocked()
+			p.eg.stopped = true
 			p.eg.mu.Unlock()
 			return
 		}
@@ -293,8 +367,11 @@ func (p *Peer) routineSend() {
 				break // a reader is sending directly; it wakes us after
 			}
 			limit := int(p.eg.limit.Load())
+			n := 0
 			p.eg.mu.Lock()
-			n := p.eg.q.DequeueBatch(out.Slots[:limit])
+			if q := p.eg.q; q != nil {
+				n = q.DequeueBatch(out.Slots[:limit])
+			}
 			p.eg.mu.Unlock()
 			if n == 0 {
 				p.eg.busy.Store(false)
@@ -318,11 +395,15 @@ func (p *Peer) DirectPackets() uint64 { return p.eg.direct.Load() }
 func (p *Peer) EgressStats() fqcodel.Stats {
 	p.eg.mu.Lock()
 	defer p.eg.mu.Unlock()
-	return p.eg.q.Stats()
+	s := p.eg.past
+	if q := p.eg.q; q != nil {
+		s.Add(q.Stats())
+	}
+	return s
 }
 
 // startEgress starts the sender; stopEgress ends it (its queue is flushed
-// back to the pool).
+// back to the pool and dropped).
 func (p *Peer) startEgress() {
 	p.dev.wg.Add(1)
 	go p.routineSend()

@@ -330,3 +330,91 @@ func TestSlotPoolConcurrentGetters(t *testing.T) {
 		}
 	}
 }
+
+// TestEgressQueueLazy: a peer has no queue until its first enqueue, and
+// loses it, with every slot back in the pool, when it is removed; a
+// reader that still enqueues for it afterwards hands the slots back.
+func TestEgressQueueLazy(t *testing.T) {
+	pr := newPair(t, false, true)
+	a, b := pr.a, pr.b
+	peer := a.dev.LookupPeer(b.pk)
+	queue := func() (q bool, stopped bool) {
+		peer.eg.mu.Lock()
+		defer peer.eg.mu.Unlock()
+		return peer.eg.q != nil, peer.eg.stopped
+	}
+	if q, _ := queue(); q {
+		t.Fatal("a peer that sent nothing has a queue")
+	}
+	ping(t, a, b, []byte("session"), false)
+	peer.eg.slow.Store(true) // as after a blocking send: no bypass
+	ping(t, a, b, []byte("queued"), false)
+	if q, _ := queue(); !q {
+		t.Fatal("no queue after an enqueue")
+	}
+	if st := peer.EgressStats(); st.EnqueuedPackets == 0 {
+		t.Errorf("egress %+v, want the packet counted", st)
+	}
+	d := a.dev
+	poolFull := func() bool {
+		d.pool.mu.Lock()
+		defer d.pool.mu.Unlock()
+		return len(d.pool.free) == cap(d.pool.free)
+	}
+	d.RemovePeer(b.pk)
+	waitFor(t, func() bool { q, stopped := queue(); return !q && stopped && poolFull() })
+	in := packet.NewBatch(4, d.slotSize)
+	for range 4 {
+		in.Append(ipv4UDP(a.ip4, b.ip4, []byte("late")), packet.Endpoint{})
+	}
+	if !peer.enqueue(in, []int{0, 1, 2, 3}, make([]*packet.Slot, 4)) {
+		t.Fatal("enqueue reported the device closed")
+	}
+	if q, _ := queue(); q || !poolFull() {
+		t.Errorf("a late enqueue made a queue (%v) or kept slots (pool full: %v)", q, poolFull())
+	}
+	if st := peer.EgressStats(); st.EnqueuedPackets == 0 {
+		t.Errorf("egress %+v: the dropped queue's counters are lost", st)
+	}
+}
+
+// TestEgressQueueIdleDrop: in virtual time, a queue that stays empty and
+// unused for queueIdleSweeps seconds is dropped, its counters kept; the
+// next enqueue makes a new one.
+func TestEgressQueueIdleDrop(t *testing.T) {
+	pr := newPair(t, true, true)
+	a, b := pr.a, pr.b
+	peer := a.dev.LookupPeer(b.pk)
+	hasQueue := func() bool {
+		peer.eg.mu.Lock()
+		defer peer.eg.mu.Unlock()
+		return peer.eg.q != nil
+	}
+	pr.stepPing(t, a, b, []byte("session"))
+	peer.eg.slow.Store(true) // as after a blocking send: no bypass
+	pr.stepPing(t, a, b, []byte("queued"))
+	if !hasQueue() {
+		t.Fatal("no queue after an enqueue")
+	}
+	enq := peer.EgressStats().EnqueuedPackets
+	for range queueIdleSweeps - 2 {
+		pr.clk.Advance(time.Second)
+	}
+	if !hasQueue() {
+		t.Fatalf("queue dropped before %d idle seconds", queueIdleSweeps)
+	}
+	for range 3 {
+		pr.clk.Advance(time.Second)
+	}
+	if hasQueue() {
+		t.Fatalf("queue kept after %d idle seconds", queueIdleSweeps+1)
+	}
+	if st := peer.EgressStats(); st.EnqueuedPackets != enq || st.BacklogPackets != 0 {
+		t.Errorf("egress %+v after the drop, want %d enqueued", st, enq)
+	}
+	peer.eg.slow.Store(true)
+	pr.stepPing(t, a, b, []byte("again"))
+	if !hasQueue() || peer.EgressStats().EnqueuedPackets <= enq {
+		t.Errorf("no new queue after an enqueue: egress %+v", peer.EgressStats())
+	}
+}

@@ -269,7 +269,8 @@ func (d *Device) handleResponse(st *noise.Static, msg []byte, ep packet.Endpoint
 	}
 }
 
-// gcLimiter drops idle rate-limiter entries once a second.
+// gcLimiter drops idle rate-limiter entries and idle egress queues
+// (gcEgress) once a second.
 func (d *Device) gcLimiter() {
 	select {
 	case <-d.closed:
@@ -277,6 +278,7 @@ func (d *Device) gcLimiter() {
 	default:
 	}
 	d.limiter.GC()
+	d.gcEgress()
 	d.gcTimer.Reset(time.Second)
 }
 

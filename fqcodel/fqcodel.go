@@ -152,6 +152,33 @@ func DefaultConfig() Config {
 // ErrInvalidConfig is wrapped by New's errors for a bad Config.
 var ErrInvalidConfig = errors.New("fqcodel: invalid config")
 
+// Validate reports what New would refuse in c, wrapping ErrInvalidConfig.
+func (c Config) Validate() error {
+	_, err := c.resolve()
+	return err
+}
+
+// Add adds o's counters to s; the backlog figures become o's (the queue
+// o describes is the one still in use).
+func (s *Stats) Add(o Stats) {
+	s.EnqueuedPackets += o.EnqueuedPackets
+	s.EnqueuedBytes += o.EnqueuedBytes
+	s.DequeuedPackets += o.DequeuedPackets
+	s.DequeuedBytes += o.DequeuedBytes
+	s.CoDelDroppedPackets += o.CoDelDroppedPackets
+	s.CoDelDroppedBytes += o.CoDelDroppedBytes
+	s.OverlimitDroppedPackets += o.OverlimitDroppedPackets
+	s.OverlimitDroppedBytes += o.OverlimitDroppedBytes
+	s.OvermemoryDroppedPackets += o.OvermemoryDroppedPackets
+	s.ECNMarked += o.ECNMarked
+	s.FlushedPackets += o.FlushedPackets
+	s.FlushedBytes += o.FlushedBytes
+	s.NewFlows += o.NewFlows
+	s.BacklogPackets = o.BacklogPackets
+	s.BacklogBytes = o.BacklogBytes
+	s.ActiveFlows = o.ActiveFlows
+}
+
 // resolve fills in defaults and checks bounds.
 func (c Config) resolve() (Config, error) {
 	d := DefaultConfig()

@@ -3,6 +3,7 @@ package fqcodel
 import (
 	"errors"
 	"math/rand/v2"
+	"reflect"
 	"sync"
 	"testing"
 	"time"
@@ -700,6 +701,39 @@ func TestNodesGrowOnDemand(t *testing.T) {
 		}
 		if len(h.drops) == 0 || h.q.Len() > limit {
 			t.Errorf("%v: %d dropped, %d queued", mode, len(h.drops), h.q.Len())
+		}
+	}
+}
+
+// TestStatsAdd: Add sums every counter and takes the backlog figures of
+// its argument, so no field added to Stats is forgotten.
+func TestStatsAdd(t *testing.T) {
+	var s, o Stats
+	sv, ov := reflect.ValueOf(&s).Elem(), reflect.ValueOf(&o).Elem()
+	for i := range sv.NumField() {
+		switch f := sv.Field(i); f.Kind() {
+		case reflect.Uint64:
+			f.SetUint(uint64(i + 1))
+			ov.Field(i).SetUint(100)
+		case reflect.Int:
+			f.SetInt(int64(i + 1))
+			ov.Field(i).SetInt(100)
+		default:
+			t.Fatalf("field %s: kind %v", sv.Type().Field(i).Name, f.Kind())
+		}
+	}
+	s.Add(o)
+	for i := range sv.NumField() {
+		name, f := sv.Type().Field(i).Name, sv.Field(i)
+		switch f.Kind() {
+		case reflect.Uint64:
+			if f.Uint() != uint64(i+101) {
+				t.Errorf("%s: %d, want %d", name, f.Uint(), i+101)
+			}
+		case reflect.Int:
+			if f.Int() != 100 {
+				t.Errorf("%s: %d, want the argument's 100", name, f.Int())
+			}
 		}
 	}
 }
