@@ -92,14 +92,14 @@ type Config struct {
 	// queued, TUN reads wait.
 	//
 	// Memory: the slots (about what is queued in them, see
-	// DefaultEgressSlots) plus, per peer, about 7 KB of heap and a 4 KB
-	// sender stack while idle (TestPeerMemory: 2000 idle peers, 150 KB of
-	// heap each when every peer's queue was made with it), and a queue
-	// while it carries traffic: about 60 KB for fq_codel's 1024 flows
-	// (Egress.Flows × 60 bytes) and 24 bytes per packet of its largest
-	// backlog, up to PacketLimit. A queue is made on a peer's first
-	// enqueue — sparse traffic bypasses an empty queue — and dropped once
-	// it has been empty and unused for about ten seconds.
+	// DefaultEgressSlots) plus, per peer, about 7 KB of heap and its
+	// sender goroutine's stack (2–4 KB) while idle (TestPeerMemory: 2000
+	// idle peers; 150 KB of heap each when every peer's queue was made
+	// with it), and a queue while it carries traffic: about 60 KB for
+	// fq_codel's 1024 flows (Egress.Flows × 60 bytes) and 24 bytes per
+	// packet of its largest backlog, up to PacketLimit. A queue is made
+	// on a peer's first enqueue — sparse traffic bypasses an empty queue —
+	// and dropped once it has been empty and unused for about ten seconds.
 	EgressSlots int
 }
 
