@@ -220,14 +220,19 @@ func (b perPacketBind) Send(bt *packet.Batch, ep conn.Endpoint) error {
 // them into the queue in rounds); they once stalled the tunnel for good,
 // a reader waiting for a whole batch of slots while holding the pool.
 func TestEgressSmallPool(t *testing.T) {
-	for _, slots := range []int{1, 7, 64} {
-		t.Run(fmt.Sprint(slots), func(t *testing.T) {
+	for _, tc := range []struct {
+		slots   int
+		readers int // 2: the express queue's reader too, both enqueueing
+	}{{1, 1}, {7, 1}, {64, 1}, {7, 2}, {64, 2}} {
+		slots := tc.slots
+		t.Run(fmt.Sprintf("slots=%d/readers=%d", slots, tc.readers), func(t *testing.T) {
 			wrapBind = func(b *conntest.Bind) conn.Bind { return perPacketBind{b, 50 * time.Microsecond} }
 			tweakConfig = func(c *Config) { c.BatchSize = packet.MaxBatch }
 			// Below MinEgressSlots, which New would raise it to.
 			tweakDevice = func(d *Device) { d.pool = newSlotPool(slots, d.slotSize) }
+			withExpress = tc.readers == 2
 			pr := newPair(t, false, true)
-			wrapBind, tweakConfig, tweakDevice = nil, nil, nil
+			wrapBind, tweakConfig, tweakDevice, withExpress = nil, nil, nil, false
 			a, b := pr.a, pr.b
 			peer := a.dev.LookupPeer(b.pk)
 			ping(t, a, b, []byte("session"), false)
@@ -238,8 +243,12 @@ func TestEgressSmallPool(t *testing.T) {
 				return int(st.CoDelDroppedPackets+st.OverlimitDroppedPackets) + int(pr.net.Dropped())
 			}
 			for range bursts {
-				for range burst {
-					a.tun.Inbound <- ipv4UDP(a.ip4, b.ip4, make([]byte, 1000))
+				for i := range burst {
+					in := a.tun.Inbound
+					if tc.readers == 2 && i%2 == 1 {
+						in = a.express.Inbound
+					}
+					in <- ipv4UDP(a.ip4, b.ip4, make([]byte, 1000))
 					sent++
 				}
 				deadline := time.After(10 * time.Second)
