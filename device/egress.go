@@ -163,9 +163,12 @@ const queueIdleSweeps = 10
 
 // gcEgress drops the queues that have stayed empty and unused for
 // queueIdleSweeps sweeps. It takes Device.mu for reading, then each
-// peer's egress.mu.
+// peer's egress.mu; while Device.mu is held for writing (Set, Close) it
+// skips the sweep rather than hold up the timer that runs it.
 func (d *Device) gcEgress() {
-	d.mu.RLock()
+	if !d.mu.TryRLock() {
+		return
+	}
 	defer d.mu.RUnlock()
 	for _, p := range d.peers {
 		p.eg.mu.Lock()
