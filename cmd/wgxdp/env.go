@@ -30,7 +30,7 @@ import (
 //	WGXDP_FQ_INTERVAL=100ms     CoDel interval
 //	WGXDP_FQ_ECN=1|0            mark ECN-capable packets instead of dropping
 //	WGXDP_FQ_LIMIT=N            packets per peer queue; at most the egress slots
-//	WGXDP_EGRESS_SLOTS=N        packet buffers shared by all peer queues
+//	WGXDP_EGRESS_SLOTS=N        packet buffers shared by all peer queues (at least 128)
 //	WGXDP_CPUPROFILE=FILE       write a CPU profile (pprof) until the daemon stops
 //
 // and, read by the packages that use them but checked here at start:
@@ -124,6 +124,9 @@ func egressFromEnv() (fqcodel.Config, int, error) {
 	}
 	if err := num("WGXDP_EGRESS_SLOTS", &slots); err != nil {
 		return c, 0, err
+	}
+	if slots != 0 && slots < device.MinEgressSlots {
+		return c, 0, fmt.Errorf("WGXDP_EGRESS_SLOTS=%d: fewer than one batch; want at least %d", slots, device.MinEgressSlots)
 	}
 	// A queue longer than the slots shared by all queues could never
 	// fill: refuse it rather than cut it, so that the two values the

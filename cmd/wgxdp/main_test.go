@@ -472,6 +472,7 @@ func TestSettingsFromEnv(t *testing.T) {
 		{[][2]string{{"WGXDP_FQ_ECN", "maybe"}}, `WGXDP_FQ_ECN="maybe"`},
 		{[][2]string{{"WGXDP_FQ_LIMIT", "-1"}}, `WGXDP_FQ_LIMIT="-1"`},
 		{[][2]string{{"WGXDP_EGRESS_SLOTS", "0"}}, `WGXDP_EGRESS_SLOTS="0"`},
+		{[][2]string{{"WGXDP_EGRESS_SLOTS", "64"}}, "WGXDP_EGRESS_SLOTS=64: fewer than one batch"},
 
 		// Bad values that used to be taken silently.
 		{[][2]string{{"WGXDP_RT", "maybe"}}, `WGXDP_RT="maybe"`},
