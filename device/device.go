@@ -82,8 +82,7 @@ type Config struct {
 	// and ECN also drive the CoDel on the sockets' receive buffers
 	// (receive.go), which ModeFIFO turns off as well.
 	//
-	// Mode fqcodel.ModeFIFO for a plain bounded FIFO. Zero fields take
-	// fqcodel's defaults, except PacketLimit, which defaults to three
+	// Zero fields take fqcodel's defaults, except PacketLimit, which defaults to three
 	// quarters of EgressSlots, and MemoryLimit, which defaults to what
 	// PacketLimit packets of 9000 bytes need (the slots bound memory).
 	Egress fqcodel.Config
