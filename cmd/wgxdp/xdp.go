@@ -182,17 +182,18 @@ func (b *xdpBind) Open(port uint16) ([]conn.ReceiveFunc, uint16, error) {
 
 // logOpen logs, at verbose level, the port and the interfaces that carry
 // it. The device opens the Bind at Up and again when the port changes
-// (wg setconf), so the port line comes once per open; what each interface
-// is (mode, queues, frames, checksums) comes only when it differs from
-// the last open's. Caller holds b.mu.
+// (wg setconf), so each interface's port line — with its mode and queues,
+// which the interop tests read — comes once per open; the details of an
+// interface (frames, checksums, multi-buffer) come only when they differ
+// from the last open's. Caller holds b.mu.
 func (b *xdpBind) logOpen(port uint16) {
-	ifs := b.xdp.Interfaces()
-	var names []string
-	for _, i := range ifs {
-		names = append(names, i.Name)
-	}
-	b.logger.Verbosef("Outer side: UDP port %d through AF_XDP on %s, UDP sockets beside it", port, strings.Join(names, ","))
-	for _, i := range ifs {
+	for _, i := range b.xdp.Interfaces() {
+		q := "queues"
+		if i.Queues == 1 {
+			q = "queue"
+		}
+		b.logger.Verbosef("Outer side: UDP port %d through AF_XDP on %s (%s mode, %d %s), UDP sockets beside it",
+			port, i.Name, i.Mode, i.Queues, q)
 		if last, ok := b.logged[i.Name]; ok && last == i {
 			continue
 		}
@@ -200,11 +201,6 @@ func (b *xdpBind) logOpen(port uint16) {
 			b.logged = make(map[string]xdp.InterfaceInfo)
 		}
 		b.logged[i.Name] = i
-		q := "queues"
-		if i.Queues == 1 {
-			q = "queue"
-		}
-		b.logger.Verbosef("Outer side: AF_XDP on %s: %s mode, %d %s", i.Name, i.Mode, i.Queues, q)
 		if i.MultiBuffer {
 			b.logger.Verbosef("Outer side: packets on %s may span several UMEM frames (its MTU needs multi-buffer AF_XDP)", i.Name)
 		}
