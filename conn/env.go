@@ -53,6 +53,9 @@ func priorityEnv() (int, error) {
 		return DefaultPriorityMax, nil
 	}
 	if n, ok := envflag.ParseSize(s); ok {
+		if n > MaxPriorityMax {
+			return DefaultPriorityMax, fmt.Errorf("%s=%q: more than %d bytes; the priority socket is for small packets", envPriority, s, MaxPriorityMax)
+		}
 		return n, nil
 	}
 	if on, ok := envflag.ParseBool(s); ok {

@@ -15,7 +15,7 @@ func TestCheckEnv(t *testing.T) {
 		{envBuffer, "7M", true}, {envBuffer, "7340032", true}, {envBuffer, "xyz", false}, {envBuffer, "0", false}, {envBuffer, "3G", false},
 		{envSndBuf, "16K", true}, {envSndBuf, "abc", false}, {envSndBuf, "-1", false},
 		{envPriority, "300", true}, {envPriority, "0", true}, {envPriority, "off", true}, {envPriority, "on", true},
-		{envPriority, "-1", false}, {envPriority, "big", false},
+		{envPriority, "-1", false}, {envPriority, "big", false}, {envPriority, "1K", true}, {envPriority, "1025", false}, {envPriority, "1G", false},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name+"="+tt.value, func(t *testing.T) {

@@ -45,6 +45,11 @@ import (
 // handshake message.
 const DefaultPriorityMax = 256
 
+// MaxPriorityMax bounds PriorityMax from the environment: the priority
+// socket and its realtime lane are for sparse small packets; above about
+// a kilobyte, bulk traffic would take the lane (and spend its budget).
+const MaxPriorityMax = 1024
+
 // envPriority sets PriorityMax for daemons: a byte count, or 0/off.
 // priorityGROBuffers is the GRO buffers of a priority socket's receiver.
 // The socket needs UDP_GRO like the main one — the kernel's GRO picks a
