@@ -217,8 +217,10 @@ func (p *Peer) transmit(b *packet.Batch, idx []int, fresh []*packet.Slot, direct
 		p.eg.mu.Unlock()
 		if empty {
 			lend(direct, b, idx)
-			p.sendTimed(direct, cr, int(p.eg.limit.Load()))
+			// Counted before the send: its packets may arrive, and
+			// someone read the counter, before sendTimed returns.
 			p.eg.direct.Add(uint64(direct.N))
+			p.sendTimed(direct, cr, int(p.eg.limit.Load()))
 			unlend(direct)
 			p.eg.busy.Store(false)
 			p.kickIfQueued() // what others queued meanwhile
@@ -256,9 +258,10 @@ func (p *Peer) expressOK(now time.Time) bool {
 // reordering.
 func (p *Peer) sendExpress(b *packet.Batch, idx []int, direct *packet.Batch, cr *dataplane.Crypter) {
 	lend(direct, b, idx)
+	// Counted before the send, as transmit counts its bypass.
+	p.eg.express.Add(uint64(direct.N))
 	start := p.dev.clk.Now()
 	if p.sendBatch(direct, cr) {
-		p.eg.express.Add(uint64(direct.N))
 		if end := p.dev.clk.Now(); end.Sub(start) > sendBlockedAfter {
 			p.eg.blockedAt.Store(end.UnixNano())
 		}

@@ -141,7 +141,11 @@ func TestExpressReader(t *testing.T) {
 
 	// A blocking send (through queue 0) marks the wire as the bottleneck.
 	slow.Store(true)
+	blocked := peer.eg.blockedAt.Load()
 	ping(t, a, b, []byte("slow"), false)
+	// The sender notes the blocking send after it returns, which may be
+	// after the ping arrived.
+	waitFor(t, func() bool { return peer.eg.blockedAt.Load() != blocked })
 	before, enq := peer.eg.express.Load(), peer.EgressStats().EnqueuedPackets
 	p := small(99)
 	a.express.Inbound <- p

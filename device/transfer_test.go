@@ -4,6 +4,7 @@ import (
 	"net"
 	"net/netip"
 	"testing"
+	"time"
 
 	"github.com/wgxdp/wgxdp/noise"
 	"github.com/wgxdp/wgxdp/packet"
@@ -22,6 +23,15 @@ func TestTransferCountsHandshakes(t *testing.T) {
 	pa, pb := pr.a.dev.LookupPeer(pr.b.pk), pr.b.dev.LookupPeer(pr.a.pk)
 	wantA := [2]uint64{resp + msg(28+30), init + msg(28+10)} // rx, tx
 	wantB := [2]uint64{wantA[1], wantA[0]}
+	// A sender counts tx after its send returns, which may be after the
+	// packet arrived: give the counters a moment to settle.
+	for deadline := time.Now().Add(2 * time.Second); time.Now().Before(deadline); time.Sleep(time.Millisecond) {
+		rxA, txA := pa.Stats()
+		rxB, txB := pb.Stats()
+		if [2]uint64{rxA, txA} == wantA && [2]uint64{rxB, txB} == wantB {
+			break
+		}
+	}
 	if rx, tx := pa.Stats(); rx != wantA[0] || tx != wantA[1] {
 		t.Errorf("a: rx %d tx %d, want %d %d", rx, tx, wantA[0], wantA[1])
 	}
