@@ -22,16 +22,29 @@ func TestIngressCoDel(t *testing.T) {
 		for i := range n {
 			p := ipv4UDP(pr.a.ip4, pr.b.ip4, []byte{byte(i), byte(i >> 8), 'x'})
 			p[1] = tos // the device checks no IPv4 header checksum
+			dropped := pr.b.dev.Stats().IngressCoDelDropped
 			pr.a.tun.Inbound <- p
-			pr.settle(t)
-			select {
-			case got := <-pr.b.tun.Outbound:
-				arrived++
-				if got[1]&3 == 3 {
-					ce++
+			// Each packet either arrives or is counted dropped; wait
+			// for one of the two (a loaded machine may take a while).
+			timeout := time.After(5 * time.Second)
+		wait:
+			for {
+				select {
+				case got := <-pr.b.tun.Outbound:
+					arrived++
+					if got[1]&3 == 3 {
+						ce++
+					}
+					break wait
+				case <-time.After(time.Millisecond):
+					if pr.b.dev.Stats().IngressCoDelDropped != dropped {
+						break wait
+					}
+				case <-timeout:
+					t.Fatalf("packet %d neither arrived nor was dropped (%+v)", i, pr.b.dev.Stats())
 				}
-			case <-time.After(50 * time.Millisecond): // settled: it was dropped
 			}
+			pr.settle(t)
 			pr.clk.Advance(10 * time.Millisecond)
 		}
 		return arrived, ce
