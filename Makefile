@@ -5,7 +5,7 @@ GO      ?= go
 BIN     := bin
 PKGS    := ./...
 # Packages whose state is shared between goroutines: run under -race.
-RACE_PKGS := ./clock/ ./device/ ./allowedips/ ./ratelimiter/ ./replay/ ./uapi/ ./conn/... ./tun/... ./noise/ ./gro/ ./fqcodel/
+RACE_PKGS := ./clock/ ./device/ ./allowedips/ ./ratelimiter/ ./replay/ ./uapi/ ./conn/... ./tun/... ./noise/ ./gro/ ./fqcodel/ ./dataplane/ ./xdp/ ./internal/rtlane/ ./cmd/wgxdp/
 
 .PHONY: all build test test-short lint deps bench demo clean wireguard-go asm asm-check cross cross-count
 
