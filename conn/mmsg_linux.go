@@ -191,7 +191,6 @@ func (r *receiver) control(i int) []byte {
 // headroom (or, with GRO, into the receiver's buffers; see receiveGRO).
 // Datagrams too large for a slot are dropped.
 func (r *receiver) receive(b *packet.Batch) error {
-	r.rt.Enter()
 	if r.gro {
 		return r.receiveGRO(b)
 	}
@@ -200,6 +199,9 @@ func (r *receiver) receive(b *packet.Batch) error {
 		return errors.New("conn: receive into a batch with no slots")
 	}
 	for {
+		// Each round: a realtime wait that timed out comes back here,
+		// and the lane may rest (rtlane.IdleAfter).
+		r.rt.Enter()
 		for i := range vlen {
 			s := b.Slots[i]
 			s.Reset()
@@ -247,6 +249,7 @@ func (r *receiver) receiveGRO(b *packet.Batch) error {
 		return errors.New("conn: receive into a batch with no slots")
 	}
 	for {
+		r.rt.Enter() // each round, as in receive
 		b.N = 0
 		r.fill(b)
 		if b.N > 0 {

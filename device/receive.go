@@ -7,6 +7,7 @@ import (
 	"github.com/wgxdp/wgxdp/conn"
 	"github.com/wgxdp/wgxdp/dataplane"
 	"github.com/wgxdp/wgxdp/fqcodel"
+	"github.com/wgxdp/wgxdp/internal/rtlane"
 	"github.com/wgxdp/wgxdp/noise"
 	"github.com/wgxdp/wgxdp/packet"
 	"github.com/wgxdp/wgxdp/replay"
@@ -75,6 +76,9 @@ func (d *Device) routineReceive(fn conn.ReceiveFunc, hist *sojournHist) {
 			}
 			d.log.Verbosef("receive: %v", err)
 			continue
+		}
+		if in.N > 0 && in.Slots[0].Len() > conn.DefaultPriorityMax {
+			rtlane.Bulk() // keeps the express lanes awake (rtlane.IdleAfter)
 		}
 		idx = idx[:0]
 		for i, s := range in.Packets() {

@@ -10,6 +10,7 @@ import (
 	"sync"
 
 	"github.com/wgxdp/wgxdp/dataplane"
+	"github.com/wgxdp/wgxdp/internal/rtlane"
 	"github.com/wgxdp/wgxdp/noise"
 	"github.com/wgxdp/wgxdp/packet"
 )
@@ -68,6 +69,9 @@ func (d *Device) routineReadFromTUN(t tun.Device, express bool) {
 			}
 			d.log.Errorf("TUN read: %v", err)
 			continue
+		}
+		if !express {
+			rtlane.Bulk() // keeps the express lanes awake (rtlane.IdleAfter)
 		}
 		pkts := in.Packets()
 		for i, s := range pkts {

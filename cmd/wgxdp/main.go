@@ -67,6 +67,7 @@ import (
 	"github.com/wgxdp/wgxdp/crypto/chacha20poly1305"
 	"github.com/wgxdp/wgxdp/crypto/curve25519"
 	"github.com/wgxdp/wgxdp/device"
+	"github.com/wgxdp/wgxdp/internal/rtlane"
 	"github.com/wgxdp/wgxdp/tun"
 	"github.com/wgxdp/wgxdp/uapi"
 )
@@ -100,6 +101,10 @@ const (
 )
 
 func main() {
+	// The daemon's data path tells the lanes when bulk traffic flows
+	// (rtlane.Bulk); without it they rest, as on an idle machine they
+	// only add latency.
+	rtlane.IdleAfter = rtlane.DefaultIdleAfter
 	os.Exit(run(os.Args, os.Stdout))
 }
 

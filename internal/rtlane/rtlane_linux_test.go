@@ -140,3 +140,73 @@ func TestWaker(t *testing.T) {
 		t.Errorf("Wait after Wake took %v", d)
 	}
 }
+
+// TestRest: with IdleAfter, a lane rests while no bulk traffic flows — its
+// thread back to SCHED_OTHER and unlocked, its owner in the netpoller — and
+// goes realtime again at the first Enter after Bulk; a penalty outlives a
+// rest.
+func TestRest(t *testing.T) {
+	if os.Geteuid() != 0 {
+		t.Skip("needs root (CAP_SYS_NICE) for SCHED_FIFO")
+	}
+	defer func(d time.Duration) { IdleAfter = d }(IdleAfter)
+	IdleAfter = 50 * time.Millisecond
+	policyOf := func(tid int) uint32 {
+		a, err := unix.SchedGetAttr(tid, 0)
+		if err != nil {
+			t.Error(err)
+			return 0
+		}
+		return a.Policy
+	}
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		var dem atomic.Uint64
+		l := New(&dem, nil)
+		idle := func() { lastBulk.Store(int64(time.Since(epoch)) - int64(time.Hour)) }
+		idle()
+		l.Enter()
+		if l.On() || l.started {
+			t.Error("no bulk traffic: the lane did not rest")
+		}
+		Bulk()
+		l.Enter()
+		if !l.On() || policy(t) != unix.SCHED_FIFO {
+			t.Error("bulk traffic: the lane is not realtime")
+			return
+		}
+		tid := l.tid
+		time.Sleep(2 * IdleAfter)
+		l.Enter()
+		if l.On() || l.started {
+			t.Error("IdleAfter without bulk traffic: the lane is awake")
+		}
+		if p := policyOf(tid); p != unix.SCHED_NORMAL {
+			t.Errorf("a resting lane left its thread in policy %d, want SCHED_OTHER", p)
+		}
+		Bulk()
+		l.Enter()
+		if !l.On() || policy(t) != unix.SCHED_FIFO {
+			t.Error("bulk traffic again: the lane is not realtime")
+		}
+		l.Account(Budget + 1) // demoted for Penalty
+		if l.On() || dem.Load() != 1 {
+			t.Errorf("over budget: on=%v demotions=%d", l.On(), dem.Load())
+			return
+		}
+		idle()
+		l.Enter()
+		Bulk()
+		l.Enter()
+		if l.On() || policy(t) != unix.SCHED_NORMAL {
+			t.Error("back on within the penalty, across a rest")
+		}
+		l.until = time.Now().Add(-time.Millisecond)
+		l.Enter()
+		if !l.On() || policy(t) != unix.SCHED_FIFO {
+			t.Error("not back on after the penalty")
+		}
+	}()
+	<-done
+}
