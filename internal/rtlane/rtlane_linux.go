@@ -55,11 +55,13 @@ var (
 	// Why: on an idle machine the lanes only cost. Measured on this
 	// 2-vCPU VM, ping through an idle tunnel (200 pings, 4 runs each):
 	// p50 0.96–1.21 ms, p90 2.6–3.1 ms with the lanes realtime; 0.73–0.93,
-	// 1.1–1.8 with WGXDP_RT=0. A realtime thread wakes on the CPU it last
-	// ran on, idle or not, where an ordinary one may be woken on the CPU
-	// that woke it; and a goroutine locked to its thread needs that very
-	// thread woken. Lanes pay for themselves only while bulk traffic keeps
-	// the CPUs busy, which is when they are needed.
+	// 1.1–1.8 with WGXDP_RT=0; with the lanes' threads locked and polling
+	// but SCHED_OTHER, in between. Likely causes (not measured apart): a
+	// realtime thread is woken on the CPU it last ran on, idle or not,
+	// where the kernel may put an ordinary one on the CPU that woke it;
+	// and a goroutine locked to its thread needs that very thread woken.
+	// Lanes pay for themselves only while bulk traffic keeps the CPUs
+	// busy, which is when they are needed.
 	IdleAfter time.Duration
 )
 
